@@ -1,0 +1,1 @@
+"""Adapters: chat platforms, the console, the command line and the composition root."""

@@ -1,0 +1,148 @@
+"""The neutral message model: what adapters send into the core and what it answers.
+
+Adapters turn platform traffic into a :class:`Request` and render a :class:`Reply`. People are
+written ``<@id>`` inside texts (Slack and Discord render that natively; the console shows
+``@id``). Buttons carry a stable ``action_id`` such as ``resolve:B-3`` that comes back as a
+request, so a click on an old message still works after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from bot.model import ChannelKey
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing a user did: typed a command, clicked a button, or submitted a form.
+
+    ``command`` is the command name without a slash (``blocker``, ``raid``...). A typed
+    command has ``text``; a click or a form submission has ``action_id`` (and ``values``
+    for a form: field name -> text; people as ids, several people separated by spaces).
+    """
+
+    channel: ChannelKey
+    user: str
+    command: str = ""
+    text: str = ""
+    action_id: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+    user_timezone: str | None = None
+    source_url: str | None = None
+
+
+class Visibility(StrEnum):
+    CHANNEL = "channel"  # creates and changes: the team sees them
+    PRIVATE = "private"  # lists, help and errors: only the requester
+
+
+class Tone(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class InputKind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    USER = "user"  # one person
+    USERS = "users"  # several people
+    DATE = "date"  # free date text, parsed by the core (``friday``, ``Dec 5``...)
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: InputKind = InputKind.TEXT
+    required: bool = False
+    default: str | None = None
+    hint: str | None = None
+    choices: tuple[Choice, ...] = ()
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in. Its submission comes back as a Request with ``action_id=form_id``."""
+
+    form_id: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit_label: str = "Save"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. If it has a ``form``, clicking opens that form first (e.g. Assign asks who)."""
+
+    label: str
+    action_id: str
+    style: Literal["primary", "danger"] | None = None
+    form: Form | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """One item as shown to a user: its ref, title, state, fields and what can be done."""
+
+    ref: str
+    kind: str
+    title: str
+    status: str
+    fields: tuple[Field, ...] = ()
+    actions: tuple[Action, ...] = ()
+    overdue: bool = False
+    due_at: datetime | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    content: bytes
+    mime_type: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the core answers. ``text`` is always a complete plain-text summary."""
+
+    text: str
+    visibility: Visibility = Visibility.PRIVATE
+    tone: Tone = Tone.INFO
+    cards: tuple[Card, ...] = ()
+    sections: tuple[Section, ...] = ()
+    actions: tuple[Action, ...] = ()  # follow-ups and pagination ("More")
+    form: Form | None = None  # open this form (a command with no text)
+    files: tuple[File, ...] = ()
+    field_errors: Mapping[str, str] = field(default_factory=dict)
+    usage: str | None = None
+    incident_id: str | None = None
+    #: the ref of the item this reply created or changed, so adapters can update messages
+    item_ref: str | None = None

@@ -1,0 +1,222 @@
+"""The vocabulary of raidline: channels, item kinds and states, refs, items and their events.
+
+Everything here is a frozen dataclass or an enum; services build new values with
+``dataclasses.replace`` and the storage layer maps them to rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    BLOCKER = "blocker"
+    RISK = "risk"
+    DECISION = "decision"
+    CHANGE = "change"
+
+    @property
+    def prefix(self) -> str:
+        return _PREFIX[self]
+
+    @property
+    def label(self) -> str:
+        return "change request" if self is Kind.CHANGE else self.value
+
+    @property
+    def plural(self) -> str:
+        return "change requests" if self is Kind.CHANGE else self.value + "s"
+
+    @classmethod
+    def from_prefix(cls, prefix: str) -> Kind:
+        return _BY_PREFIX[prefix.upper()]
+
+
+_PREFIX = {Kind.BLOCKER: "B", Kind.RISK: "R", Kind.DECISION: "D", Kind.CHANGE: "C"}
+_BY_PREFIX = {v: k for k, v in _PREFIX.items()}
+
+
+class Status(StrEnum):
+    OPEN = "open"  # blockers, risks
+    RESOLVED = "resolved"  # blockers
+    CLOSED = "closed"  # risks
+    OCCURRED = "occurred"  # risks that happened (a linked blocker was opened)
+    PENDING = "pending"  # decisions that are needed
+    DECIDED = "decided"  # decisions
+    SUPERSEDED = "superseded"  # decisions replaced by a later one
+    PROPOSED = "proposed"  # change requests
+    APPROVED = "approved"  # change requests
+    IMPLEMENTED = "implemented"  # change requests
+    REJECTED = "rejected"  # decisions and change requests
+    WITHDRAWN = "withdrawn"  # any item taken back by its people; kept in history
+
+    @property
+    def label(self) -> str:
+        return "needs a decision" if self is Status.PENDING else self.value
+
+
+#: States in which an item still asks something of the team.
+ACTIVE_STATUSES = frozenset({Status.OPEN, Status.PENDING, Status.PROPOSED, Status.APPROVED})
+
+INITIAL_STATUS = {
+    Kind.BLOCKER: Status.OPEN,
+    Kind.RISK: Status.OPEN,
+    Kind.DECISION: Status.PENDING,
+    Kind.CHANGE: Status.PROPOSED,
+}
+
+#: What an item's single date means, per kind.
+DATE_LABEL = {
+    Kind.BLOCKER: "Due",
+    Kind.RISK: "Next review",
+    Kind.DECISION: "Decide by",
+}
+
+#: What ``owner`` means per kind: the person the item waits on.
+OWNER_LABEL = {
+    Kind.BLOCKER: "Owner",
+    Kind.RISK: "Owner",
+    Kind.DECISION: "Decider",
+    Kind.CHANGE: "Approver",
+}
+
+IMPACT_AREAS = ("scope", "schedule", "cost", "quality")
+RESPONSES = ("avoid", "mitigate", "transfer", "accept")
+
+
+@dataclass(frozen=True, order=True)
+class ChannelKey:
+    """One channel of one workspace on one platform: the unit that owns items and settings."""
+
+    platform: str  # "slack", "discord", "console"
+    workspace: str  # Slack team / enterprise id, Discord guild id, "local" for the console
+    channel: str  # the platform's channel id (a thread's parent channel)
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.channel}"
+
+
+_REF_RE = re.compile(r"^#?([BRDCbrdc])-?(\d{1,9})$")
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    kind: Kind
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Ref | None:
+        """``B-7``, ``b7``, ``#B-7`` -> Ref; anything else -> None."""
+        m = _REF_RE.match(text.strip())
+        if not m:
+            return None
+        number = int(m.group(2))
+        if number < 1:
+            return None
+        return cls(Kind.from_prefix(m.group(1)), number)
+
+    def __str__(self) -> str:
+        return f"{self.kind.prefix}-{self.number}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A blocker, risk, decision or change request.
+
+    ``owner`` is the person the item waits on: a blocker's or risk's owner, a decision's
+    decider. A change request's approvers are in ``approvers``. ``due_at`` is the item's one
+    date: a blocker's need-by, a risk's next review, a decision's decide-by.
+    """
+
+    channel: ChannelKey
+    kind: Kind
+    number: int
+    status: Status
+    title: str
+    reporter: str
+    created_at: datetime
+    updated_at: datetime
+    details: str | None = None
+    owner: str | None = None
+    due_at: datetime | None = None
+    waiting_on: str | None = None  # blocker: a person id or free text
+    resolution: str | None = None  # blocker resolution note; risk closing note
+    likelihood: int | None = None  # risk 1-5
+    impact: int | None = None  # risk 1-5
+    response: str | None = None  # risk: avoid / mitigate / transfer / accept
+    mitigation: str | None = None  # risk
+    outcome: str | None = None  # decision: what was decided
+    rationale: str | None = None  # decision: why; change request: why it is asked for
+    impacts: Mapping[str, str] = field(default_factory=dict)  # change: area -> text
+    approvers: tuple[str, ...] = ()  # change request
+    decision_note: str | None = None  # change request approve/reject note; decision reject note
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    linked_ref: str | None = None  # risk that occurred <-> blocker it became; superseding decision
+    source_url: str | None = None  # permalink of the chat message it was logged from
+    id: int | None = None
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.kind, self.number)
+
+    @property
+    def score(self) -> int | None:
+        if self.likelihood is None or self.impact is None:
+            return None
+        return self.likelihood * self.impact
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def overdue(self, now: datetime) -> bool:
+        if self.due_at is None or not self.active:
+            return False
+        if self.kind is Kind.CHANGE:
+            return False
+        return self.due_at < now
+
+    def waits_on(self, person: str) -> bool:
+        """Whether this item is ``person``'s to act on (``list mine``)."""
+        if not self.active:
+            return False
+        if self.kind is Kind.CHANGE:
+            return self.status is Status.PROPOSED and person in self.approvers
+        return self.owner == person
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that changed: values are shown to users as they are."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry in an item's history. Appended in the same transaction as the change."""
+
+    at: datetime
+    actor: str
+    action: str  # created, updated, resolved, note, assigned, ...
+    changes: tuple[Change, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    channel: ChannelKey
+    timezone: str | None = None
+    leads: tuple[str, ...] = ()
+    nudges_enabled: bool = True
+
+    def is_lead(self, person: str) -> bool:
+        """In a channel with no leads set, everyone may do what a lead may do."""
+        return not self.leads or person in self.leads

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy implementations of the core's ports."""
