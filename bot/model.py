@@ -165,6 +165,13 @@ class Item:
         return Ref(self.kind, self.number)
 
     @property
+    def stored_id(self) -> int:
+        """The storage id of an item that has been stored."""
+        if self.id is None:
+            raise ValueError(f"{self.ref} has not been stored yet")
+        return self.id
+
+    @property
     def score(self) -> int | None:
         if self.likelihood is None or self.impact is None:
             return None

@@ -6,6 +6,7 @@ Implementations raise :class:`bot.errors.Unavailable` when the database cannot b
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -38,13 +39,13 @@ class ItemRepository(Protocol):
         *,
         kinds: Iterable[Kind] | None = None,
         statuses: Iterable[Status] | None = None,
-    ) -> list[Item]:
+    ) -> builtins.list[Item]:
         """Items of one channel, oldest first (created_at, then number)."""
         ...
 
     async def add_event(self, item_id: int, event: Event) -> None: ...
 
-    async def events(self, item_ids: Sequence[int]) -> dict[int, list[Event]]:
+    async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:
         """Each item's events, oldest first; items without events map to an empty list."""
         ...
 

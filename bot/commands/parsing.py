@@ -1,0 +1,268 @@
+"""Turning command text into a title and options.
+
+The grammar of the logging commands (SPEC §3): the title comes first; after it come option
+words in any order (``due friday``, ``likelihood high``, ``mitigation weekly check-in``) and
+mentions. The title ends at the first mention or option word. A date or level option word
+(``by``, ``review``, ``impact``...) inside what could still be the title only counts when a
+valid value follows it, so "Blocked by legal" stays a title; ``due`` always counts. A title in
+double quotes is taken as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bot.errors import UsageError
+from bot.model import RESPONSES, Ref
+
+MAX_COMMAND_CHARS = 4000
+MAX_TITLE_CHARS = 300
+MAX_DETAILS_CHARS = 3000
+MAX_MENTIONS = 20
+
+# Slack: <@U024BE7LH> or <@U024BE7LH|dana>; Discord: <@80351110224678912> or <@!8035...>;
+# console and plain text: @dana (not inside an e-mail address).
+_MENTION_RE = re.compile(r"<@!?([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>|(?<![\w@])@([A-Za-z0-9][\w.\-]*)")
+_TOKEN_RE = re.compile(r"<@!?[A-Za-z0-9_.\-]+(?:\|[^>]*)?>|\S+")
+
+LEVEL_WORDS: Mapping[str, int] = {
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+    "very low": 1,
+    "low": 2,
+    "medium": 3,
+    "med": 3,
+    "high": 4,
+    "very high": 5,
+}
+LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
+
+
+def mention(person: str) -> str:
+    """How a person is written in every text the core produces."""
+    return f"<@{person}>"
+
+
+def mention_of(token: str) -> str | None:
+    """The person id in a single mention token, else None."""
+    m = _MENTION_RE.fullmatch(token.rstrip(",.;:!?)"))
+    if not m:
+        return None
+    return m.group(1) or m.group(2)
+
+
+def parse_person(text: str) -> str | None:
+    """A person from a form value or an argument: ``<@U1>``, ``@dana``, ``U1`` or ``dana``."""
+    text = text.strip()
+    if not text:
+        return None
+    person = mention_of(text)
+    if person:
+        return person
+    if re.fullmatch(r"[A-Za-z0-9][\w.\-]*", text):
+        return text
+    raise UsageError(f"`{text}` is not a person. Mention them, e.g. `@dana`.")
+
+
+def parse_people(text: str) -> list[str]:
+    people: list[str] = []
+    for token in re.split(r"[\s,]+", text.strip()):
+        if token:
+            person = parse_person(token)
+            if person and person not in people:
+                people.append(person)
+    return people
+
+
+def find_mentions(text: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in _MENTION_RE.finditer(text)]
+
+
+def parse_level(text: str, what: str) -> int:
+    key = " ".join(text.lower().split())
+    if key in LEVEL_WORDS:
+        return LEVEL_WORDS[key]
+    raise UsageError(
+        f"`{text}` is not a {what} I know. Use 1–5 or very low, low, medium, high, very high."
+    )
+
+
+def parse_response(text: str) -> str:
+    key = text.strip().lower()
+    if key in RESPONSES:
+        return key
+    raise UsageError(f"`{text}` is not a risk response. Use one of: {', '.join(RESPONSES)}.")
+
+
+def parse_ref(text: str, usage: str | None = None) -> Ref:
+    ref = Ref.parse(text)
+    if ref is None:
+        raise UsageError(
+            f"`{text}` is not a ref. Refs look like `B-3`, `R-1`, `D-2` or `C-4`.", usage=usage
+        )
+    return ref
+
+
+def check_length(value: str, limit: int, what: str) -> str:
+    if len(value) > limit:
+        raise UsageError(
+            f"The {what} is {len(value):,} characters long; the limit is {limit:,}. "
+            f"Shorten it and try again."
+        )
+    return value
+
+
+def check_command_length(text: str) -> None:
+    if len(text) > MAX_COMMAND_CHARS:
+        raise UsageError(
+            f"That command is {len(text):,} characters long; the limit is "
+            f"{MAX_COMMAND_CHARS:,}. Put long text in the item's details with `/raid note`."
+        )
+    count = len(find_mentions(text))
+    if count > MAX_MENTIONS:
+        raise UsageError(
+            f"That command mentions {count} people; the limit is {MAX_MENTIONS}. "
+            "Mention fewer people."
+        )
+
+
+class ValueKind(Enum):
+    DATE = "date"  # parsed by the caller's date parser
+    LEVEL = "level"  # likelihood / impact words
+    CHOICE = "choice"  # one word from a fixed list
+    TEXT = "text"  # free text up to the next option word or mention
+    PERSON_OR_TEXT = "person_or_text"  # waiting on @netops / waiting on the vendor
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str  # where the value goes
+    words: tuple[str, ...]  # the option words that introduce it (may be two words)
+    kind: ValueKind
+    strong: bool = False  # counts even where it could still be title text
+
+
+@dataclass
+class Parsed:
+    title: str
+    options: dict[str, str] = field(default_factory=dict)
+    people: list[str] = field(default_factory=list)  # mentions not used as an option value
+    trailing: str = ""  # words after the title that belong to no option
+
+
+def _split_words(spec: OptionSpec) -> list[list[str]]:
+    return [w.split() for w in spec.words]
+
+
+def parse_options(
+    text: str,
+    specs: tuple[OptionSpec, ...],
+    *,
+    is_date: Callable[[str], bool],
+    usage: str,
+) -> Parsed:
+    """Split ``text`` into the title, option values and mentioned people.
+
+    ``is_date`` tells whether a candidate date value parses (used for weak date words).
+    Raises UsageError for an option given twice or an option with no value.
+    """
+    text = text.strip()
+    title_tokens: list[str] = []
+    tokens: list[str]
+    quoted = False
+    if text.startswith('"') and text.count('"') >= 2:
+        end = text.index('"', 1)
+        title_tokens = text[1:end].split()
+        tokens = _TOKEN_RE.findall(text[end + 1 :])
+        quoted = True
+    else:
+        tokens = _TOKEN_RE.findall(text)
+
+    word_table = [(words, spec) for spec in specs for words in _split_words(spec)]
+    # Longest option words first, so "waiting on" wins over a one-word option.
+    word_table.sort(key=lambda pair: -len(pair[0]))
+
+    def match_option(i: int) -> tuple[OptionSpec, int] | None:
+        for words, spec in word_table:
+            n = len(words)
+            if [t.lower() for t in tokens[i : i + n]] == words:
+                return spec, n
+        return None
+
+    def value_end(start: int) -> int:
+        """Index of the first token after ``start`` that begins an option or is a mention."""
+        j = start
+        while j < len(tokens):
+            if mention_of(tokens[j]) or match_option(j):
+                return j
+            j += 1
+        return j
+
+    def level_len(start: int) -> int:
+        first = tokens[start].lower() if start < len(tokens) else ""
+        second = tokens[start + 1].lower() if start + 1 < len(tokens) else ""
+        if first == "very" and f"very {second}" in LEVEL_WORDS:
+            return 2
+        return 1 if first in LEVEL_WORDS else 0
+
+    result = Parsed(title="")
+    in_title = not quoted
+    trailing: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        person = mention_of(token)
+        if person:
+            result.people.append(person)
+            in_title = False
+            i += 1
+            continue
+        found = match_option(i) if (i > 0 or not in_title or quoted) else None
+        if found is not None:
+            spec, n = found
+            start = i + n
+            end = value_end(start)
+            if spec.kind is ValueKind.LEVEL:
+                n_level = level_len(start)
+                # An unknown level word is reported (not swallowed) where it must be an option.
+                end = start + (n_level or (1 if spec.strong or not in_title else 0))
+            elif spec.kind is ValueKind.CHOICE:
+                end = min(start + 1, len(tokens))
+            value = " ".join(tokens[start:end])
+            valid = bool(value) and (
+                spec.kind is not ValueKind.DATE or spec.strong or not in_title or is_date(value)
+            )
+            if spec.kind is ValueKind.LEVEL and end == start:
+                valid = False
+            if spec.kind is ValueKind.CHOICE and value.lower() not in RESPONSES:
+                valid = valid and not in_title
+            if spec.kind is ValueKind.PERSON_OR_TEXT and not value and start < len(tokens):
+                person = mention_of(tokens[start])
+                if person:
+                    value, end, valid = f"<@{person}>", start + 1, True
+            if valid or not in_title:
+                if not value:
+                    raise UsageError(f"`{' '.join(tokens[i:start])}` needs a value.", usage=usage)
+                if spec.name in result.options:
+                    raise UsageError(
+                        f"`{spec.words[0]}` is given twice; give it once.",
+                        usage=usage,
+                    )
+                result.options[spec.name] = value
+                in_title = False
+                i = end
+                continue
+        if in_title:
+            title_tokens.append(token)
+        else:
+            trailing.append(token)
+        i += 1
+    result.title = " ".join(title_tokens).strip()
+    result.trailing = " ".join(trailing)
+    return result

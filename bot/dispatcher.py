@@ -1,0 +1,118 @@
+"""Request -> Reply: find the command, run it in one unit of work, classify every error."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from bot.commands.actions import run_action
+from bot.commands.parsing import check_command_length
+from bot.commands.registry import COMMANDS, did_you_mean, help_reply
+from bot.dates import check_timezone
+from bot.errors import (
+    Conflict,
+    Forbidden,
+    FormInvalid,
+    NotFound,
+    RaidlineError,
+    Unavailable,
+    UsageError,
+)
+from bot.messages import File, Reply, Request, Tone, Visibility
+from bot.model import ChannelKey
+from bot.ports import Clock, SystemClock, UnitOfWorkFactory
+from bot.services import export
+from bot.services.items import Context
+
+log = logging.getLogger("raidline.core")
+
+
+class Core:
+    """The one entry point every adapter calls."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        clock: Clock | None = None,
+        default_timezone: str = "UTC",
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock or SystemClock()
+        self.default_timezone = default_timezone
+
+    async def handle(self, request: Request) -> Reply:
+        """Never raises: every failure becomes a reply the user can act on."""
+        try:
+            return await self._handle(request)
+        except FormInvalid as e:
+            return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors)
+        except Unavailable as e:
+            return Reply(text=e.message, tone=Tone.ERROR)
+        except (UsageError, NotFound, Forbidden, Conflict, RaidlineError) as e:
+            return Reply(text=e.message, tone=Tone.ERROR, usage=e.usage)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception(
+                "unexpected error handling %s",
+                request.command or request.action_id,
+                extra={"incident_id": incident, "channel": str(request.channel)},
+            )
+            return Reply(
+                text=(
+                    "Sorry, something went wrong on our side and nothing was changed. "
+                    f"If it happens again, tell your admin the incident id {incident}."
+                ),
+                tone=Tone.ERROR,
+                incident_id=incident,
+            )
+
+    async def _handle(self, request: Request) -> Reply:
+        command = request.command.strip().lstrip("/").lower()
+        if request.action_id is None:
+            check_command_length(request.text)
+            if command in ("help", "?"):
+                return help_reply(request.text)
+            spec = COMMANDS.get(command)
+            if spec is None:
+                hint = did_you_mean(command, list(COMMANDS))
+                raise UsageError(
+                    f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
+                    usage=COMMANDS["raid"].usage,
+                )
+            if not request.text.strip() and spec.form is not None:
+                return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
+        async with self.uow_factory() as uow:
+            settings = await uow.channels.get_settings(request.channel)
+            ctx = Context(
+                uow=uow,
+                settings=settings,
+                user=request.user,
+                now=self.clock.now(),
+                timezone=self._timezone(request.user_timezone, settings.timezone),
+                source_url=request.source_url,
+            )
+            if request.action_id is not None:
+                reply = await run_action(ctx, request.action_id, request.values)
+            else:
+                reply = await COMMANDS[command].handler(ctx, request.text.strip())
+            await uow.commit()
+        return reply
+
+    def _timezone(self, user_tz: str | None, channel_tz: str | None) -> str:
+        for tz in (user_tz, channel_tz):
+            if tz:
+                try:
+                    return check_timezone(tz)
+                except UsageError:
+                    log.warning("ignoring unknown time zone %r", tz)
+        return self.default_timezone
+
+    async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
+        async with self.uow_factory() as uow:
+            settings = await uow.channels.get_settings(channel)
+            tz = self._timezone(None, settings.timezone)
+            return await export.export_channel(uow, channel, fmt, tz, self.clock.now())
+
+
+__all__ = ["Core", "Visibility"]

@@ -1,0 +1,429 @@
+"""The item use cases: log, change, resolve, approve, decide... with the rules of who may.
+
+Every change appends an event in the caller's unit of work, so the item and its history are
+committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.commands.parsing import (
+    LEVEL_NAMES,
+    MAX_DETAILS_CHARS,
+    MAX_TITLE_CHARS,
+    check_length,
+    mention,
+)
+from bot.errors import Conflict, Forbidden, NotFound, UsageError
+from bot.model import (
+    INITIAL_STATUS,
+    Change,
+    ChannelSettings,
+    Event,
+    Item,
+    Kind,
+    Ref,
+    Status,
+)
+from bot.ports import UnitOfWork
+
+
+@dataclass
+class Context:
+    """Everything one request needs: who, where, when, and the open unit of work."""
+
+    uow: UnitOfWork
+    settings: ChannelSettings
+    user: str
+    now: datetime
+    timezone: str
+    source_url: str | None = None
+
+    @property
+    def channel(self) -> Any:
+        return self.settings.channel
+
+
+def _who(people: list[str]) -> str:
+    return ", ".join(mention(p) for p in people)
+
+
+def _value(field: str, value: object) -> str | None:
+    """How a field's value is written into an event (dates in ISO 8601 UTC, people as ids)."""
+    if value is None or value == "" or value == () or value == {}:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return " ".join(mention(p) for p in value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} {v}" for k, v in value.items())
+    if field in ("owner", "decided_by", "reporter"):
+        return mention(str(value))
+    if field in ("likelihood", "impact") and isinstance(value, int):
+        return f"{LEVEL_NAMES[value]} ({value})"
+    if isinstance(value, Status):
+        return value.label
+    return str(value)
+
+
+_BOOKKEEPING = frozenset(
+    {"channel", "kind", "number", "created_at", "updated_at", "id", "reporter", "source_url"}
+)
+
+
+def diff(old: Item, new: Item) -> tuple[Change, ...]:
+    changes = []
+    for f in dataclasses.fields(Item):
+        if f.name in ("updated_at", "id", "channel"):
+            continue
+        before, after = getattr(old, f.name), getattr(new, f.name)
+        if before != after:
+            changes.append(Change(f.name, _value(f.name, before), _value(f.name, after)))
+    return tuple(changes)
+
+
+def validate_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise UsageError("An item needs a title: say what it is, e.g. `Waiting on API keys`.")
+    return check_length(title, MAX_TITLE_CHARS, "title")
+
+
+def validate_details(details: str | None) -> str | None:
+    if details is None or not details.strip():
+        return None
+    return check_length(details.strip(), MAX_DETAILS_CHARS, "details text")
+
+
+async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
+    """Create an item with the next ref of its kind and a ``created`` event."""
+    title = validate_title(title)
+    fields["details"] = validate_details(fields.get("details"))
+    status = fields.pop("status", None) or INITIAL_STATUS[kind]
+    number = await ctx.uow.items.allocate_number(ctx.settings.channel, kind)
+    item = Item(
+        channel=ctx.settings.channel,
+        kind=kind,
+        number=number,
+        status=status,
+        title=title,
+        reporter=ctx.user,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        source_url=ctx.source_url,
+        **fields,
+    )
+    item = await ctx.uow.items.add(item)
+    # A "created" event lists every field that was set, from nothing to its value.
+    changes = tuple(
+        Change(f.name, None, _value(f.name, getattr(item, f.name)))
+        for f in dataclasses.fields(Item)
+        if f.name not in _BOOKKEEPING and _value(f.name, getattr(item, f.name)) is not None
+    )
+    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, "created", changes))
+    return item
+
+
+async def load(ctx: Context, ref: Ref) -> Item:
+    item = await ctx.uow.items.get(ctx.settings.channel, ref.kind, ref.number)
+    if item is None:
+        raise NotFound(
+            f"There is no {ref} in this channel. `/raid list {ref.kind.plural}` shows them."
+        )
+    return item
+
+
+async def change(
+    ctx: Context, item: Item, action: str, note: str | None = None, **updates: Any
+) -> Item:
+    """Apply ``updates`` to ``item`` and append one event saying what changed."""
+    new = dataclasses.replace(item, updated_at=ctx.now, **updates)
+    changes = diff(item, new)
+    if not changes and note is None:
+        return item
+    await ctx.uow.items.update(new)
+    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    return new
+
+
+# --- who may do what (SPEC §3) ---------------------------------------------------------------
+
+
+def _leads_text(settings: ChannelSettings) -> str:
+    return f"a lead ({_who(list(settings.leads))})"
+
+
+def require_manager(ctx: Context, item: Item, verb: str) -> None:
+    """Resolving, closing, reassigning and re-dating: the owner, the reporter, or a lead."""
+    user = ctx.user
+    if user in (item.owner, item.reporter) or ctx.settings.is_lead(user):
+        return
+    if item.kind is Kind.CHANGE and user in item.approvers:
+        return
+    who = []
+    if item.owner:
+        who.append(
+            f"the {'decider' if item.kind is Kind.DECISION else 'owner'} ({mention(item.owner)})"
+        )
+    who.append(f"the reporter ({mention(item.reporter)})")
+    who.append(_leads_text(ctx.settings))
+    raise Forbidden(f"Only {', '.join(who[:-1])} or {who[-1]} may {verb} {item.ref}.")
+
+
+def require_approver(ctx: Context, item: Item, verb: str) -> None:
+    """A change request: its named approvers; only when none is named, a lead."""
+    if item.approvers:
+        if ctx.user in item.approvers:
+            return
+        raise Forbidden(f"Only {_who(list(item.approvers))} may {verb} {item.ref}.")
+    if ctx.settings.is_lead(ctx.user):
+        return
+    raise Forbidden(
+        f"{item.ref} names no approver, so only {_leads_text(ctx.settings)} may {verb} it."
+    )
+
+
+def require_decider(ctx: Context, item: Item, verb: str) -> None:
+    """A pending decision: its named decider; only when none is named, a lead."""
+    if item.owner:
+        if ctx.user == item.owner:
+            return
+        raise Forbidden(f"Only the decider ({mention(item.owner)}) may {verb} {item.ref}.")
+    if ctx.settings.is_lead(ctx.user):
+        return
+    raise Forbidden(
+        f"{item.ref} names no decider, so only {_leads_text(ctx.settings)} may {verb} it."
+    )
+
+
+def require_lead(ctx: Context, what: str) -> None:
+    if ctx.settings.is_lead(ctx.user):
+        return
+    raise Forbidden(f"Only a lead ({_who(list(ctx.settings.leads))}) may {what}.")
+
+
+def require_status(item: Item, allowed: set[Status], verb: str) -> None:
+    if item.status in allowed:
+        return
+    raise Conflict(f"{item.ref} is {item.status.label}, so it can't be {verb}.")
+
+
+def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> None:
+    if item.kind in kinds:
+        return
+    names = " or ".join(k.plural for k in sorted(kinds, key=lambda k: k.value))
+    raise UsageError(f"Only {names} can be {verb}; {item.ref} is a {item.kind.label}.{hint}")
+
+
+# --- the use cases ---------------------------------------------------------------------------
+
+
+async def resolve(ctx: Context, item: Item, note: str | None) -> Item:
+    if item.kind is Kind.CHANGE:
+        return await implement(ctx, item, note)
+    require_kind(item, {Kind.BLOCKER}, "resolved", _KIND_HINTS.get(item.kind, ""))
+    require_manager(ctx, item, "resolve")
+    require_status(item, {Status.OPEN}, "resolved")
+    return await change(
+        ctx, item, "resolved", resolution=validate_details(note), status=Status.RESOLVED
+    )
+
+
+_KIND_HINTS = {
+    Kind.RISK: " Use `close` or `occurred` for a risk.",
+    Kind.DECISION: " Use `decide` or `reject` for a decision.",
+    Kind.CHANGE: " Use `approve`, `reject` or `implemented` for a change request.",
+}
+
+
+async def implement(ctx: Context, item: Item, note: str | None) -> Item:
+    require_kind(item, {Kind.CHANGE}, "marked implemented")
+    require_manager(ctx, item, "mark implemented")
+    require_status(item, {Status.APPROVED}, "marked implemented (only approved changes can)")
+    return await change(ctx, item, "implemented", note=note, status=Status.IMPLEMENTED)
+
+
+async def close_risk(ctx: Context, item: Item, note: str | None) -> Item:
+    require_kind(item, {Kind.RISK}, "closed", _KIND_HINTS.get(item.kind, ""))
+    require_manager(ctx, item, "close")
+    require_status(item, {Status.OPEN}, "closed")
+    return await change(
+        ctx, item, "closed", resolution=validate_details(note), status=Status.CLOSED
+    )
+
+
+async def risk_occurred(ctx: Context, item: Item, note: str | None) -> tuple[Item, Item]:
+    """A risk that happened is marked occurred and becomes a linked blocker."""
+    require_kind(item, {Kind.RISK}, "marked occurred", _KIND_HINTS.get(item.kind, ""))
+    require_manager(ctx, item, "mark occurred")
+    require_status(item, {Status.OPEN}, "marked occurred")
+    details = f"Risk {item.ref} occurred." + (f" {note}" if note else "")
+    blocker = await log_item(
+        ctx,
+        Kind.BLOCKER,
+        item.title,
+        owner=item.owner,
+        details=details,
+        linked_ref=str(item.ref),
+    )
+    risk = await change(
+        ctx,
+        item,
+        "occurred",
+        note=note,
+        status=Status.OCCURRED,
+        linked_ref=str(blocker.ref),
+    )
+    return risk, blocker
+
+
+async def reopen(ctx: Context, item: Item) -> Item:
+    reopenable = {Kind.BLOCKER: Status.RESOLVED, Kind.RISK: Status.CLOSED}
+    if item.kind not in reopenable:
+        raise UsageError(
+            f"Only blockers and closed risks can be reopened; {item.ref} is a "
+            f"{item.kind.label}. Log a new one instead."
+        )
+    require_manager(ctx, item, "reopen")
+    require_status(item, {reopenable[item.kind], Status.WITHDRAWN}, "reopened")
+    return await change(ctx, item, "reopened", status=Status.OPEN, resolution=None)
+
+
+async def withdraw(ctx: Context, item: Item, note: str | None) -> Item:
+    require_manager(ctx, item, "withdraw")
+    if not item.active:
+        raise Conflict(f"{item.ref} is already {item.status.label}; nothing to withdraw.")
+    return await change(ctx, item, "withdrawn", note=note, status=Status.WITHDRAWN)
+
+
+async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
+    if not people:
+        raise UsageError(f"Say who: `/raid assign {item.ref} @erin`.")
+    if item.kind is Kind.CHANGE:
+        require_manager(ctx, item, "change the approvers of")
+        require_status(item, {Status.PROPOSED}, "reassigned")
+        return await change(ctx, item, "assigned", approvers=tuple(people))
+    if len(people) > 1:
+        raise UsageError(f"{item.ref} has one {_owner_word(item)}; mention just one person.")
+    require_manager(ctx, item, "reassign")
+    if not item.active:
+        raise Conflict(f"{item.ref} is {item.status.label}; reopen it before reassigning.")
+    return await change(ctx, item, "assigned", owner=people[0])
+
+
+def _owner_word(item: Item) -> str:
+    return "decider" if item.kind is Kind.DECISION else "owner"
+
+
+async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
+    if item.kind is Kind.CHANGE:
+        raise UsageError(f"Change requests have no date; {item.ref} can't be re-dated.")
+    require_manager(ctx, item, "re-date")
+    if not item.active:
+        raise Conflict(f"{item.ref} is {item.status.label}; reopen it before re-dating.")
+    return await change(ctx, item, "re-dated", due_at=due)
+
+
+async def add_note(ctx: Context, item: Item, note: str) -> Item:
+    note = note.strip()
+    if not note:
+        raise UsageError(f"Say what to note: `/raid note {item.ref} vendor confirmed the date`.")
+    check_length(note, MAX_DETAILS_CHARS, "note")
+    return await change(ctx, item, "note", note=note)
+
+
+async def approve(ctx: Context, item: Item, note: str | None) -> Item:
+    require_kind(item, {Kind.CHANGE}, "approved", _KIND_HINTS.get(item.kind, ""))
+    require_approver(ctx, item, "approve")
+    require_status(item, {Status.PROPOSED}, "approved")
+    return await change(
+        ctx,
+        item,
+        "approved",
+        status=Status.APPROVED,
+        decision_note=validate_details(note),
+        decided_by=ctx.user,
+        decided_at=ctx.now,
+    )
+
+
+async def reject(ctx: Context, item: Item, reason: str) -> Item:
+    reason = reason.strip()
+    if item.kind not in (Kind.CHANGE, Kind.DECISION):
+        raise UsageError(
+            f"Only change requests and pending decisions can be rejected; {item.ref} is a "
+            f"{item.kind.label}.{_KIND_HINTS.get(item.kind, '')}"
+        )
+    if item.kind is Kind.CHANGE:
+        require_approver(ctx, item, "reject")
+        require_status(item, {Status.PROPOSED}, "rejected")
+    else:
+        require_decider(ctx, item, "reject")
+        require_status(item, {Status.PENDING}, "rejected")
+    if not reason:
+        raise UsageError(f"Say why: `/raid reject {item.ref} no budget this quarter`.")
+    return await change(
+        ctx,
+        item,
+        "rejected",
+        status=Status.REJECTED,
+        decision_note=validate_details(reason),
+        decided_by=ctx.user,
+        decided_at=ctx.now,
+    )
+
+
+async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) -> Item:
+    require_kind(item, {Kind.DECISION}, "decided", _KIND_HINTS.get(item.kind, ""))
+    require_decider(ctx, item, "decide")
+    require_status(item, {Status.PENDING}, "decided")
+    outcome = outcome.strip()
+    if not outcome:
+        raise UsageError(
+            f"Say what was decided: `/raid decide {item.ref} Okta, best SCIM support`."
+        )
+    check_length(outcome, MAX_TITLE_CHARS, "outcome")
+    return await change(
+        ctx,
+        item,
+        "decided",
+        status=Status.DECIDED,
+        outcome=outcome,
+        rationale=validate_details(rationale) or item.rationale,
+        decided_by=ctx.user,
+        decided_at=ctx.now,
+    )
+
+
+async def supersede(ctx: Context, item: Item, by: Item | None) -> Item:
+    require_kind(item, {Kind.DECISION}, "superseded")
+    require_manager(ctx, item, "supersede")
+    require_status(item, {Status.DECIDED}, "superseded (only decided decisions can)")
+    if by is not None and by.kind is not Kind.DECISION:
+        raise UsageError(f"{by.ref} is not a decision; a decision is superseded by a decision.")
+    return await change(
+        ctx,
+        item,
+        "superseded",
+        status=Status.SUPERSEDED,
+        linked_ref=str(by.ref) if by else item.linked_ref,
+    )
+
+
+async def update_settings(ctx: Context, **updates: Any) -> ChannelSettings:
+    new = dataclasses.replace(ctx.settings, **updates)
+    await ctx.uow.channels.save_settings(new)
+    ctx.settings = new
+    return new
+
+
+def require_found(item: Item | None, ref: Ref) -> Item:
+    if item is None:
+        raise NotFound(f"There is no {ref} in this channel.")
+    return item
