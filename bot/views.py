@@ -105,9 +105,9 @@ def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
         fields.append(Field("Linked", item.linked_ref))
     if item.details:
         fields.append(Field("Details", item.details))
-    fields.append(
-        Field("Reported", f"by {mention(item.reporter)}, {format_age(item.created_at, now)} ago")
-    )
+    reported = format_datetime(item.created_at, tz, now)
+    age = format_age(item.created_at, now)
+    fields.append(Field("Reported", f"by {mention(item.reporter)}, {reported} (age {age})"))
     return tuple(fields)
 
 
@@ -225,7 +225,7 @@ def list_line(item: Item, tz: str, now: datetime) -> str:
     if item.due_at and item.kind in DATE_LABEL:
         parts.append(f"{DATE_LABEL[item.kind].lower()} {format_datetime(item.due_at, tz, now)}")
     parts.append(f"age {format_age(item.created_at, now)}")
-    if not item.active or item.kind is not Kind.BLOCKER:
+    if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
     line = " · ".join(parts)
     if item.overdue(now):

@@ -157,7 +157,8 @@ async def history(ctx: Context, args: str) -> Reply:
     events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
     lines = tuple(history_line(item.kind, e, ctx.timezone, ctx.now) for e in events)
     return Reply(
-        text=f"History of {item.ref}: {item.title} ({len(events)} events)",
+        text=f"History of {item.ref}: {item.title} ({len(events)} "
+        f"event{'s' if len(events) != 1 else ''})",
         sections=(Section(f"{item.ref} history", lines),),
         item_ref=str(item.ref),
     )

@@ -78,7 +78,9 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "raid",
-            "/raid <" + "|".join(raid.RAID) + "|help> ...",
+            "/raid <subcommand> ... where <subcommand> is one of: "
+            + ", ".join(raid.RAID)
+            + ", help",
             "/raid list overdue",
             "list, show and change items; history, export, settings",
             _raid,
