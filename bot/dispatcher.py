@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from bot import views
 from bot.commands.actions import run_action
 from bot.commands.parsing import check_command_length
 from bot.commands.registry import COMMANDS, did_you_mean, help_reply
@@ -18,7 +19,7 @@ from bot.errors import (
     Unavailable,
     UsageError,
 )
-from bot.messages import File, Reply, Request, Tone, Visibility
+from bot.messages import File, Reply, Request, Suggestion, Tone, Visibility
 from bot.model import ChannelKey
 from bot.ports import Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
@@ -107,6 +108,41 @@ class Core:
                 except UsageError:
                     log.warning("ignoring unknown time zone %r", tz)
         return self.default_timezone
+
+    async def home(
+        self, platform: str, workspace: str, user: str, user_timezone: str | None = None
+    ) -> Reply:
+        """What waits on ``user`` across one workspace's channels (Slack's App Home)."""
+        try:
+            async with self.uow_factory() as uow:
+                items = await uow.items.active_in_workspace(platform, workspace)
+        except Unavailable as e:
+            return Reply(text=e.message, tone=Tone.ERROR)
+        tz = self._timezone(user_timezone, None)
+        return views.home(items, user, tz, self.clock.now())
+
+    async def autocomplete(
+        self, channel: ChannelKey, typed: str, limit: int = 25
+    ) -> list[Suggestion]:
+        """Refs of this channel matching what was typed, open items first."""
+        typed = typed.strip().lstrip("#").lower().replace("-", "")
+        try:
+            async with self.uow_factory() as uow:
+                items = await uow.items.list(channel)
+        except Unavailable:
+            return []
+        matches = [
+            i
+            for i in items
+            if not typed
+            or str(i.ref).lower().replace("-", "").startswith(typed)
+            or typed in i.title.lower()
+        ]
+        matches.sort(key=lambda i: (not i.active, -i.created_at.timestamp()))
+        return [
+            Suggestion(str(i.ref), f"{i.ref} {i.title} ({i.status.label})"[:100])
+            for i in matches[:limit]
+        ]
 
     async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
         async with self.uow_factory() as uow:

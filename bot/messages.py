@@ -113,12 +113,15 @@ class Card:
     overdue: bool = False
     due_at: datetime | None = None
     url: str | None = None
+    #: the item's channel, set where cards of several channels are shown together (App Home)
+    channel: ChannelKey | None = None
 
 
 @dataclass(frozen=True)
 class Section:
     heading: str
     lines: tuple[str, ...] = ()
+    cards: tuple[Card, ...] = ()  # items shown under this heading (App Home, digests)
 
 
 @dataclass(frozen=True)
@@ -146,3 +149,21 @@ class Reply:
     incident_id: str | None = None
     #: the ref of the item this reply created or changed, so adapters can update messages
     item_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the bot sends on its own (standups, nudges, digests), through an adapter."""
+
+    channel: ChannelKey
+    reply: Reply
+    to_user: str | None = None  # a direct message to this person instead of the channel
+    thread: str | None = None  # the platform's message ref to reply under (Slack ts, Discord id)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One autocomplete choice for a ref."""
+
+    ref: str
+    label: str

@@ -45,6 +45,10 @@ class ItemRepository(Protocol):
 
     async def add_event(self, item_id: int, event: Event) -> None: ...
 
+    async def active_in_workspace(self, platform: str, workspace: str) -> builtins.list[Item]:
+        """Every active item (open, pending, proposed, approved) in one workspace's channels."""
+        ...
+
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:
         """Each item's events, oldest first; items without events map to an empty list."""
         ...

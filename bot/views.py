@@ -6,11 +6,12 @@ same thing.
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, timedelta
 
 from bot.commands.parsing import LEVEL_NAMES, mention
 from bot.dates import format_age, format_datetime, format_relative
-from bot.messages import Action, Card, Choice, Field, Form, FormField, InputKind
+from bot.messages import Action, Card, Choice, Field, Form, FormField, InputKind, Reply, Section
 from bot.model import DATE_LABEL, OWNER_LABEL, RESPONSES, Change, Event, Item, Kind, Status
 
 _FIELD_LABELS = {
@@ -267,3 +268,45 @@ def level_choices() -> tuple[Choice, ...]:
 
 def response_choices() -> tuple[Choice, ...]:
     return tuple(Choice(r, r) for r in RESPONSES)
+
+
+def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
+    """What waits on one person across channels, with each item's buttons."""
+    soon = now + timedelta(days=7)
+    groups: list[tuple[str, list[Item]]] = [
+        ("Blockers you own", [i for i in items if i.kind is Kind.BLOCKER and i.owner == user]),
+        (
+            "Decisions you must take",
+            [i for i in items if i.kind is Kind.DECISION and i.owner == user],
+        ),
+        (
+            "Change requests you must approve",
+            [
+                i
+                for i in items
+                if i.kind is Kind.CHANGE and i.status is Status.PROPOSED and user in i.approvers
+            ],
+        ),
+        (
+            "Risks due for review",
+            [
+                i
+                for i in items
+                if i.kind is Kind.RISK and i.owner == user and i.due_at and i.due_at <= soon
+            ],
+        ),
+    ]
+    sections = tuple(
+        Section(
+            f"{heading} ({len(group)})",
+            cards=tuple(dataclasses.replace(card(i, tz, now), channel=i.channel) for i in group),
+        )
+        for heading, group in groups
+    )
+    total = sum(len(group) for _, group in groups)
+    text = (
+        f"{total} item{'s' if total != 1 else ''} wait on {mention(user)}."
+        if total
+        else f"Nothing waits on {mention(user)}. Nice."
+    )
+    return Reply(text=text, sections=sections)

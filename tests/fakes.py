@@ -74,6 +74,14 @@ class _Items:
         ]
         return sorted(found, key=lambda i: (i.created_at, i.number))
 
+    async def active_in_workspace(self, platform: str, workspace: str) -> list[Item]:
+        found = [
+            i
+            for i in self.s.items.values()
+            if (i.channel.platform, i.channel.workspace) == (platform, workspace) and i.active
+        ]
+        return sorted(found, key=lambda i: (i.created_at, i.number))
+
     async def add_event(self, item_id: int, event: Event) -> None:
         self.s.events.setdefault(item_id, []).append(event)
 

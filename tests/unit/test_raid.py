@@ -353,3 +353,33 @@ async def test_database_outage_says_nothing_was_saved(
     assert reply.text == (
         "raidline can't reach its database right now; nothing was saved, please try again."
     )
+
+
+async def test_home_shows_what_waits_on_a_person_across_channels(chat: Chat) -> None:
+    from bot.model import ChannelKey
+
+    await seed(chat)
+    chat.channel = ChannelKey("console", "local", "other")
+    await chat.say("/blocker Second channel problem @dana due monday")
+    await chat.say("/change Bigger screens impact cost +1k @dana")
+    elsewhere = ChannelKey("console", "another-workspace", "proj")
+    chat.channel = elsewhere
+    await chat.say("/blocker Not in this workspace @dana")
+    home = await chat.core.home("console", "local", "dana")
+    assert home.text == "3 items wait on <@dana>."
+    blockers, decisions, changes, risks = home.sections
+    assert [c.ref for c in blockers.cards] == ["B-1", "B-1"]
+    assert {c.channel.channel for c in blockers.cards if c.channel} == {"proj", "other"}
+    assert [c.ref for c in changes.cards] == ["C-1"]
+    assert [a.label for a in changes.cards[0].actions] == ["Approve", "Reject"]
+    assert not decisions.cards and not risks.cards
+
+
+async def test_autocomplete_suggests_open_refs_first(chat: Chat) -> None:
+    await seed(chat)
+    await chat.say("/blocker Another firewall issue")
+    await chat.say("/raid resolve B-1")
+    refs = [s.ref for s in await chat.core.autocomplete(chat.channel, "b")]
+    assert refs == ["B-2", "B-1"]
+    assert [s.ref for s in await chat.core.autocomplete(chat.channel, "firewall")] == ["B-2", "B-1"]
+    assert [s.ref for s in await chat.core.autocomplete(chat.channel, "#c1")] == ["C-1"]

@@ -1,0 +1,260 @@
+"""Database URLs, engines and the line between "the database is unreachable" and a bug.
+
+Users configure plain URLs (``sqlite:///raidline.db``, ``postgres://…``); the bot runs on
+SQLAlchemy's asyncio engines (aiosqlite, psycopg 3) and Alembic on the matching sync drivers.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+import psycopg
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.errors import Unavailable
+
+__all__ = [
+    "create_engine",
+    "install_sqlite_transaction_control",
+    "is_sqlite",
+    "is_unavailable_error",
+    "normalize_url",
+    "sync_url",
+    "translate_errors",
+]
+
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+# psycopg2 URLs share libpq's query parameters with psycopg 3, so they can be taken over as
+# they are; asyncpg's (``ssl=``, ``prepared_statement_cache_size=``) cannot.
+_POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+
+_EXAMPLES = "e.g. sqlite:///raidline.db or postgresql+psycopg://user:password@host:5432/raidline"
+
+#: Seconds a PostgreSQL connection attempt may take before the database counts as unreachable.
+PG_CONNECT_TIMEOUT = 10
+#: Milliseconds a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _parse(url: str) -> URL:
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"The database URL is empty; expected a SQLAlchemy URL, {_EXAMPLES}.")
+    try:
+        return make_url(url.strip())
+    except sa_exc.ArgumentError:
+        raise ValueError(
+            f"The database URL could not be parsed; expected a SQLAlchemy URL, {_EXAMPLES}."
+        ) from None
+
+
+def _normalized(url: str) -> URL:
+    parsed = _parse(url)
+    driver = parsed.drivername.lower()
+    if driver in _SQLITE_DRIVERS:
+        database = parsed.database or ""
+        in_memory = (
+            database in ("", ":memory:")
+            or database.startswith("file::memory:")
+            or parsed.query.get("mode") == "memory"
+        )
+        if in_memory:
+            # Every pooled connection would get its own empty database and everything would
+            # be lost at exit; a bot's log has to live in a file.
+            raise ValueError(
+                "In-memory SQLite databases are not supported; give a file path, "
+                "e.g. sqlite:///raidline.db (relative) or sqlite:////var/lib/raidline/raidline.db."
+            )
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if driver in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if driver.startswith(("postgres", "postgresql")):
+        raise ValueError(
+            f"The PostgreSQL driver {parsed.drivername!r} is not supported; "
+            "use postgresql:// or postgresql+psycopg:// (psycopg 3)."
+        )
+    raise ValueError(
+        f"Unsupported database {parsed.drivername!r}: raidline runs on SQLite or PostgreSQL, "
+        f"{_EXAMPLES}."
+    )
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def normalize_url(url: str) -> str:
+    """A user's database URL as the asyncio driver URL the bot runs on.
+
+    ``sqlite:///x.db`` -> ``sqlite+aiosqlite:///x.db``; ``postgres://``, ``postgresql://`` and
+    ``postgresql+psycopg://`` -> ``postgresql+psycopg://``. Raises ``ValueError`` with a message
+    fit for an operator when the URL is malformed, in-memory or for another database.
+    The result contains the password: do not log it.
+    """
+    return _render(_normalized(url))
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous use (Alembic): ``sqlite:///…`` or ``postgresql+psycopg://…``."""
+    normalized = _normalized(url)
+    if normalized.drivername == "sqlite+aiosqlite":
+        return _render(normalized.set(drivername="sqlite"))
+    return _render(normalized)
+
+
+def is_sqlite(engine: AsyncEngine | Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # SQLAlchemy emits BEGIN itself (see _begin_immediate); sqlite3's own implicit BEGIN
+    # would otherwise start transactions late and as DEFERRED.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first, so that a connection racing another one to switch the file to
+        # WAL waits instead of failing with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable enough in WAL mode (a power cut may lose the last commits but
+        # never corrupts the file) and FULL costs ~2.5x per commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Per connection, not per file: without this, ON DELETE CASCADE and FKs are ignored.
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _set_migration_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # A DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
+    # (busy_timeout does not apply to that upgrade) when another writer got in between.
+    # Taking the write lock at BEGIN turns that into a wait, and serializes the units of work.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def install_sqlite_transaction_control(engine: Engine, *, foreign_keys: bool = True) -> None:
+    """Let SQLAlchemy, not sqlite3, start transactions, as ``BEGIN IMMEDIATE``.
+
+    With ``foreign_keys=False`` (used for migrations, where SQLite's batch mode drops and
+    re-creates tables and must not cascade) only transaction control and the busy timeout are
+    set up.
+    """
+    if foreign_keys:
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    else:
+        event.listen(engine, "connect", _set_migration_pragmas)
+    event.listen(engine, "begin", _begin_immediate)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An asyncio engine for a user's database URL (see :func:`normalize_url`)."""
+    normalized = _normalized(url)
+    if normalized.drivername == "sqlite+aiosqlite":
+        engine = create_async_engine(
+            normalized, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        install_sqlite_transaction_control(engine.sync_engine)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in normalized.query:
+        # libpq waits indefinitely for a host that drops packets; a command should instead
+        # fail with "can't reach the database" while the bot keeps running.
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
+    return create_async_engine(
+        normalized,
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+# SQLite result codes (the low byte of sqlite_errorcode) that mean the file cannot be used
+# right now, as opposed to a bad statement or a missing table, which are bugs.
+_SQLITE_UNAVAILABLE_CODES = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+    sqlite3.SQLITE_NOTADB,
+}
+
+
+def _sqlite_unavailable(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in _SQLITE_UNAVAILABLE_CODES
+    message = str(error).lower()
+    return any(
+        words in message
+        for words in ("unable to open database", "database is locked", "disk i/o error")
+    )
+
+
+def is_unavailable_error(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached or used right now.
+
+    Bugs (syntax errors, missing tables, constraint violations) are not: they must surface
+    as themselves, not as "please try again".
+    """
+    if isinstance(error, sa_exc.TimeoutError):
+        return True  # no pooled connection became free in time
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        original = error.orig
+        if isinstance(original, sqlite3.Error):
+            return _sqlite_unavailable(original)
+        if isinstance(original, psycopg.Error):
+            return isinstance(original, psycopg.OperationalError | psycopg.InterfaceError)
+        return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+    if isinstance(error, sa_exc.SQLAlchemyError):
+        return False
+    if isinstance(error, sqlite3.Error):
+        return _sqlite_unavailable(error)
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    return isinstance(error, OSError)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def translate_errors(
+    function: Callable[_P, Awaitable[_R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Raise :class:`bot.errors.Unavailable` for database outages; anything else unchanged."""
+
+    @functools.wraps(function)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await function(*args, **kwargs)
+        except Unavailable:
+            raise
+        except Exception as error:
+            if is_unavailable_error(error):
+                raise Unavailable() from error
+            raise
+
+    return wrapper
