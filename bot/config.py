@@ -1,0 +1,393 @@
+"""Typed settings from the environment and a ``.env`` file.
+
+Nothing is read at import time: ``main`` calls :func:`load_settings` once and passes the result
+down. A missing or malformed value raises :class:`ConfigError` whose message is one line naming
+the variable and what is wrong with it; a secret's value never appears in that line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+
+DEFAULT_DATABASE_URL = "sqlite:///raidline.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. ``str(error)`` is one line naming the variable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+_SECRET_FIELDS = frozenset(
+    {"slack_bot_token", "slack_app_token", "slack_signing_secret", "discord_bot_token"}
+)
+
+_URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class _Invalid(ValueError):
+    """A validator's complaint; its text is shown after ``VARIABLE: ``."""
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise _Invalid(f"{value!r} is not a {' or '.join(schemes)} URL (e.g. {example})")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every variable of the product contract (SPEC §5), with its default."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    raidline_timezone: str = "UTC"
+    raidline_http_host: str = "0.0.0.0"  # noqa: S104 - the HTTP server listens on all interfaces
+    raidline_http_port: int = 3000
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    discord_bot_token: SecretStr | None = None
+    discord_api_url: str = DEFAULT_DISCORD_API_URL
+    #: ``None``: Discord's own gateway (discord.py asks the API for it).
+    discord_gateway_url: str | None = None
+    discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
+    raidline_log_level: LogLevel = "INFO"
+    raidline_log_format: LogFormat = "text"
+
+    # -- validators: each complaint is the text after "VARIABLE: " -------------------------
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return DEFAULT_DATABASE_URL
+        if not isinstance(value, str) or not _URL_SCHEME_RE.match(value.strip()):
+            # The URL may hold a password: never echo it.
+            raise _Invalid(
+                "not a database URL (e.g. sqlite:///raidline.db or "
+                "postgresql+psycopg://user@host:5432/raidline)"
+            )
+        return value.strip()
+
+    @field_validator("raidline_timezone", mode="before")
+    @classmethod
+    def _timezone(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "UTC"
+        name = str(value).strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise _Invalid(f"{name!r} is not a known IANA time zone (e.g. Europe/Berlin)") from None
+        return name
+
+    @field_validator("raidline_http_host", mode="before")
+    @classmethod
+    def _http_host(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "0.0.0.0"  # noqa: S104
+        host = str(value).strip()
+        if any(c.isspace() for c in host) or "/" in host:
+            raise _Invalid(f"{host!r} is not a host name or IP address (e.g. 127.0.0.1)")
+        return host
+
+    @field_validator("raidline_http_port", mode="before")
+    @classmethod
+    def _http_port(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return 3000
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise _Invalid(f"{text!r} is not a port number (1-65535)")
+        return int(text)
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _slack_bot_token(cls, value: Any) -> Any:
+        return _token(value, "xoxb-", "a Slack bot token")
+
+    @field_validator("slack_app_token", mode="before")
+    @classmethod
+    def _slack_app_token(cls, value: Any) -> Any:
+        return _token(value, "xapp-", "a Slack app-level token")
+
+    @field_validator("slack_signing_secret", "discord_bot_token", mode="before")
+    @classmethod
+    def _plain_secret(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        text = text.strip()
+        if any(c.isspace() for c in text):
+            raise _Invalid("contains spaces (value not shown); paste the secret without them")
+        return SecretStr(text)
+
+    @field_validator("slack_api_url", mode="before")
+    @classmethod
+    def _slack_api_url(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return DEFAULT_SLACK_API_URL
+        url = _check_url(str(value).strip(), ("https", "http"), DEFAULT_SLACK_API_URL)
+        return url if url.endswith("/") else url + "/"
+
+    @field_validator("discord_api_url", mode="before")
+    @classmethod
+    def _discord_api_url(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return DEFAULT_DISCORD_API_URL
+        return _check_url(str(value).strip(), ("https", "http"), DEFAULT_DISCORD_API_URL)
+
+    @field_validator("discord_gateway_url", mode="before")
+    @classmethod
+    def _discord_gateway_url(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        return _check_url(str(value).strip(), ("wss", "ws"), "wss://gateway.discord.gg")
+
+    @field_validator("discord_guild_ids", mode="before")
+    @classmethod
+    def _guild_ids(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return ()
+        if isinstance(value, list | tuple):
+            parts = [str(v).strip() for v in value]
+        else:
+            parts = [p.strip() for p in str(value).split(",")]
+        ids: list[int] = []
+        for part in parts:
+            if not part:
+                continue
+            if not part.isdigit():
+                raise _Invalid(
+                    f"{part!r} is not a guild id; write numeric ids separated by commas "
+                    "(e.g. 123456789012345678,234567890123456789)"
+                )
+            ids.append(int(part))
+        return tuple(ids)
+
+    @field_validator("raidline_log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "INFO"
+        level = str(value).strip().upper()
+        if level == "WARN":
+            level = "WARNING"
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise _Invalid(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("raidline_log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "text"
+        fmt = str(value).strip().lower()
+        if fmt not in ("text", "json"):
+            raise _Invalid(f"{value!r} is not one of text, json")
+        return fmt
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        has_transport = self.slack_app_token is not None or self.slack_signing_secret is not None
+        if self.slack_bot_token is not None and not has_transport:
+            raise _Invalid(
+                "[SLACK_APP_TOKEN] missing: SLACK_BOT_TOKEN is set, so Slack also needs "
+                "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"
+            )
+        if self.slack_bot_token is None and has_transport:
+            which = (
+                "SLACK_APP_TOKEN" if self.slack_app_token is not None else "SLACK_SIGNING_SECRET"
+            )
+            raise _Invalid(
+                f"[SLACK_BOT_TOKEN] missing: {which} is set, so Slack also needs "
+                "SLACK_BOT_TOKEN (xoxb-…)"
+            )
+        return self
+
+    # -- what the rest of the program asks ---------------------------------------------------
+
+    @property
+    def timezone(self) -> str:
+        return self.raidline_timezone
+
+    @property
+    def http_host(self) -> str:
+        return self.raidline_http_host
+
+    @property
+    def http_port(self) -> int:
+        return self.raidline_http_port
+
+    @property
+    def log_level(self) -> LogLevel:
+        return self.raidline_log_level
+
+    @property
+    def log_format(self) -> LogFormat:
+        return self.raidline_log_format
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return self.slack_enabled and self.slack_app_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_bot_token is not None
+
+    @property
+    def database_url_for_display(self) -> str:
+        """The database URL with any password replaced by ``***``."""
+        return mask_url_password(self.database_url)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, for log redaction (tokens, signing secret, DB password)."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.discord_bot_token,
+            )
+            if secret is not None and secret.get_secret_value()
+        ]
+        password = _url_password(self.database_url)
+        if password:
+            values.append(password)
+        return tuple(values)
+
+
+def _token(value: Any, prefix: str, what: str) -> SecretStr | None:
+    value = _blank_to_none(value)
+    if value is None:
+        return None
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    text = text.strip()
+    if not text.startswith(prefix):
+        raise _Invalid(f"must start with {prefix!r} ({what}); the value is not shown")
+    if any(c.isspace() for c in text):
+        raise _Invalid("contains spaces (value not shown); paste the token without them")
+    return SecretStr(text)
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; other URLs unchanged."""
+    password = _url_password(url)
+    if not password:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+class _MappingSettings(Settings):
+    """Settings read from an explicit mapping only (tests, tools): no process env, no .env."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, env_file: Path | None = None
+) -> Settings:
+    """Build the settings.
+
+    ``env=None`` reads the process environment and ``.env`` in the current directory (or
+    ``env_file``); a mapping is read on its own, as if it were the whole environment.
+    Raises :class:`ConfigError` with one line naming the variable when a value is wrong.
+    """
+    try:
+        if env is None:
+            if env_file is not None:
+                return Settings(_env_file=env_file)  # type: ignore[call-arg]
+            return Settings()
+        fields = Settings.model_fields
+        values: dict[str, Any] = {
+            key.lower(): value for key, value in env.items() if key.lower() in fields
+        }
+        return _MappingSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    complaints: list[str] = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = error.get("loc") or ()
+        variable = str(location[0]).upper() if location else ""
+        message = str(error.get("msg", "is not valid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if not variable and message.startswith("["):
+            # Cross-field complaints name their variable in brackets.
+            variable, _, message = message[1:].partition("] ")
+        if variable.lower() in _SECRET_FIELDS and not error.get("type", "").startswith("value_"):
+            message = "is not valid (value not shown)"
+        line = f"{variable}: {message}" if variable else message
+        complaints.append(" ".join(line.split()))
+    return "; ".join(complaints) if complaints else "invalid configuration"
