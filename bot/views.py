@@ -63,7 +63,7 @@ def _owner_text(item: Item) -> str:
 
 def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
     fields: list[Field] = [Field(OWNER_LABEL[item.kind], _owner_text(item))]
-    if item.kind in DATE_LABEL:
+    if item.kind in DATE_LABEL and (item.due_at or item.active):
         if item.due_at:
             text = when(item.due_at, tz, now)
             if item.overdue(now):
@@ -207,7 +207,7 @@ def reject_action(ref: str) -> Action:
 def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Card:
     return Card(
         ref=str(item.ref),
-        kind=item.kind.value,
+        kind=item.kind.label,
         title=item.title,
         status=item.status.label,
         fields=item_fields(item, tz, now),

@@ -148,7 +148,11 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
         follow: list[Action] = []
         if not item.owner:
             missing.append("no owner")
-            follow += [Action("Take it myself", f"take:{item.ref}"), assign_action(item)]
+            assign = assign_action(item)
+            follow += [
+                Action("Take it myself", f"take:{item.ref}"),
+                Action("Assign someone", assign.action_id, form=assign.form),
+            ]
         if not item.due_at:
             missing.append("no due date" if item.kind is Kind.BLOCKER else "no review date")
             follow.append(Action("Set a date", f"due:{item.ref}", form=due_action(item).form))

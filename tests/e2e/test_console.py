@@ -497,7 +497,7 @@ def check_first_session(result: subprocess.CompletedProcess[str]) -> None:
         "B-1  Waiting on firewall change from NetOps\n    blocker · resolved"
     )
     assert "Resolution: firewall rule merged" in cards["B-1"]
-    assert "\n    change · approved" in cards["C-1"]
+    assert "\n    change request · approved" in cards["C-1"]
     assert "Approved by: @sponsor" in cards["C-1"]
 
 
@@ -528,7 +528,7 @@ def test_a_console_session_is_kept_across_a_restart(tmp_path: Path) -> None:
     assert "@dana resolved" in events[1] and "firewall rule merged" in events[1]
     assert "@erin" not in history  # the refused attempt changed nothing
     cards = blocks(second.stdout)
-    assert "\n    change · approved" in cards["C-1"]
+    assert "\n    change request · approved" in cards["C-1"]
     assert "B-2" in cards  # refs continue; B-1 is never reused
     assert cards["B-2"].startswith("B-2  Badge access for the contractors")
 

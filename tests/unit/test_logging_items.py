@@ -59,6 +59,7 @@ async def test_decision_taken_and_decision_needed(chat: Chat) -> None:
     assert d1.status is Status.DECIDED
     assert d1.decided_by == "ana"
     assert d1.rationale == "it is supported"
+    assert "Decide by" not in {f.label for f in taken.cards[0].fields}  # decided: no date asked
 
     needed = await chat.say("/decision needed Pick the SSO vendor @cio by Dec 5")
     assert needed.text.startswith("Logged D-2: Pick the SSO vendor")
@@ -165,7 +166,7 @@ async def test_follow_up_when_owner_or_date_is_missing(chat: Chat) -> None:
     reply = await chat.say("/blocker Waiting on API keys")
     assert "B-1 has no owner and no due date yet." in reply.text
     labels = [a.label for a in reply.actions]
-    assert labels == ["Take it myself", "Assign", "Set a date"]
+    assert labels == ["Take it myself", "Assign someone", "Set a date"]
     took = await chat.click(reply.actions[0].action_id, user="erin")
     assert took.text.startswith("Taken B-1")
     assert chat.item("B-1").owner == "erin"
