@@ -6,17 +6,22 @@ Nothing here runs at import time; ``adapters.cli`` builds the settings once and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import os
 import re
+import signal
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
-from alembic.script import ScriptDirectory
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import Console, StreamLines, wants_color
+from adapters.platform import PlatformAdapter
+from adapters.web import WebServer, build_app
 from bot.config import ConfigError, Settings, mask_url_password
 from bot.dispatcher import Core
 from storage import db, migrate
@@ -126,12 +131,6 @@ async def _probe(settings: Settings, engine: AsyncEngine) -> None:
         raise
 
 
-def _script_revisions() -> tuple[str | None, set[str]]:
-    """This raidline's head revision and every revision it knows."""
-    script = ScriptDirectory(str(migrate.MIGRATIONS_DIR))
-    return script.get_current_head(), {rev.revision for rev in script.walk_revisions()}
-
-
 async def _check_migrated(settings: Settings) -> None:
     """Outside SQLite migrations are the operator's step: say so instead of failing later."""
     try:
@@ -140,7 +139,7 @@ async def _check_migrated(settings: Settings) -> None:
         if db.is_unavailable_error(exc):
             raise unreachable(settings, exc) from exc
         raise
-    head, known = await asyncio.to_thread(_script_revisions)
+    head, known = await asyncio.to_thread(migrate.known_revisions)
     if revision == head:
         return
     if revision is not None and revision not in known:
@@ -206,6 +205,28 @@ async def run_console(
         await engine.dispose()
 
 
+#: The platform adapters: settings flag -> module and class. A new platform is one line here.
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "slack": ("adapters.slack", "SlackAdapter"),
+    "discord": ("adapters.discord", "DiscordAdapter"),
+}
+
+
+def enabled_platforms(settings: Settings) -> list[str]:
+    flags = {"slack": settings.slack_enabled, "discord": settings.discord_enabled}
+    return [name for name in ADAPTERS if flags.get(name)]
+
+
+def build_adapter(
+    name: str, settings: Settings, core: Core, web_app: web.Application, engine: AsyncEngine
+) -> PlatformAdapter:
+    module_name, class_name = ADAPTERS[name]
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if name == "slack":
+        return cast(PlatformAdapter, cls(settings, core, web_app, engine=engine))
+    return cast(PlatformAdapter, cls(settings, core, web_app))
+
+
 async def run(
     settings: Settings,
     *,
@@ -214,34 +235,50 @@ async def run(
     stderr: TextIO | None = None,
     user: str | None = None,
     channel: str = DEFAULT_CHANNEL,
+    stop: asyncio.Event | None = None,
 ) -> int:
     """``raidline run``: every configured adapter; the console when none is configured."""
-    stderr = stderr if stderr is not None else sys.stderr
-    missing = [
-        name
-        for name, enabled in (
-            ("Slack", settings.slack_enabled),
-            ("Discord", settings.discord_enabled),
+    platforms = enabled_platforms(settings)
+    if not platforms:
+        return await run_console(
+            settings, user=user, channel=channel, stdin=stdin, stdout=stdout, show_banner=True
         )
-        if enabled
-    ]
-    if missing:
-        what = " and ".join(missing)
-        noun = "adapters are" if len(missing) > 1 else "adapter is"
-        variables = []
-        if settings.slack_enabled:
-            variables.append("SLACK_*")
-        if settings.discord_enabled:
-            variables.append("DISCORD_BOT_TOKEN")
-        stderr.write(
-            f"raidline: the {what} {noun} not available in this build yet; "
-            f"unset {' and '.join(variables)} to use the local console.\n"
-        )
-        stderr.flush()
-        return EXIT_CONFIG
-    return await run_console(
-        settings, user=user, channel=channel, stdin=stdin, stdout=stdout, show_banner=True
-    )
+    return await run_platforms(settings, platforms, stop=stop)
+
+
+async def run_platforms(
+    settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None
+) -> int:
+    """The chat adapters, the web server and the scheduler until SIGTERM/SIGINT."""
+    core, engine = await build_core(settings)
+    adapters: list[PlatformAdapter] = []
+    server: WebServer | None = None
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        app = build_app()
+        adapters = [build_adapter(n, settings, core, app, engine) for n in platforms]
+        server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port)
+        await server.start()
+        for adapter in adapters:
+            await adapter.start()
+            log.info("%s adapter started", adapter.name)
+        log.info("raidline is running: %s", ", ".join(platforms))
+        await stop.wait()
+        log.info("stopping")
+        return EXIT_OK
+    finally:
+        for adapter in reversed(adapters):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.name)
+        if server is not None:
+            await server.stop()
+        await engine.dispose()
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -18,12 +18,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from storage.db import install_sqlite_transaction_control, is_sqlite, sync_url
 from storage.tables import metadata
 
-__all__ = ["current", "downgrade", "pending_diff", "upgrade", "upgrade_async"]
+__all__ = ["current", "downgrade", "known_revisions", "pending_diff", "upgrade", "upgrade_async"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -93,6 +94,12 @@ def pending_diff(url: str) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff: list[Any] = compare_metadata(context, metadata)
         return diff
+
+
+def known_revisions() -> tuple[str | None, set[str]]:
+    """This raidline's head revision and every revision it knows."""
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    return script.get_current_head(), {rev.revision for rev in script.walk_revisions()}
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:

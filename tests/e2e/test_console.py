@@ -577,17 +577,6 @@ def test_run_without_credentials_starts_the_console_with_a_two_line_banner(tmp_p
 
 
 @pytest.mark.e2e
-def test_run_with_credentials_says_the_adapter_is_not_in_this_build(tmp_path: Path) -> None:
-    secret = "xoxb-123-top-secret"
-    env = {"SLACK_BOT_TOKEN": secret, "SLACK_APP_TOKEN": "xapp-1-also-secret"}
-    result = raidline("run", db=tmp_path / "raidline.db", env=env)
-    assert result.returncode == 2
-    (line,) = result.stderr.splitlines()
-    assert "Slack" in line and "not available in this build" in line
-    assert secret not in result.stderr + result.stdout
-
-
-@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
