@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -158,6 +159,9 @@ class Item:
     decided_at: datetime | None = None
     linked_ref: str | None = None  # risk that occurred <-> blocker it became; superseding decision
     source_url: str | None = None  # permalink of the chat message it was logged from
+    nudge_count: int = 0  # nudges since the item last changed
+    last_nudged_at: datetime | None = None
+    snoozed_until: datetime | None = None  # no nudges before this
     id: int | None = None
 
     @property
@@ -217,13 +221,145 @@ class Event:
     note: str | None = None
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKDAYS = WEEKDAYS[:5]
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     channel: ChannelKey
     timezone: str | None = None
     leads: tuple[str, ...] = ()
     nudges_enabled: bool = True
+    #: working hours for nudges, in the channel's time zone
+    work_days: tuple[str, ...] = WORKDAYS
+    work_start: str = "09:00"
+    work_end: str = "18:00"
+    #: when the channel's last digest was posted ("what changed since")
+    last_digest_at: datetime | None = None
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""
         return not self.leads or person in self.leads
+
+
+class ScheduleKind(StrEnum):
+    STANDUP = "standup"
+    DIGEST = "digest"
+
+
+DEFAULT_QUESTIONS = (
+    "What changed since the last standup?",
+    "What is blocked?",
+    "What decision is needed?",
+)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A channel's standup or digest: a rule (weekday names, local time, zone) and its settings.
+
+    ``next_run_at`` is derived from the rule (UTC) and recomputed after every run and every
+    change of the rule; it is None while the schedule is off.
+    """
+
+    channel: ChannelKey
+    kind: ScheduleKind
+    days: tuple[str, ...] = ()
+    at: str | None = None  # "09:30", local to ``timezone``
+    timezone: str = "UTC"
+    enabled: bool = False
+    next_run_at: datetime | None = None
+    # standups only
+    questions: tuple[str, ...] = DEFAULT_QUESTIONS
+    members: tuple[str, ...] = ()
+    window_minutes: int = 120
+    mode: str = "thread"  # thread | dm
+    skip_dates: tuple[str, ...] = ()  # local dates (ISO) not to run on
+    away: Mapping[str, str] = field(default_factory=dict)  # person -> last away day (ISO)
+    updated_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def stored_id(self) -> int:
+        if self.id is None:
+            raise ValueError("schedule has not been stored yet")
+        return self.id
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"  # to be delivered at due_at
+    SENDING = "sending"  # claimed by a worker until lease_until
+    DONE = "done"
+    MISSED = "missed"  # the bot was down past the occurrence's window
+    SKIPPED = "skipped"  # nothing to say, or no longer relevant
+    FAILED = "failed"  # gave up after retries
+
+
+class RunKind(StrEnum):
+    STANDUP_OPEN = "standup_open"
+    STANDUP_REMIND = "standup_remind"
+    STANDUP_CLOSE = "standup_close"
+    DIGEST = "digest"
+    NUDGE = "nudge"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One occurrence of scheduled work: the exactly-once ledger entry and the outbox row.
+
+    ``key`` is unique: ``standup_open:<schedule>:<local date>``, ``nudge:<item>:<local date>``...
+    Inserting a run whose key exists does nothing, which is what makes every occurrence
+    happen once across restarts and replicas.
+    """
+
+    key: str
+    kind: RunKind
+    channel: ChannelKey
+    due_at: datetime
+    status: RunStatus = RunStatus.PENDING
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    lease_until: datetime | None = None
+    result_ref: str | None = None
+    created_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def stored_id(self) -> int:
+        if self.id is None:
+            raise ValueError("run has not been stored yet")
+        return self.id
+
+
+@dataclass(frozen=True)
+class Standup:
+    """One standup that was opened: its questions and members as they were then."""
+
+    schedule_id: int
+    channel: ChannelKey
+    local_date: str  # ISO date in the schedule's zone
+    opened_at: datetime
+    closes_at: datetime
+    questions: tuple[str, ...]
+    members: tuple[str, ...]
+    away: tuple[str, ...] = ()
+    mode: str = "thread"
+    late_by_minutes: int = 0
+    closed: bool = False
+    message_ref: str | None = None
+    id: int | None = None
+
+    @property
+    def stored_id(self) -> int:
+        if self.id is None:
+            raise ValueError("standup has not been stored yet")
+        return self.id
+
+
+@dataclass(frozen=True)
+class StandupAnswer:
+    standup_id: int
+    person: str
+    answers: tuple[str, ...]
+    answered_at: datetime

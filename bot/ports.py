@@ -12,7 +12,22 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
-from bot.model import ChannelKey, ChannelSettings, Event, Item, Kind, Status
+from bot.messages import Outgoing
+from bot.model import (
+    ChannelKey,
+    ChannelSettings,
+    Event,
+    Item,
+    Kind,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    Standup,
+    StandupAnswer,
+    Status,
+)
 
 
 class ItemRepository(Protocol):
@@ -45,6 +60,16 @@ class ItemRepository(Protocol):
 
     async def add_event(self, item_id: int, event: Event) -> None: ...
 
+    async def all_active(self) -> builtins.list[Item]:
+        """Every active item of every channel (the nudge sweep)."""
+        ...
+
+    async def events_since(
+        self, channel: ChannelKey, since: datetime
+    ) -> builtins.list[tuple[Item, Event]]:
+        """Events of one channel's items after ``since`` (exclusive), oldest first."""
+        ...
+
     async def active_in_workspace(self, platform: str, workspace: str) -> builtins.list[Item]:
         """Every active item (open, pending, proposed, approved) in one workspace's channels."""
         ...
@@ -66,9 +91,74 @@ class ChannelRepository(Protocol):
         ...
 
 
+class ScheduleRepository(Protocol):
+    """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""
+
+    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None: ...
+
+    async def save(self, schedule: Schedule) -> Schedule:
+        """Insert or update (one schedule per channel and kind); returns it with its id."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        """Enabled schedules with ``next_run_at <= now``, locked for this transaction.
+
+        Other workers skip locked rows (``FOR UPDATE SKIP LOCKED``; SQLite serialises with
+        ``BEGIN IMMEDIATE``), so each due schedule is handled by exactly one worker.
+        """
+        ...
+
+    async def add_run(self, run: Run) -> int | None:
+        """Insert a run; None (and nothing written) when a run with its key exists."""
+        ...
+
+    async def claim_runs(
+        self, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> builtins.list[Run]:
+        """Runs due for delivery: pending with ``due_at <= now``, or sending with an expired
+        lease. Marks them sending with the lease and one more attempt; skips rows other
+        workers hold."""
+        ...
+
+    async def finish_run(
+        self, run_id: int, status: RunStatus, result_ref: str | None = None
+    ) -> None: ...
+
+    async def retry_run(self, run_id: int, due_at: datetime) -> None:
+        """Back to pending, to be delivered again at ``due_at``."""
+        ...
+
+    async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
+        """The channel's most recent runs of a kind, newest first (for status views)."""
+        ...
+
+    async def open_standup(self, standup: Standup) -> tuple[Standup, bool]:
+        """Store a standup unless one exists for its schedule and local date.
+
+        Returns the stored standup and whether this call created it."""
+        ...
+
+    async def get_standup(self, standup_id: int) -> Standup | None: ...
+
+    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
+        """The channel's most recently opened standup."""
+        ...
+
+    async def update_standup(self, standup: Standup) -> None: ...
+
+    async def save_answer(self, answer: StandupAnswer) -> None:
+        """Insert or replace one person's answer to one standup."""
+        ...
+
+    async def answers(self, standup_id: int) -> builtins.list[StandupAnswer]:
+        """Answers in the order people first answered."""
+        ...
+
+
 class UnitOfWork(Protocol):
     items: ItemRepository
     channels: ChannelRepository
+    schedules: ScheduleRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -96,3 +186,11 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Messenger(Protocol):
+    """Delivers messages the bot sends on its own, through the channel's platform adapter."""
+
+    async def send(self, message: Outgoing) -> str | None:
+        """Returns the platform's message ref; raises when delivery failed (to retry later)."""
+        ...

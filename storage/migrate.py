@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from storage.db import install_sqlite_transaction_control, is_sqlite, sync_url
-from storage.tables import metadata
+from storage.tables import is_raidline_table, metadata
 
 __all__ = ["current", "downgrade", "known_revisions", "pending_diff", "upgrade", "upgrade_async"]
 
@@ -91,7 +91,9 @@ def pending_diff(url: str) -> list[Any]:
     ``("add_table", Table(...))`` — a migration is missing.
     """
     with _transaction(url) as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": is_raidline_table}
+        )
         diff: list[Any] = compare_metadata(context, metadata)
         return diff
 

@@ -1,4 +1,5 @@
-"""SQL implementations of ``bot.ports.ItemRepository`` and ``ChannelRepository``.
+"""SQL implementations of ``bot.ports.ItemRepository``, ``ChannelRepository`` and
+``ScheduleRepository``.
 
 The only place in raidline that speaks SQL. Rows become the core's frozen dataclasses here
 and nowhere else. Statements are Core statements executed through the unit of work's
@@ -13,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, select, update
+from sqlalchemy import RowMapping, Select, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +26,28 @@ from bot.model import (
     Event,
     Item,
     Kind,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    Standup,
+    StandupAnswer,
     Status,
 )
 from storage.db import translate_errors
-from storage.tables import channels, item_events, items, ref_counters
+from storage.tables import (
+    channels,
+    item_events,
+    items,
+    ref_counters,
+    runs,
+    schedules,
+    standup_answers,
+    standups,
+)
 
-__all__ = ["SqlChannelRepository", "SqlItemRepository"]
+__all__ = ["SqlChannelRepository", "SqlItemRepository", "SqlScheduleRepository"]
 
 # Well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 _IN_CHUNK = 500
@@ -41,6 +58,22 @@ def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.I
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+# The channel's key next to another table's columns, under names no table uses.
+_CHANNEL_KEY_COLUMNS = (
+    channels.c.platform.label("channel_platform"),
+    channels.c.workspace.label("channel_workspace"),
+    channels.c.external_id.label("channel_external_id"),
+)
+
+
+def _channel_key(row: RowMapping) -> ChannelKey:
+    return ChannelKey(row["channel_platform"], row["channel_workspace"], row["channel_external_id"])
+
+
+def _active_status_values() -> builtins.list[str]:
+    return sorted(status.value for status in ACTIVE_STATUSES)
 
 
 def _channel_filter(key: ChannelKey) -> tuple[Any, ...]:
@@ -105,6 +138,9 @@ def _item_values(item: Item) -> dict[str, Any]:
         "source_url": item.source_url,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
+        "nudge_count": item.nudge_count,
+        "last_nudged_at": item.last_nudged_at,
+        "snoozed_until": item.snoozed_until,
     }
 
 
@@ -138,16 +174,24 @@ def _to_item(channel: ChannelKey, row: RowMapping) -> Item:
         source_url=row["source_url"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        nudge_count=row["nudge_count"],
+        last_nudged_at=row["last_nudged_at"],
+        snoozed_until=row["snoozed_until"],
     )
 
 
-def _to_event(row: RowMapping) -> Event:
+def _to_event(row: RowMapping, prefix: str = "") -> Event:
+    """An event from ``item_events`` columns, named ``<prefix><column>`` in ``row``."""
     changes = tuple(
         Change(field=change["field"], old=change.get("old"), new=change.get("new"))
-        for change in row["changes"] or ()
+        for change in row[prefix + "changes"] or ()
     )
     return Event(
-        at=row["at"], actor=row["actor"], action=row["action"], changes=changes, note=row["note"]
+        at=row[prefix + "at"],
+        actor=row[prefix + "actor"],
+        action=row[prefix + "action"],
+        changes=changes,
+        note=row[prefix + "note"],
     )
 
 
@@ -255,7 +299,7 @@ class SqlItemRepository:
             .where(
                 channels.c.platform == platform,
                 channels.c.workspace == workspace,
-                items.c.status.in_(sorted(status.value for status in ACTIVE_STATUSES)),
+                items.c.status.in_(_active_status_values()),
             )
             .order_by(items.c.created_at, items.c.number, items.c.id)
         )
@@ -264,6 +308,45 @@ class SqlItemRepository:
             _to_item(ChannelKey(platform, workspace, row["channel_external_id"]), row)
             for row in rows
         ]
+
+    @translate_errors
+    async def all_active(self) -> builtins.list[Item]:
+        query = (
+            select(items, *_CHANNEL_KEY_COLUMNS)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(items.c.status.in_(_active_status_values()))
+            .order_by(items.c.created_at, items.c.number, items.c.id)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [_to_item(_channel_key(row), row) for row in rows]
+
+    @translate_errors
+    async def events_since(
+        self, channel: ChannelKey, since: datetime
+    ) -> builtins.list[tuple[Item, Event]]:
+        query = (
+            select(
+                items,
+                item_events.c.at.label("event_at"),
+                item_events.c.actor.label("event_actor"),
+                item_events.c.action.label("event_action"),
+                item_events.c.changes.label("event_changes"),
+                item_events.c.note.label("event_note"),
+            )
+            .join(items, items.c.id == item_events.c.item_id)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*_channel_filter(channel), item_events.c.at > since)
+            # Events with the same timestamp stay in the order they were written.
+            .order_by(item_events.c.at, item_events.c.id)
+        )
+        found: builtins.list[tuple[Item, Event]] = []
+        by_id: dict[int, Item] = {}
+        for row in (await self._session.execute(query)).mappings():
+            item = by_id.get(row["id"])
+            if item is None:
+                item = by_id[row["id"]] = _to_item(channel, row)
+            found.append((item, _to_event(row, prefix="event_")))
+        return found
 
     @translate_errors
     async def add_event(self, item_id: int, event: Event) -> None:
@@ -304,9 +387,15 @@ class SqlChannelRepository:
 
     @translate_errors
     async def get_settings(self, channel: ChannelKey) -> ChannelSettings:
-        query = select(channels.c.timezone, channels.c.leads, channels.c.nudges_enabled).where(
-            *_channel_filter(channel)
-        )
+        query = select(
+            channels.c.timezone,
+            channels.c.leads,
+            channels.c.nudges_enabled,
+            channels.c.work_days,
+            channels.c.work_start,
+            channels.c.work_end,
+            channels.c.last_digest_at,
+        ).where(*_channel_filter(channel))
         row = (await self._session.execute(query)).mappings().one_or_none()
         if row is None:
             return ChannelSettings(channel=channel)
@@ -315,6 +404,10 @@ class SqlChannelRepository:
             timezone=row["timezone"],
             leads=tuple(row["leads"] or ()),
             nudges_enabled=bool(row["nudges_enabled"]),
+            work_days=tuple(row["work_days"]),
+            work_start=row["work_start"],
+            work_end=row["work_end"],
+            last_digest_at=row["last_digest_at"],
         )
 
     @translate_errors
@@ -327,6 +420,10 @@ class SqlChannelRepository:
                 timezone=settings.timezone,
                 leads=list(settings.leads),
                 nudges_enabled=settings.nudges_enabled,
+                work_days=list(settings.work_days),
+                work_start=settings.work_start,
+                work_end=settings.work_end,
+                last_digest_at=settings.last_digest_at,
             )
         )
 
@@ -339,3 +436,360 @@ class SqlChannelRepository:
             ChannelKey(platform, workspace, external_id)
             for platform, workspace, external_id in rows
         )
+
+
+def _schedule_values(schedule: Schedule) -> dict[str, Any]:
+    """Every stored field of a schedule except its identity (id, channel, kind)."""
+    return {
+        "days": list(schedule.days),
+        "at": schedule.at,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "next_run_at": schedule.next_run_at,
+        "questions": list(schedule.questions),
+        "members": list(schedule.members),
+        "window_minutes": schedule.window_minutes,
+        "mode": schedule.mode,
+        "skip_dates": list(schedule.skip_dates),
+        "away": dict(schedule.away),
+    }
+
+
+def _to_schedule(channel: ChannelKey, row: RowMapping) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        channel=channel,
+        kind=ScheduleKind(row["kind"]),
+        days=tuple(row["days"] or ()),
+        at=row["at"],
+        timezone=row["timezone"],
+        enabled=bool(row["enabled"]),
+        next_run_at=row["next_run_at"],
+        questions=tuple(row["questions"] or ()),
+        members=tuple(row["members"] or ()),
+        window_minutes=row["window_minutes"],
+        mode=row["mode"],
+        skip_dates=tuple(row["skip_dates"] or ()),
+        away=dict(row["away"] or {}),
+        updated_at=row["updated_at"],
+    )
+
+
+def _to_run(channel: ChannelKey, row: RowMapping) -> Run:
+    return Run(
+        id=row["id"],
+        key=row["key"],
+        kind=RunKind(row["kind"]),
+        channel=channel,
+        due_at=row["due_at"],
+        status=RunStatus(row["status"]),
+        payload=dict(row["payload"] or {}),
+        attempts=row["attempts"],
+        lease_until=row["lease_until"],
+        result_ref=row["result_ref"],
+        created_at=row["created_at"],
+    )
+
+
+def _standup_values(standup: Standup) -> dict[str, Any]:
+    """Every stored field of a standup except its identity (id, schedule, local date, channel)."""
+    return {
+        "opened_at": standup.opened_at,
+        "closes_at": standup.closes_at,
+        "questions": list(standup.questions),
+        "members": list(standup.members),
+        "away": list(standup.away),
+        "mode": standup.mode,
+        "late_by_minutes": standup.late_by_minutes,
+        "closed": standup.closed,
+        "message_ref": standup.message_ref,
+    }
+
+
+def _to_standup(row: RowMapping) -> Standup:
+    return Standup(
+        id=row["id"],
+        schedule_id=row["schedule_id"],
+        channel=_channel_key(row),
+        local_date=row["local_date"],
+        opened_at=row["opened_at"],
+        closes_at=row["closes_at"],
+        questions=tuple(row["questions"] or ()),
+        members=tuple(row["members"] or ()),
+        away=tuple(row["away"] or ()),
+        mode=row["mode"],
+        late_by_minutes=row["late_by_minutes"],
+        closed=bool(row["closed"]),
+        message_ref=row["message_ref"],
+    )
+
+
+def _with_channel(table: Table) -> Select[Any]:
+    """``table``'s columns and its channel's key (see :func:`_channel_key`)."""
+    return select(table, *_CHANNEL_KEY_COLUMNS).join(channels, channels.c.id == table.c.channel_id)
+
+
+class SqlScheduleRepository:
+    """``bot.ports.ScheduleRepository`` on the unit of work's session and transaction.
+
+    Claims lock rows ``FOR NO KEY UPDATE … SKIP LOCKED`` on PostgreSQL, so replicas ticking
+    at the same time each get different rows and nobody waits; on SQLite the clause renders
+    as nothing and the unit of work's ``BEGIN IMMEDIATE`` serialises the ticks instead.
+    Locks (and the claims that rely on them) last until the caller commits or rolls back.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # --- schedules ------------------------------------------------------------------
+
+    @translate_errors
+    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+        query = (
+            select(schedules)
+            .join(channels, channels.c.id == schedules.c.channel_id)
+            .where(*_channel_filter(channel), schedules.c.kind == kind.value)
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else _to_schedule(channel, row)
+
+    @translate_errors
+    async def save(self, schedule: Schedule) -> Schedule:
+        session = self._session
+        channel_id = await _channel_id(session, schedule.channel, create=True)
+        updated_at = schedule.updated_at or datetime.now(UTC)
+        values = {**_schedule_values(schedule), "updated_at": updated_at}
+        # One schedule per channel and kind: an upsert on that key is race-free on both
+        # backends (a concurrent saver's insert turns into an update of the winner's row).
+        inserted = _insert(session, schedules).values(
+            channel_id=channel_id, kind=schedule.kind.value, **values
+        )
+        statement = inserted.on_conflict_do_update(
+            index_elements=[schedules.c.channel_id, schedules.c.kind],
+            set_={name: inserted.excluded[name] for name in values},
+        ).returning(schedules.c.id)
+        schedule_id: int = (await session.execute(statement)).scalar_one()
+        return replace(schedule, id=schedule_id, updated_at=updated_at)
+
+    @translate_errors
+    async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        query = (
+            _with_channel(schedules)
+            .where(schedules.c.enabled.is_(True), schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at, schedules.c.id)
+            .limit(limit)
+            # OF schedules: the joined channel rows stay unlocked. NO KEY UPDATE (what an
+            # UPDATE of next_run_at takes anyway) still lets other transactions insert rows
+            # that reference the schedule, such as its standups.
+            .with_for_update(skip_locked=True, key_share=True, of=schedules)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [_to_schedule(_channel_key(row), row) for row in rows]
+
+    # --- runs -----------------------------------------------------------------------
+
+    @translate_errors
+    async def add_run(self, run: Run) -> int | None:
+        session = self._session
+        channel_id = await _channel_id(session, run.channel, create=True)
+        now = datetime.now(UTC)
+        # Never rowcount (psycopg reports -1): RETURNING gives the id, or no row when the
+        # key existed. A plain INSERT's IntegrityError would abort a PostgreSQL transaction.
+        statement = (
+            _insert(session, runs)
+            .values(
+                key=run.key,
+                kind=run.kind.value,
+                channel_id=channel_id,
+                due_at=run.due_at,
+                status=run.status.value,
+                payload=dict(run.payload),
+                attempts=run.attempts,
+                lease_until=run.lease_until,
+                result_ref=run.result_ref,
+                created_at=run.created_at or now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[runs.c.key])
+            .returning(runs.c.id)
+        )
+        run_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+        return run_id
+
+    @translate_errors
+    async def claim_runs(
+        self, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> builtins.list[Run]:
+        session = self._session
+        claimable = or_(
+            and_(runs.c.status == RunStatus.PENDING.value, runs.c.due_at <= now),
+            and_(runs.c.status == RunStatus.SENDING.value, runs.c.lease_until < now),
+        )
+        locked = (
+            select(runs.c.id)
+            .where(claimable)
+            .order_by(runs.c.due_at, runs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        run_ids = builtins.list((await session.execute(locked)).scalars())
+        if not run_ids:
+            return []
+        # Same transaction as the lock: no other worker can claim these rows in between,
+        # and the caller commits the claim before it delivers anything.
+        await session.execute(
+            update(runs)
+            .where(runs.c.id.in_(run_ids))
+            .values(
+                status=RunStatus.SENDING.value,
+                lease_until=lease_until,
+                attempts=runs.c.attempts + 1,
+                updated_at=now,
+            )
+        )
+        query = _with_channel(runs).where(runs.c.id.in_(run_ids)).order_by(runs.c.due_at, runs.c.id)
+        rows = (await session.execute(query)).mappings().all()
+        return [_to_run(_channel_key(row), row) for row in rows]
+
+    async def _update_run(self, run_id: int, **values: Any) -> None:
+        statement = (
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(updated_at=datetime.now(UTC), **values)
+            .returning(runs.c.id)
+        )
+        if (await self._session.execute(statement)).scalar_one_or_none() is None:
+            raise LookupError(f"no stored run with id {run_id}")
+
+    @translate_errors
+    async def finish_run(
+        self, run_id: int, status: RunStatus, result_ref: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "lease_until": None}
+        if result_ref is not None:
+            values["result_ref"] = result_ref
+        await self._update_run(run_id, **values)
+
+    @translate_errors
+    async def retry_run(self, run_id: int, due_at: datetime) -> None:
+        await self._update_run(
+            run_id, status=RunStatus.PENDING.value, due_at=due_at, lease_until=None
+        )
+
+    @translate_errors
+    async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
+        query = (
+            _with_channel(runs)
+            .where(*_channel_filter(channel), runs.c.kind == kind.value)
+            .order_by(runs.c.due_at.desc(), runs.c.id.desc())
+            .limit(limit)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [_to_run(channel, row) for row in rows]
+
+    # --- standups -------------------------------------------------------------------
+
+    @translate_errors
+    async def open_standup(self, standup: Standup) -> tuple[Standup, bool]:
+        session = self._session
+        channel_id = await _channel_id(session, standup.channel, create=True)
+        # Get-or-create like add_run: a concurrent opener's insert does nothing (on
+        # PostgreSQL it first waits for the winner to commit) and then finds the winner's row.
+        statement = (
+            _insert(session, standups)
+            .values(
+                schedule_id=standup.schedule_id,
+                channel_id=channel_id,
+                local_date=standup.local_date,
+                **_standup_values(standup),
+            )
+            .on_conflict_do_nothing(index_elements=[standups.c.schedule_id, standups.c.local_date])
+            .returning(standups.c.id)
+        )
+        standup_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+        if standup_id is not None:
+            return replace(standup, id=standup_id), True
+        query = _with_channel(standups).where(
+            standups.c.schedule_id == standup.schedule_id,
+            standups.c.local_date == standup.local_date,
+        )
+        row = (await session.execute(query)).mappings().one()
+        return _to_standup(row), False
+
+    @translate_errors
+    async def get_standup(self, standup_id: int) -> Standup | None:
+        query = _with_channel(standups).where(standups.c.id == standup_id)
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else _to_standup(row)
+
+    @translate_errors
+    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
+        query = (
+            _with_channel(standups)
+            .where(*_channel_filter(channel))
+            .order_by(standups.c.opened_at.desc(), standups.c.id.desc())
+            .limit(1)
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else _to_standup(row)
+
+    @translate_errors
+    async def update_standup(self, standup: Standup) -> None:
+        if standup.id is None:
+            raise ValueError("the standup has no id; open_standup() it first")
+        # Schedule and local date are the standup's identity; like an item's ref, they are
+        # never rewritten, so a stale or mistaken Standup cannot take another's place.
+        statement = (
+            update(standups)
+            .where(
+                standups.c.id == standup.id,
+                standups.c.schedule_id == standup.schedule_id,
+                standups.c.local_date == standup.local_date,
+            )
+            .values(**_standup_values(standup))
+            .returning(standups.c.id)
+        )
+        if (await self._session.execute(statement)).scalar_one_or_none() is None:
+            raise LookupError(
+                f"no stored standup {standup.id} of schedule {standup.schedule_id} "
+                f"on {standup.local_date}"
+            )
+
+    @translate_errors
+    async def save_answer(self, answer: StandupAnswer) -> None:
+        session = self._session
+        inserted = _insert(session, standup_answers).values(
+            standup_id=answer.standup_id,
+            person=answer.person,
+            answers=list(answer.answers),
+            answered_at=answer.answered_at,
+            first_answered_at=answer.answered_at,
+        )
+        # A second answer replaces the first but keeps its place in the order.
+        await session.execute(
+            inserted.on_conflict_do_update(
+                index_elements=[standup_answers.c.standup_id, standup_answers.c.person],
+                set_={
+                    "answers": inserted.excluded.answers,
+                    "answered_at": inserted.excluded.answered_at,
+                },
+            )
+        )
+
+    @translate_errors
+    async def answers(self, standup_id: int) -> builtins.list[StandupAnswer]:
+        query = (
+            select(standup_answers)
+            .where(standup_answers.c.standup_id == standup_id)
+            .order_by(standup_answers.c.first_answered_at, standup_answers.c.id)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [
+            StandupAnswer(
+                standup_id=row["standup_id"],
+                person=row["person"],
+                answers=tuple(row["answers"] or ()),
+                answered_at=row["answered_at"],
+            )
+            for row in rows
+        ]

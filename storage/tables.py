@@ -6,11 +6,13 @@ outside ``storage`` sees these classes.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -20,11 +22,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
+from bot.model import WORKDAYS
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -34,11 +38,19 @@ __all__ = [
     "ItemEventRow",
     "ItemRow",
     "RefCounterRow",
+    "RunRow",
+    "ScheduleRow",
+    "StandupAnswerRow",
+    "StandupRow",
     "channels",
     "item_events",
     "items",
     "metadata",
     "ref_counters",
+    "runs",
+    "schedules",
+    "standup_answers",
+    "standups",
 ]
 
 # SQLite's batch mode can only drop or alter constraints that have names, and stable names
@@ -56,6 +68,12 @@ JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 
 # Platform user ids are short (Slack U…, Discord snowflakes); console names are free text.
 PERSON = 255
+# A Slack message ts or a Discord message id, with room for a channel prefix.
+MESSAGE_REF = 255
+# "09:30"
+LOCAL_TIME = 5
+#: The server default of ``channels.work_days``: ``bot.model.WORKDAYS`` as JSON text.
+WORKDAYS_JSON = json.dumps(list(WORKDAYS))
 
 
 def _utcnow() -> datetime:
@@ -84,6 +102,17 @@ class ChannelRow(Base):
     leads: Mapped[list[str]] = mapped_column(JSONType, default=list)
     nudges_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+    # Server defaults fill rows that existed before these columns did (migration 0002).
+    work_days: Mapped[list[str]] = mapped_column(
+        JSONType, default=lambda: list(WORKDAYS), server_default=WORKDAYS_JSON
+    )
+    work_start: Mapped[str] = mapped_column(
+        String(LOCAL_TIME), default="09:00", server_default="09:00"
+    )
+    work_end: Mapped[str] = mapped_column(
+        String(LOCAL_TIME), default="18:00", server_default="18:00"
+    )
+    last_digest_at: Mapped[datetime | None]
 
 
 class RefCounterRow(Base):
@@ -136,6 +165,9 @@ class ItemRow(Base):
     source_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    nudge_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_nudged_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
 
 
 class ItemEventRow(Base):
@@ -153,6 +185,98 @@ class ItemEventRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class ScheduleRow(Base):
+    """A channel's standup or digest rule (``bot.model.Schedule``); one per channel and kind.
+
+    ``next_run_at`` is what the claim loop selects on, ``FOR UPDATE SKIP LOCKED``.
+    """
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("channel_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    days: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    at: Mapped[str | None] = mapped_column(String(LOCAL_TIME))
+    timezone: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    questions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    members: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    skip_dates: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    away: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """One occurrence of scheduled work (``bot.model.Run``): idempotency ledger and outbox.
+
+    Inserting a run whose ``key`` exists does nothing; delivery claims ``pending`` rows that
+    are due (and ``sending`` rows whose lease expired) by ``(status, due_at)``.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_runs_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    result_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StandupRow(Base):
+    """One opened standup (``bot.model.Standup``): one per schedule and local date."""
+
+    __tablename__ = "standups"
+    __table_args__ = (UniqueConstraint("schedule_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    local_date: Mapped[str] = mapped_column(String(10))
+    opened_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    questions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    members: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    away: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    mode: Mapped[str] = mapped_column(String(16))
+    late_by_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
+
+
+class StandupAnswerRow(Base):
+    """One person's answers to one standup (``bot.model.StandupAnswer``); replaced on edit.
+
+    ``first_answered_at`` survives replacements, so answers keep the order people first gave
+    them in.
+    """
+
+    __tablename__ = "standup_answers"
+    __table_args__ = (UniqueConstraint("standup_id", "person"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    standup_id: Mapped[int] = mapped_column(ForeignKey("standups.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(PERSON))
+    answers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    answered_at: Mapped[datetime]
+    first_answered_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
@@ -164,3 +288,17 @@ channels = _table(ChannelRow)
 ref_counters = _table(RefCounterRow)
 items = _table(ItemRow)
 item_events = _table(ItemEventRow)
+schedules = _table(ScheduleRow)
+runs = _table(RunRow)
+standups = _table(StandupRow)
+standup_answers = _table(StandupAnswerRow)
+
+
+#: Tables other libraries own in the same database (slack_sdk's installation and OAuth state
+#: stores create theirs at start); migrations and schema checks leave them alone.
+FOREIGN_TABLE_PREFIXES = ("slack_",)
+
+
+def is_raidline_table(name: str | None, type_: str, *_: object) -> bool:
+    """Alembic ``include_name`` hook: compare only raidline's own tables."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))

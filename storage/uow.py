@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.ports import ChannelRepository, ItemRepository
+from bot.ports import ChannelRepository, ItemRepository, ScheduleRepository
 from storage.db import is_unavailable_error, translate_errors
-from storage.repositories import SqlChannelRepository, SqlItemRepository
+from storage.repositories import SqlChannelRepository, SqlItemRepository, SqlScheduleRepository
 
 if TYPE_CHECKING:
     from bot.ports import UnitOfWorkFactory
@@ -33,11 +33,13 @@ class SqlUnitOfWork:
 
     items: ItemRepository
     channels: ChannelRepository
+    schedules: ScheduleRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._session = sessions()
         self.items = SqlItemRepository(self._session)
         self.channels = SqlChannelRepository(self._session)
+        self.schedules = SqlScheduleRepository(self._session)
         self._entered = False
 
     async def __aenter__(self) -> SqlUnitOfWork:

@@ -8,7 +8,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from bot.model import ChannelKey, ChannelSettings, Event, Item, Kind, Status
+from bot.model import (
+    ChannelKey,
+    ChannelSettings,
+    Event,
+    Item,
+    Kind,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    Standup,
+    StandupAnswer,
+    Status,
+)
 
 
 class FixedClock:
@@ -28,7 +42,15 @@ class _State:
     events: dict[int, list[Event]] = dataclasses.field(default_factory=dict)
     counters: dict[tuple[ChannelKey, Kind], int] = dataclasses.field(default_factory=dict)
     settings: dict[ChannelKey, ChannelSettings] = dataclasses.field(default_factory=dict)
+    schedules: dict[int, Schedule] = dataclasses.field(default_factory=dict)
+    runs: dict[int, Run] = dataclasses.field(default_factory=dict)
+    standups: dict[int, Standup] = dataclasses.field(default_factory=dict)
+    answers: dict[tuple[int, str], StandupAnswer] = dataclasses.field(default_factory=dict)
     next_id: int = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
 
 
 class _Items:
@@ -82,6 +104,20 @@ class _Items:
         ]
         return sorted(found, key=lambda i: (i.created_at, i.number))
 
+    async def all_active(self) -> list[Item]:
+        return sorted(
+            (i for i in self.s.items.values() if i.active), key=lambda i: (i.created_at, i.number)
+        )
+
+    async def events_since(self, channel: ChannelKey, since: datetime) -> list[tuple[Item, Event]]:
+        found = [
+            (item, event)
+            for item_id, events in self.s.events.items()
+            for event in events
+            if (item := self.s.items[item_id]).channel == channel and event.at > since
+        ]
+        return sorted(found, key=lambda pair: pair[1].at)
+
     async def add_event(self, item_id: int, event: Event) -> None:
         self.s.events.setdefault(item_id, []).append(event)
 
@@ -104,6 +140,111 @@ class _Channels:
         return sorted(keys)
 
 
+class _Schedules:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+        for schedule in self.s.schedules.values():
+            if (schedule.channel, schedule.kind) == (channel, kind):
+                return schedule
+        return None
+
+    async def save(self, schedule: Schedule) -> Schedule:
+        existing = await self.get(schedule.channel, schedule.kind)
+        schedule_id = existing.id if existing else self.s.new_id()
+        schedule = dataclasses.replace(schedule, id=schedule_id)
+        self.s.schedules[schedule_id] = schedule  # type: ignore[index]
+        return schedule
+
+    async def claim_due(self, now: datetime, limit: int = 100) -> list[Schedule]:
+        due = [
+            s
+            for s in self.s.schedules.values()
+            if s.enabled and s.next_run_at is not None and s.next_run_at <= now
+        ]
+        return sorted(due, key=lambda s: s.next_run_at or now)[:limit]
+
+    async def add_run(self, run: Run) -> int | None:
+        if any(r.key == run.key for r in self.s.runs.values()):
+            return None
+        run_id = self.s.new_id()
+        self.s.runs[run_id] = dataclasses.replace(run, id=run_id)
+        return run_id
+
+    async def claim_runs(self, now: datetime, lease_until: datetime, limit: int = 50) -> list[Run]:
+        claimed = []
+        for run in sorted(self.s.runs.values(), key=lambda r: r.due_at):
+            pending = run.status is RunStatus.PENDING and run.due_at <= now
+            expired = (
+                run.status is RunStatus.SENDING
+                and run.lease_until is not None
+                and run.lease_until <= now
+            )
+            if (pending or expired) and len(claimed) < limit:
+                run = dataclasses.replace(
+                    run,
+                    status=RunStatus.SENDING,
+                    lease_until=lease_until,
+                    attempts=run.attempts + 1,
+                )
+                self.s.runs[run.stored_id] = run
+                claimed.append(run)
+        return claimed
+
+    async def finish_run(
+        self, run_id: int, status: RunStatus, result_ref: str | None = None
+    ) -> None:
+        run = self.s.runs[run_id]
+        self.s.runs[run_id] = dataclasses.replace(
+            run, status=status, result_ref=result_ref, lease_until=None
+        )
+
+    async def retry_run(self, run_id: int, due_at: datetime) -> None:
+        run = self.s.runs[run_id]
+        self.s.runs[run_id] = dataclasses.replace(
+            run, status=RunStatus.PENDING, due_at=due_at, lease_until=None
+        )
+
+    async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> list[Run]:
+        found = [r for r in self.s.runs.values() if r.channel == channel and r.kind is kind]
+        return sorted(found, key=lambda r: (r.due_at, r.stored_id), reverse=True)[:limit]
+
+    async def open_standup(self, standup: Standup) -> tuple[Standup, bool]:
+        for existing in self.s.standups.values():
+            if (existing.schedule_id, existing.local_date) == (
+                standup.schedule_id,
+                standup.local_date,
+            ):
+                return existing, False
+        standup = dataclasses.replace(standup, id=self.s.new_id())
+        self.s.standups[standup.stored_id] = standup
+        return standup, True
+
+    async def get_standup(self, standup_id: int) -> Standup | None:
+        return self.s.standups.get(standup_id)
+
+    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
+        mine = [s for s in self.s.standups.values() if s.channel == channel]
+        return max(mine, key=lambda s: (s.opened_at, s.stored_id), default=None)
+
+    async def update_standup(self, standup: Standup) -> None:
+        self.s.standups[standup.stored_id] = standup
+
+    async def save_answer(self, answer: StandupAnswer) -> None:
+        key = (answer.standup_id, answer.person)
+        if key in self.s.answers:
+            # keep the first answer's place in the order
+            order = list(self.s.answers)
+            self.s.answers[key] = answer
+            self.s.answers = {k: self.s.answers[k] for k in order}
+        else:
+            self.s.answers[key] = answer
+
+    async def answers(self, standup_id: int) -> list[StandupAnswer]:
+        return [a for (sid, _), a in self.s.answers.items() if sid == standup_id]
+
+
 class FakeUnitOfWork:
     """Works on a copy of the shared state; ``commit`` publishes it, anything else drops it."""
 
@@ -115,6 +256,7 @@ class FakeUnitOfWork:
         self.state = copy.deepcopy(self.store.state)
         self.items = _Items(self.state)
         self.channels = _Channels(self.state)
+        self.schedules = _Schedules(self.state)
         return self
 
     async def __aexit__(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
 from storage.db import install_sqlite_transaction_control, is_sqlite, sync_url
-from storage.tables import metadata
+from storage.tables import is_raidline_table, metadata
 
 config = context.config
 
@@ -23,6 +23,7 @@ OPTIONS: dict[str, Any] = {
     "target_metadata": metadata,
     "render_as_batch": True,
     "compare_type": True,
+    "include_name": is_raidline_table,
 }
 
 

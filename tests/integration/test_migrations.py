@@ -24,7 +24,17 @@ from storage.migrate import (
 from storage.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
-RAIDLINE_TABLES = {"channels", "ref_counters", "items", "item_events"}
+RAIDLINE_TABLES = {
+    "channels",
+    "ref_counters",
+    "items",
+    "item_events",
+    "schedules",
+    "runs",
+    "standups",
+    "standup_answers",
+}
+HEAD = "0002"
 
 
 def table_names(url: str) -> set[str]:
@@ -37,7 +47,7 @@ def table_names(url: str) -> set[str]:
 
 def test_there_is_one_head_and_the_models_cover_it() -> None:
     scripts = ScriptDirectory(str(MIGRATIONS_DIR))
-    assert scripts.get_heads() == ["0001"]
+    assert scripts.get_heads() == [HEAD]
     assert set(metadata.tables) == RAIDLINE_TABLES
 
 
@@ -45,7 +55,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert current(db_url) is None
 
     upgrade(db_url)
-    assert current(db_url) == "0001"
+    assert current(db_url) == HEAD
     assert table_names(db_url) == RAIDLINE_TABLES | {"alembic_version"}
     assert pending_diff(db_url) == []
 
@@ -54,7 +64,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert table_names(db_url) == {"alembic_version"}
 
     upgrade(db_url)
-    assert current(db_url) == "0001"
+    assert current(db_url) == HEAD
     assert table_names(db_url) == RAIDLINE_TABLES | {"alembic_version"}
     assert pending_diff(db_url) == []
 
@@ -82,7 +92,7 @@ def test_pending_diff_sees_a_schema_that_drifted(db_url: str) -> None:
 def test_upgrade_is_idempotent(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)
-    assert current(db_url) == "0001"
+    assert current(db_url) == HEAD
     assert pending_diff(db_url) == []
 
 
@@ -106,11 +116,25 @@ def test_replicas_starting_together_migrate_one_after_the_other(db_url: str) -> 
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    assert current(db_url) == "0001"
+    assert current(db_url) == HEAD
     assert pending_diff(db_url) == []
 
 
 async def test_upgrade_async_from_several_tasks(db_url: str) -> None:
     await asyncio.gather(*(upgrade_async(db_url) for _ in range(3)))
-    assert current(db_url) == "0001"
+    assert current(db_url) == HEAD
     assert pending_diff(db_url) == []
+
+
+def test_tables_of_slack_sdk_stores_are_left_alone(migrated_url: str) -> None:
+    """slack_sdk's installation store keeps its tables in the same database."""
+    import sqlalchemy as sa
+
+    from storage.db import sync_url
+    from storage.migrate import pending_diff
+
+    engine = sa.create_engine(sync_url(migrated_url))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE slack_installations (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    assert pending_diff(migrated_url) == []
