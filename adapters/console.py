@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Request
+from bot.messages import Action, Choice, Form, FormField, InputKind, Outgoing, Reply, Request
 from bot.model import ChannelKey
 from bot.render import numbered_actions, plain, render_text
 
@@ -137,6 +138,7 @@ class Console:
         self._files_dir = files_dir if files_dir is not None else Path()
         self._queued: list[str] = []  # lines that ended a question and run as the next command
         self._prompt_on_screen: str | None = None
+        self._sent = 0
 
     # -- public ---------------------------------------------------------------------------
 
@@ -200,6 +202,20 @@ class Console:
         if waiting is not None:
             self._out.write(waiting)
             self._out.flush()
+
+    async def send(self, message: Outgoing) -> str | None:
+        """``Messenger.send`` for console channels: scheduled messages appear here."""
+        heading = []
+        if message.channel != self.channel_key:
+            heading.append(f"#{message.channel.channel}")
+        if message.to_user:
+            heading.append(f"direct message to @{message.to_user}")
+        reply = message.reply
+        if heading:
+            reply = dataclasses.replace(reply, text=f"[{', '.join(heading)}] {reply.text}")
+        await self.show(reply)
+        self._sent += 1
+        return f"console-{self._sent}"
 
     # -- the conversation after a reply -----------------------------------------------------
 

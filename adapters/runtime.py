@@ -21,9 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import Console, StreamLines, wants_color
 from adapters.platform import PlatformAdapter
+from adapters.scheduler import Router, TickRunner
 from adapters.web import WebServer, build_app
 from bot.config import ConfigError, Settings, mask_url_password
 from bot.dispatcher import Core
+from bot.ports import Messenger
+from bot.services.scheduler import Scheduler
 from storage import db, migrate
 from storage.uow import make_uow_factory
 
@@ -200,9 +203,28 @@ async def run_console(
         if show_banner:
             stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
             stdout.flush()
-        return await console.run()
+        ticks = start_scheduler(settings, core, {"console": console})
+        try:
+            return await console.run()
+        finally:
+            await ticks.stop()
     finally:
         await engine.dispose()
+
+
+def start_scheduler(settings: Settings, core: Core, messengers: dict[str, Messenger]) -> TickRunner:
+    """The scheduler tick for the platforms this process serves."""
+    scheduler = Scheduler(
+        core.uow_factory,
+        Router(messengers),
+        clock=core.clock,
+        default_timezone=settings.timezone,
+        platforms=frozenset(messengers),
+    )
+    runner = TickRunner(scheduler, settings.raidline_tick_seconds)
+    runner.start()
+    core.on_schedule_change = runner.wake
+    return runner
 
 
 #: The platform adapters: settings flag -> module and class. A new platform is one line here.
@@ -253,6 +275,7 @@ async def run_platforms(
     core, engine = await build_core(settings)
     adapters: list[PlatformAdapter] = []
     server: WebServer | None = None
+    ticks: TickRunner | None = None
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -266,11 +289,14 @@ async def run_platforms(
         for adapter in adapters:
             await adapter.start()
             log.info("%s adapter started", adapter.name)
+        ticks = start_scheduler(settings, core, {a.name: a for a in adapters})
         log.info("raidline is running: %s", ", ".join(platforms))
         await stop.wait()
         log.info("stopping")
         return EXIT_OK
     finally:
+        if ticks is not None:
+            await ticks.stop()
         for adapter in reversed(adapters):
             try:
                 await adapter.stop()

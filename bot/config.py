@@ -39,7 +39,13 @@ class ConfigError(Exception):
 
 
 _SECRET_FIELDS = frozenset(
-    {"slack_bot_token", "slack_app_token", "slack_signing_secret", "discord_bot_token"}
+    {
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_secret",
+        "discord_bot_token",
+    }
 )
 
 _URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -81,6 +87,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    #: Slack OAuth (many workspaces): with the signing secret, serves /slack/install
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
     discord_api_url: str = DEFAULT_DISCORD_API_URL
     #: ``None``: Discord's own gateway (discord.py asks the API for it).
@@ -88,6 +97,8 @@ class Settings(BaseSettings):
     discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
     raidline_log_level: LogLevel = "INFO"
     raidline_log_format: LogFormat = "text"
+    #: how often the scheduler looks for due standups, digests and nudges
+    raidline_tick_seconds: float = 15.0
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -171,6 +182,32 @@ class Settings(BaseSettings):
         url = _check_url(str(value).strip(), ("https", "http"), DEFAULT_SLACK_API_URL)
         return url if url.endswith("/") else url + "/"
 
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _slack_client_id(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9]+\.[0-9]+", text):
+            raise _Invalid(
+                f"{text!r} is not a Slack client id (digits.digits, e.g. 1234567890.9876543210; "
+                "Basic Information > App Credentials)"
+            )
+        return text
+
+    @field_validator("slack_client_secret", mode="before")
+    @classmethod
+    def _slack_client_secret(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        text = text.strip()
+        if any(c.isspace() for c in text):
+            raise _Invalid("contains spaces (value not shown); paste the secret without them")
+        return SecretStr(text)
+
     @field_validator("discord_api_url", mode="before")
     @classmethod
     def _discord_api_url(cls, value: Any) -> Any:
@@ -233,6 +270,20 @@ class Settings(BaseSettings):
             raise _Invalid(f"{value!r} is not one of text, json")
         return fmt
 
+    @field_validator("raidline_tick_seconds", mode="before")
+    @classmethod
+    def _tick_seconds(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return 15.0
+        try:
+            seconds = float(str(value).strip())
+        except ValueError:
+            raise _Invalid(f"{value!r} is not a number of seconds (e.g. 15)") from None
+        if not 0.2 <= seconds <= 3600:
+            raise _Invalid(f"{value!r} is out of range (0.2 to 3600 seconds)")
+        return seconds
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         has_transport = self.slack_app_token is not None or self.slack_signing_secret is not None
@@ -241,13 +292,31 @@ class Settings(BaseSettings):
                 "[SLACK_APP_TOKEN] missing: SLACK_BOT_TOKEN is set, so Slack also needs "
                 "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"
             )
-        if self.slack_bot_token is None and has_transport:
+        if self.slack_bot_token is None and has_transport and self.slack_client_id is None:
             which = (
                 "SLACK_APP_TOKEN" if self.slack_app_token is not None else "SLACK_SIGNING_SECRET"
             )
             raise _Invalid(
                 f"[SLACK_BOT_TOKEN] missing: {which} is set, so Slack also needs "
                 "SLACK_BOT_TOKEN (xoxb-…)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _slack_oauth_complete(self) -> Settings:
+        has_id = self.slack_client_id is not None
+        has_secret = self.slack_client_secret is not None
+        if has_id != has_secret:
+            missing = "SLACK_CLIENT_SECRET" if has_id else "SLACK_CLIENT_ID"
+            present = "SLACK_CLIENT_ID" if has_id else "SLACK_CLIENT_SECRET"
+            raise _Invalid(
+                f"[{missing}] missing: {present} is set, and installing into many workspaces "
+                "(OAuth) needs SLACK_CLIENT_ID and SLACK_CLIENT_SECRET together"
+            )
+        if has_id and self.slack_signing_secret is None:
+            raise _Invalid(
+                "[SLACK_SIGNING_SECRET] missing: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, "
+                "and the OAuth redirect also needs SLACK_SIGNING_SECRET"
             )
         return self
 
@@ -275,11 +344,21 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        """A bot token (one workspace), or OAuth (installed into many workspaces)."""
+        return self.slack_bot_token is not None or self.slack_oauth_enabled
 
     @property
     def slack_socket_mode(self) -> bool:
         return self.slack_enabled and self.slack_app_token is not None
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Installing into many workspaces: /slack/install and /slack/oauth_redirect."""
+        return (
+            self.slack_client_id is not None
+            and self.slack_client_secret is not None
+            and self.slack_signing_secret is not None
+        )
 
     @property
     def discord_enabled(self) -> bool:
@@ -298,6 +377,7 @@ class Settings(BaseSettings):
                 self.slack_bot_token,
                 self.slack_app_token,
                 self.slack_signing_secret,
+                self.slack_client_secret,
                 self.discord_bot_token,
             )
             if secret is not None and secret.get_secret_value()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 
 from bot import views
 from bot.commands.actions import run_action
@@ -41,6 +42,8 @@ class Core:
         self.uow_factory = uow_factory
         self.clock = clock or SystemClock()
         self.default_timezone = default_timezone
+        #: called after a command changed a schedule, so the scheduler can look at once
+        self.on_schedule_change: Callable[[], None] | None = None
 
     async def handle(self, request: Request) -> Reply:
         """Never raises: every failure becomes a reply the user can act on."""
@@ -98,6 +101,8 @@ class Core:
             else:
                 reply = await COMMANDS[command].handler(ctx, request.text.strip())
             await uow.commit()
+        if command in ("standup", "digest") and self.on_schedule_change is not None:
+            self.on_schedule_change()
         return reply
 
     def _timezone(self, user_tz: str | None, channel_tz: str | None) -> str:

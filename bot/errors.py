@@ -44,5 +44,5 @@ class FormInvalid(RaidlineError):
     """A submitted form has field errors: field name -> what is wrong with it."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("Please correct the highlighted fields: " + "; ".join(errors.values()))
+        super().__init__("Some fields need fixing: " + "; ".join(errors.values()))
         self.errors = dict(errors)

@@ -112,6 +112,7 @@ class Card:
     actions: tuple[Action, ...] = ()
     overdue: bool = False
     due_at: datetime | None = None
+    created_at: datetime | None = None
     url: str | None = None
     #: the item's channel, set where cards of several channels are shown together (App Home)
     channel: ChannelKey | None = None

@@ -214,6 +214,7 @@ def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Ca
         actions=item_actions(item) if with_actions else (),
         overdue=item.overdue(now),
         due_at=item.due_at,
+        created_at=item.created_at,
         url=item.source_url,
     )
 

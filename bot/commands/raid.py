@@ -126,11 +126,13 @@ async def list_items(ctx: Context, args: str) -> Reply:
     text = f"{heading}: {len(items)}" + (f", {overdue} overdue" if overdue else "")
     if pages > 1:
         text += f" (page {page} of {pages})"
-    actions: tuple[Action, ...] = ()
+    actions: list[Action] = []
+    filt = " ".join([*words, *(["all"] if include_closed else [])])
+    if page > 1:
+        actions.append(Action("Previous", f"list:{filt}:{page - 1}"))
     if page < pages:
-        filt = " ".join([*words, *(["all"] if include_closed else [])])
-        actions = (Action("More", f"list:{filt}:{page + 1}"),)
-    return Reply(text=text, sections=tuple(sections), actions=actions)
+        actions.append(Action("More", f"list:{filt}:{page + 1}"))
+    return Reply(text=text, sections=tuple(sections), actions=tuple(actions))
 
 
 def _empty_hint(mode: str) -> str:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.commands import log, raid
+from bot.commands import log, raid, standup
 from bot.errors import UsageError
 from bot.messages import Form, Reply, Section
 from bot.model import Kind
@@ -75,6 +75,20 @@ COMMANDS: dict[str, Command] = {
             "request a change that needs an explicit yes or no",
             log.log_change,
             log.form_for(Kind.CHANGE),
+        ),
+        Command(
+            "standup",
+            standup.STANDUP_USAGE,
+            "/standup schedule weekdays 09:30",
+            "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            standup.standup,
+        ),
+        Command(
+            "digest",
+            standup.DIGEST_USAGE,
+            "/digest weekly fri 16:00",
+            "what changed, what is blocked, what needs a decision: now or on a schedule",
+            standup.digest,
         ),
         Command(
             "raid",

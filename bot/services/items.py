@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands.parsing import (
@@ -73,14 +73,15 @@ def _value(field: str, value: object) -> str | None:
 
 
 _BOOKKEEPING = frozenset(
-    {"channel", "kind", "number", "created_at", "updated_at", "id", "reporter", "source_url"}
-)
+    {"channel", "kind", "number", "created_at", "updated_at", "id", "reporter", "source_url",
+     "nudge_count", "last_nudged_at"}
+)  # fmt: skip
 
 
 def diff(old: Item, new: Item) -> tuple[Change, ...]:
     changes = []
     for f in dataclasses.fields(Item):
-        if f.name in ("updated_at", "id", "channel"):
+        if f.name in ("updated_at", "id", "channel", "nudge_count", "last_nudged_at"):
             continue
         before, after = getattr(old, f.name), getattr(new, f.name)
         if before != after:
@@ -143,6 +144,9 @@ async def change(
     ctx: Context, item: Item, action: str, note: str | None = None, **updates: Any
 ) -> Item:
     """Apply ``updates`` to ``item`` and append one event saying what changed."""
+    if action != "snoozed":
+        # a change is an answer: the count of unanswered nudges starts again
+        updates.setdefault("nudge_count", 0)
     new = dataclasses.replace(item, updated_at=ctx.now, **updates)
     changes = diff(item, new)
     if not changes and note is None:
@@ -302,18 +306,24 @@ async def withdraw(ctx: Context, item: Item, note: str | None) -> Item:
     return await change(ctx, item, "withdrawn", note=note, status=Status.WITHDRAWN)
 
 
-async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
-    if not people:
-        raise UsageError(f"Say who: `/raid assign {item.ref} @erin`.")
+def check_assign(ctx: Context, item: Item) -> None:
     if item.kind is Kind.CHANGE:
         require_manager(ctx, item, "change the approvers of")
         require_status(item, {Status.PROPOSED}, "reassigned")
-        return await change(ctx, item, "assigned", approvers=tuple(people))
-    if len(people) > 1:
-        raise UsageError(f"{item.ref} has one {_owner_word(item)}; mention just one person.")
+        return
     require_manager(ctx, item, "reassign")
     if not item.active:
         raise Conflict(f"{item.ref} is {item.status.label}; reopen it before reassigning.")
+
+
+async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
+    check_assign(ctx, item)
+    if not people:
+        raise UsageError(f"Say who: `/raid assign {item.ref} @erin`.")
+    if item.kind is Kind.CHANGE:
+        return await change(ctx, item, "assigned", approvers=tuple(people))
+    if len(people) > 1:
+        raise UsageError(f"{item.ref} has one {_owner_word(item)}; mention just one person.")
     return await change(ctx, item, "assigned", owner=people[0])
 
 
@@ -321,13 +331,28 @@ def _owner_word(item: Item) -> str:
     return "decider" if item.kind is Kind.DECISION else "owner"
 
 
-async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
+def check_due(ctx: Context, item: Item) -> None:
     if item.kind is Kind.CHANGE:
         raise UsageError(f"Change requests have no date; {item.ref} can't be re-dated.")
     require_manager(ctx, item, "re-date")
     if not item.active:
         raise Conflict(f"{item.ref} is {item.status.label}; reopen it before re-dating.")
+
+
+async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
+    check_due(ctx, item)
     return await change(ctx, item, "re-dated", due_at=due)
+
+
+async def snooze(ctx: Context, item: Item, span: timedelta) -> Item:
+    """No nudges about ``item`` for ``span``; anyone it waits on, or a manager, may snooze."""
+    if not (ctx.user == item.owner or ctx.user in item.approvers):
+        require_manager(ctx, item, "snooze")
+    if not item.active:
+        raise Conflict(f"{item.ref} is {item.status.label}; there is nothing to snooze.")
+    if span > timedelta(days=14):
+        raise UsageError("Snooze for at most 14 days; set a new date instead.")
+    return await change(ctx, item, "snoozed", snoozed_until=ctx.now + span)
 
 
 async def add_note(ctx: Context, item: Item, note: str) -> Item:
@@ -353,8 +378,7 @@ async def approve(ctx: Context, item: Item, note: str | None) -> Item:
     )
 
 
-async def reject(ctx: Context, item: Item, reason: str) -> Item:
-    reason = reason.strip()
+def check_reject(ctx: Context, item: Item) -> None:
     if item.kind not in (Kind.CHANGE, Kind.DECISION):
         raise UsageError(
             f"Only change requests and pending decisions can be rejected; {item.ref} is a "
@@ -366,6 +390,11 @@ async def reject(ctx: Context, item: Item, reason: str) -> Item:
     else:
         require_decider(ctx, item, "reject")
         require_status(item, {Status.PENDING}, "rejected")
+
+
+async def reject(ctx: Context, item: Item, reason: str) -> Item:
+    reason = reason.strip()
+    check_reject(ctx, item)
     if not reason:
         raise UsageError(f"Say why: `/raid reject {item.ref} no budget this quarter`.")
     return await change(
@@ -379,10 +408,14 @@ async def reject(ctx: Context, item: Item, reason: str) -> Item:
     )
 
 
-async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) -> Item:
+def check_decide(ctx: Context, item: Item) -> None:
     require_kind(item, {Kind.DECISION}, "decided", _KIND_HINTS.get(item.kind, ""))
     require_decider(ctx, item, "decide")
     require_status(item, {Status.PENDING}, "decided")
+
+
+async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) -> Item:
+    check_decide(ctx, item)
     outcome = outcome.strip()
     if not outcome:
         raise UsageError(

@@ -243,3 +243,15 @@ def test_json_logs_are_one_object_per_line_with_extras() -> None:
     assert entries[2]["incident_id"] == "ab12" and entries[2]["token"] == "[REDACTED]"
     assert entries[3]["logger"] == "raidline.core" and "[REDACTED]" in entries[3]["exc_info"]
     assert {"time", "level", "logger", "message"} <= set(entries[0])
+
+
+def test_slack_oauth_without_a_bot_token_enables_slack() -> None:
+    settings = load_settings(
+        {
+            "SLACK_SIGNING_SECRET": "s3cret",
+            "SLACK_CLIENT_ID": "123.456",
+            "SLACK_CLIENT_SECRET": "c1ient-secret",
+        }
+    )
+    assert settings.slack_oauth_enabled and settings.slack_enabled
+    assert not settings.slack_socket_mode

@@ -245,6 +245,7 @@ async def test_long_lists_paginate_with_a_more_action(chat: Chat) -> None:
     assert first.actions and first.actions[0].label == "More"
     second = await chat.click(first.actions[0].action_id)
     assert "(page 2 of 2)" in second.text
+    assert [a.label for a in second.actions] == ["Previous"]
     assert "Problem 19" in render_text(second) and "Problem 0 " not in render_text(second)
 
 
@@ -383,3 +384,32 @@ async def test_autocomplete_suggests_open_refs_first(chat: Chat) -> None:
     assert refs == ["B-2", "B-1"]
     assert [s.ref for s in await chat.core.autocomplete(chat.channel, "firewall")] == ["B-2", "B-1"]
     assert [s.ref for s in await chat.core.autocomplete(chat.channel, "#c1")] == ["C-1"]
+
+
+@pytest.mark.parametrize(
+    ("action", "user", "form_field"),
+    [
+        ("assign:B-1", "dana", "owner"),
+        ("due:B-1", "ana", "due"),
+        ("decide:D-1", "cio", "outcome"),
+        ("reject:C-1", "sponsor", "reason"),
+    ],
+)
+async def test_a_click_without_values_asks_for_the_form_after_checking_who_may(
+    chat: Chat, action: str, user: str, form_field: str
+) -> None:
+    await seed(chat)
+    await lead_channel(chat)
+    refused = await chat.click(action, user="zoe")
+    assert refused.tone is Tone.ERROR and refused.form is None
+    assert "may" in refused.text
+    allowed = await chat.click(action, user=user)
+    assert allowed.form is not None
+    assert allowed.form.form_id == action
+    assert allowed.form.fields[0].name == form_field
+
+
+async def test_rejecting_a_blocker_says_blockers_cannot_be_rejected(chat: Chat) -> None:
+    await seed(chat)
+    for reply in (await chat.click("reject:B-1"), await chat.say("/raid reject B-1 nope")):
+        assert "Only change requests and pending decisions can be rejected" in reply.text

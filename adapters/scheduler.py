@@ -1,0 +1,86 @@
+"""Drives the core's scheduler tick: one asyncio task, every few seconds and on demand.
+
+The database is the source of truth (schedules, the run ledger, the outbox); this loop only
+calls ``Scheduler.tick()`` every ``RAIDLINE_TICK_SECONDS``, never twice at once, and at once
+after a command changed a schedule. APScheduler is not used: its persistent job stores
+double-fire when shared between processes and pickle jobs (notes/scheduling-and-storage.md
+§2), next runs are computed from the rule with zoneinfo (``bot.schedule_rules``), and an
+interval is all that is left to drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from bot.messages import Outgoing
+from bot.ports import Messenger
+from bot.services.scheduler import NoRoute, Scheduler
+
+log = logging.getLogger("raidline.scheduler")
+
+
+class Router:
+    """``Messenger`` that hands each message to the adapter serving its platform."""
+
+    def __init__(self, messengers: dict[str, Messenger]) -> None:
+        self.messengers = messengers
+
+    async def send(self, message: Outgoing) -> str | None:
+        messenger = self.messengers.get(message.channel.platform)
+        if messenger is None:
+            raise NoRoute(message.channel.platform)
+        return await messenger.send(message)
+
+
+class TickRunner:
+    """Runs ``Scheduler.tick()`` in one asyncio task. Ticks never overlap, and stopping lets
+    the tick in progress finish its bookkeeping instead of cancelling it."""
+
+    def __init__(self, scheduler: Scheduler, interval_seconds: float) -> None:
+        self.scheduler = scheduler
+        self.interval = interval_seconds
+        self._bell = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._bell.clear()
+            try:
+                report = await self.scheduler.tick()
+            except Exception:
+                # A failed tick (database down...) is retried at the next one; nothing is
+                # lost because nothing was marked done.
+                log.exception("scheduler tick failed")
+            else:
+                if report.delivered or report.failed or report.runs_created:
+                    log.info(
+                        "tick: %s runs created, %s delivered, %s skipped, %s failed",
+                        report.runs_created,
+                        report.delivered,
+                        report.skipped,
+                        report.failed,
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bell.wait(), timeout=self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="raidline-scheduler")
+
+    def wake(self) -> None:
+        """Tick as soon as possible (a command changed a schedule)."""
+        self._bell.set()
+
+    @property
+    def last_tick_at(self) -> datetime | None:
+        return self.scheduler.last_tick_at
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._bell.set()
+        if self._task is not None:
+            await self._task
+            self._task = None

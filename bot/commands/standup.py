@@ -1,0 +1,306 @@
+"""/standup and /digest: the channel's schedules and their settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.commands.parsing import find_mentions, mention, parse_people
+from bot.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.errors import UsageError
+from bot.messages import Reply, Section, Tone, Visibility
+from bot.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
+from bot.schedule_rules import describe_days, local_date, next_run, parse_days, parse_time
+from bot.services import digests
+from bot.services import items as svc
+from bot.services import standups as standup_svc
+from bot.services.items import Context
+
+Handler = Callable[[Context, str], Awaitable[Reply]]
+
+STANDUP_USAGE = (
+    "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | members @a @b | "
+    "window <2h> | mode thread|dm | skip today|<date> | away [@who] until <date> | now | answer "
+    "| off]"
+)
+DIGEST_USAGE = "/digest [daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | off]"
+MAX_QUESTIONS = 5
+MIN_WINDOW = timedelta(minutes=1)
+MAX_WINDOW = timedelta(hours=12)
+
+
+def _changed(text: str) -> Reply:
+    return Reply(text=text, visibility=Visibility.CHANNEL, tone=Tone.SUCCESS)
+
+
+async def _schedule(ctx: Context, kind: ScheduleKind) -> Schedule:
+    found = await ctx.uow.schedules.get(ctx.channel, kind)
+    return found or Schedule(channel=ctx.channel, kind=kind, timezone=ctx.timezone)
+
+
+def _next_text(s: Schedule, ctx: Context) -> str:
+    if not s.enabled or s.next_run_at is None:
+        return "off"
+    local = format_datetime(s.next_run_at, s.timezone, ctx.now)
+    return f"{describe_days(s.days)} at {s.at} {s.timezone}; next {local}"
+
+
+def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, ...], str, str]:
+    """``<days> <time> [zone]`` -> (days, HH:MM, zone)."""
+    if len(words) < 2:
+        raise UsageError("Say the days and the time, e.g. `weekdays 09:30`.", usage=usage)
+    tz = ctx.timezone
+    if len(words) >= 3 and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        tz = check_timezone(words[-1])
+        words = words[:-1]
+    at = parse_time(words[-1])
+    days = parse_days(" ".join(words[:-1]))
+    return days, at, tz
+
+
+async def _save(ctx: Context, schedule: Schedule) -> Schedule:
+    if schedule.enabled and schedule.at and schedule.days:
+        schedule = dataclasses.replace(
+            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+        )
+    else:
+        schedule = dataclasses.replace(schedule, next_run_at=None)
+    return await ctx.uow.schedules.save(dataclasses.replace(schedule, updated_at=ctx.now))
+
+
+# --- /standup ------------------------------------------------------------------------------
+
+
+async def standup(ctx: Context, text: str) -> Reply:
+    words = text.split(maxsplit=1)
+    if not words:
+        return await _standup_status(ctx)
+    sub, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    handler = STANDUP.get(sub)
+    if handler is None:
+        from bot.commands.registry import did_you_mean
+
+        raise UsageError(
+            f"`{sub}` is not a /standup subcommand.{did_you_mean(sub, list(STANDUP))}",
+            usage=STANDUP_USAGE,
+        )
+    return await handler(ctx, rest)
+
+
+async def _standup_status(ctx: Context) -> Reply:
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    away = [
+        f"{mention(p)} until {until}"
+        for p, until in s.away.items()
+        if until >= local_date(ctx.now, s.timezone)
+    ]
+    lines = [
+        f"Schedule: {_next_text(s, ctx)}",
+        "Members: "
+        + (" ".join(mention(p) for p in s.members) or "none set (`/standup members @a @b`)"),
+        f"Window: {s.window_minutes // 60}h{s.window_minutes % 60:02d}m, mode: {s.mode}",
+        *(f"Q{n + 1}: {q}" for n, q in enumerate(s.questions)),
+    ]
+    if away:
+        lines.append("Away: " + ", ".join(away))
+    if s.skip_dates:
+        lines.append("Skipping: " + ", ".join(s.skip_dates))
+    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=5)
+    for run in recent:
+        if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
+            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
+    return Reply(
+        text="Standup of this channel",
+        sections=(Section("Standup", tuple(lines)),),
+        usage=STANDUP_USAGE,
+    )
+
+
+async def _standup_schedule(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "schedule the standup")
+    days, at, tz = _parse_rule(rest.split(), ctx, STANDUP_USAGE)
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
+    members = "" if s.members else " Set who takes part with `/standup members @a @b`."
+    return _changed(f"Standup scheduled: {_next_text(s, ctx)}.{members}")
+
+
+async def _standup_questions(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change the standup questions")
+    questions: tuple[str, ...]
+    if rest.lower() in ("default", "reset"):
+        questions = DEFAULT_QUESTIONS
+    else:
+        questions = tuple(q.strip() for q in rest.split("|") if q.strip())
+    if not questions:
+        raise UsageError(
+            "Give the questions separated by `|`: "
+            "`/standup questions What changed? | What is blocked?`."
+        )
+    if len(questions) > MAX_QUESTIONS:
+        raise UsageError(
+            f"A standup asks at most {MAX_QUESTIONS} questions; you gave {len(questions)}."
+        )
+    if any(len(q) > 150 for q in questions):
+        raise UsageError("Keep each question under 150 characters.")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, questions=questions))
+    return _changed("Standup questions: " + " | ".join(questions))
+
+
+async def _standup_members(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change who takes part in the standup")
+    people = find_mentions(rest) or parse_people(rest)
+    if not people:
+        raise UsageError("Mention who takes part: `/standup members @a @b`.")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, members=tuple(dict.fromkeys(people))))
+    return _changed("Standup members: " + " ".join(mention(p) for p in people))
+
+
+async def _standup_window(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change the standup window")
+    window = parse_duration(rest)
+    if not MIN_WINDOW <= window <= MAX_WINDOW:
+        raise UsageError("The answer window must be between 1 minute and 12 hours, e.g. `2h`.")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    minutes = int(window.total_seconds() // 60)
+    await _save(ctx, dataclasses.replace(s, window_minutes=minutes))
+    return _changed(
+        f"Standup answers are taken for {minutes // 60}h{minutes % 60:02d}m after it opens."
+    )
+
+
+async def _standup_mode(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change the standup mode")
+    mode = rest.strip().lower()
+    if mode not in ("thread", "dm"):
+        raise UsageError(
+            "Say `thread` (one message in the channel) or `dm` (a message to each member)."
+        )
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, mode=mode))
+    return _changed(f"Standup mode: {mode}.")
+
+
+async def _standup_skip(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "skip a standup")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    text = rest.strip().lower() or "today"
+    if text == "today":
+        day = local_date(ctx.now, s.timezone)
+    else:
+        day = local_date(parse_date(text, ctx.now, s.timezone), s.timezone)
+    await _save(ctx, dataclasses.replace(s, skip_dates=tuple(sorted({*s.skip_dates, day}))))
+    return _changed(f"No standup on {day}.")
+
+
+_AWAY_RE = re.compile(r"^(?P<who>.*?)\s*\buntil\b\s*(?P<date>.+)$", re.IGNORECASE)
+
+
+async def _standup_away(ctx: Context, rest: str) -> Reply:
+    m = _AWAY_RE.match(rest.strip())
+    if not m:
+        raise UsageError(
+            "Say until when: `/standup away until dec 8` (or `away @erin until dec 8`)."
+        )
+    people = find_mentions(m.group("who")) or (
+        [ctx.user] if not m.group("who").strip() else parse_people(m.group("who"))
+    )
+    if people != [ctx.user]:
+        svc.require_lead(ctx, "mark someone else as away")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    until = local_date(parse_date(m.group("date"), ctx.now, s.timezone), s.timezone)
+    away = {**s.away, **dict.fromkeys(people, until)}
+    await _save(ctx, dataclasses.replace(s, away=away))
+    who = " ".join(mention(p) for p in people)
+    return _changed(f"{who} away until {until}: skipped by standups and not pinged.")
+
+
+async def _standup_now(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "open a standup")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    if s.id is None:
+        s = await _save(ctx, s)
+    day = local_date(ctx.now, s.timezone)
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel)
+    if latest is not None and latest.local_date == day:
+        raise UsageError(f"Today's standup ({day}) has already been opened.")
+    run_id = await ctx.uow.schedules.add_run(
+        Run(
+            key=f"standup_now:{s.stored_id}:{day}",
+            kind=RunKind.STANDUP_OPEN,
+            channel=ctx.channel,
+            due_at=ctx.now,
+            payload={"schedule_id": s.stored_id, "local_date": day},
+            created_at=ctx.now,
+        )
+    )
+    if run_id is None:
+        raise UsageError(f"Today's standup ({day}) is already being opened.")
+    return Reply(text="Opening the standup now.", tone=Tone.SUCCESS)
+
+
+async def _standup_answer(ctx: Context, rest: str) -> Reply:
+    return await standup_svc.open_answer_form(ctx, None)
+
+
+async def _standup_off(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "turn the standup off")
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, enabled=False))
+    return _changed("The standup is off. `/standup schedule weekdays 09:30` turns it on again.")
+
+
+STANDUP: dict[str, Handler] = {
+    "schedule": _standup_schedule,
+    "questions": _standup_questions,
+    "members": _standup_members,
+    "window": _standup_window,
+    "mode": _standup_mode,
+    "skip": _standup_skip,
+    "away": _standup_away,
+    "now": _standup_now,
+    "answer": _standup_answer,
+    "off": _standup_off,
+    "status": lambda ctx, rest: _standup_status(ctx),
+}
+
+
+# --- /digest -------------------------------------------------------------------------------
+
+
+async def digest(ctx: Context, text: str) -> Reply:
+    words = text.split()
+    if not words:
+        settings = ctx.settings
+        reply, _ = await digests.build(
+            ctx.uow, ctx.channel, settings.last_digest_at, ctx.now, ctx.timezone
+        )
+        await svc.update_settings(ctx, last_digest_at=ctx.now)
+        return reply
+    sub = words[0].lower()
+    s = await _schedule(ctx, ScheduleKind.DIGEST)
+    if sub == "off":
+        svc.require_lead(ctx, "turn the digest off")
+        await _save(ctx, dataclasses.replace(s, enabled=False))
+        return _changed("Scheduled digests are off. `/digest` still posts one now.")
+    if sub in ("daily", "weekly", "schedule"):
+        svc.require_lead(ctx, "schedule the digest")
+        rest = words[1:]
+        if sub == "daily":
+            rest = ["daily", *rest]
+        days, at, tz = _parse_rule(rest, ctx, DIGEST_USAGE)
+        if sub == "weekly" and len(days) != 1:
+            raise UsageError(
+                "A weekly digest runs on one day: `/digest weekly fri 16:00`.", usage=DIGEST_USAGE
+            )
+        s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
+        return _changed(
+            f"Digest scheduled: {_next_text(s, ctx)}. A digest with nothing to say is skipped."
+        )
+    if sub == "status":
+        return Reply(text=f"Digest: {_next_text(s, ctx)}", usage=DIGEST_USAGE)
+    raise UsageError(f"`{sub}` is not a /digest subcommand.", usage=DIGEST_USAGE)

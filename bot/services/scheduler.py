@@ -1,0 +1,412 @@
+"""The scheduler tick: claim due schedules, sweep for nudges, deliver runs. Exactly once.
+
+Every replica runs ``tick()`` every few seconds. Correctness comes from the database, not
+from timing: schedules are claimed with row locks that other workers skip, every occurrence
+is a run with a unique key (a second insert does nothing), and runs are delivered under a
+lease, so a worker that dies between claiming and sending is replaced once its lease ends.
+Content is built at delivery time from fresh data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.dates import check_timezone
+from bot.errors import Unavailable, UsageError
+from bot.messages import Outgoing
+from bot.model import (
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    Standup,
+)
+from bot.ports import Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
+from bot.schedule_rules import local_date, next_run, within_hours
+from bot.services import digests, nudges, standups
+
+log = logging.getLogger("raidline.scheduler")
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+#: After downtime, at most this many missed occurrences of one schedule are recorded.
+MAX_CATCH_UP = 14
+
+
+class NoRoute(Exception):
+    """No adapter in this process serves the run's platform: leave it to a replica that does."""
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    runs_created: int = 0
+    delivered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    sent: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        messenger: Messenger,
+        *,
+        clock: Clock | None = None,
+        default_timezone: str = "UTC",
+        platforms: frozenset[str] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.messenger = messenger
+        self.clock = clock or SystemClock()
+        self.default_timezone = default_timezone
+        #: platforms this process delivers to (None: all)
+        self.platforms = platforms
+        self.last_tick_at: datetime | None = None
+
+    def _tz(self, name: str | None) -> str:
+        if name:
+            try:
+                return check_timezone(name)
+            except UsageError:
+                log.warning("ignoring unknown time zone %r", name)
+        return self.default_timezone
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        now = self.clock.now()
+        await self.claim_schedules(now, report)
+        await self.sweep_nudges(now, report)
+        await self.deliver(now, report)
+        self.last_tick_at = now
+        return report
+
+    # --- 1. schedules -> runs ------------------------------------------------------------
+
+    async def claim_schedules(self, now: datetime, report: TickReport) -> None:
+        async with self.uow_factory() as uow:
+            for schedule in await uow.schedules.claim_due(now):
+                report.claimed += 1
+                report.runs_created += await self._occurrences(uow, schedule, now)
+            await uow.commit()
+
+    async def _occurrences(self, uow: UnitOfWork, s: Schedule, now: datetime) -> int:
+        """Runs for every occurrence up to ``now`` (missed ones recorded), next run advanced."""
+        assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
+        occurrences = [s.next_run_at]
+        while len(occurrences) < 400:
+            following = next_run(s.days, s.at, s.timezone, occurrences[-1])
+            if following > now:
+                break
+            occurrences.append(following)
+        upcoming = next_run(s.days, s.at, s.timezone, max(now, occurrences[-1]))
+        created = 0
+        if s.kind is ScheduleKind.DIGEST:
+            # One catch-up digest covers the whole gap since the last one.
+            day = local_date(occurrences[-1], s.timezone)
+            run = Run(
+                key=f"digest:{s.stored_id}:{day}",
+                kind=RunKind.DIGEST,
+                channel=s.channel,
+                due_at=occurrences[-1],
+                payload={"schedule_id": s.stored_id, "local_date": day},
+            )
+            created += await uow.schedules.add_run(run) is not None
+        else:
+            window = timedelta(minutes=s.window_minutes)
+            for occurrence in occurrences[-MAX_CATCH_UP:]:
+                day = local_date(occurrence, s.timezone)
+                if day in s.skip_dates:
+                    status = RunStatus.SKIPPED
+                elif now - occurrence >= window:
+                    status = RunStatus.MISSED
+                else:
+                    status = RunStatus.PENDING
+                run = Run(
+                    key=f"standup_open:{s.stored_id}:{day}",
+                    kind=RunKind.STANDUP_OPEN,
+                    channel=s.channel,
+                    due_at=occurrence,
+                    status=status,
+                    payload={"schedule_id": s.stored_id, "local_date": day},
+                    created_at=now,
+                )
+                if await uow.schedules.add_run(run) is not None:
+                    created += 1
+                    if status is RunStatus.MISSED:
+                        log.warning(
+                            "standup %s of %s was missed (raidline was down)", day, s.channel
+                        )
+        today = local_date(now, s.timezone)
+        await uow.schedules.save(
+            dataclasses.replace(
+                s,
+                next_run_at=upcoming,
+                skip_dates=tuple(d for d in s.skip_dates if d >= today),
+                updated_at=now,
+            )
+        )
+        return created
+
+    # --- 2. nudges -------------------------------------------------------------------------
+
+    async def sweep_nudges(self, now: datetime, report: TickReport) -> None:
+        async with self.uow_factory() as uow:
+            settings_by_channel = {}
+            for item in await uow.items.all_active():
+                if item.channel not in settings_by_channel:
+                    settings_by_channel[item.channel] = await uow.channels.get_settings(
+                        item.channel
+                    )
+                settings = settings_by_channel[item.channel]
+                if not settings.nudges_enabled:
+                    continue
+                tz = self._tz(settings.timezone)
+                if not within_hours(
+                    now, tz, settings.work_days, settings.work_start, settings.work_end
+                ):
+                    continue
+                why = nudges.reason(item, settings, tz, now)
+                if why is None:
+                    continue
+                run = Run(
+                    key=f"nudge:{item.stored_id}:{local_date(now, tz)}",
+                    kind=RunKind.NUDGE,
+                    channel=item.channel,
+                    due_at=now,
+                    payload={"kind": item.kind.value, "number": item.number},
+                    created_at=now,
+                )
+                report.runs_created += await uow.schedules.add_run(run) is not None
+            await uow.commit()
+
+    # --- 3. delivery -----------------------------------------------------------------------
+
+    async def deliver(self, now: datetime, report: TickReport) -> None:
+        async with self.uow_factory() as uow:
+            runs = await uow.schedules.claim_runs(now, now + LEASE)
+            await uow.commit()
+        for run in runs:
+            await self._deliver_one(run, report)
+
+    async def _deliver_one(self, run: Run, report: TickReport) -> None:
+        if self.platforms is not None and run.channel.platform not in self.platforms:
+            await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        now = self.clock.now()
+        try:
+            outgoing = await self._build(run, now)
+            ref = await self.messenger.send(outgoing) if outgoing else None
+        except NoRoute:
+            await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        except Unavailable:
+            log.warning("database unavailable while delivering %s; it will be retried", run.key)
+            return  # the lease runs out and the run is claimed again
+        except Exception:
+            log.exception("delivering %s failed (attempt %s)", run.key, run.attempts)
+            if run.attempts >= MAX_ATTEMPTS:
+                report.failed += 1
+                await self._finish(run, RunStatus.FAILED)
+            else:
+                backoff = timedelta(seconds=min(300, 5 * 2**run.attempts))
+                await self._finish(run, RunStatus.PENDING, retry_at=now + backoff)
+            return
+        if outgoing is None:
+            report.skipped += 1
+            await self._finish(run, RunStatus.SKIPPED)
+        else:
+            report.delivered += 1
+            report.sent.append(run.key)
+            await self._finish(run, RunStatus.DONE, ref)
+            await self._after_sent(run, ref)
+
+    async def _finish(
+        self,
+        run: Run,
+        status: RunStatus,
+        ref: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        try:
+            async with self.uow_factory() as uow:
+                if retry_at is not None:
+                    await uow.schedules.retry_run(run.stored_id, retry_at)
+                else:
+                    await uow.schedules.finish_run(run.stored_id, status, ref)
+                await uow.commit()
+        except Unavailable:
+            log.warning("could not record the end of %s; its lease will expire", run.key)
+
+    async def _build(self, run: Run, now: datetime) -> Outgoing | None:
+        """The message a run sends, from fresh data; None when there is nothing to send."""
+        async with self.uow_factory() as uow:
+            settings = await uow.channels.get_settings(run.channel)
+            tz = self._tz(settings.timezone)
+            outgoing: Outgoing | None
+            if run.kind is RunKind.NUDGE:
+                outgoing = await self._nudge(uow, run, now)
+            elif run.kind is RunKind.DIGEST:
+                reply, worth_it = await digests.build(
+                    uow, run.channel, settings.last_digest_at, now, tz
+                )
+                outgoing = Outgoing(run.channel, reply) if worth_it else None
+                await uow.channels.save_settings(dataclasses.replace(settings, last_digest_at=now))
+            elif run.kind is RunKind.STANDUP_OPEN:
+                outgoing = await self._standup_open(uow, run, now)
+            elif run.kind is RunKind.STANDUP_REMIND:
+                outgoing = await self._standup_remind(uow, run, now)
+            else:
+                outgoing = await self._standup_close(uow, run, now)
+            await uow.commit()
+        return outgoing
+
+    async def _nudge(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        from bot.model import Kind
+
+        item = await uow.items.get(
+            run.channel, Kind(run.payload["kind"]), int(run.payload["number"])
+        )
+        settings = await uow.channels.get_settings(run.channel)
+        tz = self._tz(settings.timezone)
+        if item is None or not settings.nudges_enabled:
+            return None
+        why = nudges.reason(item, settings, tz, now)
+        if why is None:  # resolved, re-dated or snoozed since the sweep
+            return None
+        outgoing = nudges.message(item, why, settings, tz, now)
+        await uow.items.update(
+            dataclasses.replace(item, nudge_count=item.nudge_count + 1, last_nudged_at=now)
+        )
+        return outgoing
+
+    async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+        if schedule is None or schedule.stored_id != run.payload.get("schedule_id"):
+            return None
+        if "person" in run.payload:  # one member's DM of a standup opened in dm mode
+            standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+            if standup is None or standup.closed:
+                return None
+            reply = standups.opening(standup, schedule.timezone, now)
+            return Outgoing(run.channel, reply, to_user=str(run.payload["person"]))
+        day = str(run.payload["local_date"])
+        window = timedelta(minutes=schedule.window_minutes)
+        late = now - run.due_at
+        standup, created = await uow.schedules.open_standup(
+            Standup(
+                schedule_id=schedule.stored_id,
+                channel=run.channel,
+                local_date=day,
+                opened_at=now,
+                closes_at=max(run.due_at + window, now + window / 4),
+                questions=schedule.questions,
+                members=schedule.members,
+                away=standups.away_on(schedule, day),
+                mode=schedule.mode,
+                late_by_minutes=int(late.total_seconds() // 60)
+                if late >= timedelta(minutes=2)
+                else 0,
+            )
+        )
+        if not created and run.created_at is not None and standup.opened_at < run.created_at:
+            return None  # another run (the schedule, or `/standup now`) opened today's already
+        if created:
+            remind_at = standup.opened_at + (standup.closes_at - standup.opened_at) * 3 / 4
+            base = {"standup_id": standup.stored_id, "schedule_id": schedule.stored_id}
+            for kind, due in (
+                (RunKind.STANDUP_REMIND, remind_at),
+                (RunKind.STANDUP_CLOSE, standup.closes_at),
+            ):
+                await uow.schedules.add_run(
+                    Run(
+                        f"{kind.value}:{standup.stored_id}",
+                        kind,
+                        run.channel,
+                        due,
+                        payload=base,
+                        created_at=now,
+                    )
+                )
+            if standup.mode == "dm":
+                for person in standup.members:
+                    if person in standup.away:
+                        continue
+                    await uow.schedules.add_run(
+                        Run(
+                            f"standup_dm:{standup.stored_id}:{person}",
+                            RunKind.STANDUP_OPEN,
+                            run.channel,
+                            now,
+                            payload={**base, "person": person},
+                            created_at=now,
+                        )
+                    )
+        reply = standups.opening(standup, schedule.timezone, now)
+        if standup.mode == "dm":
+            # The channel hears that the standup is open; the questions go to each member.
+            reply = dataclasses.replace(
+                reply,
+                text=reply.text.split(" Answer with")[0] + " Questions sent by direct message.",
+            )
+        return Outgoing(run.channel, reply)
+
+    async def _standup_remind(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+        if standup is None or standup.closed:
+            return None
+        if "person" in run.payload:
+            reply = standups.reminder(standup, [str(run.payload["person"])], self._tz(None), now)
+            return Outgoing(run.channel, reply, to_user=str(run.payload["person"]))
+        answers = await uow.schedules.answers(standup.stored_id)
+        missing = standups.pending_members(standup, answers)
+        if not missing:
+            return None
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+        tz = schedule.timezone if schedule else self.default_timezone
+        if standup.mode == "dm":
+            for person in missing:
+                await uow.schedules.add_run(
+                    Run(
+                        f"standup_remind_dm:{standup.stored_id}:{person}",
+                        RunKind.STANDUP_REMIND,
+                        run.channel,
+                        now,
+                        payload={**run.payload, "person": person},
+                        created_at=now,
+                    )
+                )
+            return None
+        return Outgoing(
+            run.channel, standups.reminder(standup, missing, tz, now), thread=standup.message_ref
+        )
+
+    async def _standup_close(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+        if standup is None:
+            return None
+        await uow.schedules.update_standup(dataclasses.replace(standup, closed=True))
+        answers = await uow.schedules.answers(standup.stored_id)
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+        tz = schedule.timezone if schedule else self.default_timezone
+        return Outgoing(run.channel, standups.summary(standup, answers, tz, now))
+
+    async def _after_sent(self, run: Run, ref: str | None) -> None:
+        """Remember where a standup was posted, so reminders go to its thread."""
+        if run.kind is not RunKind.STANDUP_OPEN or ref is None or "person" in run.payload:
+            return
+        try:
+            async with self.uow_factory() as uow:
+                standup = await uow.schedules.latest_standup(run.channel)
+                if standup is not None and standup.message_ref is None:
+                    await uow.schedules.update_standup(
+                        dataclasses.replace(standup, message_ref=ref)
+                    )
+                await uow.commit()
+        except Unavailable:
+            log.warning("could not remember where standup %s was posted", run.key)

@@ -1,0 +1,122 @@
+"""Next runs from weekday names, a local time and a zone, across daylight-saving changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.errors import UsageError
+from bot.schedule_rules import (
+    local_date,
+    next_run,
+    parse_days,
+    parse_time,
+    within_hours,
+    working_days_between,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+DAILY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("days", "at", "tz", "after", "expected"),
+    [
+        # Europe/Berlin: CET (+1) until 2026-03-29 02:00, CEST (+2) until 2026-10-25 03:00
+        (WEEKDAYS, "09:30", "Europe/Berlin", utc(2026, 3, 27, 8, 30), utc(2026, 3, 30, 7, 30)),
+        (WEEKDAYS, "09:30", "Europe/Berlin", utc(2026, 3, 26, 9, 0), utc(2026, 3, 27, 8, 30)),
+        (WEEKDAYS, "09:30", "Europe/Berlin", utc(2026, 10, 23, 7, 30), utc(2026, 10, 26, 8, 30)),
+        # 02:30 does not exist on 29 Mar: it runs once, at 03:30 CEST (01:30Z)
+        (DAILY, "02:30", "Europe/Berlin", utc(2026, 3, 28, 2, 0), utc(2026, 3, 29, 1, 30)),
+        (DAILY, "02:30", "Europe/Berlin", utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)),
+        # 02:30 happens twice on 25 Oct: it runs once, at the first (CEST, 00:30Z)
+        (DAILY, "02:30", "Europe/Berlin", utc(2026, 10, 24, 1, 0), utc(2026, 10, 25, 0, 30)),
+        (DAILY, "02:30", "Europe/Berlin", utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)),
+        # America/New_York: EST (-5) until 2026-03-08 02:00, EDT (-4) until 2026-11-01 02:00
+        (WEEKDAYS, "09:30", "America/New_York", utc(2026, 3, 6, 14, 30), utc(2026, 3, 9, 13, 30)),
+        (WEEKDAYS, "09:30", "America/New_York", utc(2026, 10, 30, 13, 30),
+         utc(2026, 11, 2, 14, 30)),
+        (DAILY, "02:30", "America/New_York", utc(2026, 3, 7, 8, 0), utc(2026, 3, 8, 7, 30)),
+        (DAILY, "01:30", "America/New_York", utc(2026, 10, 31, 6, 0), utc(2026, 11, 1, 5, 30)),
+        (DAILY, "01:30", "America/New_York", utc(2026, 11, 1, 5, 30), utc(2026, 11, 2, 6, 30)),
+        # named days
+        (("mon", "wed", "fri"), "10:00", "Europe/London", utc(2026, 11, 25, 10, 0),
+         utc(2026, 11, 27, 10, 0)),
+        (("sun",), "23:59", "UTC", utc(2026, 11, 29, 23, 59), utc(2026, 12, 6, 23, 59)),
+    ],
+)  # fmt: skip
+def test_next_run(
+    days: tuple[str, ...], at: str, tz: str, after: datetime, expected: datetime
+) -> None:
+    assert next_run(days, at, tz, after) == expected
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
+def test_one_run_per_local_date_through_a_whole_year(tz: str) -> None:
+    """Daily at 02:30 for all of 2026: 365 runs on 365 different local dates."""
+    moment = utc(2025, 12, 31, 12, 0)
+    dates = []
+    for _ in range(365):
+        moment = next_run(DAILY, "02:30", tz, moment)
+        dates.append(local_date(moment, tz))
+    assert len(set(dates)) == 365
+    assert dates[0] == "2026-01-01" and dates[-1] == "2026-12-31"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("weekdays", WEEKDAYS),
+        ("daily", DAILY),
+        ("mon,wed,fri", ("mon", "wed", "fri")),
+        ("Fri, Mon", ("mon", "fri")),
+        ("tue-thu", ("tue", "wed", "thu")),
+        ("monday wednesday", ("mon", "wed")),
+    ],
+)
+def test_parse_days(text: str, days: tuple[str, ...]) -> None:
+    assert parse_days(text) == days
+
+
+@pytest.mark.parametrize("text", ["funday", "fri-mon", ""])
+def test_parse_days_refuses(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_days(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [("09:30", "09:30"), ("9:30", "09:30"), ("9am", "09:00"), ("4:15pm", "16:15"),
+     ("12am", "00:00"), ("12pm", "12:00"), ("17", "17:00")],
+)  # fmt: skip
+def test_parse_time(text: str, at: str) -> None:
+    assert parse_time(text) == at
+
+
+@pytest.mark.parametrize("text", ["25:00", "9:75", "13pm", "noonish"])
+def test_parse_time_refuses(text: str) -> None:
+    with pytest.raises(UsageError, match="not a time of day"):
+        parse_time(text)
+
+
+@pytest.mark.parametrize(
+    ("moment", "inside"),
+    [
+        (utc(2026, 11, 25, 8, 0), True),  # Wed 09:00 Berlin
+        (utc(2026, 11, 25, 7, 59), False),  # Wed 08:59
+        (utc(2026, 11, 25, 17, 0), False),  # Wed 18:00
+        (utc(2026, 11, 28, 10, 0), False),  # Saturday
+    ],
+)
+def test_within_hours(moment: datetime, inside: bool) -> None:
+    assert within_hours(moment, "Europe/Berlin", WEEKDAYS, "09:00", "18:00") is inside
+
+
+def test_working_days_skip_the_weekend() -> None:
+    friday, tuesday = utc(2026, 11, 27, 9), utc(2026, 12, 1, 9)
+    assert working_days_between(friday, tuesday, "Europe/Berlin", WEEKDAYS) == 2
