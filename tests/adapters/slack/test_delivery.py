@@ -1,0 +1,157 @@
+"""Start-up, messages raidline sends on its own, 429s, and Socket Mode."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import parse_qsl
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from adapters.runtime import EXIT_UNAVAILABLE
+from adapters.slack import SlackStartError
+from bot.config import ConfigError
+from bot.messages import Outgoing, Reply, Visibility
+from bot.model import ChannelKey
+from tests.adapters.slack import wire
+from tests.adapters.slack.conftest import Harness, MakeSlack, blocks_text
+from tests.adapters.slack.fake_slack import FakeSlack, async_wait_for
+
+CHANNEL = ChannelKey("slack", "T1", "C1")
+
+
+async def test_start_checks_the_bot_token(make_slack: MakeSlack, fake: FakeSlack) -> None:
+    slack = await make_slack(start=False, SLACK_BOT_TOKEN="xoxb-wrong")
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN: Slack refused the token"):
+        await slack.adapter.start()
+    assert not slack.adapter.connected
+    good = await make_slack()
+    assert good.adapter.connected
+    assert good.adapter.identity["team_id"] == "T1"
+
+
+async def test_send_posts_to_the_channel_or_thread_and_returns_the_ts(slack: Harness) -> None:
+    ts = await slack.adapter.send(Outgoing(CHANNEL, Reply("Digest: all quiet")))
+    post = await slack.last("chat.postMessage")
+    assert ts and post.body["channel"] == "C1" and post.body["text"] == "Digest: all quiet"
+    await slack.adapter.send(Outgoing(CHANNEL, Reply("Reminder"), thread=ts))
+    assert (await slack.last("chat.postMessage", 2)).body["thread_ts"] == ts
+
+
+async def test_a_429_is_retried_after_retry_after(slack: Harness, fake: FakeSlack) -> None:
+    fake.script(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "0"},
+    )
+    ts = await slack.adapter.send(Outgoing(CHANNEL, Reply("Standup time!")))
+    calls = fake.calls_to("chat.postMessage")
+    assert len(calls) == 2 and ts is not None
+    assert calls[1].body["text"] == "Standup time!"
+
+
+async def test_429_on_a_command_reply_still_reaches_the_channel(
+    slack: Harness, fake: FakeSlack
+) -> None:
+    fake.script(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "1"},
+    )
+    await slack.command("/blocker", "Busy channel")
+    calls = await slack.wait("chat.postMessage", 2, within=5)
+    assert calls[1].at - calls[0].at >= 0.9
+    assert "Busy channel" in blocks_text(calls[1].body["blocks"])
+
+
+async def test_exhausted_retries_raise_never_drop_silently(slack: Harness, fake: FakeSlack) -> None:
+    for _ in range(4):
+        fake.script(
+            "chat.postMessage",
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "0"},
+        )
+    with pytest.raises(SlackApiError):
+        await slack.adapter.send(Outgoing(CHANNEL, Reply("Nudge")))
+    assert len(fake.calls_to("chat.postMessage")) == 4
+
+
+async def test_a_reply_slack_refuses_tells_the_person(slack: Harness, fake: FakeSlack) -> None:
+    fake.script("chat.postMessage", body={"ok": False, "error": "msg_too_long"})
+    _, _, reply_to = await slack.command("/blocker", "Refused post")
+    told = (await slack.last(reply_to)).body
+    assert told["response_type"] == "ephemeral"
+    assert "couldn't post this in the channel" in told["text"] and "msg_too_long" in told["text"]
+    assert "Logged B-1" in told["text"]
+
+
+async def test_unexpected_error_becomes_an_apology_with_an_incident_id(
+    slack: Harness, fake: FakeSlack
+) -> None:
+    fake.script("views.open", status=500, body={"ok": False, "error": "fatal_error"})
+    _, _, reply_to = await slack.command("/blocker")
+    apology = (await slack.last(reply_to)).body
+    assert apology["response_type"] == "ephemeral"
+    assert "Sorry, something went wrong" in apology["text"]
+    assert "incident id" in apology["text"]
+    assert "fatal_error" not in apology["text"]
+
+
+async def test_send_to_a_person_opens_a_dm(slack: Harness) -> None:
+    reply = Reply("Your standup answer?", visibility=Visibility.CHANNEL)
+    await slack.adapter.send(Outgoing(CHANNEL, reply, to_user="U4"))
+    post = await slack.last("chat.postMessage")
+    assert post.body["channel"] == "DU4"
+
+
+async def test_socket_mode_round_trip_with_a_reconnect(
+    make_slack: MakeSlack, fake: FakeSlack
+) -> None:
+    slack = await make_slack(SLACK_APP_TOKEN="xapp-test", SLACK_SIGNING_SECRET="")
+    assert slack.adapter.connected
+    assert fake.calls_to("apps.connections.open")[0].token == "xapp-test"
+    await async_wait_for(lambda: fake.open_sockets == 1)
+    # No HTTP route in Socket Mode.
+    status, _ = await slack.post(wire.slash("/blocker", "x"), wire.FORM)
+    assert status == 404
+
+    payload = dict(parse_qsl(wire.slash("/blocker", "Over the socket").decode()))
+    envelope = fake.push("slash_commands", payload)
+    ack = await async_wait_for(lambda: fake.ack_for(envelope))
+    assert ack == {"envelope_id": envelope}
+    post = await slack.last("chat.postMessage")
+    assert "Over the socket" in blocks_text(post.body["blocks"])
+
+    fake.disconnect("refresh_requested")
+    await async_wait_for(lambda: fake.connections == 2 and fake.open_sockets == 1, within=10)
+    assert len(fake.calls_to("apps.connections.open")) == 2
+    envelope = fake.push(
+        "events_api",
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event": {"type": "app_home_opened", "user": "U1", "tab": "home"},
+        },
+    )
+    await async_wait_for(lambda: fake.ack_for(envelope))
+    await slack.wait("views.publish")
+    assert slack.adapter.connected
+
+
+async def test_socket_mode_refused_app_token(make_slack: MakeSlack) -> None:
+    slack = await make_slack(start=False, SLACK_APP_TOKEN="xapp-wrong", SLACK_SIGNING_SECRET="")
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        await slack.adapter.start()
+
+
+async def test_start_says_when_slack_cant_be_reached(make_slack: MakeSlack) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    slack = await make_slack(start=False, SLACK_API_URL=f"http://127.0.0.1:{port}/api/")
+    with pytest.raises(SlackStartError, match=r"can.t reach Slack at http://127\.0\.0\.1") as error:
+        await slack.adapter.start()
+    assert error.value.status == EXIT_UNAVAILABLE
