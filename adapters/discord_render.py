@@ -1,0 +1,620 @@
+"""Reply -> Discord message: embeds, component specs, files, modals; inside Discord's limits.
+
+Nothing here talks to Discord, so every rule is unit-testable without a connection:
+
+- a card is one embed (title ``B-3 · title``, colour by state, the item's date as Discord
+  timestamp markup so every reader sees their own local time), a section is one or more
+  embeds, ``Reply.text`` is the message content;
+- buttons and user selects are described by :class:`ButtonSpec` / :class:`UserSelectSpec`
+  whose ``custom_id`` carries the core's ``action_id`` (``rl:a:resolve:B-3``), so a click on
+  an old message still routes after a restart; the adapter turns the specs into
+  ``discord.ui.DynamicItem`` objects;
+- long replies are cut into pages that each fit Discord's limits (2,000 characters of
+  content, 10 embeds and 6,000 characters of embeds per message, 25 fields per embed, 5 action
+  rows); private replies page with buttons, public ones are sent page after page;
+- a :class:`~bot.messages.Form` becomes a :class:`ModalSpec` of at most five inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.messages import (
+    Action,
+    Card,
+    File,
+    Form,
+    FormField,
+    InputKind,
+    Reply,
+    Section,
+    Tone,
+    Visibility,
+)
+from bot.messages import (
+    Field as CardField,
+)
+from bot.model import DATE_LABEL
+
+# --- Discord's limits ------------------------------------------------------------------------
+
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+MAX_EMBED_TOTAL = 6000
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FOOTER = 2048
+MAX_ROWS = 5
+MAX_BUTTONS_PER_ROW = 5
+MAX_BUTTON_LABEL = 80
+MAX_CUSTOM_ID = 100
+MAX_SELECT_PLACEHOLDER = 150
+MAX_SELECT_VALUES = 25
+MAX_SELECT_OPTIONS = 25
+MAX_MODAL_INPUTS = 5
+MAX_MODAL_TITLE = 45
+MAX_LABEL_TEXT = 45
+MAX_LABEL_DESCRIPTION = 100
+MAX_INPUT_PLACEHOLDER = 100
+MAX_INPUT_VALUE = 4000
+MAX_AUTOCOMPLETE = 25
+MAX_CHOICE_NAME = 100
+
+#: Leave room for the page footer inside the 6,000 characters of a message's embeds.
+_PAGE_BUDGET = MAX_EMBED_TOTAL - 200
+#: One card's embed stays well inside a message's 6,000 characters.
+_CARD_BUDGET = 5000
+#: A section's lines go into descriptions of at most this size.
+_CHUNK = 2800
+
+# --- colours ---------------------------------------------------------------------------------
+
+BLURPLE = 0x5865F2
+GREEN = 0x2ECC71
+RED = 0xE74C3C
+ORANGE = 0xE67E22
+GOLD = 0xF1C40F
+BLUE = 0x3498DB
+GREY = 0x95A5A6
+DARK_RED = 0x992D22
+
+STATUS_COLOURS: Mapping[str, int] = {
+    "open": ORANGE,
+    "needs a decision": GOLD,
+    "pending": GOLD,
+    "proposed": GOLD,
+    "approved": BLUE,
+    "resolved": GREEN,
+    "closed": GREEN,
+    "decided": GREEN,
+    "implemented": GREEN,
+    "occurred": DARK_RED,
+    "rejected": GREY,
+    "withdrawn": GREY,
+    "superseded": GREY,
+}
+TONE_COLOURS: Mapping[Tone, int] = {Tone.ERROR: RED, Tone.SUCCESS: GREEN, Tone.INFO: BLURPLE}
+
+# --- custom ids ------------------------------------------------------------------------------
+#
+# Every component raidline sends has a custom id starting with ``rl:``; the part after the
+# second colon is everything needed to act on a click, so no state is kept between a message
+# and its clicks (the "fix it" button of a refused form is the one in-memory exception).
+
+ACTION_PREFIX = "rl:a:"  # a button: rl:a:<action_id>
+SELECT_PREFIX = "rl:u:"  # a user select: rl:u:<field>:<action_id>
+PAGE_PREFIX = "rl:p:"  # a page button: rl:p:<page>:<command>:<text>
+FORM_PREFIX = "rl:f:"  # a modal: rl:f:<form_id>[|<token>]
+FIX_PREFIX = "rl:x:"  # reopen a refused form with what was typed: rl:x:<token>
+
+ACTION_TEMPLATE = r"rl:a:(?P<action>.+)"
+SELECT_TEMPLATE = r"rl:u:(?P<field>[a-z_]+):(?P<action>.+)"
+PAGE_TEMPLATE = r"rl:p:(?P<page>\d+):(?P<command>[a-z]+):(?P<text>.*)"
+FIX_TEMPLATE = r"rl:x:(?P<token>[A-Za-z0-9_-]+)"
+_FORM_RE = re.compile(r"rl:f:(?P<form>[^|]+)(?:\|(?P<token>[A-Za-z0-9_-]+))?")
+
+
+def action_custom_id(action_id: str) -> str | None:
+    custom_id = ACTION_PREFIX + action_id
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def select_custom_id(field_name: str, action_id: str) -> str | None:
+    custom_id = f"{SELECT_PREFIX}{field_name}:{action_id}"
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def page_custom_id(page: int, command: str, text: str) -> str | None:
+    custom_id = f"{PAGE_PREFIX}{page}:{command}:{text}"
+    if len(custom_id) > MAX_CUSTOM_ID or "\n" in text:
+        return None
+    return custom_id
+
+
+def form_custom_id(form_id: str, token: str | None = None) -> str:
+    custom_id = FORM_PREFIX + form_id + (f"|{token}" if token else "")
+    if len(custom_id) > MAX_CUSTOM_ID:
+        raise ValueError(f"form id {form_id!r} is too long for a Discord custom id")
+    return custom_id
+
+
+def parse_form_custom_id(custom_id: str) -> tuple[str, str | None] | None:
+    """``rl:f:new:risk|tok`` -> ("new:risk", "tok"); ``None`` for a custom id not ours."""
+    m = _FORM_RE.fullmatch(custom_id)
+    if not m:
+        return None
+    return m.group("form"), m.group("token")
+
+
+def fix_custom_id(token: str) -> str:
+    return FIX_PREFIX + token
+
+
+# --- text helpers ----------------------------------------------------------------------------
+
+_SLACK_BOLD_RE = re.compile(r"(?<![\w*~`])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\w*])")
+
+
+def discord_markdown(text: str) -> str:
+    """The core writes Slack-style ``*bold*``; Discord reads one star as italics."""
+    return _SLACK_BOLD_RE.sub(r"**\1**", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def timestamp(dt: datetime, style: str = "f") -> str:
+    """Discord timestamp markup: every reader sees it in their own time zone."""
+    return f"<t:{int(dt.timestamp())}:{style}>"
+
+
+def when_markup(dt: datetime, *, overdue: bool = False) -> str:
+    text = f"{timestamp(dt, 'f')} ({timestamp(dt, 'R')})"
+    return text + (" — **OVERDUE**" if overdue else "")
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    label: str
+    custom_id: str
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary
+
+
+@dataclass(frozen=True)
+class UserSelectSpec:
+    custom_id: str
+    placeholder: str
+    max_values: int = 1
+
+
+ComponentSpec = ButtonSpec | UserSelectSpec
+
+_STYLES: Mapping[str | None, discord.ButtonStyle] = {
+    "primary": discord.ButtonStyle.primary,
+    "danger": discord.ButtonStyle.danger,
+    None: discord.ButtonStyle.secondary,
+}
+
+
+def single_user_field(action: Action) -> FormField | None:
+    """An action whose form only asks for people is a user select right on the message."""
+    form = action.form
+    if form is None or len(form.fields) != 1:
+        return None
+    only = form.fields[0]
+    return only if only.kind in (InputKind.USER, InputKind.USERS) else None
+
+
+def _component_for(action: Action, label: str) -> ComponentSpec | None:
+    people = single_user_field(action)
+    if people is not None:
+        custom_id = select_custom_id(people.name, action.action_id)
+        if custom_id is None:
+            return None
+        what = people.label.lower()
+        placeholder = f"{action.label}: choose the {what}…"
+        return UserSelectSpec(
+            custom_id,
+            clip(placeholder, MAX_SELECT_PLACEHOLDER),
+            MAX_SELECT_VALUES if people.kind is InputKind.USERS else 1,
+        )
+    custom_id = action_custom_id(action.action_id)
+    if custom_id is None:
+        return None
+    return ButtonSpec(
+        clip(label, MAX_BUTTON_LABEL),
+        custom_id,
+        _STYLES.get(action.style, discord.ButtonStyle.secondary),
+    )
+
+
+def layout(components: Sequence[ComponentSpec], rows: int = MAX_ROWS) -> list[list[ComponentSpec]]:
+    """Buttons five to a row, then each select on its own row; what does not fit is dropped."""
+    buttons = [c for c in components if isinstance(c, ButtonSpec)]
+    selects = [c for c in components if isinstance(c, UserSelectSpec)]
+    out: list[list[ComponentSpec]] = []
+    for i in range(0, len(buttons), MAX_BUTTONS_PER_ROW):
+        out.append(list(buttons[i : i + MAX_BUTTONS_PER_ROW]))
+    out.extend([s] for s in selects)
+    return out[:rows]
+
+
+def collect_actions(reply: Reply) -> list[tuple[Action, str]]:
+    """Every action of the reply's cards, then its own, once each, with the label to show."""
+    cards = [*reply.cards, *(c for s in reply.sections for c in s.cards)]
+    with_actions = [c for c in cards if c.actions]
+    several = len({c.ref for c in with_actions}) > 1
+    seen: set[str] = set()
+    out: list[tuple[Action, str]] = []
+    for c in with_actions:
+        for action in c.actions:
+            if action.action_id not in seen:
+                seen.add(action.action_id)
+                out.append((action, f"{action.label} {c.ref}" if several else action.label))
+    for action in reply.actions:
+        if action.action_id not in seen:
+            seen.add(action.action_id)
+            out.append((action, action.label))
+    return out
+
+
+def component_specs(reply: Reply) -> list[ComponentSpec]:
+    specs: list[ComponentSpec] = []
+    for action, label in collect_actions(reply):
+        spec = _component_for(action, label)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+# --- embeds ----------------------------------------------------------------------------------
+
+_DATE_LABELS = frozenset(DATE_LABEL.values())
+_LONG_FIELDS = frozenset(
+    {"Details", "Mitigation", "Rationale", "Outcome", "Why", "Resolution", "Decision note"}
+)
+
+
+def card_colour(card: Card) -> int:
+    if card.overdue:
+        return RED
+    return STATUS_COLOURS.get(card.status.lower(), BLURPLE)
+
+
+def _field_value(card: Card, f: CardField) -> str:
+    if f.label in _DATE_LABELS and card.due_at is not None:
+        return when_markup(card.due_at, overdue=card.overdue)
+    return discord_markdown(f.value)
+
+
+def card_embed(card: Card) -> discord.Embed:
+    kind = card.kind.replace("_", " ")
+    state = f"**{kind[:1].upper() + kind[1:]}** · {card.status}"
+    if card.overdue:
+        state += " · **OVERDUE**"
+    url = card.url if card.url and card.url.startswith(("https://", "http://")) else None
+    embed = discord.Embed(
+        title=clip(f"{card.ref} · {card.title}", MAX_TITLE),
+        description=state,
+        colour=card_colour(card),
+        url=url,
+    )
+    fields = list(card.fields)
+    for n, f in enumerate(fields):
+        value = clip(_field_value(card, f) or "—", MAX_FIELD_VALUE)
+        name = clip(f.label or "—", MAX_FIELD_NAME)
+        left = len(fields) - n
+        full = len(embed) + len(name) + len(value) > _CARD_BUDGET
+        if left > 1 and (len(embed.fields) == MAX_FIELDS - 1 or full):
+            embed.add_field(name="…", value=f"{left} more fields: `/raid show {card.ref}`")
+            break
+        if full:
+            value = clip(value, max(1, _CARD_BUDGET - len(embed) - len(name)))
+        embed.add_field(
+            name=name, value=value, inline=f.label not in _LONG_FIELDS and len(value) <= 60
+        )
+    return embed
+
+
+def _chunks(lines: Iterable[str], limit: int = _CHUNK) -> list[str]:
+    """Lines joined into texts of at most ``limit`` characters (a longer line is clipped)."""
+    out: list[str] = []
+    current = ""
+    for raw in lines:
+        line = clip(raw, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        out.append(current)
+    return out
+
+
+def section_embeds(section: Section, colour: int) -> list[discord.Embed]:
+    embeds: list[discord.Embed] = []
+    chunks = _chunks(discord_markdown(line) for line in section.lines)
+    for i, chunk in enumerate(chunks or ([""] if not section.cards else [])):
+        heading = section.heading if i == 0 else f"{section.heading} (continued)"
+        embeds.append(
+            discord.Embed(title=clip(heading, MAX_TITLE), description=chunk or None, colour=colour)
+        )
+    if section.cards and not section.lines and section.heading:
+        embeds.append(discord.Embed(title=clip(section.heading, MAX_TITLE), colour=colour))
+    embeds.extend(card_embed(c) for c in section.cards)
+    return embeds
+
+
+def reply_embeds(reply: Reply, form: Form | None = None) -> list[discord.Embed]:
+    colour = TONE_COLOURS[reply.tone]
+    embeds = [card_embed(c) for c in reply.cards]
+    for section in reply.sections:
+        embeds.extend(section_embeds(section, colour))
+    if reply.field_errors:
+        labels = {f.name: f.label for f in form.fields} if form else {}
+        errors = discord.Embed(title="Nothing was saved. Please fix:", colour=RED)
+        for name, message in list(reply.field_errors.items())[:MAX_FIELDS]:
+            errors.add_field(
+                name=clip(labels.get(name, name.replace("_", " ").capitalize()), MAX_FIELD_NAME),
+                value=clip(discord_markdown(message) or "—", MAX_FIELD_VALUE),
+                inline=False,
+            )
+        embeds.append(errors)
+    if reply.usage:
+        embeds.append(
+            discord.Embed(
+                title="Usage",
+                description=clip(f"`{reply.usage}`", MAX_DESCRIPTION),
+                colour=colour,
+            )
+        )
+    return embeds
+
+
+def paginate(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
+    """Embeds packed into pages of at most 10 embeds and ~6,000 characters each."""
+    pages: list[list[discord.Embed]] = []
+    current: list[discord.Embed] = []
+    size = 0
+    for embed in embeds:
+        n = len(embed)
+        if current and (len(current) >= MAX_EMBEDS or size + n > _PAGE_BUDGET):
+            pages.append(current)
+            current, size = [], 0
+        current.append(embed)
+        size += n
+    if current:
+        pages.append(current)
+    return pages or [[]]
+
+
+# --- the whole message -----------------------------------------------------------------------
+
+
+@dataclass
+class Rendered:
+    """One Discord message: what to send, and whether only the requester sees it."""
+
+    content: str
+    embeds: list[discord.Embed]
+    rows: list[list[ComponentSpec]]
+    files: tuple[File, ...] = ()
+    ephemeral: bool = False
+    page: int = 0
+    pages: int = 1
+
+    @property
+    def components(self) -> list[ComponentSpec]:
+        return [c for row in self.rows for c in row]
+
+    def discord_files(self) -> list[discord.File]:
+        return [discord.File(io.BytesIO(f.content), filename=f.filename) for f in self.files]
+
+
+def is_refusal(reply: Reply) -> bool:
+    return reply.tone is Tone.ERROR or bool(reply.field_errors)
+
+
+def is_ephemeral(reply: Reply) -> bool:
+    """Creates and changes are seen by the channel; lists, help and errors by the requester."""
+    return reply.visibility is Visibility.PRIVATE or is_refusal(reply)
+
+
+def render(
+    reply: Reply,
+    *,
+    page: int = 0,
+    origin: tuple[str, str] | None = None,
+    form: Form | None = None,
+    extra: Sequence[ComponentSpec] = (),
+) -> Rendered:
+    """Page ``page`` of ``reply``.
+
+    ``origin`` is the (command, text) that produced a private reply; with it a reply too long
+    for one message gets Previous/Next buttons that run the command again for another page.
+    ``form`` names the fields of ``reply.field_errors``; ``extra`` adds components (a "fix it"
+    button for a refused form).
+    """
+    ephemeral = is_ephemeral(reply)
+    pages = paginate(reply_embeds(reply, form))
+    page = max(0, min(page, len(pages) - 1))
+    embeds = pages[page]
+    content = discord_markdown(reply.text)
+    if reply.incident_id and reply.incident_id not in content:
+        content += f"\nIncident id: {reply.incident_id}"
+    content = clip(content, MAX_CONTENT)
+    specs: list[ComponentSpec] = [*component_specs(reply), *extra]
+    paging: list[ComponentSpec] = []
+    if len(pages) > 1:
+        footer = f"Page {page + 1} of {len(pages)}"
+        if embeds:
+            embeds[-1].set_footer(text=footer)
+        if origin is not None and ephemeral:
+            command, text = origin
+            prev_id = page_custom_id(page - 1, command, text) if page > 0 else None
+            next_id = page_custom_id(page + 1, command, text) if page + 1 < len(pages) else None
+            if prev_id:
+                paging.append(ButtonSpec("◀ Previous", prev_id))
+            if next_id:
+                paging.append(ButtonSpec("Next ▶", next_id))
+    rows = layout(specs, MAX_ROWS - (1 if paging else 0))
+    if paging:
+        rows.append(paging)
+    # Files go with the first page only.
+    return Rendered(
+        content=content,
+        embeds=embeds,
+        rows=rows,
+        files=reply.files if page == 0 else (),
+        ephemeral=ephemeral,
+        page=page,
+        pages=len(pages),
+    )
+
+
+def render_all(reply: Reply) -> list[Rendered]:
+    """Every page of a reply, for messages the bot sends on its own (no page buttons)."""
+    first = render(reply)
+    out = [first]
+    for n in range(1, first.pages):
+        later = render(reply, page=n)
+        later.rows = []
+        later.content = clip(f"{discord_markdown(reply.text)} (part {n + 1})", MAX_CONTENT)
+        out.append(later)
+    if len(out) > 1:
+        # The buttons belong on the last part, under everything they act on.
+        out[-1].rows, first.rows = first.rows, []
+    return out
+
+
+# --- autocomplete ----------------------------------------------------------------------------
+
+
+def choice_name(label: str) -> str:
+    return clip(label, MAX_CHOICE_NAME)
+
+
+# --- modals ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a modal: a text box, a select of choices, or a user select."""
+
+    name: str
+    label: str
+    kind: InputKind
+    required: bool
+    default: str | None = None
+    description: str | None = None
+    max_length: int | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+
+
+@dataclass(frozen=True)
+class ModalSpec:
+    custom_id: str
+    title: str
+    inputs: tuple[InputSpec, ...] = field(default_factory=tuple)
+
+
+def choose_fields(
+    form: Form, given: Collection[str] = (), prefer: Collection[str] = ()
+) -> tuple[FormField, ...]:
+    """At most five of the form's fields that ``given`` (typed options) does not cover.
+
+    ``prefer`` (fields a refusal named) come first, then required fields, then optional ones;
+    they are shown in the form's order. A risk (7 fields) typed as ``/risk`` asks title,
+    likelihood, impact, owner and next review; its response and mitigation come from the
+    typed options.
+    """
+    open_fields = [f for f in form.fields if f.name not in given or f.name in prefer]
+    chosen = [f for f in open_fields if f.name in prefer]
+    chosen += [f for f in open_fields if f.required and f.name not in prefer]
+    chosen += [f for f in open_fields if not f.required and f.name not in prefer]
+    keep = {f.name for f in chosen[:MAX_MODAL_INPUTS]}
+    return tuple(f for f in open_fields if f.name in keep)
+
+
+def modal_spec(
+    form: Form,
+    custom_id: str,
+    *,
+    given: Collection[str] = (),
+    values: Mapping[str, str] | None = None,
+    prefer: Collection[str] = (),
+) -> ModalSpec:
+    """The modal for ``form``; ``values`` pre-fills it (a refused form opened again)."""
+    values = values or {}
+    inputs: list[InputSpec] = []
+    for f in choose_fields(form, given, prefer):
+        default = values.get(f.name) if values.get(f.name) else f.default
+        max_length = min(f.max_length or MAX_INPUT_VALUE, MAX_INPUT_VALUE)
+        inputs.append(
+            InputSpec(
+                name=f.name,
+                label=clip(f.label, MAX_LABEL_TEXT),
+                kind=f.kind,
+                required=f.required,
+                default=default,
+                description=clip(f.hint, MAX_LABEL_DESCRIPTION) if f.hint else None,
+                max_length=max_length,
+                choices=tuple((c.value, c.label) for c in f.choices[:MAX_SELECT_OPTIONS]),
+            )
+        )
+    return ModalSpec(custom_id, clip(form.title, MAX_MODAL_TITLE), tuple(inputs))
+
+
+def modal_values(components: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """A modal submission's values by custom id: text as typed, selections space-separated.
+
+    Handles labels (type 18) around text inputs and selects, and the older action rows.
+    """
+    values: dict[str, str] = {}
+    for component in components:
+        kind = component.get("type")
+        if kind == 1:
+            values.update(modal_values(component.get("components") or []))
+        elif kind == 18:
+            inner = component.get("component")
+            if isinstance(inner, Mapping):
+                values.update(modal_values([inner]))
+        else:
+            custom_id = component.get("custom_id")
+            if not isinstance(custom_id, str):
+                continue
+            if "value" in component:
+                values[custom_id] = str(component.get("value") or "")
+            elif "values" in component:
+                values[custom_id] = " ".join(str(v) for v in component.get("values") or [])
+    return values
+
+
+__all__ = [
+    "ButtonSpec",
+    "InputSpec",
+    "ModalSpec",
+    "Rendered",
+    "UserSelectSpec",
+    "choose_fields",
+    "modal_spec",
+    "modal_values",
+    "render",
+    "render_all",
+]
