@@ -1,0 +1,110 @@
+"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.model import ChannelKey, Schedule, ScheduleKind
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.uow import make_uow_factory
+from tests.e2e.test_console import clean_env, postgres_url  # noqa: F401 - fixture
+
+STANDUPS = 30
+OPENING = re.compile(r"^\[#(team-\d+)\] Standup time!")
+
+
+async def schedule_standups(url: str, due: datetime) -> None:
+    engine = create_engine(url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            for n in range(STANDUPS):
+                await uow.schedules.save(
+                    Schedule(
+                        channel=ChannelKey("console", "local", f"team-{n}"),
+                        kind=ScheduleKind.STANDUP,
+                        days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                        at=due.strftime("%H:%M"),
+                        timezone="UTC",
+                        enabled=True,
+                        next_run_at=due,
+                        members=("ana",),
+                    )
+                )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+class Replica:
+    def __init__(self, tmp_path: Path, url: str) -> None:
+        env = clean_env(
+            tmp_path / "unused.db", {"DATABASE_URL": url, "RAIDLINE_TICK_SECONDS": "0.3"}
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "adapters", "run"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_errors, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.errors.append(line)
+
+    def openings(self) -> list[str]:
+        return [m.group(1) for line in list(self.lines) if (m := OPENING.match(line))]
+
+    def stop(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.close()  # end of input: the console quits with status 0
+        return self.process.wait(timeout=30)
+
+
+@pytest.mark.e2e
+@pytest.mark.postgres
+def test_two_processes_on_one_postgres_open_each_standup_once(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811 - the fixture
+) -> None:
+    upgrade(postgres_url)
+    due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+    asyncio.run(schedule_standups(postgres_url, due))
+    replicas = [Replica(tmp_path, postgres_url) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(len(r.openings()) for r in replicas) >= STANDUPS:
+                break
+            time.sleep(0.2)
+        time.sleep(2)  # a few more ticks on both replicas: nothing may open twice
+    finally:
+        statuses = [r.stop() for r in replicas]
+    assert statuses == [0, 0], [r.errors for r in replicas]
+    counts = Counter(channel for r in replicas for channel in r.openings())
+    assert len(counts) == STANDUPS, (counts, [r.errors[-5:] for r in replicas])
+    assert set(counts.values()) == {1}
+    assert not any("Traceback" in "".join(r.errors) for r in replicas)
