@@ -185,13 +185,16 @@ class _Tree(app_commands.CommandTree["RaidlineClient"]):
 
 
 class RaidlineClient(discord.Client):
-    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
+    def __init__(
+        self, adapter: DiscordAdapter, *, guild_ready_timeout: float, **shards: Any
+    ) -> None:
         super().__init__(
             intents=INTENTS,
             guild_ready_timeout=guild_ready_timeout,
             chunk_guilds_at_startup=False,
             max_messages=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            **shards,
         )
         self.adapter = adapter
         self.tree = _Tree(
@@ -1016,6 +1019,27 @@ def rebuild_action_form(action_id: str) -> Form | None:
     return None
 
 
+class ShardedRaidlineClient(RaidlineClient, discord.AutoShardedClient):
+    """The same client running the shards in DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT.
+
+    Several processes split the guilds between them (Discord routes each guild's events to
+    shard ``(guild_id >> 22) % shard_count``); each connects to the gateway URL Discord's
+    ``GET /gateway/bot`` returns."""
+
+
+def make_client(
+    adapter: DiscordAdapter, settings: Settings, guild_ready_timeout: float
+) -> RaidlineClient:
+    if settings.discord_shard_count is None:
+        return RaidlineClient(adapter, guild_ready_timeout=guild_ready_timeout)
+    return ShardedRaidlineClient(
+        adapter,
+        guild_ready_timeout=guild_ready_timeout,
+        shard_count=settings.discord_shard_count,
+        shard_ids=list(settings.discord_shard_ids) or None,
+    )
+
+
 class DiscordAdapter:
     """raidline on Discord. See the module docstring."""
 
@@ -1057,7 +1081,7 @@ class DiscordAdapter:
             raise ConfigError("DISCORD_BOT_TOKEN: not set; the Discord adapter needs it")
         self._patch_urls()
         self._ready = asyncio.Event()
-        client = RaidlineClient(self, guild_ready_timeout=self.guild_ready_timeout)
+        client = make_client(self, self.settings, self.guild_ready_timeout)
         self.client = client
         try:
             await client.login(token.get_secret_value())

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     #: ``None``: Discord's own gateway (discord.py asks the API for it).
     discord_gateway_url: str | None = None
     discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
+    #: Discord sharding: how many shards in all, and which of them this process runs
+    discord_shard_count: int | None = None
+    discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=())
     raidline_log_level: LogLevel = "INFO"
     raidline_log_format: LogFormat = "text"
     #: how often the scheduler looks for due standups, digests and nudges
@@ -245,6 +248,55 @@ class Settings(BaseSettings):
                 )
             ids.append(int(part))
         return tuple(ids)
+
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _shard_count(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise _Invalid(f"{text!r} is not a shard count (a whole number, 1 or more)")
+        return int(text)
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return ()
+        parts = (
+            [str(v).strip() for v in value]
+            if isinstance(value, list | tuple)
+            else [p.strip() for p in str(value).split(",")]
+        )
+        ids: list[int] = []
+        for part in parts:
+            if not part:
+                continue
+            if not part.isdigit():
+                raise _Invalid(
+                    f"{part!r} is not a shard id; write shard numbers separated by commas "
+                    "(e.g. 0,1)"
+                )
+            ids.append(int(part))
+        return tuple(sorted(set(ids)))
+
+    @model_validator(mode="after")
+    def _shards_complete(self) -> Settings:
+        if self.discord_shard_ids and self.discord_shard_count is None:
+            raise _Invalid(
+                "[DISCORD_SHARD_COUNT] missing: DISCORD_SHARD_IDS is set, so raidline also "
+                "needs the total number of shards"
+            )
+        count = self.discord_shard_count
+        if count is not None and any(i >= count for i in self.discord_shard_ids):
+            raise _Invalid(
+                f"[DISCORD_SHARD_IDS] shard ids run from 0 to {count - 1} when "
+                f"DISCORD_SHARD_COUNT is {count}"
+            )
+        return self
 
     @field_validator("raidline_log_level", mode="before")
     @classmethod

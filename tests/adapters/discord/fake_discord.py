@@ -277,8 +277,12 @@ class FakeDiscord:
                     self.identifies += 1
                     self.sessions[session] = 0
                 self._ws_session[id(ws)] = session
-                await self._send_event(ws, "READY", self._ready_payload(session))
-                for guild in self.guilds:
+                # Like Discord, a shard only hears of the guilds that hash to it.
+                shard_id, shard_count = d.get("shard") or [0, 1]
+                guilds = [g for g in self.guilds if (g.id >> 22) % shard_count == shard_id]
+                ready = self._ready_payload(session, guilds, [shard_id, shard_count])
+                await self._send_event(ws, "READY", ready)
+                for guild in guilds:
                     await self._send_event(ws, "GUILD_CREATE", self._guild_payload(guild))
             elif op == 6:
                 session = str(d.get("session_id"))
@@ -293,15 +297,17 @@ class FakeDiscord:
                 await self._send_event(ws, "RESUMED", {})
         return ws
 
-    def _ready_payload(self, session: str) -> dict[str, Any]:
+    def _ready_payload(
+        self, session: str, guilds: Sequence[FakeGuild], shard: list[int]
+    ) -> dict[str, Any]:
         return {
             "v": 10,
             "user": BOT_USER,
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(APP_ID), "flags": 0},
-            "shard": [0, 1],
+            "shard": shard,
             "private_channels": [],
             "relationships": [],
             "user_settings": {},
