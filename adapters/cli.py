@@ -1,8 +1,9 @@
-"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``.
+"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``.
 
 Expected failures end with one line on stderr and a status: 2 for configuration (a malformed
-setting, an unusable database URL), 1 when the database cannot be reached or a channel is
-unknown. Only an unexpected error is logged with its traceback.
+setting, an unusable database URL, a wrong combination of options), 1 when the database cannot
+be reached, a channel is unknown, or a backup is malformed or its target not empty. Only an
+unexpected error is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from adapters.logging import configure_logging
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import RaidlineError
 from bot.model import ChannelKey
+from bot.services import export as export_service
+from storage import backup
 from storage.uow import make_uow_factory
 
 log = logging.getLogger("raidline.cli")
@@ -51,19 +54,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--channel", default=runtime.DEFAULT_CHANNEL, help="the channel (default: general)"
     )
     commands.add_parser("migrate", help="apply database migrations and print the revision")
-    export = commands.add_parser("export", help="write a channel's full log with history")
-    export.add_argument(
+    export = commands.add_parser(
+        "export",
+        help="write a channel's full log with history, or with --all a backup of every channel",
+    )
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--channel",
-        required=True,
         metavar="ID",
         help="the console channel name or a platform channel id; platform:workspace:channel "
         "when the id is in several workspaces",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_channels",
+        help="every channel with its settings, schedules and full log: the backup "
+        "`raidline import` restores (JSON only)",
     )
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
     export.add_argument(
         "--output", type=Path, metavar="FILE", help="write here instead of standard output"
     )
+    restore = commands.add_parser(
+        "import", help="restore a backup made by `raidline export --all` into an empty database"
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup file; - reads standard input")
     return parser
+
+
+def check_export_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--all`` writes the JSON backup only; anything else is a usage error (status 2)."""
+    if args.command == "export" and args.all_channels and args.fmt != "json":
+        parser.error(
+            f"export --all writes a full backup, which is JSON only; "
+            f"use --format json (not {args.fmt})"
+        )
 
 
 def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
@@ -93,13 +119,62 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
         file = await core.export_channel(channel, fmt)
     finally:
         await engine.dispose()
+    await _write_output(file.content, output)
+    return runtime.EXIT_OK
+
+
+async def export_all(settings: Settings, output: Path | None) -> int:
+    """``raidline export --all --format json``: the backup of every channel."""
+    core, engine = await runtime.build_core(settings)
+    try:
+        async with backup.snapshot_uow_factory(engine)() as uow:
+            document = await export_service.export_all(uow, core.clock.now())
+    finally:
+        await engine.dispose()
+    await _write_output(export_service.encode_backup(document), output)
+    return runtime.EXIT_OK
+
+
+async def _write_output(content: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(file.content)
+        sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
     else:
-        await asyncio.to_thread(output.write_bytes, file.content)
-        _error(f"wrote {len(file.content)} bytes to {output}")
+        await asyncio.to_thread(output.write_bytes, content)
+        _error(f"wrote {len(content)} bytes to {output}")
+
+
+def _read_input(source: str) -> bytes:
+    return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+
+
+async def import_backup(settings: Settings, source: str) -> int:
+    """``raidline import FILE``: restore a backup into an empty database.
+
+    The file is read and checked before the database is touched; a malformed file, or a
+    database that already has channels or items, is one line and status 1, nothing written.
+    """
+    name = "standard input" if source == "-" else source
+    try:
+        data = await asyncio.to_thread(_read_input, source)
+    except OSError as exc:
+        _error(f"can't read {name}: {exc.strerror or exc}")
+        return runtime.EXIT_UNAVAILABLE
+    try:
+        document = backup.parse(data)
+    except backup.BackupError as exc:
+        _error(f"{name}: {exc.message}")
+        return runtime.EXIT_UNAVAILABLE
+    core, engine = await runtime.build_core(settings)  # migrates SQLite, checks PostgreSQL
+    try:
+        report = await backup.restore(engine, document, now=core.clock.now())
+    except backup.BackupError as exc:
+        _error(exc.message)
+        return runtime.EXIT_UNAVAILABLE
+    finally:
+        await engine.dispose()
+    print(report, flush=True)
     return runtime.EXIT_OK
 
 
@@ -125,7 +200,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         return await migrate(settings)
     if args.command == "export":
+        if args.all_channels:
+            return await export_all(settings, args.output)
         return await export_channel(settings, args.channel, args.fmt, args.output)
+    if args.command == "import":
+        return await import_backup(settings, args.file)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
@@ -138,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``raidline`` console script. Returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_export_args(parser, args)
     if args.command is None:
         parser.print_help(sys.stderr)
         return runtime.EXIT_CONFIG

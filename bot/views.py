@@ -12,7 +12,17 @@ from datetime import datetime, timedelta
 from bot.commands.parsing import LEVEL_NAMES, mention
 from bot.dates import format_age, format_datetime, format_relative
 from bot.messages import Action, Card, Choice, Field, Form, FormField, InputKind, Reply, Section
-from bot.model import DATE_LABEL, OWNER_LABEL, RESPONSES, Change, Event, Item, Kind, Status
+from bot.model import (
+    DATE_LABEL,
+    IMPACT_AREAS,
+    OWNER_LABEL,
+    RESPONSES,
+    Change,
+    Event,
+    Item,
+    Kind,
+    Status,
+)
 
 _FIELD_LABELS = {
     "title": "title",
@@ -87,7 +97,10 @@ def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
         if item.rationale:
             fields.append(Field("Rationale", item.rationale))
     if item.kind is Kind.CHANGE:
-        impacts = "; ".join(f"{area} {text}" for area, text in item.impacts.items())
+        # In the order of IMPACT_AREAS: PostgreSQL's JSONB does not keep the typed order.
+        impacts = "; ".join(
+            f"{area} {item.impacts[area]}" for area in IMPACT_AREAS if area in item.impacts
+        )
         fields.append(Field("Impact", impacts or "—"))
         if item.rationale:
             fields.append(Field("Why", item.rationale))
