@@ -1,20 +1,35 @@
 """Logging set-up: text or JSON lines on stderr, with every configured secret redacted.
 
 ``configure_logging`` is called once by the entry point. The redaction runs as a filter on the
-handler (so records from every library's logger pass through it) and once more on the formatted
-line, which also covers tracebacks.
+handler (so records from every library's logger pass through it, at every level, DEBUG too)
+and once more on the formatted line, which also covers tracebacks. Another filter on the same
+handler stamps each record with the request or scheduled run being worked on
+(``request_id`` / ``run_id``, from :mod:`bot.context`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
+
+from bot.context import current_request_id, current_run_id
 
 REDACTED = "[REDACTED]"
+
+#: Token shapes redacted even when not configured: the tokens of workspaces installed through
+#: OAuth live in the database, and Slack's DEBUG log shows the answer that carried them.
+TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = (
+    # Slack bot, user, refresh and app-level tokens: keep the kind (``xoxb-``) visible
+    (re.compile(r"\b(?:xox[a-z]|xapp)-[0-9A-Za-z][0-9A-Za-z-]*"), 5),
+    # Discord bot tokens: three base64url parts joined by dots
+    (re.compile(r"\b[A-Za-z0-9_-]{24,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"), 0),
+)
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(
@@ -26,20 +41,37 @@ _HANDLER_NAME = "raidline"
 
 
 class Redactor:
-    """Replaces every known secret inside a string with ``[REDACTED]``."""
+    """Replaces every known secret, and anything shaped like a Slack or Discord token, inside a
+    string with ``[REDACTED]``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first, so a secret that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __bool__(self) -> bool:
-        return bool(self._secrets)
+        # Also as they look inside a URL, a form body or a JSON string; longest first, so a
+        # secret that contains another is replaced whole.
+        forms = {
+            form
+            for s in secrets
+            if s and len(s) >= 4
+            for form in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])
+        }
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for pattern, keep in TOKEN_PATTERNS:
+            text = pattern.sub(_Mask(keep), text)
         return text
+
+
+class _Mask:
+    """``re.sub`` replacement: the first ``keep`` characters of the match, then REDACTED."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+
+    def __call__(self, match: re.Match[str]) -> str:
+        return match.group(0)[: self.keep] + REDACTED
 
 
 class RedactingFilter(logging.Filter):
@@ -50,8 +82,6 @@ class RedactingFilter(logging.Filter):
         self.redact = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.redact:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record
@@ -67,6 +97,20 @@ class RedactingFilter(logging.Filter):
         for key, value in list(vars(record).items()):
             if key not in _STANDARD_ATTRS and isinstance(value, str):
                 setattr(record, key, self.redact(value))
+        return True
+
+
+class ContextFilter(logging.Filter):
+    """Adds ``request_id`` / ``run_id`` to every record emitted while a request is handled or
+    a scheduled run delivered (whichever library emits it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = current_request_id.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        run_id = current_run_id.get()
+        if run_id is not None and not hasattr(record, "run_id"):
+            record.run_id = run_id
         return True
 
 
@@ -136,6 +180,7 @@ def configure_logging(
     redact = Redactor(secret_list)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.set_name(_HANDLER_NAME)
+    handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(secret_list))
     handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
 
@@ -150,5 +195,9 @@ def configure_logging(
     if level.upper() != "DEBUG":
         for name in ("aiosqlite", "sqlalchemy.engine", "alembic.runtime.migration"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    else:
+        # aiosqlite's DEBUG traces every call from its worker thread (with the statement's
+        # parameters): thousands of lines a minute, none tied to a request.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return handler

@@ -13,6 +13,10 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -20,9 +24,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import Console, StreamLines, wants_color
+from adapters.metrics import Metrics
 from adapters.platform import PlatformAdapter
 from adapters.scheduler import Router, TickRunner
-from adapters.web import WebServer, build_app
+from adapters.web import Readiness, WebServer, build_app
 from bot.config import ConfigError, Settings, mask_url_password
 from bot.dispatcher import Core
 from bot.ports import Messenger
@@ -212,7 +217,13 @@ async def run_console(
         await engine.dispose()
 
 
-def start_scheduler(settings: Settings, core: Core, messengers: dict[str, Messenger]) -> TickRunner:
+def start_scheduler(
+    settings: Settings,
+    core: Core,
+    messengers: dict[str, Messenger],
+    *,
+    metrics: Metrics | None = None,
+) -> TickRunner:
     """The scheduler tick for the platforms this process serves."""
     scheduler = Scheduler(
         core.uow_factory,
@@ -221,6 +232,8 @@ def start_scheduler(settings: Settings, core: Core, messengers: dict[str, Messen
         default_timezone=settings.timezone,
         platforms=frozenset(messengers),
     )
+    if metrics is not None:
+        scheduler.observers.append(metrics.observe_tick)
     runner = TickRunner(scheduler, settings.raidline_tick_seconds)
     runner.start()
     core.on_schedule_change = runner.wake
@@ -271,40 +284,205 @@ async def run(
 async def run_platforms(
     settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None
 ) -> int:
-    """The chat adapters, the web server and the scheduler until SIGTERM/SIGINT."""
+    """The chat adapters, the web server and the scheduler until SIGTERM/SIGINT.
+
+    Then :func:`shut_down`: no new work, work in progress finished or handed back, every
+    connection closed, within :data:`SHUTDOWN_DEADLINE` seconds; the status is 0.
+    """
     core, engine = await build_core(settings)
-    adapters: list[PlatformAdapter] = []
-    server: WebServer | None = None
-    ticks: TickRunner | None = None
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    metrics = Metrics()
+    core.observers.append(metrics.observe_request)
+    readiness = Readiness(engine, tick_seconds=settings.raidline_tick_seconds)
+    parts = Running(core=core, engine=engine, readiness=readiness)
+    if stop is None:  # the real process; callers that pass ``stop`` decide when to stop
+        stop = asyncio.Event()
+        _on_signals(stop)
     try:
-        app = build_app()
-        adapters = [build_adapter(n, settings, core, app, engine) for n in platforms]
-        server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port)
-        await server.start()
-        for adapter in adapters:
+        app = build_app(readiness, metrics)
+        parts.adapters = [build_adapter(n, settings, core, app, engine) for n in platforms]
+        readiness.adapters = parts.adapters
+        parts.server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port)
+        await parts.server.start()
+        for adapter in parts.adapters:
             await adapter.start()
             log.info("%s adapter started", adapter.name)
-        ticks = start_scheduler(settings, core, {a.name: a for a in adapters})
+        parts.ticks = start_scheduler(
+            settings, core, {a.name: a for a in parts.adapters}, metrics=metrics
+        )
+        readiness.scheduler = parts.ticks
+        parts.baseline = set(asyncio.all_tasks())
         log.info("raidline is running: %s", ", ".join(platforms))
         await stop.wait()
-        log.info("stopping")
         return EXIT_OK
     finally:
-        if ticks is not None:
-            await ticks.stop()
-        for adapter in reversed(adapters):
-            try:
-                await adapter.stop()
-            except Exception:
-                log.exception("stopping the %s adapter failed", adapter.name)
-        if server is not None:
-            await server.stop()
-        await engine.dispose()
+        await shut_down(parts)
+
+
+# --- graceful shutdown ---------------------------------------------------------------------
+
+#: Seconds from the stop signal until raidline has closed everything, whatever still runs.
+SHUTDOWN_DEADLINE = 8.0
+#: Of those, seconds kept for closing connections after work in progress was waited for.
+CLOSE_BUDGET = 2.0
+#: Seconds after the deadline at which the process exits even if something still hangs.
+EXIT_WATCHDOG = 1.5
+
+
+@dataclass
+class Running:
+    """What ``run_platforms`` started, so that :func:`shut_down` can stop it in order."""
+
+    core: Core
+    engine: AsyncEngine
+    readiness: Readiness
+    adapters: list[PlatformAdapter] = field(default_factory=list)
+    server: WebServer | None = None
+    ticks: TickRunner | None = None
+    #: the tasks running once start-up finished: everything later is per-request work
+    baseline: set[asyncio.Task[object]] = field(default_factory=set)
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT set ``stop``; from then on the process exits within the deadline."""
+    loop = asyncio.get_running_loop()
+
+    def handler(sig: signal.Signals) -> None:
+        if stop.is_set():
+            log.info("%s received again; already stopping", sig.name)
+            return
+        log.info("%s received: stopping", sig.name)
+        _arm_exit_watchdog(SHUTDOWN_DEADLINE + EXIT_WATCHDOG)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handler, sig)
+
+
+def _arm_exit_watchdog(seconds: float) -> None:
+    """The last resort after a stop signal: leave even if a library thread or task hangs
+    (the interpreter waits for non-daemon threads, ``asyncio.run`` for cancelled tasks)."""
+
+    def expire() -> None:
+        log.error("raidline did not stop within %.1fs of the signal; exiting now", seconds)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(EXIT_OK)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.name = "raidline-exit-watchdog"
+    timer.start()
+
+
+async def shut_down(parts: Running, *, deadline: float | None = None) -> None:
+    """Stop in order, within ``deadline`` seconds:
+
+    1. take no new work: ``/readyz`` answers 503, the core answers new requests with "raidline
+       is restarting", the scheduler claims nothing more;
+    2. finish work in progress: requests being handled (and the adapters' replies to them),
+       the run being delivered; runs claimed but not started are handed back (pending again,
+       no lease, the attempt undone);
+    3. close the adapters' connections, the web server and the database engine.
+
+    Whatever still runs when the time for step 2 is up is abandoned and logged; a run cut off
+    mid-delivery keeps its lease and is delivered by any replica once the lease ends.
+    """
+    began = time.monotonic()
+    deadline = SHUTDOWN_DEADLINE if deadline is None else deadline
+    parts.readiness.stopping = True
+    parts.core.accepting = False
+    ticking: asyncio.Task[None] | None = None
+    if parts.ticks is not None:
+        parts.ticks.scheduler.stop_delivering()
+        ticking = asyncio.create_task(parts.ticks.stop(), name="raidline-scheduler-stop")
+    try:
+        async with asyncio.timeout(max(0.5, deadline - CLOSE_BUDGET)):
+            await _finish_work(parts, ticking)
+        log.info("work in progress finished in %.1fs", time.monotonic() - began)
+    except TimeoutError:
+        await _abandon(parts, ticking)
+    await _close(parts, ticking, max(0.5, deadline - (time.monotonic() - began)))
+    log.info("stopped in %.1fs", time.monotonic() - began)
+
+
+async def _finish_work(parts: Running, ticking: asyncio.Task[None] | None) -> None:
+    """Wait (never cancelling anything) for requests, the tick, and the adapters' replies."""
+    await parts.core.drain()
+    if ticking is not None:
+        await asyncio.wait({ticking})
+    if not parts.baseline:
+        return  # start-up failed: no request was ever taken
+    # The adapters answer after the core returned (post the reply, update a message): wait
+    # for the per-request tasks started after start-up, not for the connections' own tasks.
+    while pending := _request_tasks(parts, ticking):
+        log.debug("waiting for %s", ", ".join(sorted(t.get_name() for t in pending)))
+        await asyncio.wait(pending)
+
+
+def _request_tasks(parts: Running, ticking: asyncio.Task[None] | None) -> set[asyncio.Task[object]]:
+    skip = {asyncio.current_task(), ticking}
+    return {
+        t
+        for t in asyncio.all_tasks()
+        if t not in parts.baseline and t not in skip and not t.done() and not _is_connection(t)
+    }
+
+
+def _is_connection(task: asyncio.Task[object]) -> bool:
+    """aiohttp's task serving one kept-alive HTTP connection: it ends when the server stops."""
+    name = getattr(task.get_coro(), "__qualname__", "")
+    return str(name).startswith("RequestHandler.")
+
+
+async def _abandon(parts: Running, ticking: asyncio.Task[None] | None) -> None:
+    """The time for work in progress is up: hand back claimed runs, log what is left."""
+    what: list[str] = []
+    if parts.core.in_flight:
+        what.append(f"{parts.core.in_flight} requests being handled")
+    if parts.ticks is not None and ticking is not None and not ticking.done():
+        scheduler = parts.ticks.scheduler
+        run = scheduler.delivering
+        if run is not None:
+            what.append(f"the delivery of {run.key} (sent again once its lease ends)")
+        with contextlib.suppress(TimeoutError):
+            released = await asyncio.wait_for(scheduler.release_unsent(), timeout=1.0)
+            if released:
+                what.append(f"{len(released)} claimed runs, handed back unsent")
+    others = _request_tasks(parts, ticking)
+    if others:
+        what.append(f"{len(others)} tasks answering requests")
+    log.warning(
+        "shutdown deadline reached; abandoning %s",
+        "; ".join(what) or "nothing",
+        extra={"abandoned": what},
+    )
+
+
+async def _close(parts: Running, ticking: asyncio.Task[None] | None, budget: float) -> None:
+    """Close every connection, each step bounded so that one hang does not keep the rest."""
+    ends = time.monotonic() + budget
+    if ticking is not None and not ticking.done():
+        ticking.cancel()  # cancels the tick stuck past the deadline too
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+            await asyncio.wait_for(asyncio.shield(ticking), timeout=0.5)
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        (f"the {adapter.name} adapter", adapter.stop) for adapter in reversed(parts.adapters)
+    ]
+    if parts.server is not None:
+        steps.append(("the web server", parts.server.stop))
+    steps.append(("the database engine", parts.engine.dispose))
+    for what, step in steps:
+        try:
+            await asyncio.wait_for(step(), timeout=max(0.1, ends - time.monotonic()))
+        except TimeoutError:
+            log.warning("closing %s did not finish in time; leaving it", what)
+        except Exception:
+            log.exception("closing %s failed", what)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from datetime import datetime
 
+from bot.errors import Unavailable
 from bot.messages import Outgoing
 from bot.ports import Messenger
 from bot.services.scheduler import NoRoute, Scheduler
@@ -51,6 +52,9 @@ class TickRunner:
             self._bell.clear()
             try:
                 report = await self.scheduler.tick()
+            except Unavailable:
+                # The tick counted it; nothing was claimed, so everything waits for the database.
+                log.warning("the database is unreachable; scheduled work waits for it")
             except Exception:
                 # A failed tick (database down...) is retried at the next one; nothing is
                 # lost because nothing was marked done.

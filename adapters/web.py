@@ -1,32 +1,148 @@
-"""The one aiohttp web server: Slack HTTP mode (routes added by the Slack adapter), health."""
+"""The one aiohttp web server: Slack HTTP mode (routes added by the Slack adapter), health,
+readiness and metrics.
+
+* ``GET /healthz``: 200 ``{"status": "ok"}`` while the process runs (liveness).
+* ``GET /readyz``: 200 or 503 ``{"ready": bool, "stopping": bool, "checks": {...}}``: the
+  database answers, every enabled adapter is connected, the scheduler ticked recently, and
+  the process is not shutting down (:class:`Readiness`).
+* ``GET /metrics``: the Prometheus text format (:class:`adapters.metrics.Metrics`).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from adapters.platform import PlatformAdapter
+from storage.uow import check_database
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.metrics import Metrics
+
 log = logging.getLogger("raidline.web")
 
-HealthCheck = Callable[[], Awaitable[dict[str, object]]]
+#: Seconds of slack on top of three tick intervals before the scheduler counts as stuck.
+TICK_GRACE_SECONDS = 10.0
 
 
-def build_app(health: HealthCheck | None = None) -> web.Application:
+class Ticking(Protocol):
+    """What readiness needs of the scheduler (``adapters.scheduler.TickRunner``)."""
+
+    @property
+    def last_tick_at(self) -> datetime | None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Readiness:
+    """Whether this process can do its work; the runtime fills it in as things start.
+
+    ``adapters`` are the enabled platform adapters, ``scheduler`` the tick runner (None until
+    it starts: not ready), ``stopping`` is set on SIGTERM so load balancers look elsewhere.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        adapters: Sequence[PlatformAdapter] = (),
+        scheduler: Ticking | None = None,
+        tick_seconds: float = 15.0,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.engine = engine
+        self.adapters = list(adapters)
+        self.scheduler = scheduler
+        self.tick_seconds = tick_seconds
+        self.now = now
+        self.stopping = False
+
+    @property
+    def max_tick_age(self) -> float:
+        """Seconds since the last tick beyond which the scheduler is not ready."""
+        return 3 * self.tick_seconds + TICK_GRACE_SECONDS
+
+    async def check(self) -> dict[str, Any]:
+        """``{"ready": bool, "stopping": bool, "checks": {name: {"ok": bool, ...}}}``."""
+        checks: dict[str, dict[str, Any]] = {"database": await self._database()}
+        for adapter in self.adapters:
+            connected = bool(adapter.connected)
+            entry: dict[str, Any] = {"ok": connected, "connected": connected}
+            if not connected:
+                entry["reason"] = f"the {adapter.name} adapter is not connected"
+            checks[adapter.name] = entry
+        checks["scheduler"] = self._scheduler()
+        ready = not self.stopping and all(c["ok"] for c in checks.values())
+        return {"ready": ready, "stopping": self.stopping, "checks": checks}
+
+    async def _database(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        ok = await check_database(self.engine)
+        entry: dict[str, Any] = {"ok": ok, "seconds": round(time.perf_counter() - started, 4)}
+        if not ok:
+            entry["reason"] = "the database does not answer"
+        return entry
+
+    def _scheduler(self) -> dict[str, Any]:
+        last = self.scheduler.last_tick_at if self.scheduler is not None else None
+        limit = self.max_tick_age
+        entry: dict[str, Any] = {"ok": False, "last_tick_seconds_ago": None, "max_seconds": limit}
+        if last is None:
+            entry["reason"] = "the scheduler has not ticked yet"
+            return entry
+        age = max(0.0, (self.now() - last).total_seconds())
+        entry["last_tick_seconds_ago"] = round(age, 3)
+        entry["ok"] = age <= limit
+        if not entry["ok"]:
+            entry["reason"] = f"the last scheduler tick was {age:.0f}s ago (limit {limit:g}s)"
+        return entry
+
+
+def build_app(
+    readiness: Readiness | None = None, metrics: Metrics | None = None
+) -> web.Application:
     """The application adapters add their routes to before the server starts."""
     app = web.Application()
 
     async def healthz(_request: web.Request) -> web.Response:
-        body: dict[str, object] = {"status": "ok"}
-        if health is not None:
-            body.update(await health())
-        return web.json_response(body)
+        return web.json_response({"status": "ok"})
 
     app.router.add_get("/healthz", healthz)
+
+    if readiness is not None:
+        ready_check = readiness
+
+        async def readyz(_request: web.Request) -> web.Response:
+            body = await ready_check.check()
+            return web.json_response(body, status=200 if body["ready"] else 503)
+
+        app.router.add_get("/readyz", readyz)
+
+    if metrics is not None:
+        registry = metrics
+
+        async def metrics_text(_request: web.Request) -> web.Response:
+            return web.Response(
+                body=registry.render(), headers={"Content-Type": registry.content_type}
+            )
+
+        app.router.add_get("/metrics", metrics_text)
     return app
 
 
 class WebServer:
+    #: Seconds ``stop()`` lets requests in progress finish before closing their connections.
+    shutdown_timeout = 2.0
+
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self.app = app
         self.host = host
@@ -34,7 +150,9 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=self.shutdown_timeout
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -44,3 +162,6 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+__all__ = ["TICK_GRACE_SECONDS", "Readiness", "Ticking", "WebServer", "build_app"]

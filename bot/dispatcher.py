@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot import views
+from bot.commands import raid
 from bot.commands.actions import run_action
 from bot.commands.parsing import check_command_length
 from bot.commands.registry import COMMANDS, did_you_mean, help_reply
+from bot.context import current_request_id, new_request_id
 from bot.dates import check_timezone
 from bot.errors import (
     Conflict,
@@ -28,6 +33,37 @@ from bot.services.items import Context
 
 log = logging.getLogger("raidline.core")
 
+#: The answer to a request that arrives while raidline shuts down.
+SHUTTING_DOWN = "raidline is restarting; nothing was changed, please try again in a minute."
+
+#: Action verbs named in metrics; any other verb is counted as ``unknown``.
+_ACTION_VERBS = frozenset(
+    {"new", "list", "standup_answer", "track", "snooze", *raid.ACTION_HANDLERS}
+)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One finished request, as ``Core.observers`` see it (metrics, request logs).
+
+    ``kind`` is command, click or form; ``name`` the command or the action's verb (``unknown``
+    for anything raidline does not know, so the set stays small); ``outcome`` one of ok,
+    usage, forbidden, not_found, conflict, unavailable, error.
+    """
+
+    request: Request
+    reply: Reply
+    kind: str
+    name: str
+    outcome: str
+    seconds: float
+    request_id: str
+    #: the database could not be reached (the outcome is then ``unavailable``)
+    database_error: bool = False
+
+
+Observer = Callable[[Handled], None]
+
 
 class Core:
     """The one entry point every adapter calls."""
@@ -44,17 +80,82 @@ class Core:
         self.default_timezone = default_timezone
         #: called after a command changed a schedule, so the scheduler can look at once
         self.on_schedule_change: Callable[[], None] | None = None
+        #: called after every request with what happened (never with an exception)
+        self.observers: list[Observer] = []
+        #: False once shutting down: new requests get :data:`SHUTTING_DOWN`, nothing runs
+        self.accepting = True
+        self._in_flight = 0
+        self._idle: asyncio.Event | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled right now."""
+        return self._in_flight
+
+    async def drain(self) -> None:
+        """Return once no request is being handled (callers bound it with a timeout)."""
+        while self._in_flight:
+            if self._idle is None or self._idle.is_set():
+                self._idle = asyncio.Event()
+            await self._idle.wait()
 
     async def handle(self, request: Request) -> Reply:
-        """Never raises: every failure becomes a reply the user can act on."""
+        """Never raises: every failure becomes a reply the user can act on.
+
+        Each request gets a new id in :data:`bot.context.current_request_id`. It is left set
+        on the caller's task afterwards, so that the adapter's own log records about
+        answering (posting the reply, a failure to) carry the same id.
+        """
+        started = time.perf_counter()
+        request_id = new_request_id()
+        current_request_id.set(request_id)
+        self._in_flight += 1
         try:
-            return await self._handle(request)
+            database_error = False
+            if not self.accepting:
+                reply, outcome = Reply(text=SHUTTING_DOWN, tone=Tone.ERROR), "unavailable"
+            else:
+                reply, outcome = await self._answer(request)
+                database_error = outcome == "unavailable"
+            handled = Handled(
+                request=request,
+                reply=reply,
+                kind=_kind(request),
+                name=_name(request),
+                outcome=outcome,
+                seconds=time.perf_counter() - started,
+                request_id=request_id,
+                database_error=database_error,
+            )
+            log.debug(
+                "handled %s %s: %s in %.3fs",
+                handled.kind,
+                handled.name,
+                outcome,
+                handled.seconds,
+                extra={"outcome": outcome},
+            )
+            for observer in self.observers:
+                try:
+                    observer(handled)
+                except Exception:
+                    log.exception("a request observer failed")
+            return reply
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight and self._idle is not None:
+                self._idle.set()
+
+    async def _answer(self, request: Request) -> tuple[Reply, str]:
+        """The reply and the outcome (ok, usage, forbidden...) of one request."""
+        try:
+            return await self._handle(request), "ok"
         except FormInvalid as e:
-            return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors)
+            return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors), "usage"
         except Unavailable as e:
-            return Reply(text=e.message, tone=Tone.ERROR)
+            return Reply(text=e.message, tone=Tone.ERROR), "unavailable"
         except (UsageError, NotFound, Forbidden, Conflict, RaidlineError) as e:
-            return Reply(text=e.message, tone=Tone.ERROR, usage=e.usage)
+            return Reply(text=e.message, tone=Tone.ERROR, usage=e.usage), _outcome(e)
         except Exception:
             incident = secrets.token_hex(4)
             log.exception(
@@ -62,7 +163,7 @@ class Core:
                 request.command or request.action_id,
                 extra={"incident_id": incident, "channel": str(request.channel)},
             )
-            return Reply(
+            reply = Reply(
                 text=(
                     "Sorry, something went wrong on our side and nothing was changed. "
                     f"If it happens again, tell your admin the incident id {incident}."
@@ -70,6 +171,7 @@ class Core:
                 tone=Tone.ERROR,
                 incident_id=incident,
             )
+            return reply, "error"
 
     async def _handle(self, request: Request) -> Reply:
         command = request.command.strip().lstrip("/").lower()
@@ -156,4 +258,30 @@ class Core:
             return await export.export_channel(uow, channel, fmt, tz, self.clock.now())
 
 
-__all__ = ["Core", "Visibility"]
+def _outcome(error: RaidlineError) -> str:
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, Forbidden):
+        return "forbidden"
+    if isinstance(error, Conflict):
+        return "conflict"
+    return "usage"
+
+
+def _kind(request: Request) -> str:
+    if request.action_id is None:
+        return "command"
+    return "form" if request.values else "click"
+
+
+def _name(request: Request) -> str:
+    if request.action_id is not None:
+        verb = request.action_id.partition(":")[0]
+        return verb if verb in _ACTION_VERBS else "unknown"
+    command = request.command.strip().lstrip("/").lower()
+    if command in ("help", "?"):
+        return "help"
+    return command if command in COMMANDS else "unknown"
+
+
+__all__ = ["SHUTTING_DOWN", "Core", "Handled", "Observer", "Visibility"]

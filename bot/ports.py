@@ -128,6 +128,15 @@ class ScheduleRepository(Protocol):
         """Back to pending, to be delivered again at ``due_at``."""
         ...
 
+    async def release_runs(self, run_ids: Sequence[int]) -> int:
+        """Hand claimed runs back unsent (shutting down): those still sending go back to
+        pending with no lease and the claim's attempt undone. Returns how many."""
+        ...
+
+    async def outbox_depth(self) -> int:
+        """Runs waiting to be sent: pending (due or not) plus sending."""
+        ...
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
         """The channel's most recent runs of a kind, newest first (for status views)."""
         ...

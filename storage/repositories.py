@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, Table, and_, or_, select, update
+from sqlalchemy import RowMapping, Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -675,6 +675,30 @@ class SqlScheduleRepository:
         await self._update_run(
             run_id, status=RunStatus.PENDING.value, due_at=due_at, lease_until=None
         )
+
+    @translate_errors
+    async def release_runs(self, run_ids: Sequence[int]) -> int:
+        if not run_ids:
+            return 0
+        statement = (
+            update(runs)
+            .where(runs.c.id.in_(builtins.list(run_ids)), runs.c.status == RunStatus.SENDING.value)
+            .values(
+                status=RunStatus.PENDING.value,
+                lease_until=None,
+                attempts=case((runs.c.attempts > 0, runs.c.attempts - 1), else_=0),
+                updated_at=datetime.now(UTC),
+            )
+            .returning(runs.c.id)
+        )
+        return len((await self._session.execute(statement)).all())
+
+    @translate_errors
+    async def outbox_depth(self) -> int:
+        waiting = (RunStatus.PENDING.value, RunStatus.SENDING.value)
+        query = select(func.count()).select_from(runs).where(runs.c.status.in_(waiting))
+        depth: int = (await self._session.execute(query)).scalar_one()
+        return depth
 
     @translate_errors
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:

@@ -206,6 +206,24 @@ class _Schedules:
             run, status=RunStatus.PENDING, due_at=due_at, lease_until=None
         )
 
+    async def release_runs(self, run_ids: Sequence[int]) -> int:
+        released = 0
+        for run_id in run_ids:
+            run = self.s.runs.get(run_id)
+            if run is not None and run.status is RunStatus.SENDING:
+                self.s.runs[run_id] = dataclasses.replace(
+                    run,
+                    status=RunStatus.PENDING,
+                    lease_until=None,
+                    attempts=max(0, run.attempts - 1),
+                )
+                released += 1
+        return released
+
+    async def outbox_depth(self) -> int:
+        waiting = (RunStatus.PENDING, RunStatus.SENDING)
+        return sum(1 for r in self.s.runs.values() if r.status in waiting)
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> list[Run]:
         found = [r for r in self.s.runs.values() if r.channel == channel and r.kind is kind]
         return sorted(found, key=lambda r: (r.due_at, r.stored_id), reverse=True)[:limit]

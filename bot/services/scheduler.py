@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.context import current_run_id
 from bot.dates import check_timezone
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
@@ -47,8 +49,29 @@ class TickReport:
     runs_created: int = 0
     delivered: int = 0
     skipped: int = 0
+    #: runs given up on after MAX_ATTEMPTS
     failed: int = 0
     sent: list[str] = field(default_factory=list)
+    #: (run kind, seconds from its due time to its delivery) of every run delivered
+    deliveries: list[tuple[str, float]] = field(default_factory=list)
+    #: delivery attempts that raised (retried later, or failed for good)
+    delivery_errors: int = 0
+    #: times the database could not be reached
+    database_errors: int = 0
+    #: runs claimed but handed back unsent because the scheduler is stopping
+    released: int = 0
+    #: runs pending or sending after the tick; None when they could not be counted
+    outbox_depth: int | None = None
+    #: when the tick finished; None when it failed
+    finished_at: datetime | None = None
+
+    @property
+    def max_lag_seconds(self) -> float:
+        """The longest a run delivered in this tick waited past its due time (0: none)."""
+        return max((lag for _, lag in self.deliveries), default=0.0)
+
+
+TickObserver = Callable[[TickReport], None]
 
 
 class Scheduler:
@@ -68,6 +91,13 @@ class Scheduler:
         #: platforms this process delivers to (None: all)
         self.platforms = platforms
         self.last_tick_at: datetime | None = None
+        #: called with the report of every tick, also of a failed one (metrics)
+        self.observers: list[TickObserver] = []
+        #: set by :meth:`stop_delivering`: no new claims, claimed runs are handed back
+        self.stopping = False
+        #: the run being delivered right now
+        self.delivering: Run | None = None
+        self._unsent: list[Run] = []
 
     def _tz(self, name: str | None) -> str:
         if name:
@@ -80,11 +110,59 @@ class Scheduler:
     async def tick(self) -> TickReport:
         report = TickReport()
         now = self.clock.now()
-        await self.claim_schedules(now, report)
-        await self.sweep_nudges(now, report)
-        await self.deliver(now, report)
-        self.last_tick_at = now
+        try:
+            await self.claim_schedules(now, report)
+            await self.sweep_nudges(now, report)
+            await self.deliver(now, report)
+            self.last_tick_at = now
+            report.outbox_depth = await self._outbox_depth(report)
+            report.finished_at = self.clock.now()
+        except Unavailable:
+            report.database_errors += 1
+            raise
+        finally:
+            for observer in self.observers:
+                try:
+                    observer(report)
+                except Exception:
+                    log.exception("a tick observer failed")
         return report
+
+    async def _outbox_depth(self, report: TickReport) -> int | None:
+        try:
+            async with self.uow_factory() as uow:
+                return await uow.schedules.outbox_depth()
+        except Unavailable:
+            report.database_errors += 1
+            return None
+
+    # --- stopping ----------------------------------------------------------------------------
+
+    def stop_delivering(self) -> None:
+        """Shutting down: finish the run being sent, hand the other claimed runs back, and
+        claim no more. The tick in progress then ends soon."""
+        self.stopping = True
+
+    async def release_unsent(self) -> list[str]:
+        """Hand back the runs this tick claimed and has not started to send; their keys."""
+        runs, self._unsent = self._unsent, []
+        if not runs:
+            return []
+        keys = [run.key for run in runs]
+        try:
+            async with self.uow_factory() as uow:
+                released = await uow.schedules.release_runs([run.stored_id for run in runs])
+                await uow.commit()
+        except Unavailable:
+            log.warning(
+                "could not hand back %s claimed runs; their leases expire within %s",
+                len(runs),
+                LEASE,
+                extra={"runs": keys},
+            )
+            return []
+        log.info("handed back %s claimed runs unsent", released, extra={"runs": keys})
+        return keys
 
     # --- 1. schedules -> runs ------------------------------------------------------------
 
@@ -188,11 +266,24 @@ class Scheduler:
     # --- 3. delivery -----------------------------------------------------------------------
 
     async def deliver(self, now: datetime, report: TickReport) -> None:
+        if self.stopping:
+            return
         async with self.uow_factory() as uow:
             runs = await uow.schedules.claim_runs(now, now + LEASE)
             await uow.commit()
-        for run in runs:
-            await self._deliver_one(run, report)
+        self._unsent = list(runs)
+        while self._unsent:
+            if self.stopping:
+                report.released += len(await self.release_unsent())
+                return
+            run = self._unsent.pop(0)
+            self.delivering = run
+            token = current_run_id.set(run.key)
+            try:
+                await self._deliver_one(run, report)
+            finally:
+                current_run_id.reset(token)
+                self.delivering = None
 
     async def _deliver_one(self, run: Run, report: TickReport) -> None:
         if self.platforms is not None and run.channel.platform not in self.platforms:
@@ -206,9 +297,11 @@ class Scheduler:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
             return
         except Unavailable:
+            report.database_errors += 1
             log.warning("database unavailable while delivering %s; it will be retried", run.key)
             return  # the lease runs out and the run is claimed again
         except Exception:
+            report.delivery_errors += 1
             log.exception("delivering %s failed (attempt %s)", run.key, run.attempts)
             if run.attempts >= MAX_ATTEMPTS:
                 report.failed += 1
@@ -223,6 +316,7 @@ class Scheduler:
         else:
             report.delivered += 1
             report.sent.append(run.key)
+            report.deliveries.append((run.kind.value, (now - run.due_at).total_seconds()))
             await self._finish(run, RunStatus.DONE, ref)
             await self._after_sent(run, ref)
 
