@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, cast
@@ -33,6 +33,7 @@ from bot.dispatcher import Core
 from bot.ports import Messenger
 from bot.services.scheduler import Scheduler
 from storage import db, migrate
+from storage.process_lock import AlreadyRunning, single_process
 from storage.uow import make_uow_factory
 
 log = logging.getLogger("raidline.runtime")
@@ -192,29 +193,30 @@ async def run_console(
     stdout = stdout if stdout is not None else sys.stdout
     user = user or default_user()
     channel = channel.lstrip("#") or DEFAULT_CHANNEL
-    core, engine = await build_core(settings)
-    try:
-        interactive = _isatty(stdin)
-        console = Console(
-            core,
-            user=user,
-            channel=channel,
-            lines=StreamLines(stdin),
-            out=stdout,
-            interactive=interactive,
-            color=interactive and wants_color(stdout),
-            files_dir=files_dir,
-        )
-        if show_banner:
-            stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
-            stdout.flush()
-        ticks = start_scheduler(settings, core, {"console": console})
+    with one_process(settings):  # SQLite serves one raidline process
+        core, engine = await build_core(settings)
         try:
-            return await console.run()
+            interactive = _isatty(stdin)
+            console = Console(
+                core,
+                user=user,
+                channel=channel,
+                lines=StreamLines(stdin),
+                out=stdout,
+                interactive=interactive,
+                color=interactive and wants_color(stdout),
+                files_dir=files_dir,
+            )
+            if show_banner:
+                stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
+                stdout.flush()
+            ticks = start_scheduler(settings, core, {"console": console})
+            try:
+                return await console.run()
+            finally:
+                await ticks.stop()
         finally:
-            await ticks.stop()
-    finally:
-        await engine.dispose()
+            await engine.dispose()
 
 
 def start_scheduler(
@@ -282,6 +284,24 @@ async def run(
 
 
 async def run_platforms(
+    settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None
+) -> int:
+    """:func:`_run_platforms`, refused when another process runs on the same SQLite file."""
+    with one_process(settings):
+        return await _run_platforms(settings, platforms, stop=stop)
+
+
+@contextlib.contextmanager
+def one_process(settings: Settings) -> Iterator[None]:
+    """SQLite serves one raidline process; PostgreSQL any number (scale-out)."""
+    try:
+        with single_process(settings.database_url):
+            yield
+    except AlreadyRunning as exc:
+        raise StartupError(str(exc), EXIT_UNAVAILABLE) from None
+
+
+async def _run_platforms(
     settings: Settings, platforms: list[str], *, stop: asyncio.Event | None = None
 ) -> int:
     """The chat adapters, the web server and the scheduler until SIGTERM/SIGINT.
