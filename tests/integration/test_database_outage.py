@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.web import Readiness
 from bot.dispatcher import Core
 from bot.errors import Unavailable
 from bot.messages import Outgoing, Request, Tone
@@ -76,6 +77,9 @@ async def test_postgres_stopped_mid_run(cluster: Cluster) -> None:
         listing = await core.handle(say("/raid list"))
         assert listing.text == OUTAGE
         assert await check_database(engine) is False
+        readiness = await Readiness(engine).check()
+        assert readiness["ready"] is False
+        assert readiness["checks"]["database"]["ok"] is False
         clock.advance(minutes=45)  # the digest is due while the database is down
         with contextlib.suppress(Unavailable):  # the tick loop logs it and tries again
             await scheduler.tick()
@@ -83,6 +87,7 @@ async def test_postgres_stopped_mid_run(cluster: Cluster) -> None:
 
         cluster.start()
         assert await check_database(engine) is True
+        assert (await Readiness(engine).check())["checks"]["database"]["ok"] is True
         after = await core.handle(say("/blocker After the outage"))
         assert after.tone is Tone.SUCCESS and after.item_ref == "B-2"
         listing = await core.handle(say("/raid list blockers"))
