@@ -68,6 +68,26 @@ def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
     return value
 
 
+def _number_list(value: Any, what: str, how: str) -> tuple[int, ...]:
+    """``"1, 2,3"`` (or a list) -> (1, 2, 3); blank -> (); anything else names ``what``."""
+    value = _blank_to_none(value)
+    if value is None:
+        return ()
+    parts = (
+        [str(v).strip() for v in value]
+        if isinstance(value, list | tuple)
+        else [p.strip() for p in str(value).split(",")]
+    )
+    numbers: list[int] = []
+    for part in parts:
+        if not part:
+            continue
+        if not part.isdigit():
+            raise _Invalid(f"{part!r} is not {what}; write {how}")
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
 class Settings(BaseSettings):
     """Every variable of the product contract (SPEC §5), with its default."""
 
@@ -164,7 +184,9 @@ class Settings(BaseSettings):
     def _slack_app_token(cls, value: Any) -> Any:
         return _token(value, "xapp-", "a Slack app-level token")
 
-    @field_validator("slack_signing_secret", "discord_bot_token", mode="before")
+    @field_validator(
+        "slack_signing_secret", "slack_client_secret", "discord_bot_token", mode="before"
+    )
     @classmethod
     def _plain_secret(cls, value: Any) -> Any:
         value = _blank_to_none(value)
@@ -199,18 +221,6 @@ class Settings(BaseSettings):
             )
         return text
 
-    @field_validator("slack_client_secret", mode="before")
-    @classmethod
-    def _slack_client_secret(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return None
-        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        text = text.strip()
-        if any(c.isspace() for c in text):
-            raise _Invalid("contains spaces (value not shown); paste the secret without them")
-        return SecretStr(text)
-
     @field_validator("discord_api_url", mode="before")
     @classmethod
     def _discord_api_url(cls, value: Any) -> Any:
@@ -230,24 +240,9 @@ class Settings(BaseSettings):
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
     def _guild_ids(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return ()
-        if isinstance(value, list | tuple):
-            parts = [str(v).strip() for v in value]
-        else:
-            parts = [p.strip() for p in str(value).split(",")]
-        ids: list[int] = []
-        for part in parts:
-            if not part:
-                continue
-            if not part.isdigit():
-                raise _Invalid(
-                    f"{part!r} is not a guild id; write numeric ids separated by commas "
-                    "(e.g. 123456789012345678,234567890123456789)"
-                )
-            ids.append(int(part))
-        return tuple(ids)
+        return _number_list(
+            value, "a guild id", "numeric ids separated by commas (e.g. 123456789012345678)"
+        )
 
     @field_validator("discord_shard_count", mode="before")
     @classmethod
@@ -263,24 +258,7 @@ class Settings(BaseSettings):
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
     def _shard_ids(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return ()
-        parts = (
-            [str(v).strip() for v in value]
-            if isinstance(value, list | tuple)
-            else [p.strip() for p in str(value).split(",")]
-        )
-        ids: list[int] = []
-        for part in parts:
-            if not part:
-                continue
-            if not part.isdigit():
-                raise _Invalid(
-                    f"{part!r} is not a shard id; write shard numbers separated by commas "
-                    "(e.g. 0,1)"
-                )
-            ids.append(int(part))
+        ids = _number_list(value, "a shard id", "shard numbers separated by commas (e.g. 0,1)")
         return tuple(sorted(set(ids)))
 
     @model_validator(mode="after")
