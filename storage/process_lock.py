@@ -24,7 +24,10 @@ class AlreadyRunning(Exception):
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL; None for any other database."""
-    parsed = make_url(normalize_url(url))
+    try:
+        parsed = make_url(normalize_url(url))
+    except ValueError:
+        return None  # not a usable URL: start-up reports that, not this lock
     if not parsed.drivername.startswith("sqlite") or not parsed.database:
         return None
     return Path(parsed.database).resolve()
@@ -42,8 +45,13 @@ def single_process(url: str) -> Iterator[None]:
         yield
         return
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        # No such directory, or not writable: opening the database fails the same way and
+        # says so clearly; there is no second process to keep out of a file nobody can open.
+        yield
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

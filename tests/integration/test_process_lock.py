@@ -58,3 +58,10 @@ def test_postgres_urls_take_no_lock() -> None:
     assert sqlite_path("postgresql+psycopg://u@h/db") is None
     with single_process("postgresql+psycopg://u@h/db"), single_process("postgresql://u@h/db"):
         pass
+
+
+@pytest.mark.parametrize("url", ["mysql://db/raid", "sqlite:////nonexistent/dir/raidline.db"])
+def test_unusable_urls_are_left_to_start_up_to_report(url: str) -> None:
+    with single_process(url):
+        pass
+    assert not Path("/nonexistent").exists()
