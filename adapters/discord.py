@@ -1627,15 +1627,18 @@ class DiscordAdapter:
             )
         first: str | None = None
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=True)
-        for part in dr.render_all(message.reply):
+        for n, part in enumerate(dr.render_all(message.reply)):
             view = build_view(part.rows)
             files = part.discord_files()
+            # Without a run key, a random nonce, as discord.py would make up itself.
+            nonce: str | int = _nonce(message.key, n) or secrets.randbits(64)
             sent = await target.send(
                 content=part.content or None,
                 embeds=part.embeds,
                 view=view if view is not None else MISSING,
                 files=files if files else MISSING,
                 allowed_mentions=mentions,
+                nonce=nonce,
             )
             self._remember_forms(message.reply)
             first = first or str(sent.id)
@@ -1663,6 +1666,17 @@ class DiscordAdapter:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _nonce(key: str | None, part: int) -> str | None:
+    """A message nonce for one part of a scheduled message (at most 25 characters).
+
+    discord.py sends it with ``enforce_nonce``, so Discord drops a second message with the same
+    nonce sent within a few minutes: a run re-sent after a crash is posted once.
+    """
+    if key is None:
+        return None
+    return hashlib.sha256(f"{key}#{part}".encode()).hexdigest()[:25]
 
 
 def _channel_key(interaction: discord.Interaction[Any]) -> ChannelKey | None:

@@ -160,6 +160,9 @@ class Outgoing:
     reply: Reply
     to_user: str | None = None  # a direct message to this person instead of the channel
     thread: str | None = None  # the platform's message ref to reply under (Slack ts, Discord id)
+    #: the run this message delivers; adapters that can use it to drop a repeated send of the
+    #: same run (a retry after a crash) do so (Discord: the message nonce)
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,8 @@ class Scheduler:
         now = self.clock.now()
         try:
             outgoing = await self._build(run, now)
+            if outgoing is not None:
+                outgoing = dataclasses.replace(outgoing, key=run.key)
             ref = await self.messenger.send(outgoing) if outgoing else None
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)

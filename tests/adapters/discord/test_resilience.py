@@ -345,3 +345,29 @@ async def test_start_twice_and_the_unused_web_argument(
     await adapter.start()
     assert fake.identifies == 1
     await adapter.stop()
+
+
+async def test_a_scheduled_message_carries_a_nonce_so_a_resend_is_dropped(
+    bot: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    run = Outgoing(
+        CHANNEL, Reply("Digest for today", Visibility.CHANNEL), key="digest:3:2026-11-26"
+    )
+    await bot.send(run)
+    await bot.send(run)  # the same run again, as after a crash before it was recorded
+    bodies = [c.body for c in fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")]
+    assert len(bodies) == 2
+    assert bodies[0]["nonce"] == bodies[1]["nonce"] and len(bodies[0]["nonce"]) <= 25
+    assert all(b["enforce_nonce"] is True for b in bodies)
+    other = Outgoing(
+        CHANNEL, Reply("Digest for today", Visibility.CHANNEL), key="digest:3:2026-11-27"
+    )
+    await bot.send(other)
+    third = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")[-1].body
+    assert third["nonce"] != bodies[0]["nonce"]
+    await bot.send(Outgoing(CHANNEL, Reply("No key", Visibility.CHANNEL)))
+    unkeyed = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")[-1].body
+    assert str(unkeyed["nonce"]).isdigit()  # discord.py's own random one
+    await bot.send(Outgoing(CHANNEL, Reply("No key either", Visibility.CHANNEL)))
+    again = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")[-1].body
+    assert again["nonce"] != unkeyed["nonce"]
