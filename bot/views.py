@@ -11,7 +11,19 @@ from datetime import datetime, timedelta
 
 from bot.commands.parsing import LEVEL_NAMES, mention
 from bot.dates import format_age, format_datetime, format_relative
-from bot.messages import Action, Card, Choice, Field, Form, FormField, InputKind, Reply, Section
+from bot.messages import (
+    Action,
+    Card,
+    Choice,
+    Field,
+    Form,
+    FormField,
+    InputKind,
+    Reply,
+    Section,
+    Tone,
+    Visibility,
+)
 from bot.model import (
     DATE_LABEL,
     IMPACT_AREAS,
@@ -229,6 +241,18 @@ def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Ca
         due_at=item.due_at,
         created_at=item.created_at,
         url=item.source_url,
+    )
+
+
+def changed_reply(verb: str, tz: str, now: datetime, *items: Item) -> Reply:
+    """What the channel sees when items were created or changed: ``Resolved B-3: title``."""
+    item = items[0]
+    return Reply(
+        text=f"{verb} {item.ref}: {item.title}",
+        visibility=Visibility.CHANNEL,
+        tone=Tone.SUCCESS,
+        cards=tuple(card(i, tz, now) for i in items),
+        item_ref=str(item.ref),
     )
 
 

@@ -19,7 +19,7 @@ from bot.model import Item, Kind, Ref, Status
 from bot.services import export
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.views import card, history_line, list_line
+from bot.views import card, changed_reply, history_line, list_line
 
 PAGE_SIZE = 15
 
@@ -43,14 +43,7 @@ def _split_ref(args: str, usage: str) -> tuple[Ref, str]:
 
 
 def changed(ctx: Context, verb: str, *items: Item) -> Reply:
-    item = items[0]
-    return Reply(
-        text=f"{verb} {item.ref}: {item.title}",
-        visibility=Visibility.CHANNEL,
-        tone=Tone.SUCCESS,
-        cards=tuple(card(i, ctx.timezone, ctx.now) for i in items),
-        item_ref=str(item.ref),
-    )
+    return changed_reply(verb, ctx.timezone, ctx.now, *items)
 
 
 # --- listing ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Ton
 from bot.model import Kind, Schedule, Standup, StandupAnswer
 from bot.services import items as svc
 from bot.services.items import Context
+from bot.views import changed_reply
 
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)
@@ -208,6 +209,4 @@ async def track(ctx: Context, standup_id: int, person: str, index: int) -> Reply
         text[:MAX_TITLE_CHARS],
         details=f"From the standup of {standup.local_date}; tracked by {mention(ctx.user)}.",
     )
-    from bot.commands.raid import changed
-
-    return changed(ctx, "Tracked", item)
+    return changed_reply("Tracked", ctx.timezone, ctx.now, item)
