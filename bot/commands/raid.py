@@ -168,12 +168,6 @@ async def resolve(ctx: Context, args: str) -> Reply:
     return changed(ctx, "Resolved" if item.kind is Kind.BLOCKER else "Implemented", item)
 
 
-async def implemented(ctx: Context, args: str) -> Reply:
-    ref, note = _split_ref(args, RAID["implemented"].usage)
-    item = await svc.implement(ctx, await svc.load(ctx, ref), note or None)
-    return changed(ctx, "Implemented", item)
-
-
 async def assign(ctx: Context, args: str) -> Reply:
     ref, rest = _split_ref(args, RAID["assign"].usage)
     if not rest:
@@ -199,24 +193,6 @@ async def due(ctx: Context, args: str) -> Reply:
     return changed(ctx, "Re-dated", item)
 
 
-async def note(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["note"].usage)
-    item = await svc.add_note(ctx, await svc.load(ctx, ref), rest)
-    return changed(ctx, "Noted on", item)
-
-
-async def approve(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["approve"].usage)
-    item = await svc.approve(ctx, await svc.load(ctx, ref), rest or None)
-    return changed(ctx, "Approved", item)
-
-
-async def reject(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["reject"].usage)
-    item = await svc.reject(ctx, await svc.load(ctx, ref), rest)
-    return changed(ctx, "Rejected", item)
-
-
 def split_outcome(text: str) -> tuple[str, str | None]:
     """``Okta, best SCIM support`` or ``Okta because best SCIM support``."""
     m = re.search(r"\s+because\s+", text, flags=re.IGNORECASE)
@@ -235,12 +211,6 @@ async def decide(ctx: Context, args: str) -> Reply:
     return changed(ctx, "Decided", item)
 
 
-async def close(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["close"].usage)
-    item = await svc.close_risk(ctx, await svc.load(ctx, ref), rest or None)
-    return changed(ctx, "Closed", item)
-
-
 async def occurred(ctx: Context, args: str) -> Reply:
     ref, rest = _split_ref(args, RAID["occurred"].usage)
     risk, blocker = await svc.risk_occurred(ctx, await svc.load(ctx, ref), rest or None)
@@ -254,18 +224,6 @@ async def occurred(ctx: Context, args: str) -> Reply:
     )
 
 
-async def reopen(ctx: Context, args: str) -> Reply:
-    ref, _ = _split_ref(args, RAID["reopen"].usage)
-    item = await svc.reopen(ctx, await svc.load(ctx, ref))
-    return changed(ctx, "Reopened", item)
-
-
-async def withdraw(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["withdraw"].usage)
-    item = await svc.withdraw(ctx, await svc.load(ctx, ref), rest or None)
-    return changed(ctx, "Withdrew", item)
-
-
 async def supersede(ctx: Context, args: str) -> Reply:
     usage = RAID["supersede"].usage
     ref, rest = _split_ref(args, usage)
@@ -273,6 +231,34 @@ async def supersede(ctx: Context, args: str) -> Reply:
     by = await svc.load(ctx, parse_ref(rest, usage)) if rest else None
     item = await svc.supersede(ctx, await svc.load(ctx, ref), by)
     return changed(ctx, "Superseded", item)
+
+
+ItemChange = Callable[[Context, Item, str], Awaitable[Item]]
+
+
+def _on_item(name: str, verb: str, apply: ItemChange) -> Handler:
+    """``/raid <name> <ref> [text]``: load the item, apply the change, show the result."""
+
+    async def handler(ctx: Context, args: str) -> Reply:
+        ref, rest = _split_ref(args, RAID[name].usage)
+        return changed(ctx, verb, await apply(ctx, await svc.load(ctx, ref), rest))
+
+    return handler
+
+
+implemented = _on_item(
+    "implemented", "Implemented", lambda ctx, item, rest: svc.implement(ctx, item, rest or None)
+)
+note = _on_item("note", "Noted on", svc.add_note)
+approve = _on_item(
+    "approve", "Approved", lambda ctx, item, rest: svc.approve(ctx, item, rest or None)
+)
+reject = _on_item("reject", "Rejected", svc.reject)
+close = _on_item("close", "Closed", lambda ctx, item, rest: svc.close_risk(ctx, item, rest or None))
+reopen = _on_item("reopen", "Reopened", lambda ctx, item, _rest: svc.reopen(ctx, item))
+withdraw = _on_item(
+    "withdraw", "Withdrew", lambda ctx, item, rest: svc.withdraw(ctx, item, rest or None)
+)
 
 
 # --- export and settings ---------------------------------------------------------------------
