@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench soak clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,16 +19,20 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot adapters storage tests bench
-	$(BIN)/ruff format --check bot adapters storage tests bench
+	$(BIN)/ruff check bot adapters storage tests benchmarks
+	$(BIN)/ruff format --check bot adapters storage tests benchmarks
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format bot adapters storage tests bench
-	$(BIN)/ruff check --fix bot adapters storage tests bench
+	$(BIN)/ruff format bot adapters storage tests benchmarks
+	$(BIN)/ruff check --fix bot adapters storage tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m benchmarks $(BENCH)
+
+# Ten minutes of mixed traffic against the stand-ins; memory must stay flat, nothing logged as an error.
+soak: $(STAMP)
+	$(BIN)/python -m tests.reliability.soak --minutes $(or $(SOAK_MINUTES),10)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Command throughput through the whole core on real storage: SQLite, and PostgreSQL when
 ``RAIDLINE_TEST_POSTGRES_URL`` is set. Ratios are measured in one run; nothing asserts.
 
-    .venv/bin/python -m bench.bench_commands
+    .venv/bin/python -m benchmarks.bench_commands
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Run in a fresh process so the first parse is really cold (dateparser not yet imported)::
 
-    .venv/bin/python -m bench.bench_dates
+    .venv/bin/python -m benchmarks.bench_dates
 
 ``run()`` returns the numbers as a dict; nothing here asserts on timing.
 """
