@@ -162,6 +162,9 @@ class Item:
     nudge_count: int = 0  # nudges since the item last changed
     last_nudged_at: datetime | None = None
     snoozed_until: datetime | None = None  # no nudges before this
+    #: times the due date was moved from one date to another; kept by storage with the
+    #: history (``Event.moves_date``), never set by the core
+    date_moves: int = 0
     id: int | None = None
 
     @property
@@ -202,6 +205,42 @@ class Item:
 
 
 @dataclass(frozen=True)
+class ItemFilter:
+    """Which of a channel's items a query wants; every condition given must hold.
+
+    Storage answers it with indexed SQL; :meth:`matches` is the same rule in Python.
+    """
+
+    kinds: tuple[Kind, ...] | None = None
+    statuses: tuple[Status, ...] | None = None
+    #: only items with a due date before this
+    due_before: datetime | None = None
+    #: only items nobody owns
+    unowned: bool = False
+    #: only items whose due date was moved at least this often
+    min_date_moves: int = 0
+
+    def matches(self, item: Item) -> bool:
+        return (
+            (self.kinds is None or item.kind in self.kinds)
+            and (self.statuses is None or item.status in self.statuses)
+            and (
+                self.due_before is None
+                or (item.due_at is not None and item.due_at < self.due_before)
+            )
+            and (not self.unowned or item.owner is None)
+            and item.date_moves >= self.min_date_moves
+        )
+
+
+class ItemOrder(StrEnum):
+    #: oldest first (created_at, then number)
+    CREATED = "created"
+    #: highest risk score (likelihood × impact) first, unscored last, then oldest
+    SCORE = "score"
+
+
+@dataclass(frozen=True)
 class Change:
     """One field that changed: values are shown to users as they are."""
 
@@ -219,6 +258,11 @@ class Event:
     action: str  # created, updated, resolved, note, assigned, ...
     changes: tuple[Change, ...] = ()
     note: str | None = None
+
+    @property
+    def moves_date(self) -> bool:
+        """Whether this event moved the due date from one date to another."""
+        return any(c.field == "due_at" and c.old is not None for c in self.changes)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

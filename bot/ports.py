@@ -18,6 +18,8 @@ from bot.model import (
     ChannelSettings,
     Event,
     Item,
+    ItemFilter,
+    ItemOrder,
     Kind,
     Run,
     RunKind,
@@ -58,10 +60,44 @@ class ItemRepository(Protocol):
         """Items of one channel, oldest first (created_at, then number)."""
         ...
 
-    async def add_event(self, item_id: int, event: Event) -> None: ...
+    async def find(
+        self,
+        channel: ChannelKey,
+        where: ItemFilter,
+        *,
+        order: ItemOrder = ItemOrder.CREATED,
+        limit: int | None = None,
+    ) -> builtins.list[Item]:
+        """At most ``limit`` of one channel's items that match ``where``, in ``order``."""
+        ...
 
-    async def all_active(self) -> builtins.list[Item]:
-        """Every active item of every channel (the nudge sweep)."""
+    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
+        """How many of one channel's items match ``where``."""
+        ...
+
+    async def owner_counts(
+        self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
+    ) -> builtins.list[tuple[str, int]]:
+        """(owner, items) for owners of at least ``at_least`` matching items, most first."""
+        ...
+
+    async def add_event(self, item_id: int, event: Event) -> None:
+        """Append to the item's history; an event that ``moves_date`` counts in its
+        ``date_moves``."""
+        ...
+
+    async def nudge_candidates(
+        self,
+        now: datetime,
+        *,
+        unowned_before: datetime,
+        waiting_before: datetime,
+        nudged_before: datetime,
+    ) -> builtins.list[Item]:
+        """Active items in channels with nudges on that may deserve a nudge now: not snoozed,
+        not nudged since ``nudged_before``, and past their date (blockers with an owner,
+        pending decisions, risks), unowned blockers logged before ``unowned_before``, or
+        change requests proposed before ``waiting_before``. A superset: the caller decides."""
         ...
 
     async def events_since(

@@ -649,7 +649,14 @@ async def _restore_channel(
 
     await connection.execute(
         insert(items),
-        [{**_item_values(item), "channel_id": channel_id} for item, _ in backup.items],
+        [
+            {
+                **_item_values(item),
+                "channel_id": channel_id,
+                "date_moves": sum(event.moves_date for event in events),
+            }
+            for item, events in backup.items
+        ],
     )
     ids = {
         (row.kind, row.number): row.id
@@ -669,6 +676,7 @@ async def _restore_channel(
     event_rows = [
         {
             "item_id": item_id,
+            "channel_id": channel_id,
             "at": event.at,
             "actor": event.actor,
             "action": event.action,

@@ -25,6 +25,8 @@ from bot.model import (
     ChannelSettings,
     Event,
     Item,
+    ItemFilter,
+    ItemOrder,
     Kind,
     Run,
     RunKind,
@@ -111,7 +113,8 @@ async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -
 
 
 def _item_values(item: Item) -> dict[str, Any]:
-    """Every stored field of an item except its identity (channel, id)."""
+    """Every stored field of an item except its identity (channel, id) and what storage keeps
+    itself (``date_moves``, counted by ``add_event``)."""
     return {
         "kind": item.kind.value,
         "number": item.number,
@@ -177,7 +180,24 @@ def _to_item(channel: ChannelKey, row: RowMapping) -> Item:
         nudge_count=row["nudge_count"],
         last_nudged_at=row["last_nudged_at"],
         snoozed_until=row["snoozed_until"],
+        date_moves=row["date_moves"],
     )
+
+
+def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
+    """``where`` as SQL conditions on ``items`` (see ``ItemFilter.matches``)."""
+    clauses: builtins.list[Any] = []
+    if where.kinds is not None:
+        clauses.append(items.c.kind.in_([kind.value for kind in where.kinds]))
+    if where.statuses is not None:
+        clauses.append(items.c.status.in_([status.value for status in where.statuses]))
+    if where.due_before is not None:
+        clauses.append(items.c.due_at < where.due_before)
+    if where.unowned:
+        clauses.append(items.c.owner.is_(None))
+    if where.min_date_moves:
+        clauses.append(items.c.date_moves >= where.min_date_moves)
+    return clauses
 
 
 def _to_event(row: RowMapping, prefix: str = "") -> Event:
@@ -309,13 +329,95 @@ class SqlItemRepository:
             for row in rows
         ]
 
+    def _matching(self, channel: ChannelKey, where: ItemFilter) -> Select[Any]:
+        query = (
+            select(items)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*_channel_filter(channel))
+        )
+        return query.where(*_filter_clauses(where))
+
     @translate_errors
-    async def all_active(self) -> builtins.list[Item]:
+    async def find(
+        self,
+        channel: ChannelKey,
+        where: ItemFilter,
+        *,
+        order: ItemOrder = ItemOrder.CREATED,
+        limit: int | None = None,
+    ) -> builtins.list[Item]:
+        query = self._matching(channel, where)
+        oldest_first = (items.c.created_at, items.c.number, items.c.id)
+        if order is ItemOrder.SCORE:
+            score = items.c.likelihood * items.c.impact
+            # Unscored risks last on both backends (PostgreSQL sorts NULL first when DESC).
+            query = query.order_by(score.is_(None), score.desc(), *oldest_first)
+        else:
+            query = query.order_by(*oldest_first)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self._session.execute(query)).mappings().all()
+        return [_to_item(channel, row) for row in rows]
+
+    @translate_errors
+    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
+        query = select(func.count()).select_from(self._matching(channel, where).subquery())
+        total: int = (await self._session.execute(query)).scalar_one()
+        return total
+
+    @translate_errors
+    async def owner_counts(
+        self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
+    ) -> builtins.list[tuple[str, int]]:
+        owned = func.count().label("owned")
+        query = (
+            select(items.c.owner, owned)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*_channel_filter(channel), *_filter_clauses(where), items.c.owner.is_not(None))
+            .group_by(items.c.owner)
+            .having(func.count() >= at_least)
+            .order_by(owned.desc(), items.c.owner)
+        )
+        return [(row.owner, row.owned) for row in await self._session.execute(query)]
+
+    @translate_errors
+    async def nudge_candidates(
+        self,
+        now: datetime,
+        *,
+        unowned_before: datetime,
+        waiting_before: datetime,
+        nudged_before: datetime,
+    ) -> builtins.list[Item]:
+        kind, status = items.c.kind, items.c.status
+        past_due = and_(items.c.due_at.is_not(None), items.c.due_at < now)
+        # One branch per nudge reason, each on (status, due_at) or (status, created_at).
+        reasons = or_(
+            and_(kind == Kind.BLOCKER.value, items.c.owner.is_not(None), past_due),
+            and_(
+                kind == Kind.BLOCKER.value,
+                items.c.owner.is_(None),
+                items.c.created_at <= unowned_before,
+            ),
+            and_(kind == Kind.DECISION.value, status == Status.PENDING.value, past_due),
+            and_(
+                kind == Kind.CHANGE.value,
+                status == Status.PROPOSED.value,
+                items.c.created_at <= waiting_before,
+            ),
+            and_(kind == Kind.RISK.value, past_due),
+        )
         query = (
             select(items, *_CHANNEL_KEY_COLUMNS)
             .join(channels, channels.c.id == items.c.channel_id)
-            .where(items.c.status.in_(_active_status_values()))
-            .order_by(items.c.created_at, items.c.number, items.c.id)
+            .where(
+                channels.c.nudges_enabled.is_(True),
+                status.in_(_active_status_values()),
+                or_(items.c.snoozed_until.is_(None), items.c.snoozed_until <= now),
+                or_(items.c.last_nudged_at.is_(None), items.c.last_nudged_at < nudged_before),
+                reasons,
+            )
+            .order_by(items.c.channel_id, items.c.created_at, items.c.number, items.c.id)
         )
         rows = (await self._session.execute(query)).mappings().all()
         return [_to_item(_channel_key(row), row) for row in rows]
@@ -324,6 +426,9 @@ class SqlItemRepository:
     async def events_since(
         self, channel: ChannelKey, since: datetime
     ) -> builtins.list[tuple[Item, Event]]:
+        channel_id = await _channel_id(self._session, channel, create=False)
+        if channel_id is None:
+            return []
         query = (
             select(
                 items,
@@ -334,8 +439,8 @@ class SqlItemRepository:
                 item_events.c.note.label("event_note"),
             )
             .join(items, items.c.id == item_events.c.item_id)
-            .join(channels, channels.c.id == items.c.channel_id)
-            .where(*_channel_filter(channel), item_events.c.at > since)
+            # (channel_id, at): the recent events only, however long the history.
+            .where(item_events.c.channel_id == channel_id, item_events.c.at > since)
             # Events with the same timestamp stay in the order they were written.
             .order_by(item_events.c.at, item_events.c.id)
         )
@@ -350,9 +455,11 @@ class SqlItemRepository:
 
     @translate_errors
     async def add_event(self, item_id: int, event: Event) -> None:
+        channel_id = select(items.c.channel_id).where(items.c.id == item_id).scalar_subquery()
         await self._session.execute(
             item_events.insert().values(
                 item_id=item_id,
+                channel_id=channel_id,
                 at=event.at,
                 actor=event.actor,
                 action=event.action,
@@ -363,6 +470,10 @@ class SqlItemRepository:
                 note=event.note,
             )
         )
+        if event.moves_date:
+            await self._session.execute(
+                update(items).where(items.c.id == item_id).values(date_moves=items.c.date_moves + 1)
+            )
 
     @translate_errors
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:

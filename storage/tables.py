@@ -133,6 +133,16 @@ class ItemRow(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "kind", "number"),
         Index("ix_items_channel_id_status", "channel_id", "status"),
+        # Digests and lists read one channel's open items of a kind, oldest first.
+        Index(
+            "ix_items_channel_id_kind_status_created_at",
+            "channel_id",
+            "kind",
+            "status",
+            "created_at",
+        ),
+        # The nudge sweep reads active items across channels by date.
+        Index("ix_items_status_due_at", "status", "due_at"),
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("likelihood BETWEEN 1 AND 5", name="likelihood_range"),
         CheckConstraint("impact BETWEEN 1 AND 5", name="impact_range"),
@@ -168,16 +178,25 @@ class ItemRow(Base):
     nudge_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_nudged_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    #: how often the due date was moved from one date to another (digest warning signs);
+    #: kept by ``add_event`` so a digest never reads an item's whole history
+    date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ItemEventRow(Base):
     """One entry of an item's history; ``changes`` is a list of ``{field, old, new}``."""
 
     __tablename__ = "item_events"
-    __table_args__ = (Index("ix_item_events_item_id_id", "item_id", "id"),)
+    __table_args__ = (
+        Index("ix_item_events_item_id_id", "item_id", "id"),
+        # "What changed since": one channel's recent events, without reading its history.
+        Index("ix_item_events_channel_id_at", "channel_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    #: the item's channel, repeated so a channel's events are found by an index on time
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(PERSON))
     action: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -13,6 +14,8 @@ from bot.model import (
     ChannelSettings,
     Event,
     Item,
+    ItemFilter,
+    ItemOrder,
     Kind,
     Run,
     RunKind,
@@ -76,7 +79,9 @@ class _Items:
 
     async def update(self, item: Item) -> None:
         assert item.id in self.s.items
-        self.s.items[item.id] = item  # type: ignore[index]
+        # Like storage: the date-move count is kept with the history, not by the caller.
+        stored = self.s.items[item.id]
+        self.s.items[item.id] = dataclasses.replace(item, date_moves=stored.date_moves)
 
     async def list(
         self,
@@ -104,10 +109,62 @@ class _Items:
         ]
         return sorted(found, key=lambda i: (i.created_at, i.number))
 
-    async def all_active(self) -> list[Item]:
+    async def find(
+        self,
+        channel: ChannelKey,
+        where: ItemFilter,
+        *,
+        order: ItemOrder = ItemOrder.CREATED,
+        limit: int | None = None,
+    ) -> list[Item]:
+        found = await self.list(channel)
+        found = [i for i in found if where.matches(i)]
+        if order is ItemOrder.SCORE:
+            found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
+        return found if limit is None else found[:limit]
+
+    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
+        return len(await self.find(channel, where))
+
+    async def owner_counts(
+        self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
+    ) -> list[tuple[str, int]]:
+        owned = Counter(i.owner for i in await self.find(channel, where) if i.owner)
         return sorted(
-            (i for i in self.s.items.values() if i.active), key=lambda i: (i.created_at, i.number)
+            ((p, n) for p, n in owned.items() if n >= at_least),
+            key=lambda pair: (-pair[1], pair[0]),
         )
+
+    async def nudge_candidates(
+        self,
+        now: datetime,
+        *,
+        unowned_before: datetime,
+        waiting_before: datetime,
+        nudged_before: datetime,
+    ) -> list[Item]:
+        def past_due(i: Item) -> bool:
+            return i.due_at is not None and i.due_at < now
+
+        def may_deserve(i: Item) -> bool:
+            if i.kind is Kind.BLOCKER:
+                return past_due(i) if i.owner else i.created_at <= unowned_before
+            if i.kind is Kind.DECISION:
+                return i.status is Status.PENDING and past_due(i)
+            if i.kind is Kind.CHANGE:
+                return i.status is Status.PROPOSED and i.created_at <= waiting_before
+            return past_due(i)
+
+        found = [
+            i
+            for i in self.s.items.values()
+            if i.active
+            and self.s.settings.get(i.channel, ChannelSettings(i.channel)).nudges_enabled
+            and (i.snoozed_until is None or i.snoozed_until <= now)
+            and (i.last_nudged_at is None or i.last_nudged_at < nudged_before)
+            and may_deserve(i)
+        ]
+        return sorted(found, key=lambda i: (str(i.channel), i.created_at, i.number))
 
     async def events_since(self, channel: ChannelKey, since: datetime) -> list[tuple[Item, Event]]:
         found = [
@@ -120,6 +177,9 @@ class _Items:
 
     async def add_event(self, item_id: int, event: Event) -> None:
         self.s.events.setdefault(item_id, []).append(event)
+        if event.moves_date:
+            item = self.s.items[item_id]
+            self.s.items[item_id] = dataclasses.replace(item, date_moves=item.date_moves + 1)
 
     async def events(self, item_ids: Sequence[int]) -> dict[int, list[Event]]:
         return {i: list(self.s.events.get(i, [])) for i in item_ids}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
 from datetime import datetime, timedelta
 
 from bot.commands.parsing import mention
 from bot.dates import format_age, format_datetime
 from bot.messages import Reply, Section, Visibility
-from bot.model import ChannelKey, Event, Item, Kind, Status
+from bot.model import ACTIVE_STATUSES, ChannelKey, Event, Item, ItemFilter, ItemOrder, Kind, Status
 from bot.ports import UnitOfWork
 
 #: How far back a channel's first digest looks.
@@ -16,6 +16,20 @@ FIRST_DIGEST_LOOKBACK = timedelta(days=7)
 #: One person owning this many open blockers is a warning sign.
 MANY_BLOCKERS = 3
 TOP_RISKS = 5
+#: Lines a list section shows before "…and N more" (the rest is one /raid list away).
+SHOWN = 10
+#: Refs a "what changed" or warning line names before "and N more".
+SHOWN_REFS = 15
+#: An item whose date was moved this often is a warning sign.
+DATE_MOVES = 2
+
+ACTIVE = ItemFilter(statuses=tuple(sorted(ACTIVE_STATUSES)))
+OPEN_BLOCKERS = ItemFilter(kinds=(Kind.BLOCKER,), statuses=(Status.OPEN,))
+OPEN_RISKS = ItemFilter(kinds=(Kind.RISK,), statuses=(Status.OPEN,))
+PENDING_DECISIONS = ItemFilter(kinds=(Kind.DECISION,), statuses=(Status.PENDING,))
+PROPOSED_CHANGES = ItemFilter(kinds=(Kind.CHANGE,), statuses=(Status.PROPOSED,))
+#: Active items whose date can pass (``Item.overdue``: change requests have no due date).
+DATED = dataclasses.replace(ACTIVE, kinds=(Kind.BLOCKER, Kind.RISK, Kind.DECISION))
 
 _CHANGE_WORDS = {
     "created": "new",
@@ -30,6 +44,11 @@ _CHANGE_WORDS = {
     "withdrawn": "withdrawn",
     "superseded": "superseded",
 }
+
+
+def _refs(refs: list[str]) -> str:
+    shown = ", ".join(refs[:SHOWN_REFS])
+    return shown + (f" and {len(refs) - SHOWN_REFS} more" if len(refs) > SHOWN_REFS else "")
 
 
 def _changed_lines(pairs: list[tuple[Item, Event]]) -> tuple[str, ...]:
@@ -50,14 +69,21 @@ def _changed_lines(pairs: list[tuple[Item, Event]]) -> tuple[str, ...]:
         words = by_kind.get(kind)
         if not words:
             continue
-        parts = [f"{w} {', '.join(words[w])}" for w in order if w in words]
+        parts = [f"{w} {_refs(words[w])}" for w in order if w in words]
         lines.append(f"{kind.plural.capitalize()}: " + "; ".join(parts))
     return tuple(lines)
 
 
-def _blocked_lines(blockers: list[Item], tz: str, now: datetime) -> tuple[str, ...]:
+def _more(lines: list[str], total: int, where: str) -> tuple[str, ...]:
+    """The lines shown, and how many more there are and where to see them."""
+    if total > len(lines):
+        lines.append(f"…and {total - len(lines)} more: {where}")
+    return tuple(lines)
+
+
+def _blocked_lines(blockers: list[Item], total: int, tz: str, now: datetime) -> tuple[str, ...]:
     lines = []
-    for b in sorted(blockers, key=lambda i: i.created_at):
+    for b in blockers:
         owner = mention(b.owner) if b.owner else "no owner"
         line = f"{b.ref} {b.title} · {owner} · age {format_age(b.created_at, now)}"
         if b.due_at:
@@ -65,10 +91,10 @@ def _blocked_lines(blockers: list[Item], tz: str, now: datetime) -> tuple[str, .
         if b.overdue(now):
             line += " · OVERDUE"
         lines.append(line)
-    return tuple(lines)
+    return _more(lines, total, "/raid list blockers")
 
 
-def _decision_lines(items: list[Item], tz: str, now: datetime) -> tuple[str, ...]:
+def _decision_lines(items: list[Item], total: int, tz: str, now: datetime) -> tuple[str, ...]:
     lines = []
     for i in items:
         if i.kind is Kind.DECISION:
@@ -81,42 +107,42 @@ def _decision_lines(items: list[Item], tz: str, now: datetime) -> tuple[str, ...
             lines.append(
                 f"{i.ref} {i.title} · awaiting {who} · waiting {format_age(i.created_at, now)}"
             )
-    return tuple(lines)
+    return _more(lines, total, "/raid list decisions, /raid list changes")
 
 
-def _risk_lines(risks: list[Item], tz: str, now: datetime) -> tuple[str, ...]:
-    top = sorted(risks, key=lambda r: (-(r.score or 0), r.created_at))[:TOP_RISKS]
+async def _risk_lines(
+    uow: UnitOfWork, channel: ChannelKey, tz: str, now: datetime
+) -> tuple[str, ...]:
+    top = await uow.items.find(channel, OPEN_RISKS, order=ItemOrder.SCORE, limit=TOP_RISKS)
     lines = [
         f"{r.ref} {r.title} · score {r.score if r.score else '—'} · "
         + (mention(r.owner) if r.owner else "no owner")
         for r in top
     ]
-    for r in risks:
-        if r.due_at and r.due_at < now:
-            lines.append(f"{r.ref} review was due {format_datetime(r.due_at, tz, now)}")
-    return tuple(lines)
+    late = dataclasses.replace(OPEN_RISKS, due_before=now)
+    reviews = [
+        f"{r.ref} review was due {format_datetime(r.due_at, tz, now)}"
+        for r in await uow.items.find(channel, late, limit=SHOWN)
+        if r.due_at
+    ]
+    return tuple(lines) + _more(reviews, await uow.items.count(channel, late), "/raid list risks")
 
 
-async def _warning_lines(uow: UnitOfWork, active: list[Item]) -> tuple[str, ...]:
+async def _warning_lines(uow: UnitOfWork, channel: ChannelKey) -> tuple[str, ...]:
     lines: list[str] = []
-    events = await uow.items.events([i.stored_id for i in active])
-    for item in active:
-        moves = sum(
-            1
-            for e in events[item.stored_id]
-            for c in e.changes
-            if c.field == "due_at" and c.old is not None
-        )
-        if moves >= 2:
-            lines.append(f"{item.ref} has had its date moved {moves} times")
-    blockers = [i for i in active if i.kind is Kind.BLOCKER]
-    unowned = [str(b.ref) for b in blockers if not b.owner]
-    if unowned:
-        lines.append(f"Blockers without an owner: {', '.join(unowned)}")
-    owners = Counter(b.owner for b in blockers if b.owner)
-    for person, count in owners.most_common():
-        if count >= MANY_BLOCKERS:
-            lines.append(f"{mention(person)} owns {count} open blockers")
+    moved = dataclasses.replace(ACTIVE, min_date_moves=DATE_MOVES)
+    for item in await uow.items.find(channel, moved, limit=SHOWN):
+        lines.append(f"{item.ref} has had its date moved {item.date_moves} times")
+    unowned = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
+    refs = [str(b.ref) for b in await uow.items.find(channel, unowned, limit=SHOWN_REFS + 1)]
+    if refs:
+        total = await uow.items.count(channel, unowned)
+        refs += [""] * (total - len(refs))  # _refs counts what it does not show
+        lines.append(f"Blockers without an owner: {_refs(refs)}")
+    for person, count in await uow.items.owner_counts(
+        channel, OPEN_BLOCKERS, at_least=MANY_BLOCKERS
+    ):
+        lines.append(f"{mention(person)} owns {count} open blockers")
     return tuple(lines)
 
 
@@ -127,43 +153,52 @@ async def build(
     now: datetime,
     tz: str,
 ) -> tuple[Reply, bool]:
-    """The digest, and whether it has anything to say (changes or open items)."""
+    """The digest, and whether it has anything to say (changes or open items).
+
+    Every section is a few indexed queries that read at most the lines it shows, so its cost
+    follows the changes since ``since`` and what is shown, not the history or the backlog.
+    """
     since = since or now - FIRST_DIGEST_LOOKBACK
-    changed = await uow.items.events_since(channel, since)
-    active = await uow.items.list(
-        channel, statuses=[Status.OPEN, Status.PENDING, Status.PROPOSED, Status.APPROVED]
+    items = uow.items
+    changed = await items.events_since(channel, since)
+    blockers = await items.find(channel, OPEN_BLOCKERS, limit=SHOWN)
+    blocker_total = await items.count(channel, OPEN_BLOCKERS)
+    needs = sorted(
+        await items.find(channel, PENDING_DECISIONS, limit=SHOWN)
+        + await items.find(channel, PROPOSED_CHANGES, limit=SHOWN),
+        key=lambda i: (i.created_at, i.number),
+    )[:SHOWN]
+    needs_total = await items.count(channel, PENDING_DECISIONS) + await items.count(
+        channel, PROPOSED_CHANGES
     )
-    blockers = [i for i in active if i.kind is Kind.BLOCKER]
-    needs = [
-        i
-        for i in active
-        if i.kind is Kind.DECISION or (i.kind is Kind.CHANGE and i.status is Status.PROPOSED)
-    ]
-    risks = [i for i in active if i.kind is Kind.RISK]
+    risk_total = await items.count(channel, OPEN_RISKS)
     sections = [
         Section(
             f"What changed since {format_datetime(since, tz, now)}",
             _changed_lines(changed) or ("Nothing changed.",),
         ),
         Section(
-            f"What is blocked ({len(blockers)})",
-            _blocked_lines(blockers, tz, now) or ("Nothing is blocked.",),
+            f"What is blocked ({blocker_total})",
+            _blocked_lines(blockers, blocker_total, tz, now) or ("Nothing is blocked.",),
         ),
         Section(
-            f"What needs a decision ({len(needs)})",
-            _decision_lines(needs, tz, now) or ("No decision is waiting.",),
+            f"What needs a decision ({needs_total})",
+            _decision_lines(needs, needs_total, tz, now) or ("No decision is waiting.",),
         ),
-        Section(f"Top risks ({len(risks)})", _risk_lines(risks, tz, now) or ("No open risks.",)),
+        Section(
+            f"Top risks ({risk_total})",
+            await _risk_lines(uow, channel, tz, now) or ("No open risks.",),
+        ),
     ]
-    warnings = await _warning_lines(uow, active)
+    warnings = await _warning_lines(uow, channel)
     if warnings:
         sections.append(Section("Warning signs", warnings))
-    overdue = sum(1 for i in active if i.overdue(now))
+    overdue = await items.count(channel, dataclasses.replace(DATED, due_before=now))
     headline = (
         f"Digest: {len(changed)} change{'s' if len(changed) != 1 else ''}, "
-        f"{len(blockers)} open blocker{'s' if len(blockers) != 1 else ''}"
+        f"{blocker_total} open blocker{'s' if blocker_total != 1 else ''}"
         + (f" ({overdue} overdue)" if overdue else "")
-        + f", {len(needs)} waiting for a decision"
+        + f", {needs_total} waiting for a decision"
     )
     reply = Reply(text=headline, visibility=Visibility.CHANNEL, sections=tuple(sections))
-    return reply, bool(changed or active)
+    return reply, bool(changed) or await items.count(channel, ACTIVE) > 0

@@ -20,6 +20,8 @@ from bot.dates import check_timezone
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
 from bot.model import (
+    ChannelKey,
+    ChannelSettings,
     Run,
     RunKind,
     RunStatus,
@@ -37,6 +39,9 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 #: After downtime, at most this many missed occurrences of one schedule are recorded.
 MAX_CATCH_UP = 14
+#: An item nudged this recently is not looked at again: nudges are at most daily, and
+#: working hours leave more than this between one day's nudges and the next day's.
+NUDGED_RECENTLY = timedelta(hours=12)
 
 
 class NoRoute(Exception):
@@ -234,23 +239,31 @@ class Scheduler:
     # --- 2. nudges -------------------------------------------------------------------------
 
     async def sweep_nudges(self, now: datetime, report: TickReport) -> None:
+        """Queue a nudge run for every item that deserves one today. The database narrows
+        the active items down to the few that may (indexed: past their date, unowned for a
+        day, waiting for approval, not nudged in the last ``NUDGED_RECENTLY``); the rules
+        then decide in each channel's time zone and working hours."""
         async with self.uow_factory() as uow:
-            settings_by_channel = {}
-            for item in await uow.items.all_active():
+            candidates = await uow.items.nudge_candidates(
+                now,
+                unowned_before=now - nudges.UNOWNED_AFTER,
+                waiting_before=now - timedelta(days=nudges.APPROVAL_WORKING_DAYS),
+                nudged_before=now - NUDGED_RECENTLY,
+            )
+            settings_by_channel: dict[ChannelKey, tuple[ChannelSettings, str] | None] = {}
+            for item in candidates:
                 if item.channel not in settings_by_channel:
-                    settings_by_channel[item.channel] = await uow.channels.get_settings(
-                        item.channel
+                    settings = await uow.channels.get_settings(item.channel)
+                    tz = self._tz(settings.timezone)
+                    working = within_hours(
+                        now, tz, settings.work_days, settings.work_start, settings.work_end
                     )
-                settings = settings_by_channel[item.channel]
-                if not settings.nudges_enabled:
+                    settings_by_channel[item.channel] = (settings, tz) if working else None
+                found = settings_by_channel[item.channel]
+                if found is None:
                     continue
-                tz = self._tz(settings.timezone)
-                if not within_hours(
-                    now, tz, settings.work_days, settings.work_start, settings.work_end
-                ):
-                    continue
-                why = nudges.reason(item, settings, tz, now)
-                if why is None:
+                settings, tz = found
+                if nudges.reason(item, settings, tz, now) is None:
                     continue
                 run = Run(
                     key=f"nudge:{item.stored_id}:{local_date(now, tz)}",

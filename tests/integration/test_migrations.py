@@ -34,7 +34,7 @@ RAIDLINE_TABLES = {
     "standups",
     "standup_answers",
 }
-HEAD = "0002"
+HEAD = "0003"
 
 
 def table_names(url: str) -> set[str]:
