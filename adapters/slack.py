@@ -116,6 +116,8 @@ _BAD_TOKEN = frozenset(
 )
 
 _ANY = re.compile(".*")
+#: A request timestamp as Slack sends it: whole seconds since the epoch.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 APOLOGY = (
     "Sorry, something went wrong on our side. If it happens again, tell your admin the "
@@ -345,7 +347,17 @@ class SlackAdapter:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _handle_events(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        # Bolt parses the body before it checks the signature, and reads the timestamp with
+        # int(): a body that is not Slack's form or JSON, or a timestamp that is not whole
+        # seconds, would be a 500. Slack sends neither, so they get the bad signature's 401.
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
+        try:
+            if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+                raise ValueError("the request timestamp is not whole seconds")
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError) as e:
+            log.info("refused an unreadable request (%s)", type(e).__name__)
+            return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
