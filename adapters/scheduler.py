@@ -1,8 +1,9 @@
 """Drives the core's scheduler tick: one asyncio task, every few seconds and on demand.
 
 The database is the source of truth (schedules, the run ledger, the outbox); this loop only
-calls ``Scheduler.tick()`` every ``RAIDLINE_TICK_SECONDS``, never twice at once, and at once
-after a command changed a schedule. APScheduler is not used: its persistent job stores
+calls ``Scheduler.tick()`` every ``RAIDLINE_TICK_SECONDS``, never twice at once, at once
+after a command changed a schedule, and back to back while a tick reports a backlog (many
+standups due in the same minute). APScheduler is not used: its persistent job stores
 double-fire when shared between processes and pickle jobs (notes/scheduling-and-storage.md
 §2), next runs are computed from the rule with zoneinfo (``bot.schedule_rules``), and an
 interval is all that is left to drive.
@@ -50,6 +51,7 @@ class TickRunner:
     async def _loop(self) -> None:
         while not self._stopping:
             self._bell.clear()
+            busy = False
             try:
                 report = await self.scheduler.tick()
             except Unavailable:
@@ -60,6 +62,7 @@ class TickRunner:
                 # lost because nothing was marked done.
                 log.exception("scheduler tick failed")
             else:
+                busy = report.busy
                 if report.delivered or report.failed or report.runs_created:
                     log.info(
                         "tick: %s runs created, %s delivered, %s skipped, %s failed",
@@ -68,6 +71,9 @@ class TickRunner:
                         report.skipped,
                         report.failed,
                     )
+            if busy:  # a backlog (many standups due at once): the next batch right away
+                await asyncio.sleep(0)
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._bell.wait(), timeout=self.interval)
 

@@ -144,6 +144,7 @@ def add_items(
 
 def add_events(
     engine: sa.Engine,
+    channel_id: int,
     item_ids: Sequence[int],
     count: int,
     *,
@@ -151,8 +152,8 @@ def add_events(
     end: datetime,
     seed: int = 11,
 ) -> int:
-    """``count`` events spread over ``item_ids`` at times in [start, end); every fifth one
-    moves a date, as re-dating does."""
+    """``count`` events spread over ``item_ids`` (of ``channel_id``) at times in [start, end);
+    every fifth one moves a date, as re-dating does, and is counted in the item's date moves."""
     rng = random.Random(seed)
     span = (end - start).total_seconds()
 
@@ -160,6 +161,7 @@ def add_events(
         redate = n % 5 == 0
         return {
             "item_id": item_ids[rng.randrange(len(item_ids))],
+            "channel_id": channel_id,
             "at": start + timedelta(seconds=rng.uniform(0, span)),
             "actor": rng.choice(PEOPLE),
             "action": "re-dated" if redate else "note",
@@ -177,7 +179,17 @@ def add_events(
             "note": None if redate else "checked with the vendor again",
         }
 
-    return insert_rows(engine, item_events, (row(n) for n in range(count)))
+    written = insert_rows(engine, item_events, (row(n) for n in range(count)))
+    moves = (
+        sa.select(sa.func.count())
+        .where(item_events.c.item_id == items.c.id, item_events.c.action == "re-dated")
+        .scalar_subquery()
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            items.update().where(items.c.channel_id == channel_id).values(date_moves=moves)
+        )
+    return written
 
 
 def add_schedules(

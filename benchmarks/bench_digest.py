@@ -41,9 +41,9 @@ def populate(url: str, history: int) -> None:
     try:
         (channel_id,) = add_channels(engine, 1, created_at=NOW - timedelta(days=400))
         ids = add_items(engine, channel_id, open_count=OPEN, done_count=DONE, now=NOW)
-        add_events(engine, ids, history, start=NOW - timedelta(days=365), end=SINCE)
+        add_events(engine, channel_id, ids, history, start=NOW - timedelta(days=365), end=SINCE)
         # The same recent changes whatever the history: same items, same seed.
-        add_events(engine, ids[:OPEN], RECENT, start=SINCE, end=NOW, seed=99)
+        add_events(engine, channel_id, ids[:OPEN], RECENT, start=SINCE, end=NOW, seed=99)
     finally:
         engine.dispose()
 

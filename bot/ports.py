@@ -71,8 +71,8 @@ class ItemRepository(Protocol):
         """At most ``limit`` of one channel's items that match ``where``, in ``order``."""
         ...
 
-    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
-        """How many of one channel's items match ``where``."""
+    async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> builtins.list[int]:
+        """How many of one channel's items match each of ``wheres``, in one query."""
         ...
 
     async def owner_counts(
@@ -190,6 +190,11 @@ class ScheduleRepository(Protocol):
         ...
 
     async def update_standup(self, standup: Standup) -> None: ...
+
+    async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
+        """Remember where the standup of ``schedule_id`` on ``local_date`` was posted (its
+        reminders go to that thread); a standup that has a message keeps it."""
+        ...
 
     async def save_answer(self, answer: StandupAnswer) -> None:
         """Insert or replace one person's answer to one standup."""

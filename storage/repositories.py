@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import RowMapping, Select, Table, and_, case, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,9 +87,18 @@ def _channel_filter(key: ChannelKey) -> tuple[Any, ...]:
 
 
 async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -> int | None:
-    """The channel's row id; with ``create``, the row is made if missing, race-free."""
+    """The channel's row id; with ``create``, the row is made if missing, race-free.
+
+    Remembered for the rest of the session (one unit of work): a channel's id never changes,
+    and a row made here goes away only with the transaction, and the session with it.
+    """
+    known: dict[ChannelKey, int] = session.info.setdefault("raidline_channel_ids", {})
+    if key in known:
+        return known[key]
     lookup = select(channels.c.id).where(*_channel_filter(key))
     found = (await session.execute(lookup)).scalar_one_or_none()
+    if found is not None:
+        known[key] = found
     if found is not None or not create:
         return found
     # A concurrent creator wins or loses the unique constraint without an error; either way
@@ -109,6 +118,7 @@ async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -
         )
     )
     created: int = (await session.execute(lookup)).scalar_one()
+    known[key] = created
     return created
 
 
@@ -360,10 +370,20 @@ class SqlItemRepository:
         return [_to_item(channel, row) for row in rows]
 
     @translate_errors
-    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
-        query = select(func.count()).select_from(self._matching(channel, where).subquery())
-        total: int = (await self._session.execute(query)).scalar_one()
-        return total
+    async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> builtins.list[int]:
+        # One pass over the channel's items however many counts are asked for.
+        columns = [
+            func.coalesce(func.sum(case((and_(true(), *_filter_clauses(w)), 1), else_=0)), 0)
+            for w in wheres
+        ]
+        query = (
+            select(*columns)
+            .select_from(items)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*_channel_filter(channel))
+        )
+        row = (await self._session.execute(query)).one()
+        return [int(value) for value in row]
 
     @translate_errors
     async def owner_counts(
@@ -889,6 +909,18 @@ class SqlScheduleRepository:
                 f"no stored standup {standup.id} of schedule {standup.schedule_id} "
                 f"on {standup.local_date}"
             )
+
+    @translate_errors
+    async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
+        await self._session.execute(
+            update(standups)
+            .where(
+                standups.c.schedule_id == schedule_id,
+                standups.c.local_date == local_date,
+                standups.c.message_ref.is_(None),
+            )
+            .values(message_ref=ref)
+        )
 
     @translate_errors
     async def save_answer(self, answer: StandupAnswer) -> None:

@@ -123,8 +123,8 @@ class _Items:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
         return found if limit is None else found[:limit]
 
-    async def count(self, channel: ChannelKey, where: ItemFilter) -> int:
-        return len(await self.find(channel, where))
+    async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> list[int]:
+        return [len(await self.find(channel, where)) for where in wheres]
 
     async def owner_counts(
         self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
@@ -308,6 +308,12 @@ class _Schedules:
 
     async def update_standup(self, standup: Standup) -> None:
         self.s.standups[standup.stored_id] = standup
+
+    async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
+        for standup in self.s.standups.values():
+            key = (standup.schedule_id, standup.local_date)
+            if key == (schedule_id, local_date) and standup.message_ref is None:
+                self.s.standups[standup.stored_id] = dataclasses.replace(standup, message_ref=ref)
 
     async def save_answer(self, answer: StandupAnswer) -> None:
         key = (answer.standup_id, answer.person)

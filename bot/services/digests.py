@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.commands.parsing import mention
@@ -28,6 +29,7 @@ OPEN_BLOCKERS = ItemFilter(kinds=(Kind.BLOCKER,), statuses=(Status.OPEN,))
 OPEN_RISKS = ItemFilter(kinds=(Kind.RISK,), statuses=(Status.OPEN,))
 PENDING_DECISIONS = ItemFilter(kinds=(Kind.DECISION,), statuses=(Status.PENDING,))
 PROPOSED_CHANGES = ItemFilter(kinds=(Kind.CHANGE,), statuses=(Status.PROPOSED,))
+UNOWNED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
 #: Active items whose date can pass (``Item.overdue``: change requests have no due date).
 DATED = dataclasses.replace(ACTIVE, kinds=(Kind.BLOCKER, Kind.RISK, Kind.DECISION))
 
@@ -110,39 +112,71 @@ def _decision_lines(items: list[Item], total: int, tz: str, now: datetime) -> tu
     return _more(lines, total, "/raid list decisions, /raid list changes")
 
 
+@dataclass(frozen=True)
+class _Totals:
+    """Every count a digest shows, from one query."""
+
+    blockers: int
+    decisions: int
+    changes: int
+    risks: int
+    late_reviews: int
+    unowned: int
+    overdue: int
+    active: int
+
+
+def _filters(now: datetime) -> dict[str, ItemFilter]:
+    return {
+        "blockers": OPEN_BLOCKERS,
+        "decisions": PENDING_DECISIONS,
+        "changes": PROPOSED_CHANGES,
+        "risks": OPEN_RISKS,
+        "late_reviews": dataclasses.replace(OPEN_RISKS, due_before=now),
+        "unowned": UNOWNED_BLOCKERS,
+        "overdue": dataclasses.replace(DATED, due_before=now),
+        "active": ACTIVE,
+    }
+
+
 async def _risk_lines(
-    uow: UnitOfWork, channel: ChannelKey, tz: str, now: datetime
+    uow: UnitOfWork, channel: ChannelKey, totals: _Totals, tz: str, now: datetime
 ) -> tuple[str, ...]:
+    if not totals.risks:
+        return ()
     top = await uow.items.find(channel, OPEN_RISKS, order=ItemOrder.SCORE, limit=TOP_RISKS)
     lines = [
         f"{r.ref} {r.title} · score {r.score if r.score else '—'} · "
         + (mention(r.owner) if r.owner else "no owner")
         for r in top
     ]
+    if not totals.late_reviews:
+        return tuple(lines)
     late = dataclasses.replace(OPEN_RISKS, due_before=now)
     reviews = [
         f"{r.ref} review was due {format_datetime(r.due_at, tz, now)}"
         for r in await uow.items.find(channel, late, limit=SHOWN)
         if r.due_at
     ]
-    return tuple(lines) + _more(reviews, await uow.items.count(channel, late), "/raid list risks")
+    return tuple(lines) + _more(reviews, totals.late_reviews, "/raid list risks")
 
 
-async def _warning_lines(uow: UnitOfWork, channel: ChannelKey) -> tuple[str, ...]:
+async def _warning_lines(uow: UnitOfWork, channel: ChannelKey, totals: _Totals) -> tuple[str, ...]:
     lines: list[str] = []
     moved = dataclasses.replace(ACTIVE, min_date_moves=DATE_MOVES)
     for item in await uow.items.find(channel, moved, limit=SHOWN):
         lines.append(f"{item.ref} has had its date moved {item.date_moves} times")
-    unowned = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
-    refs = [str(b.ref) for b in await uow.items.find(channel, unowned, limit=SHOWN_REFS + 1)]
-    if refs:
-        total = await uow.items.count(channel, unowned)
-        refs += [""] * (total - len(refs))  # _refs counts what it does not show
+    if totals.unowned:
+        refs = [
+            str(b.ref) for b in await uow.items.find(channel, UNOWNED_BLOCKERS, limit=SHOWN_REFS)
+        ]
+        refs += [""] * (totals.unowned - len(refs))  # _refs counts what it does not show
         lines.append(f"Blockers without an owner: {_refs(refs)}")
-    for person, count in await uow.items.owner_counts(
-        channel, OPEN_BLOCKERS, at_least=MANY_BLOCKERS
-    ):
-        lines.append(f"{mention(person)} owns {count} open blockers")
+    if totals.blockers >= MANY_BLOCKERS:
+        for person, count in await uow.items.owner_counts(
+            channel, OPEN_BLOCKERS, at_least=MANY_BLOCKERS
+        ):
+            lines.append(f"{mention(person)} owns {count} open blockers")
     return tuple(lines)
 
 
@@ -155,50 +189,50 @@ async def build(
 ) -> tuple[Reply, bool]:
     """The digest, and whether it has anything to say (changes or open items).
 
-    Every section is a few indexed queries that read at most the lines it shows, so its cost
-    follows the changes since ``since`` and what is shown, not the history or the backlog.
+    One query counts everything; each section then reads at most the lines it shows, on
+    indexes, so the cost follows the changes since ``since`` and what is shown, not the
+    history kept or the size of the backlog.
     """
     since = since or now - FIRST_DIGEST_LOOKBACK
     items = uow.items
     changed = await items.events_since(channel, since)
-    blockers = await items.find(channel, OPEN_BLOCKERS, limit=SHOWN)
-    blocker_total = await items.count(channel, OPEN_BLOCKERS)
+    filters = _filters(now)
+    totals = _Totals(
+        **dict(zip(filters, await items.counts(channel, list(filters.values())), strict=True))
+    )
+    blockers = await items.find(channel, OPEN_BLOCKERS, limit=SHOWN) if totals.blockers else []
     needs = sorted(
-        await items.find(channel, PENDING_DECISIONS, limit=SHOWN)
-        + await items.find(channel, PROPOSED_CHANGES, limit=SHOWN),
+        (await items.find(channel, PENDING_DECISIONS, limit=SHOWN) if totals.decisions else [])
+        + (await items.find(channel, PROPOSED_CHANGES, limit=SHOWN) if totals.changes else []),
         key=lambda i: (i.created_at, i.number),
     )[:SHOWN]
-    needs_total = await items.count(channel, PENDING_DECISIONS) + await items.count(
-        channel, PROPOSED_CHANGES
-    )
-    risk_total = await items.count(channel, OPEN_RISKS)
+    needs_total = totals.decisions + totals.changes
     sections = [
         Section(
             f"What changed since {format_datetime(since, tz, now)}",
             _changed_lines(changed) or ("Nothing changed.",),
         ),
         Section(
-            f"What is blocked ({blocker_total})",
-            _blocked_lines(blockers, blocker_total, tz, now) or ("Nothing is blocked.",),
+            f"What is blocked ({totals.blockers})",
+            _blocked_lines(blockers, totals.blockers, tz, now) or ("Nothing is blocked.",),
         ),
         Section(
             f"What needs a decision ({needs_total})",
             _decision_lines(needs, needs_total, tz, now) or ("No decision is waiting.",),
         ),
         Section(
-            f"Top risks ({risk_total})",
-            await _risk_lines(uow, channel, tz, now) or ("No open risks.",),
+            f"Top risks ({totals.risks})",
+            await _risk_lines(uow, channel, totals, tz, now) or ("No open risks.",),
         ),
     ]
-    warnings = await _warning_lines(uow, channel)
+    warnings = await _warning_lines(uow, channel, totals) if totals.active else ()
     if warnings:
         sections.append(Section("Warning signs", warnings))
-    overdue = await items.count(channel, dataclasses.replace(DATED, due_before=now))
     headline = (
         f"Digest: {len(changed)} change{'s' if len(changed) != 1 else ''}, "
-        f"{blocker_total} open blocker{'s' if blocker_total != 1 else ''}"
-        + (f" ({overdue} overdue)" if overdue else "")
+        f"{totals.blockers} open blocker{'s' if totals.blockers != 1 else ''}"
+        + (f" ({totals.overdue} overdue)" if totals.overdue else "")
         + f", {needs_total} waiting for a decision"
     )
     reply = Reply(text=headline, visibility=Visibility.CHANNEL, sections=tuple(sections))
-    return reply, bool(changed) or await items.count(channel, ACTIVE) > 0
+    return reply, bool(changed or totals.active)

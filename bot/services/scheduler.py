@@ -42,6 +42,10 @@ MAX_CATCH_UP = 14
 #: An item nudged this recently is not looked at again: nudges are at most daily, and
 #: working hours leave more than this between one day's nudges and the next day's.
 NUDGED_RECENTLY = timedelta(hours=12)
+#: Schedules claimed, and runs claimed for delivery, per transaction. A tick that fills a
+#: batch reports ``busy`` and the tick loop runs the next one at once.
+CLAIM_BATCH = 100
+DELIVERY_BATCH = 50
 
 
 class NoRoute(Exception):
@@ -69,6 +73,8 @@ class TickReport:
     outbox_depth: int | None = None
     #: when the tick finished; None when it failed
     finished_at: datetime | None = None
+    #: the tick stopped at a batch limit with more work waiting: tick again at once
+    busy: bool = False
 
     @property
     def max_lag_seconds(self) -> float:
@@ -173,7 +179,9 @@ class Scheduler:
 
     async def claim_schedules(self, now: datetime, report: TickReport) -> None:
         async with self.uow_factory() as uow:
-            for schedule in await uow.schedules.claim_due(now):
+            claimed = await uow.schedules.claim_due(now, CLAIM_BATCH)
+            report.busy |= len(claimed) >= CLAIM_BATCH
+            for schedule in claimed:
                 report.claimed += 1
                 report.runs_created += await self._occurrences(uow, schedule, now)
             await uow.commit()
@@ -282,8 +290,9 @@ class Scheduler:
         if self.stopping:
             return
         async with self.uow_factory() as uow:
-            runs = await uow.schedules.claim_runs(now, now + LEASE)
+            runs = await uow.schedules.claim_runs(now, now + LEASE, DELIVERY_BATCH)
             await uow.commit()
+        report.busy |= len(runs) >= DELIVERY_BATCH
         self._unsent = list(runs)
         while self._unsent:
             if self.stopping:
@@ -333,7 +342,6 @@ class Scheduler:
             report.sent.append(run.key)
             report.deliveries.append((run.kind.value, (now - run.due_at).total_seconds()))
             await self._finish(run, RunStatus.DONE, ref)
-            await self._after_sent(run, ref)
 
     async def _finish(
         self,
@@ -342,12 +350,18 @@ class Scheduler:
         ref: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
+        """Record how the run ended, in one transaction with what its message left behind."""
         try:
             async with self.uow_factory() as uow:
                 if retry_at is not None:
                     await uow.schedules.retry_run(run.stored_id, retry_at)
                 else:
                     await uow.schedules.finish_run(run.stored_id, status, ref)
+                if status is RunStatus.DONE and ref is not None and _posts_a_standup(run):
+                    # Where the standup was posted, so its reminders go to that thread.
+                    await uow.schedules.set_standup_message(
+                        int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
+                    )
                 await uow.commit()
         except Unavailable:
             log.warning("could not record the end of %s; its lease will expire", run.key)
@@ -355,12 +369,12 @@ class Scheduler:
     async def _build(self, run: Run, now: datetime) -> Outgoing | None:
         """The message a run sends, from fresh data; None when there is nothing to send."""
         async with self.uow_factory() as uow:
-            settings = await uow.channels.get_settings(run.channel)
-            tz = self._tz(settings.timezone)
             outgoing: Outgoing | None
             if run.kind is RunKind.NUDGE:
                 outgoing = await self._nudge(uow, run, now)
             elif run.kind is RunKind.DIGEST:
+                settings = await uow.channels.get_settings(run.channel)
+                tz = self._tz(settings.timezone)
                 reply, worth_it = await digests.build(
                     uow, run.channel, settings.last_digest_at, now, tz
                 )
@@ -505,17 +519,11 @@ class Scheduler:
         tz = schedule.timezone if schedule else self.default_timezone
         return Outgoing(run.channel, standups.summary(standup, answers, tz, now))
 
-    async def _after_sent(self, run: Run, ref: str | None) -> None:
-        """Remember where a standup was posted, so reminders go to its thread."""
-        if run.kind is not RunKind.STANDUP_OPEN or ref is None or "person" in run.payload:
-            return
-        try:
-            async with self.uow_factory() as uow:
-                standup = await uow.schedules.latest_standup(run.channel)
-                if standup is not None and standup.message_ref is None:
-                    await uow.schedules.update_standup(
-                        dataclasses.replace(standup, message_ref=ref)
-                    )
-                await uow.commit()
-        except Unavailable:
-            log.warning("could not remember where standup %s was posted", run.key)
+
+def _posts_a_standup(run: Run) -> bool:
+    """An opening run that posts the standup in its channel (not one member's DM)."""
+    return (
+        run.kind is RunKind.STANDUP_OPEN
+        and "person" not in run.payload
+        and "local_date" in run.payload
+    )

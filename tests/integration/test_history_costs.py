@@ -80,9 +80,10 @@ async def test_find_count_and_owner_counts(uow_factory: UowFactory) -> None:
         items = uow.items
         refs = [str(i.ref) for i in await items.find(CHANNEL, open_blockers, limit=3)]
         assert refs == ["B-1", "B-2", "B-3"]
-        assert await items.count(CHANNEL, open_blockers) == 4
-        assert await items.count(CHANNEL, replace(open_blockers, unowned=True)) == 1
-        assert await items.count(CHANNEL, replace(ACTIVE, due_before=NOW)) == 1
+        wheres = [open_blockers, replace(open_blockers, unowned=True)]
+        wheres += [replace(ACTIVE, due_before=NOW), ItemFilter(kinds=(Kind.CHANGE,))]
+        assert await items.counts(CHANNEL, wheres) == [4, 1, 1, 0]
+        assert await items.counts(ChannelKey("slack", "T0001", "C_NONE"), wheres) == [0] * 4
         assert await items.owner_counts(CHANNEL, open_blockers) == [("U_A", 2), ("U_B", 1)]
         assert await items.owner_counts(CHANNEL, open_blockers, at_least=2) == [("U_A", 2)]
         risks = ItemFilter(kinds=(Kind.RISK,))
