@@ -233,6 +233,7 @@ def start_scheduler(
         clock=core.clock,
         default_timezone=settings.timezone,
         platforms=frozenset(messengers),
+        delivery_concurrency=settings.raidline_delivery_concurrency,
     )
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)

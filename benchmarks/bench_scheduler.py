@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters import slack_blocks as kit
 from benchmarks._common import emit, median, postgres_base_url, postgres_database
 from benchmarks._data import NOW, add_channels, add_items, add_schedules, sync_engine
+from bot.config import load_settings
 from bot.messages import Outgoing
 from bot.services.scheduler import Scheduler, TickReport
 from storage.db import create_engine
@@ -63,7 +64,11 @@ def _scheduler(url: str, clock: FixedClock) -> tuple[Scheduler, QueueMessenger, 
     engine = create_engine(url)
     messenger = QueueMessenger()
     scheduler = Scheduler(
-        make_uow_factory(engine), messenger, clock=clock, default_timezone="Europe/Berlin"
+        make_uow_factory(engine),
+        messenger,
+        clock=clock,
+        default_timezone="Europe/Berlin",
+        delivery_concurrency=load_settings({}).raidline_delivery_concurrency,  # the default
     )
     return scheduler, messenger, engine
 
@@ -162,9 +167,7 @@ def measure(make: Callable[[], ContextManager[str]], label: str) -> dict[str, fl
         populate_schedules(url, 10_000, due=True)
         seconds, ticks, queued = asyncio.run(_fanout(url, 10_000))
         out["standup_fanout_10k_s"] = seconds
-        print(
-            f"  10,000 standups due at once:  {seconds:9.2f} s  ({ticks} ticks, {queued} queued)"
-        )
+        print(f"  10,000 standups due at once:  {seconds:9.2f} s  ({ticks} ticks, {queued} queued)")
     with make() as url:
         populate_blockers(url, 1_000, 100)
         first, again, queued = asyncio.run(_sweep(url))

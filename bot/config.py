@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     raidline_log_format: LogFormat = "text"
     #: how often the scheduler looks for due standups, digests and nudges
     raidline_tick_seconds: float = 15.0
+    #: how many channels' scheduled messages one process sends at once
+    raidline_delivery_concurrency: int = 8
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -313,6 +315,17 @@ class Settings(BaseSettings):
         if not 0.2 <= seconds <= 3600:
             raise _Invalid(f"{value!r} is out of range (0.2 to 3600 seconds)")
         return seconds
+
+    @field_validator("raidline_delivery_concurrency", mode="before")
+    @classmethod
+    def _delivery_concurrency(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return 8
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 64:
+            raise _Invalid(f"{value!r} is not a whole number from 1 to 64 (e.g. 8)")
+        return int(text)
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

@@ -122,6 +122,10 @@ class ChannelRepository(Protocol):
 
     async def save_settings(self, settings: ChannelSettings) -> None: ...
 
+    async def settings_of(self, keys: Iterable[ChannelKey]) -> dict[ChannelKey, ChannelSettings]:
+        """Each channel's settings (defaults for channels with none stored), in one query."""
+        ...
+
     async def channels(self) -> list[ChannelKey]:
         """Every channel that has items or settings."""
         ...
@@ -146,6 +150,20 @@ class ScheduleRepository(Protocol):
 
     async def add_run(self, run: Run) -> int | None:
         """Insert a run; None (and nothing written) when a run with its key exists."""
+        ...
+
+    async def add_runs(self, runs: Sequence[Run]) -> set[str]:
+        """Insert many runs at once; the keys of those inserted (existing keys are left)."""
+        ...
+
+    async def reschedule(
+        self,
+        schedule_id: int,
+        next_run_at: datetime | None,
+        skip_dates: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Move a claimed schedule on: its next run, and the skip dates still ahead."""
         ...
 
     async def claim_runs(

@@ -14,7 +14,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, Table, and_, case, func, or_, select, true, update
+from sqlalchemy import (
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +65,10 @@ __all__ = ["SqlChannelRepository", "SqlItemRepository", "SqlScheduleRepository"]
 
 # Well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 _IN_CHUNK = 500
+#: Where a session remembers channel ids (see :func:`_channel_id`).
+CHANNEL_IDS = "raidline_channel_ids"
+#: Runs per multi-row INSERT: 11 columns each stays far below SQLite's parameter limit.
+_RUN_CHUNK = 500
 
 
 def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -86,13 +102,26 @@ def _channel_filter(key: ChannelKey) -> tuple[Any, ...]:
     )
 
 
+def _known_channels(session: AsyncSession) -> dict[ChannelKey, int]:
+    known: dict[ChannelKey, int] = session.info.setdefault(CHANNEL_IDS, {})
+    return known
+
+
+def _keyed(session: AsyncSession, row: RowMapping) -> ChannelKey:
+    """The channel key of a row read with its channel (:func:`_with_channel`), its id
+    remembered for the rest of the unit of work (see :func:`_channel_id`)."""
+    key = _channel_key(row)
+    _known_channels(session)[key] = row["channel_id"]
+    return key
+
+
 async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -> int | None:
     """The channel's row id; with ``create``, the row is made if missing, race-free.
 
     Remembered for the rest of the session (one unit of work): a channel's id never changes,
     and a row made here goes away only with the transaction, and the session with it.
     """
-    known: dict[ChannelKey, int] = session.info.setdefault("raidline_channel_ids", {})
+    known = _known_channels(session)
     if key in known:
         return known[key]
     lookup = select(channels.c.id).where(*_channel_filter(key))
@@ -510,6 +539,19 @@ class SqlItemRepository:
         return result
 
 
+def _to_settings(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
+    return ChannelSettings(
+        channel=channel,
+        timezone=row["timezone"],
+        leads=tuple(row["leads"] or ()),
+        nudges_enabled=bool(row["nudges_enabled"]),
+        work_days=tuple(row["work_days"]),
+        work_start=row["work_start"],
+        work_end=row["work_end"],
+        last_digest_at=row["last_digest_at"],
+    )
+
+
 class SqlChannelRepository:
     """``bot.ports.ChannelRepository`` on the unit of work's session and transaction."""
 
@@ -530,16 +572,21 @@ class SqlChannelRepository:
         row = (await self._session.execute(query)).mappings().one_or_none()
         if row is None:
             return ChannelSettings(channel=channel)
-        return ChannelSettings(
-            channel=channel,
-            timezone=row["timezone"],
-            leads=tuple(row["leads"] or ()),
-            nudges_enabled=bool(row["nudges_enabled"]),
-            work_days=tuple(row["work_days"]),
-            work_start=row["work_start"],
-            work_end=row["work_end"],
-            last_digest_at=row["last_digest_at"],
-        )
+        return _to_settings(channel, row)
+
+    @translate_errors
+    async def settings_of(self, keys: Iterable[ChannelKey]) -> dict[ChannelKey, ChannelSettings]:
+        wanted = builtins.list(dict.fromkeys(keys))
+        found = {key: ChannelSettings(channel=key) for key in wanted}
+        key_columns = tuple_(channels.c.platform, channels.c.workspace, channels.c.external_id)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = [
+                (k.platform, k.workspace, k.channel) for k in wanted[start : start + _IN_CHUNK]
+            ]
+            query = select(channels, *_CHANNEL_KEY_COLUMNS).where(key_columns.in_(chunk))
+            for row in (await self._session.execute(query)).mappings():
+                found[_channel_key(row)] = _to_settings(_channel_key(row), row)
+        return found
 
     @translate_errors
     async def save_settings(self, settings: ChannelSettings) -> None:
@@ -682,7 +729,10 @@ class SqlScheduleRepository:
             .where(*_channel_filter(channel), schedules.c.kind == kind.value)
         )
         row = (await self._session.execute(query)).mappings().one_or_none()
-        return None if row is None else _to_schedule(channel, row)
+        if row is None:
+            return None
+        _known_channels(self._session)[channel] = row["channel_id"]
+        return _to_schedule(channel, row)
 
     @translate_errors
     async def save(self, schedule: Schedule) -> Schedule:
@@ -703,6 +753,20 @@ class SqlScheduleRepository:
         return replace(schedule, id=schedule_id, updated_at=updated_at)
 
     @translate_errors
+    async def reschedule(
+        self,
+        schedule_id: int,
+        next_run_at: datetime | None,
+        skip_dates: Sequence[str],
+        now: datetime,
+    ) -> None:
+        await self._session.execute(
+            update(schedules)
+            .where(schedules.c.id == schedule_id)
+            .values(next_run_at=next_run_at, skip_dates=builtins.list(skip_dates), updated_at=now)
+        )
+
+    @translate_errors
     async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
         query = (
             _with_channel(schedules)
@@ -715,7 +779,7 @@ class SqlScheduleRepository:
             .with_for_update(skip_locked=True, key_share=True, of=schedules)
         )
         rows = (await self._session.execute(query)).mappings().all()
-        return [_to_schedule(_channel_key(row), row) for row in rows]
+        return [_to_schedule(_keyed(self._session, row), row) for row in rows]
 
     # --- runs -----------------------------------------------------------------------
 
@@ -746,6 +810,39 @@ class SqlScheduleRepository:
         )
         run_id: int | None = (await session.execute(statement)).scalar_one_or_none()
         return run_id
+
+    @translate_errors
+    async def add_runs(self, new_runs: Sequence[Run]) -> set[str]:
+        session = self._session
+        now = datetime.now(UTC)
+        rows = []
+        for run in new_runs:
+            rows.append(
+                {
+                    "key": run.key,
+                    "kind": run.kind.value,
+                    "channel_id": await _channel_id(session, run.channel, create=True),
+                    "due_at": run.due_at,
+                    "status": run.status.value,
+                    "payload": dict(run.payload),
+                    "attempts": run.attempts,
+                    "lease_until": run.lease_until,
+                    "result_ref": run.result_ref,
+                    "created_at": run.created_at or now,
+                    "updated_at": now,
+                }
+            )
+        added: set[str] = set()
+        # One multi-row INSERT per chunk (SQLite allows 32,766 parameters per statement).
+        for start in range(0, len(rows), _RUN_CHUNK):
+            statement = (
+                _insert(session, runs)
+                .values(rows[start : start + _RUN_CHUNK])
+                .on_conflict_do_nothing(index_elements=[runs.c.key])
+                .returning(runs.c.key)
+            )
+            added.update((await session.execute(statement)).scalars())
+        return added
 
     @translate_errors
     async def claim_runs(
@@ -780,7 +877,7 @@ class SqlScheduleRepository:
         )
         query = _with_channel(runs).where(runs.c.id.in_(run_ids)).order_by(runs.c.due_at, runs.c.id)
         rows = (await session.execute(query)).mappings().all()
-        return [_to_run(_channel_key(row), row) for row in rows]
+        return [_to_run(_keyed(self._session, row), row) for row in rows]
 
     async def _update_run(self, run_id: int, **values: Any) -> None:
         statement = (

@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.ports import ChannelRepository, ItemRepository, ScheduleRepository
 from storage.db import is_unavailable_error, translate_errors
-from storage.repositories import SqlChannelRepository, SqlItemRepository, SqlScheduleRepository
+from storage.repositories import (
+    CHANNEL_IDS,
+    SqlChannelRepository,
+    SqlItemRepository,
+    SqlScheduleRepository,
+)
 
 if TYPE_CHECKING:
     from bot.ports import UnitOfWorkFactory
@@ -74,6 +79,8 @@ class SqlUnitOfWork:
 
     @translate_errors
     async def rollback(self) -> None:
+        # Channel rows made in the transaction are gone, and so must their remembered ids be.
+        self._session.info.pop(CHANNEL_IDS, None)
         await self._session.rollback()
 
 

@@ -195,6 +195,9 @@ class _Channels:
     async def save_settings(self, settings: ChannelSettings) -> None:
         self.s.settings[settings.channel] = settings
 
+    async def settings_of(self, keys: Iterable[ChannelKey]) -> dict[ChannelKey, ChannelSettings]:
+        return {key: await self.get_settings(key) for key in keys}
+
     async def channels(self) -> list[ChannelKey]:
         keys = set(self.s.settings) | {i.channel for i in self.s.items.values()}
         return sorted(keys)
@@ -231,6 +234,22 @@ class _Schedules:
         run_id = self.s.new_id()
         self.s.runs[run_id] = dataclasses.replace(run, id=run_id)
         return run_id
+
+    async def add_runs(self, runs: Sequence[Run]) -> set[str]:
+        return {run.key for run in runs if await self.add_run(run) is not None}
+
+    async def reschedule(
+        self,
+        schedule_id: int,
+        next_run_at: datetime | None,
+        skip_dates: Sequence[str],
+        now: datetime,
+    ) -> None:
+        for key, schedule in self.s.schedules.items():
+            if schedule.id == schedule_id:
+                self.s.schedules[key] = dataclasses.replace(
+                    schedule, next_run_at=next_run_at, skip_dates=tuple(skip_dates), updated_at=now
+                )
 
     async def claim_runs(self, now: datetime, lease_until: datetime, limit: int = 50) -> list[Run]:
         claimed = []

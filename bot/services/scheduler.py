@@ -9,6 +9,7 @@ Content is built at delivery time from fresh data.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
 from bot.model import (
     ChannelKey,
-    ChannelSettings,
     Run,
     RunKind,
     RunStatus,
@@ -94,6 +94,7 @@ class Scheduler:
         clock: Clock | None = None,
         default_timezone: str = "UTC",
         platforms: frozenset[str] | None = None,
+        delivery_concurrency: int = 1,
     ) -> None:
         self.uow_factory = uow_factory
         self.messenger = messenger
@@ -106,8 +107,10 @@ class Scheduler:
         self.observers: list[TickObserver] = []
         #: set by :meth:`stop_delivering`: no new claims, claimed runs are handed back
         self.stopping = False
-        #: the run being delivered right now
-        self.delivering: Run | None = None
+        #: how many channels' runs are delivered at once
+        self.delivery_concurrency = max(1, delivery_concurrency)
+        #: the runs being delivered right now, by key
+        self.in_delivery: dict[str, Run] = {}
         self._unsent: list[Run] = []
 
     def _tz(self, name: str | None) -> str:
@@ -196,20 +199,21 @@ class Scheduler:
                 break
             occurrences.append(following)
         upcoming = next_run(s.days, s.at, s.timezone, max(now, occurrences[-1]))
-        created = 0
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
-            run = Run(
-                key=f"digest:{s.stored_id}:{day}",
-                kind=RunKind.DIGEST,
-                channel=s.channel,
-                due_at=occurrences[-1],
-                payload={"schedule_id": s.stored_id, "local_date": day},
-            )
-            created += await uow.schedules.add_run(run) is not None
+            new = [
+                Run(
+                    key=f"digest:{s.stored_id}:{day}",
+                    kind=RunKind.DIGEST,
+                    channel=s.channel,
+                    due_at=occurrences[-1],
+                    payload={"schedule_id": s.stored_id, "local_date": day},
+                )
+            ]
         else:
             window = timedelta(minutes=s.window_minutes)
+            new = []
             for occurrence in occurrences[-MAX_CATCH_UP:]:
                 day = local_date(occurrence, s.timezone)
                 if day in s.skip_dates:
@@ -218,31 +222,30 @@ class Scheduler:
                     status = RunStatus.MISSED
                 else:
                     status = RunStatus.PENDING
-                run = Run(
-                    key=f"standup_open:{s.stored_id}:{day}",
-                    kind=RunKind.STANDUP_OPEN,
-                    channel=s.channel,
-                    due_at=occurrence,
-                    status=status,
-                    payload={"schedule_id": s.stored_id, "local_date": day},
-                    created_at=now,
+                new.append(
+                    Run(
+                        key=f"standup_open:{s.stored_id}:{day}",
+                        kind=RunKind.STANDUP_OPEN,
+                        channel=s.channel,
+                        due_at=occurrence,
+                        status=status,
+                        payload={"schedule_id": s.stored_id, "local_date": day},
+                        created_at=now,
+                    )
                 )
-                if await uow.schedules.add_run(run) is not None:
-                    created += 1
-                    if status is RunStatus.MISSED:
-                        log.warning(
-                            "standup %s of %s was missed (raidline was down)", day, s.channel
-                        )
+        added = await uow.schedules.add_runs(new)
+        for run in new:
+            if run.key in added and run.status is RunStatus.MISSED:
+                log.warning(
+                    "standup %s of %s was missed (raidline was down)",
+                    run.payload["local_date"],
+                    s.channel,
+                )
         today = local_date(now, s.timezone)
-        await uow.schedules.save(
-            dataclasses.replace(
-                s,
-                next_run_at=upcoming,
-                skip_dates=tuple(d for d in s.skip_dates if d >= today),
-                updated_at=now,
-            )
+        await uow.schedules.reschedule(
+            s.stored_id, upcoming, [d for d in s.skip_dates if d >= today], now
         )
-        return created
+        return len(added)
 
     # --- 2. nudges -------------------------------------------------------------------------
 
@@ -258,35 +261,35 @@ class Scheduler:
                 waiting_before=now - timedelta(days=nudges.APPROVAL_WORKING_DAYS),
                 nudged_before=now - NUDGED_RECENTLY,
             )
-            settings_by_channel: dict[ChannelKey, tuple[ChannelSettings, str] | None] = {}
-            for item in candidates:
-                if item.channel not in settings_by_channel:
-                    settings = await uow.channels.get_settings(item.channel)
-                    tz = self._tz(settings.timezone)
-                    working = within_hours(
-                        now, tz, settings.work_days, settings.work_start, settings.work_end
-                    )
-                    settings_by_channel[item.channel] = (settings, tz) if working else None
-                found = settings_by_channel[item.channel]
-                if found is None:
-                    continue
-                settings, tz = found
-                if nudges.reason(item, settings, tz, now) is None:
-                    continue
-                run = Run(
-                    key=f"nudge:{item.stored_id}:{local_date(now, tz)}",
+            settings = await uow.channels.settings_of(item.channel for item in candidates)
+            zones = {key: self._tz(found.timezone) for key, found in settings.items()}
+            working = {
+                key: within_hours(
+                    now, zones[key], found.work_days, found.work_start, found.work_end
+                )
+                for key, found in settings.items()
+            }
+            new = [
+                Run(
+                    key=f"nudge:{item.stored_id}:{local_date(now, zones[item.channel])}",
                     kind=RunKind.NUDGE,
                     channel=item.channel,
                     due_at=now,
                     payload={"kind": item.kind.value, "number": item.number},
                     created_at=now,
                 )
-                report.runs_created += await uow.schedules.add_run(run) is not None
+                for item in candidates
+                if working[item.channel]
+                and nudges.reason(item, settings[item.channel], zones[item.channel], now)
+            ]
+            report.runs_created += len(await uow.schedules.add_runs(new))
             await uow.commit()
 
     # --- 3. delivery -----------------------------------------------------------------------
 
     async def deliver(self, now: datetime, report: TickReport) -> None:
+        """Deliver the claimed runs: up to ``delivery_concurrency`` channels at once (a slow
+        platform call holds up one channel, not the batch), each channel's runs in order."""
         if self.stopping:
             return
         async with self.uow_factory() as uow:
@@ -294,18 +297,35 @@ class Scheduler:
             await uow.commit()
         report.busy |= len(runs) >= DELIVERY_BATCH
         self._unsent = list(runs)
-        while self._unsent:
-            if self.stopping:
-                report.released += len(await self.release_unsent())
-                return
-            run = self._unsent.pop(0)
-            self.delivering = run
-            token = current_run_id.set(run.key)
-            try:
-                await self._deliver_one(run, report)
-            finally:
-                current_run_id.reset(token)
-                self.delivering = None
+        channels = list(dict.fromkeys(run.channel for run in runs))
+        workers = [
+            self._deliver_channels(channels, report)
+            for _ in range(min(self.delivery_concurrency, len(channels)))
+        ]
+        await asyncio.gather(*workers)
+        if self._unsent:  # stopping: what no worker started goes back
+            report.released += len(await self.release_unsent())
+
+    async def _deliver_channels(self, channels: list[ChannelKey], report: TickReport) -> None:
+        """One delivery worker: takes the next channel and sends its runs, oldest first."""
+        while channels and not self.stopping:
+            channel = channels.pop(0)
+            for run in [r for r in self._unsent if r.channel == channel]:
+                if self.stopping:
+                    return
+                self._unsent.remove(run)
+                self.in_delivery[run.key] = run
+                token = current_run_id.set(run.key)
+                try:
+                    await self._deliver_one(run, report)
+                finally:
+                    current_run_id.reset(token)
+                    del self.in_delivery[run.key]
+
+    @property
+    def delivering(self) -> Run | None:
+        """A run being delivered right now (the first, when several are)."""
+        return next(iter(self.in_delivery.values()), None)
 
     async def _deliver_one(self, run: Run, report: TickReport) -> None:
         if self.platforms is not None and run.channel.platform not in self.platforms:
@@ -442,34 +462,28 @@ class Scheduler:
         if created:
             remind_at = standup.opened_at + (standup.closes_at - standup.opened_at) * 3 / 4
             base = {"standup_id": standup.stored_id, "schedule_id": schedule.stored_id}
-            for kind, due in (
-                (RunKind.STANDUP_REMIND, remind_at),
-                (RunKind.STANDUP_CLOSE, standup.closes_at),
-            ):
-                await uow.schedules.add_run(
+            follow_ups = [
+                Run(f"{kind.value}:{standup.stored_id}", kind, run.channel, due, payload=base,
+                    created_at=now)
+                for kind, due in (
+                    (RunKind.STANDUP_REMIND, remind_at),
+                    (RunKind.STANDUP_CLOSE, standup.closes_at),
+                )
+            ]  # fmt: skip
+            if standup.mode == "dm":
+                follow_ups += [
                     Run(
-                        f"{kind.value}:{standup.stored_id}",
-                        kind,
+                        f"standup_dm:{standup.stored_id}:{person}",
+                        RunKind.STANDUP_OPEN,
                         run.channel,
-                        due,
-                        payload=base,
+                        now,
+                        payload={**base, "person": person},
                         created_at=now,
                     )
-                )
-            if standup.mode == "dm":
-                for person in standup.members:
-                    if person in standup.away:
-                        continue
-                    await uow.schedules.add_run(
-                        Run(
-                            f"standup_dm:{standup.stored_id}:{person}",
-                            RunKind.STANDUP_OPEN,
-                            run.channel,
-                            now,
-                            payload={**base, "person": person},
-                            created_at=now,
-                        )
-                    )
+                    for person in standup.members
+                    if person not in standup.away
+                ]
+            await uow.schedules.add_runs(follow_ups)
         reply = standups.opening(standup, schedule.timezone, now)
         if standup.mode == "dm":
             # The channel hears that the standup is open; the questions go to each member.

@@ -323,6 +323,9 @@ async def test_sigterm_mid_delivery_finishes_it_hands_back_the_rest_and_a_restar
         SLACK_BOT_TOKEN=SLACK_TOKEN,
         SLACK_SIGNING_SECRET=wire.SECRET,
         SLACK_API_URL=fake_slack.api_url,
+        # One channel at a time, so that C2's run is claimed but not started when SIGTERM
+        # comes (with more, both would be in flight, and both would be finished).
+        RAIDLINE_DELIVERY_CONCURRENCY="1",
     )
     url = env["DATABASE_URL"]
     await seed_standups(url, ["C1", "C2"], datetime.now(UTC))

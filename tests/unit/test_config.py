@@ -52,6 +52,8 @@ def test_dot_env_in_the_current_directory(tmp_path: Path, monkeypatch: pytest.Mo
     [
         ({"RAIDLINE_TIMEZONE": "Europe/Berlin"}, ("timezone", "Europe/Berlin")),
         ({"RAIDLINE_HTTP_PORT": " 8080 "}, ("http_port", 8080)),
+        ({}, ("raidline_delivery_concurrency", 8)),
+        ({"RAIDLINE_DELIVERY_CONCURRENCY": " 16 "}, ("raidline_delivery_concurrency", 16)),
         ({"RAIDLINE_LOG_LEVEL": "debug"}, ("log_level", "DEBUG")),
         ({"RAIDLINE_LOG_LEVEL": "warn"}, ("log_level", "WARNING")),
         ({"RAIDLINE_LOG_FORMAT": "JSON"}, ("log_format", "json")),
@@ -84,6 +86,12 @@ def test_accepted_values(env: dict[str, str], expected: tuple[str, object]) -> N
         ),
         ({"RAIDLINE_TIMEZONE": "../../etc/passwd"}, "RAIDLINE_TIMEZONE", "not a known IANA"),
         ({"RAIDLINE_HTTP_PORT": "0"}, "RAIDLINE_HTTP_PORT", "'0' is not a port number (1-65535)"),
+        ({"RAIDLINE_DELIVERY_CONCURRENCY": "0"}, "RAIDLINE_DELIVERY_CONCURRENCY", "from 1 to 64"),
+        (
+            {"RAIDLINE_DELIVERY_CONCURRENCY": "many"},
+            "RAIDLINE_DELIVERY_CONCURRENCY",
+            "'many' is not a whole number",
+        ),
         ({"RAIDLINE_HTTP_PORT": "65536"}, "RAIDLINE_HTTP_PORT", "1-65535"),
         ({"RAIDLINE_HTTP_PORT": "http"}, "RAIDLINE_HTTP_PORT", "'http' is not a port number"),
         ({"RAIDLINE_HTTP_HOST": "my host"}, "RAIDLINE_HTTP_HOST", "is not a host name"),

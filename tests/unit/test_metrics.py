@@ -3,6 +3,7 @@ scheduler's tick reports become gauges and counters; the text parses as Promethe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -305,3 +306,39 @@ def test_json_logs_carry_the_request_id(caplog: pytest.LogCaptureFixture) -> Non
     finally:
         current_request_id.reset(token)
     assert '"request_id": "abc123"' in formatter.format(record)
+
+
+async def test_a_slow_channel_does_not_hold_up_the_others_and_each_keeps_its_order() -> None:
+    store = FakeStore()
+    clock = FixedClock(BASE)
+    slow, fast = ChannelKey("console", "local", "slow"), ChannelKey("console", "local", "fast")
+    for channel in (slow, fast):
+        chat = Chat(store, clock)
+        chat.channel = channel
+        await chat.say("/blocker Something to digest")
+    async with store() as uow:
+        for n, channel in enumerate([slow, fast, slow, fast]):
+            due = BASE - timedelta(minutes=10 - n)
+            await uow.schedules.add_run(
+                Run(key=f"d{n}", kind=RunKind.DIGEST, channel=channel, due_at=due)
+            )
+        await uow.commit()
+    gate, fast_done = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    class SlowChannel(Recorder):
+        async def send(self, message):  # type: ignore[no-untyped-def]
+            if message.channel == slow and not gate.is_set():
+                await gate.wait()  # the platform takes its time for this channel
+            order.append(message.key)
+            if order == ["d1", "d3"]:
+                fast_done.set()
+            return await super().send(message)
+
+    scheduler = Scheduler(store, SlowChannel(), clock=clock, delivery_concurrency=4)
+    tick = asyncio.create_task(scheduler.tick())
+    await asyncio.wait_for(fast_done.wait(), 5)  # the fast channel's runs, while slow waits
+    assert scheduler.delivering is not None and scheduler.delivering.key == "d0"
+    gate.set()
+    report = await tick
+    assert order == ["d1", "d3", "d0", "d2"] and report.delivered == 4
