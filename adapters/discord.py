@@ -378,7 +378,7 @@ def build_modal(spec: dr.ModalSpec) -> discord.ui.Modal:
     for inp in spec.inputs:
         component: discord.ui.Item[Any]
         if inp.kind in (InputKind.USER, InputKind.USERS):
-            people = [int(p) for p in (inp.default or "").split() if p.isdigit()]
+            people = [int(p) for p in (inp.default or "").split() if p.isdecimal()]
             many = inp.kind is InputKind.USERS
             component = discord.ui.UserSelect(
                 custom_id=inp.name,

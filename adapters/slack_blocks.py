@@ -58,8 +58,13 @@ _KIND_LABEL = {
     "change": ":arrows_counterclockwise: Change request",
 }
 
-# Slack markup that must pass through untouched: mentions, channels, special mentions, links.
-_MARKUP_RE = re.compile(r"<(?:[@#!][^<>\s][^<>]*|(?:https?|mailto):[^<>\s|]+(?:\|[^<>]*)?)>")
+# Slack markup that must pass through untouched: user mentions, channels, links. Special
+# mentions (``<!channel>``, ``<!here>``, ``<!everyone>``, ``<!subteam^...>``) are escaped: raidline
+# never sends one itself, and one in user text (Slack turns a typed ``@channel`` into
+# ``<!channel>``) must not make the bot ping a whole channel or group.
+_MARKUP_RE = re.compile(r"<(?:[@#][^<>\s][^<>]*|(?:https?|mailto):[^<>\s|]+(?:\|[^<>]*)?)>")
+# A card links to its message only when it has one (a standup's "track it" item has a marker).
+_URL_RE = re.compile(r"https?://[^<>\s|]+")
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -261,7 +266,7 @@ def card_blocks(card: Card, index: int, *, origin: ChannelKey | None = None) -> 
     """
     prefix = f"card|{index}|{card.ref}"
     title = f"*{card.ref}*  {escape(card.title)}"
-    if card.url:
+    if card.url and _URL_RE.fullmatch(card.url):
         title += f"  <{card.url}|:link: message>"
     blocks: list[Block] = [{"type": "section", "block_id": f"{prefix}|head", "text": mrkdwn(title)}]
     state = [_KIND_LABEL.get(card.kind, card.kind.capitalize()), f"*{escape(card.status)}*"]

@@ -65,7 +65,11 @@ def test_risk_score_is_a_field() -> None:
 
 def test_user_text_is_escaped_but_mentions_and_links_are_not() -> None:
     assert kit.escape("<b> & <@U1> <#C1|x> <!here> <https://a.b/c|site>") == (
-        "&lt;b&gt; &amp; <@U1> <#C1|x> <!here> <https://a.b/c|site>"
+        "&lt;b&gt; &amp; <@U1> <#C1|x> &lt;!here&gt; <https://a.b/c|site>"
+    )
+    # Special mentions never pass: user text must not make raidline ping everyone.
+    assert kit.escape("<!channel> <!everyone> <!subteam^S1|@team>") == (
+        "&lt;!channel&gt; &lt;!everyone&gt; &lt;!subteam^S1|@team&gt;"
     )
     assert kit.unescape("a &lt;b&gt; &amp;lt;") == "a <b> &lt;"
 
