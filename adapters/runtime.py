@@ -467,9 +467,10 @@ async def _abandon(parts: Running, ticking: asyncio.Task[None] | None) -> None:
         what.append(f"{parts.core.in_flight} requests being handled")
     if parts.ticks is not None and ticking is not None and not ticking.done():
         scheduler = parts.ticks.scheduler
-        run = scheduler.delivering
-        if run is not None:
-            what.append(f"the delivery of {run.key} (sent again once its lease ends)")
+        keys = sorted(scheduler.in_delivery)
+        if keys:
+            noun = "delivery" if len(keys) == 1 else "deliveries"
+            what.append(f"the {noun} of {', '.join(keys)} (sent again once the lease ends)")
         with contextlib.suppress(TimeoutError):
             released = await asyncio.wait_for(scheduler.release_unsent(), timeout=1.0)
             if released:

@@ -33,9 +33,7 @@ def _run(module: str) -> dict[str, float]:
         out = Path(tmp) / "out.json"
         started = time.perf_counter()
         print(f"== {module}", flush=True)
-        status = subprocess.call(
-            [sys.executable, "-m", f"benchmarks.{module}", "--out", str(out)]
-        )
+        status = subprocess.call([sys.executable, "-m", f"benchmarks.{module}", "--out", str(out)])
         print(f"   ({time.perf_counter() - started:.0f} s)\n", flush=True)
         if status != 0 or not out.exists():
             print(f"!! {module} failed (exit {status})", flush=True)

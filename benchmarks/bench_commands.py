@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
-
+from benchmarks._common import emit, postgres_database
 from bot.dispatcher import Core
 from bot.messages import Request
 from bot.model import ChannelKey
-from storage.db import create_engine, sync_url
+from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
 
@@ -63,15 +60,6 @@ async def _measure(url: str, creates: int, concurrency: int) -> dict[str, float]
         await engine.dispose()
 
 
-def _postgres_database(base: str) -> tuple[str, sa.Engine, str]:
-    admin = sa.create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"raidline_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(sync_url(base)).set(database=name).render_as_string(hide_password=False)
-    return url, admin, name
-
-
 def run(creates: int = 300, concurrency: int = 200) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,13 +67,8 @@ def run(creates: int = 300, concurrency: int = 200) -> dict[str, dict[str, float
         results["sqlite"] = asyncio.run(_measure(url, creates, concurrency))
     base = os.environ.get("RAIDLINE_TEST_POSTGRES_URL")
     if base:
-        url, admin, name = _postgres_database(base)
-        try:
+        with postgres_database(base) as url:
             results["postgres"] = asyncio.run(_measure(url, creates, concurrency))
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
     return results
 
 
@@ -103,6 +86,14 @@ def main() -> None:
         print(f"SQLite/PostgreSQL /blocker throughput ratio: {ratio:.2f}")
     else:
         print("(set RAIDLINE_TEST_POSTGRES_URL to measure PostgreSQL too)")
+    emit(
+        {
+            f"core_{name}_{backend}": value
+            for backend, r in results.items()
+            for name, value in r.items()
+            if name != "items"
+        }
+    )
 
 
 if __name__ == "__main__":

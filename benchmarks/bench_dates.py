@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from benchmarks._common import emit
 from bot.dates import parse_date
 
 # SPEC.md §1 phrases, plus the other forms the brief lists.
@@ -119,6 +120,14 @@ def main() -> None:
     print("per phrase, mean ms:")
     for text in PHRASES:
         print(f"  {text:<{width - 2}}  {result[f'phrase:{text}']:10.3f}")
+    emit(
+        {
+            "dateparse_p50_ms": result["median_ms"],
+            "dateparse_mean_ms": result["mean_ms"],
+            "dateparse_p99_ms": result["p99_ms"],
+            "dateparse_first_dateparser_ms": result["first_dateparser_ms"],
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -469,7 +469,7 @@ class SqlItemRepository:
             .order_by(items.c.channel_id, items.c.created_at, items.c.number, items.c.id)
         )
         rows = (await self._session.execute(query)).mappings().all()
-        return [_to_item(_channel_key(row), row) for row in rows]
+        return [_to_item(_keyed(self._session, row), row) for row in rows]
 
     @translate_errors
     async def events_since(

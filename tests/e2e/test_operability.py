@@ -409,7 +409,7 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[StandIn]]:
 
 
 async def start_in_process(
-    tmp_path: Path, stop: asyncio.Event
+    tmp_path: Path, stop: asyncio.Event, **env: str
 ) -> tuple[asyncio.Task[int], StandIn, str]:
     url = f"sqlite:///{tmp_path / 'raidline.db'}"
     settings = load_settings(
@@ -418,6 +418,7 @@ async def start_in_process(
             "RAIDLINE_HTTP_HOST": "127.0.0.1",
             "RAIDLINE_HTTP_PORT": str(free_port()),
             "RAIDLINE_TICK_SECONDS": "0.2",
+            **env,
         }
     )
     task = asyncio.create_task(runtime.run_platforms(settings, ["standin"], stop=stop))
@@ -454,7 +455,19 @@ async def test_stopping_answers_late_requests_and_waits_for_the_ones_in_progress
     assert not adapter.connected
 
 
+@pytest.mark.parametrize(
+    ("concurrency", "abandoned_runs", "handed_back"),
+    [
+        # One channel at a time: the first is in flight, the other two were not started.
+        ("1", "the delivery of close:test:0 (", "2 claimed runs, handed back unsent"),
+        # All three channels at once: all three are in flight, nothing is left to hand back.
+        ("8", "the deliveries of close:test:0, close:test:1, close:test:2 (", None),
+    ],
+)
 async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
+    concurrency: str,
+    abandoned_runs: str,
+    handed_back: str | None,
     standin: type[StandIn],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -489,15 +502,20 @@ async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
             "bot.services.scheduler.Scheduler._build",
             _build_something,
         )
-        task, adapter, _ = await start_in_process(tmp_path, stop)
+        task, adapter, _ = await start_in_process(
+            tmp_path, stop, RAIDLINE_DELIVERY_CONCURRENCY=concurrency
+        )
         await asyncio.wait_for(adapter.sending.wait(), 10)
         began = time.monotonic()
         stop.set()
         assert await asyncio.wait_for(task, 5) == runtime.EXIT_OK
     assert time.monotonic() - began < 2.5
     abandoned = [r.getMessage() for r in caplog.records if "shutdown deadline" in r.getMessage()]
-    assert abandoned and "the delivery of close:test:0" in abandoned[0]
-    assert "2 claimed runs, handed back unsent" in abandoned[0]
+    assert abandoned and abandoned_runs in abandoned[0]
+    if handed_back:
+        assert handed_back in abandoned[0]
+    else:
+        assert "handed back" not in abandoned[0]
     engine = create_engine(url)
     try:
         async with make_uow_factory(engine)() as uow:
@@ -508,11 +526,12 @@ async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
                 states[run.key] = (run.status, run.attempts, run.lease_until is not None)
     finally:
         await engine.dispose()
+    in_flight = (RunStatus.SENDING, 1, True)  # keeps its lease: sent again once it ends
+    unsent = (RunStatus.PENDING, 0, False)  # handed back as if never claimed
     assert states == {
-        # cut off mid-send: keeps its lease, so it is sent again only once the lease ends
-        "close:test:0": (RunStatus.SENDING, 1, True),
-        "close:test:1": (RunStatus.PENDING, 0, False),
-        "close:test:2": (RunStatus.PENDING, 0, False),
+        "close:test:0": in_flight,
+        "close:test:1": unsent if handed_back else in_flight,
+        "close:test:2": unsent if handed_back else in_flight,
     }
 
 
