@@ -287,6 +287,9 @@ class SlackAdapter:
         self._stopped = False
         self._timezones: dict[tuple[str, str], tuple[str | None, float]] = {}
         self._originals: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        #: One HTTP session (and its kept-alive connections) for every call to Slack while
+        #: started; without it slack_sdk opens and closes a connection per call.
+        self._http: aiohttp.ClientSession | None = None
         #: auth.test of the configured bot token: team_id, enterprise_id, user_id, bot_id
         self.identity: dict[str, Any] = {}
         if web_app is not None:
@@ -379,6 +382,7 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the tokens with Slack, create the OAuth tables, open Socket Mode."""
+        self._open_http()
         if self.installation_store is not None and self.state_store is not None:
             await self.installation_store.create_tables()  # type: ignore[no-untyped-call]
             await self.state_store.create_tables()  # type: ignore[no-untyped-call]
@@ -480,6 +484,21 @@ class SlackAdapter:
         if self._own_engine is not None:
             await self._own_engine.dispose()
             self._own_engine = None
+        await self._close_http()
+
+    def _open_http(self) -> None:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
+        # Bolt hands every listener a client made with its app client's session.
+        self.client.session = self.app.client.session = self._http
+
+    async def _close_http(self) -> None:
+        http, self._http = self._http, None
+        self.client.session = self.app.client.session = None
+        if http is not None:
+            await http.close()
 
     @property
     def connected(self) -> bool:
@@ -530,6 +549,7 @@ class SlackAdapter:
         return AsyncWebClient(
             token=token,
             base_url=self.settings.slack_api_url,
+            session=self._http,
             retry_handlers=retry_handlers(),
             logger=self.client.logger,
         )
@@ -1073,7 +1093,7 @@ class SlackAdapter:
         if not url:
             raise LookupError("no response_url to answer through")
         webhook = AsyncWebhookClient(
-            url, retry_handlers=retry_handlers(), logger=self.client.logger
+            url, session=self._http, retry_handlers=retry_handlers(), logger=self.client.logger
         )
         response = await webhook.send_dict(body)
         if response.status_code != 200:
