@@ -28,6 +28,7 @@ from adapters.metrics import Metrics
 from adapters.platform import PlatformAdapter
 from adapters.scheduler import Router, TickRunner
 from adapters.web import Readiness, WebServer, build_app
+from bot import dates
 from bot.config import ConfigError, Settings, mask_url_password
 from bot.dispatcher import Core
 from bot.ports import Messenger
@@ -120,6 +121,9 @@ async def build_core(settings: Settings) -> tuple[Core, AsyncEngine]:
         await engine.dispose()
         raise
     core = Core(make_uow_factory(engine), default_timezone=settings.timezone)
+    # Load dateparser (~0.3 s) in the background now, not inside the first command that
+    # needs it, where it would hold that command's transaction (and SQLite's write lock).
+    asyncio.get_running_loop().run_in_executor(None, dates.warm_up)
     return core, engine
 
 

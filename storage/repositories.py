@@ -264,20 +264,17 @@ class SqlItemRepository:
     async def allocate_number(self, channel: ChannelKey, kind: Kind) -> int:
         session = self._session
         channel_id = await _channel_id(session, channel, create=True)
-        await session.execute(
-            _insert(session, ref_counters)
-            .values(channel_id=channel_id, kind=kind.value, last_number=0)
-            .on_conflict_do_nothing(index_elements=[ref_counters.c.channel_id, ref_counters.c.kind])
+        # One upsert: the first number of a kind inserts the counter at 1, every later one
+        # adds 1 to it. Either takes the counter's row lock on PostgreSQL (SQLite holds the
+        # whole file since BEGIN IMMEDIATE) until the caller commits, so concurrent callers
+        # queue up and each gets its own number. max(number)+1 would hand two the same one.
+        inserted = _insert(session, ref_counters).values(
+            channel_id=channel_id, kind=kind.value, last_number=1
         )
-        # The UPDATE takes the counter's row lock on PostgreSQL (SQLite holds the whole file
-        # since BEGIN IMMEDIATE) until the caller commits, so concurrent callers queue up and
-        # each gets its own number. max(number)+1 would hand two of them the same one.
-        bumped = (
-            update(ref_counters)
-            .where(ref_counters.c.channel_id == channel_id, ref_counters.c.kind == kind.value)
-            .values(last_number=ref_counters.c.last_number + 1)
-            .returning(ref_counters.c.last_number)
-        )
+        bumped = inserted.on_conflict_do_update(
+            index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
+            set_={"last_number": ref_counters.c.last_number + 1},
+        ).returning(ref_counters.c.last_number)
         number: int = (await session.execute(bumped)).scalar_one()
         return number
 
@@ -561,6 +558,7 @@ class SqlChannelRepository:
     @translate_errors
     async def get_settings(self, channel: ChannelKey) -> ChannelSettings:
         query = select(
+            channels.c.id,
             channels.c.timezone,
             channels.c.leads,
             channels.c.nudges_enabled,
@@ -572,6 +570,7 @@ class SqlChannelRepository:
         row = (await self._session.execute(query)).mappings().one_or_none()
         if row is None:
             return ChannelSettings(channel=channel)
+        _known_channels(self._session)[channel] = row["id"]  # the command's writes need it
         return _to_settings(channel, row)
 
     @translate_errors

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -11,8 +13,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.errors import Unavailable
 from bot.ports import ChannelRepository, ItemRepository, ScheduleRepository
-from storage.db import is_unavailable_error, translate_errors
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, is_sqlite, is_unavailable_error, translate_errors
 from storage.repositories import (
     CHANNEL_IDS,
     SqlChannelRepository,
@@ -40,17 +43,23 @@ class SqlUnitOfWork:
     channels: ChannelRepository
     schedules: ScheduleRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
+    ) -> None:
         self._session = sessions()
         self.items = SqlItemRepository(self._session)
         self.channels = SqlChannelRepository(self._session)
         self.schedules = SqlScheduleRepository(self._session)
         self._entered = False
+        self._gate = gate
+        self._holding = False
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._entered:
             raise RuntimeError("a unit of work can be entered only once; make a new one")
         self._entered = True
+        if self._gate is not None:
+            self._holding = await self._gate.acquire()
         return self
 
     async def __aexit__(
@@ -64,7 +73,12 @@ class SqlUnitOfWork:
                 if self._session.in_transaction():
                     await self._session.rollback()
             finally:
-                await self._session.close()
+                try:
+                    await self._session.close()
+                finally:
+                    if self._holding and self._gate is not None:
+                        self._holding = False
+                        self._gate.release()
         except Exception as error:
             # Nothing uncommitted survives a lost connection anyway, so an outage while
             # rolling back loses nothing; it must not hide the error that got us here.
@@ -84,14 +98,60 @@ class SqlUnitOfWork:
         await self._session.rollback()
 
 
+class WriterGate:
+    """One SQLite unit of work at a time in this process, first come first served.
+
+    SQLite has one writer, and every unit of work starts with ``BEGIN IMMEDIATE``, so they
+    run one after another anyway. Left to SQLite, the waiters poll the file lock with growing
+    sleeps (up to 100 ms each) and are served in no order: under load a few commands wait
+    seconds while the lock sits idle between holders. Queueing them on an asyncio lock first
+    hands the file over at once and in order. Other processes (``raidline migrate``, a
+    backup) still meet SQLite's busy timeout. A unit of work opened inside another in the same
+    task does not wait for the gate (it would wait for itself); it meets SQLite's lock instead.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._holder: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            "raidline_writer_gate", default=False
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def acquire(self) -> bool:
+        """Wait for the gate; False (nothing to release) when this task already holds it."""
+        if self._holder.get():
+            return False
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._lock().acquire()
+        except TimeoutError:
+            raise Unavailable("the database stayed busy") from None
+        self._holder.set(True)
+        return True
+
+    def release(self) -> None:
+        self._holder.set(False)
+        self._lock().release()
+
+
 def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A ``bot.ports.UnitOfWorkFactory`` on ``engine`` (see :func:`storage.db.create_engine`)."""
     # Items are immutable dataclasses built from rows, so nothing needs refreshing after a
     # commit, and autoflush has nothing to flush: statements are executed directly.
     sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000) if is_sqlite(engine.sync_engine) else None
 
     def factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions)
+        return SqlUnitOfWork(sessions, gate)
 
     return factory
 

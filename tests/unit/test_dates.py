@@ -92,6 +92,9 @@ BERLIN_CASES: list[tuple[str, Wall]] = [
     ("5th of December", (2026, 12, 5, 17, 0)),
     ("Dec 5 2026", (2026, 12, 5, 17, 0)),
     ("Dec 5, 2026", (2026, 12, 5, 17, 0)),
+    ("5 dec 2026", (2026, 12, 5, 17, 0)),
+    ("Sept 3", (2027, 9, 3, 17, 0)),
+    ("3rd September", (2027, 9, 3, 17, 0)),
     ("Dec 5 3pm", (2026, 12, 5, 15, 0)),
     ("dec 5 at 14:30", (2026, 12, 5, 14, 30)),
     ("2026-12-05", (2026, 12, 5, 17, 0)),
@@ -254,6 +257,9 @@ ROLLOVER_CASES: list[tuple[str, datetime, datetime]] = [
     ("Nov 25", at(BERLIN, 2026, 11, 25, 18), at(BERLIN, 2027, 11, 25, 17)),
     ("Dec 31", at(BERLIN, 2026, 12, 31, 18), at(BERLIN, 2027, 12, 31, 17)),
     ("Jan 2", at(BERLIN, 2026, 12, 31, 18), at(BERLIN, 2027, 1, 2, 17)),
+    # a day that only leap years have: the next one
+    ("Feb 29", at(BERLIN, 2026, 11, 25, 10), at(BERLIN, 2028, 2, 29, 17)),
+    ("29th feb", at(BERLIN, 2028, 3, 1, 10), at(BERLIN, 2032, 2, 29, 17)),
     ("in 1 month", at(BERLIN, 2027, 1, 31, 10), at(BERLIN, 2027, 2, 28, 17)),
 ]
 
