@@ -9,6 +9,7 @@ session, so no ORM identity map can hand back stale objects after an update.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     func,
     or_,
@@ -76,6 +78,35 @@ def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.I
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+# The statements every logged item runs, built once: building an INSERT of 30 columns costs
+# more than executing it. Values go in as parameters.
+_ADD_ITEM = items.insert().returning(items.c.id)
+# The event's channel is its item's, looked up in the same statement.
+_ADD_EVENT = item_events.insert().values(
+    channel_id=select(items.c.channel_id)
+    .where(items.c.id == bindparam("event_item_id"))
+    .scalar_subquery()
+)
+_BUMP_DATE_MOVES = (
+    update(items)
+    .where(items.c.id == bindparam("moved_item_id"))
+    .values(date_moves=items.c.date_moves + 1)
+)
+
+
+@functools.cache
+def _bump_counter(dialect: str) -> Any:
+    """``allocate_number``'s upsert for one backend (its ON CONFLICT syntax differs)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = insert(ref_counters).values(
+        channel_id=bindparam("counter_channel_id"), kind=bindparam("counter_kind"), last_number=1
+    )
+    return inserted.on_conflict_do_update(
+        index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
+        set_={"last_number": ref_counters.c.last_number + 1},
+    ).returning(ref_counters.c.last_number)
 
 
 # The channel's key next to another table's columns, under names no table uses.
@@ -268,14 +299,9 @@ class SqlItemRepository:
         # adds 1 to it. Either takes the counter's row lock on PostgreSQL (SQLite holds the
         # whole file since BEGIN IMMEDIATE) until the caller commits, so concurrent callers
         # queue up and each gets its own number. max(number)+1 would hand two the same one.
-        inserted = _insert(session, ref_counters).values(
-            channel_id=channel_id, kind=kind.value, last_number=1
-        )
-        bumped = inserted.on_conflict_do_update(
-            index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
-            set_={"last_number": ref_counters.c.last_number + 1},
-        ).returning(ref_counters.c.last_number)
-        number: int = (await session.execute(bumped)).scalar_one()
+        bumped = _bump_counter(session.get_bind().dialect.name)
+        parameters = {"counter_channel_id": channel_id, "counter_kind": kind.value}
+        number: int = (await session.execute(bumped, parameters)).scalar_one()
         return number
 
     @translate_errors
@@ -283,12 +309,8 @@ class SqlItemRepository:
         if item.id is not None:
             raise ValueError(f"{item.ref} already has id {item.id}; use update()")
         channel_id = await _channel_id(self._session, item.channel, create=True)
-        inserted = (
-            _insert(self._session, items)
-            .values(channel_id=channel_id, **_item_values(item))
-            .returning(items.c.id)
-        )
-        item_id: int = (await self._session.execute(inserted)).scalar_one()
+        values = {"channel_id": channel_id, **_item_values(item)}
+        item_id: int = (await self._session.execute(_ADD_ITEM, values)).scalar_one()
         return replace(item, id=item_id)
 
     @translate_errors
@@ -501,25 +523,23 @@ class SqlItemRepository:
 
     @translate_errors
     async def add_event(self, item_id: int, event: Event) -> None:
-        channel_id = select(items.c.channel_id).where(items.c.id == item_id).scalar_subquery()
         await self._session.execute(
-            item_events.insert().values(
-                item_id=item_id,
-                channel_id=channel_id,
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                changes=[
+            _ADD_EVENT,
+            {
+                "event_item_id": item_id,
+                "item_id": item_id,
+                "at": event.at,
+                "actor": event.actor,
+                "action": event.action,
+                "changes": [
                     {"field": change.field, "old": change.old, "new": change.new}
                     for change in event.changes
                 ],
-                note=event.note,
-            )
+                "note": event.note,
+            },
         )
         if event.moves_date:
-            await self._session.execute(
-                update(items).where(items.c.id == item_id).values(date_moves=items.c.date_moves + 1)
-            )
+            await self._session.execute(_BUMP_DATE_MOVES, {"moved_item_id": item_id})
 
     @translate_errors
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:
