@@ -109,6 +109,33 @@ def _bump_counter(dialect: str) -> Any:
     ).returning(ref_counters.c.last_number)
 
 
+# A channel by its key, with the key as parameters: every command looks its channel up.
+_KEY_MATCHES = (
+    channels.c.platform == bindparam("key_platform"),
+    channels.c.workspace == bindparam("key_workspace"),
+    channels.c.external_id == bindparam("key_channel"),
+)
+_CHANNEL_ID = select(channels.c.id).where(*_KEY_MATCHES)
+_SETTINGS = select(
+    channels.c.id,
+    channels.c.timezone,
+    channels.c.leads,
+    channels.c.nudges_enabled,
+    channels.c.work_days,
+    channels.c.work_start,
+    channels.c.work_end,
+    channels.c.last_digest_at,
+).where(*_KEY_MATCHES)
+
+
+def _key_parameters(key: ChannelKey) -> dict[str, str]:
+    return {
+        "key_platform": key.platform,
+        "key_workspace": key.workspace,
+        "key_channel": key.channel,
+    }
+
+
 # The channel's key next to another table's columns, under names no table uses.
 _CHANNEL_KEY_COLUMNS = (
     channels.c.platform.label("channel_platform"),
@@ -155,8 +182,7 @@ async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -
     known = _known_channels(session)
     if key in known:
         return known[key]
-    lookup = select(channels.c.id).where(*_channel_filter(key))
-    found = (await session.execute(lookup)).scalar_one_or_none()
+    found = (await session.execute(_CHANNEL_ID, _key_parameters(key))).scalar_one_or_none()
     if found is not None:
         known[key] = found
     if found is not None or not create:
@@ -177,7 +203,7 @@ async def _channel_id(session: AsyncSession, key: ChannelKey, *, create: bool) -
             index_elements=[channels.c.platform, channels.c.workspace, channels.c.external_id]
         )
     )
-    created: int = (await session.execute(lookup)).scalar_one()
+    created: int = (await session.execute(_CHANNEL_ID, _key_parameters(key))).scalar_one()
     known[key] = created
     return created
 
@@ -577,17 +603,8 @@ class SqlChannelRepository:
 
     @translate_errors
     async def get_settings(self, channel: ChannelKey) -> ChannelSettings:
-        query = select(
-            channels.c.id,
-            channels.c.timezone,
-            channels.c.leads,
-            channels.c.nudges_enabled,
-            channels.c.work_days,
-            channels.c.work_start,
-            channels.c.work_end,
-            channels.c.last_digest_at,
-        ).where(*_channel_filter(channel))
-        row = (await self._session.execute(query)).mappings().one_or_none()
+        found = await self._session.execute(_SETTINGS, _key_parameters(channel))
+        row = found.mappings().one_or_none()
         if row is None:
             return ChannelSettings(channel=channel)
         _known_channels(self._session)[channel] = row["id"]  # the command's writes need it
