@@ -15,7 +15,7 @@ from bot.commands.parsing import (
 from bot.dates import check_timezone, parse_date
 from bot.errors import UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
-from bot.model import Item, Kind, Ref, Status
+from bot.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
 from bot.services import export
 from bot.services import items as svc
 from bot.services.items import Context
@@ -83,9 +83,12 @@ async def list_items(ctx: Context, args: str) -> Reply:
                 f"`{w}` is not a list filter. Use one of: {', '.join(LIST_FILTERS)}.",
                 usage=RAID["list"].usage,
             )
-    items = await ctx.uow.items.list(ctx.channel, kinds=[kind] if kind else None)
-    if not include_closed:
-        items = [i for i in items if i.active]
+    # Closed items are history that only grows: read them only when asked for.
+    items = await ctx.uow.items.list(
+        ctx.channel,
+        kinds=[kind] if kind else None,
+        statuses=None if include_closed else ACTIVE_STATUSES,
+    )
     if mode == "overdue":
         items = [i for i in items if i.overdue(ctx.now)]
     elif mode == "mine":
