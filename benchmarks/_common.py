@@ -9,22 +9,14 @@ merges into ``benchmarks/results.json``. Nothing here asserts on timing: the mac
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 import statistics
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
-
-from storage.db import sync_url
-
-POSTGRES_ENV = "RAIDLINE_TEST_POSTGRES_URL"
+from tests.integration.conftest import POSTGRES_ENV, postgres_base_url, postgres_database
 
 
 @dataclass(frozen=True)
@@ -87,20 +79,6 @@ def emit(metrics: dict[str, float], argv: Sequence[str] | None = None) -> None:
         Path(args[args.index("--out") + 1]).write_text(json.dumps(metrics), encoding="utf-8")
 
 
-def postgres_base_url() -> str | None:
-    return os.environ.get(POSTGRES_ENV) or None
-
-
-@contextlib.contextmanager
-def postgres_database(base: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server ``base`` points at; dropped afterwards."""
-    admin = sa.create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"raidline_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(sync_url(base)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+# The tests' throwaway databases: the same server, the same clean-up.
+__all__ = ["POSTGRES_ENV", "TARGETS", "Target", "emit", "median", "p99", "postgres_base_url",
+           "postgres_database"]  # fmt: skip

@@ -382,18 +382,11 @@ class SqlItemRepository:
         kinds: Iterable[Kind] | None = None,
         statuses: Iterable[Status] | None = None,
     ) -> builtins.list[Item]:
-        query = (
-            select(items)
-            .join(channels, channels.c.id == items.c.channel_id)
-            .where(*_channel_filter(channel))
-            .order_by(items.c.created_at, items.c.number, items.c.id)
+        where = ItemFilter(
+            kinds=None if kinds is None else tuple(kinds),
+            statuses=None if statuses is None else tuple(statuses),
         )
-        if kinds is not None:
-            query = query.where(items.c.kind.in_([kind.value for kind in kinds]))
-        if statuses is not None:
-            query = query.where(items.c.status.in_([status.value for status in statuses]))
-        rows = (await self._session.execute(query)).mappings().all()
-        return [_to_item(channel, row) for row in rows]
+        return await self.find(channel, where)
 
     @translate_errors
     async def active_in_workspace(self, platform: str, workspace: str) -> builtins.list[Item]:

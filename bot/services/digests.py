@@ -48,9 +48,11 @@ _CHANGE_WORDS = {
 }
 
 
-def _refs(refs: list[str]) -> str:
+def _refs(refs: list[str], total: int | None = None) -> str:
+    """At most SHOWN_REFS of ``refs``, then how many more of ``total`` (default: all refs)."""
+    total = len(refs) if total is None else total
     shown = ", ".join(refs[:SHOWN_REFS])
-    return shown + (f" and {len(refs) - SHOWN_REFS} more" if len(refs) > SHOWN_REFS else "")
+    return shown + (f" and {total - SHOWN_REFS} more" if total > SHOWN_REFS else "")
 
 
 def _changed_lines(pairs: list[tuple[Item, Event]]) -> tuple[str, ...]:
@@ -170,8 +172,7 @@ async def _warning_lines(uow: UnitOfWork, channel: ChannelKey, totals: _Totals) 
         refs = [
             str(b.ref) for b in await uow.items.find(channel, UNOWNED_BLOCKERS, limit=SHOWN_REFS)
         ]
-        refs += [""] * (totals.unowned - len(refs))  # _refs counts what it does not show
-        lines.append(f"Blockers without an owner: {_refs(refs)}")
+        lines.append(f"Blockers without an owner: {_refs(refs, totals.unowned)}")
     if totals.blockers >= MANY_BLOCKERS:
         for person, count in await uow.items.owner_counts(
             channel, OPEN_BLOCKERS, at_least=MANY_BLOCKERS

@@ -12,12 +12,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.logging import JsonFormatter, Redactor
 from adapters.metrics import Metrics
+from adapters.scheduler import TickRunner
 from bot.context import current_request_id
 from bot.dispatcher import SHUTTING_DOWN, Core, Handled
 from bot.errors import Unavailable
 from bot.messages import Request
 from bot.model import ChannelKey, Run, RunKind, RunStatus
-from bot.services.scheduler import Scheduler, TickReport
+from bot.services.scheduler import DELIVERY_BATCH, Scheduler, TickReport
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
 
@@ -342,3 +343,35 @@ async def test_a_slow_channel_does_not_hold_up_the_others_and_each_keeps_its_ord
     gate.set()
     report = await tick
     assert order == ["d1", "d3", "d0", "d2"] and report.delivered == 4
+
+
+async def test_a_full_batch_is_followed_by_the_next_at_once_not_after_the_interval() -> None:
+    store = FakeStore()
+    clock = FixedClock(BASE)
+    chat = Chat(store, clock)
+    await chat.say("/blocker Something to digest")
+    backlog = DELIVERY_BATCH * 2 + 10
+    for n in range(backlog):
+        await add_nudge(store, BASE - timedelta(minutes=1), f"n{n}")
+    all_sent = asyncio.Event()
+
+    class Counting(Recorder):
+        async def send(self, message):  # type: ignore[no-untyped-def]
+            ref = await super().send(message)
+            if len(self.sent) == backlog:
+                all_sent.set()
+            return ref
+
+    outbox = Counting()
+    scheduler = Scheduler(store, outbox, clock=clock)
+    first = await scheduler.tick()
+    assert first.busy and first.delivered == DELIVERY_BATCH
+    runner = TickRunner(scheduler, interval_seconds=3600)  # the interval never comes
+    runner.start()
+    try:
+        await asyncio.wait_for(all_sent.wait(), 10)
+    finally:
+        await runner.stop()
+    assert len(outbox.sent) == backlog
+    last = await scheduler.tick()
+    assert not last.busy and last.delivered == 0
