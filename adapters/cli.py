@@ -18,9 +18,9 @@ from pathlib import Path
 
 from adapters import runtime
 from adapters.logging import configure_logging
-from bot.config import ConfigError, Settings, load_settings
+from adapters.runtime.config import ConfigError, Settings, load_settings
+from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError
-from bot.model import ChannelKey
 from bot.services import export as export_service
 from storage import backup
 from storage.uow import make_uow_factory

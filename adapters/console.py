@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from bot.domain.model import ChannelKey
 from bot.messages import Action, Choice, Form, FormField, InputKind, Outgoing, Reply, Request
-from bot.model import ChannelKey
-from bot.render import numbered_actions, plain, render_text
+from bot.views.plain import numbered_actions, plain, render_text
 
 log = logging.getLogger(__name__)
 

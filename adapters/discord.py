@@ -40,12 +40,12 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from adapters import discord_render as dr
-from adapters.runtime import EXIT_UNAVAILABLE, StartupError
-from bot import views
-from bot.config import ConfigError, Settings
+from adapters.platform import EXIT_UNAVAILABLE, StartupError
+from adapters.runtime.config import ConfigError, Settings
 from bot.dispatcher import Core
+from bot.domain.model import RESPONSES, ChannelKey, Item, Kind, Ref, Status
 from bot.messages import Form, InputKind, Outgoing, Reply, Request, Tone, Visibility
-from bot.model import RESPONSES, ChannelKey, Item, Kind, Ref, Status
+from bot.views import items as views
 
 log = logging.getLogger("raidline.discord")
 
@@ -987,7 +987,7 @@ def schema_hash(commands: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _stub_item(ref: Ref) -> Item:
-    """An item with only a ref, to ask bot.views for the form an action opens."""
+    """An item with only a ref, to ask bot.views.items for the form an action opens."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return Item(
         channel=ChannelKey("discord", "", ""),

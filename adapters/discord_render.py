@@ -26,6 +26,7 @@ from typing import Any
 
 import discord
 
+from bot.domain.model import DATE_LABEL
 from bot.messages import (
     Action,
     Card,
@@ -41,7 +42,6 @@ from bot.messages import (
 from bot.messages import (
     Field as CardField,
 )
-from bot.model import DATE_LABEL
 
 # --- Discord's limits ------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from prometheus_client import (
 )
 
 from bot.dispatcher import Handled
-from bot.services.scheduler import TickReport
+from bot.scheduler import TickReport
 
 #: request kinds and outcomes, created at zero so dashboards see them before the first one
 KINDS = ("command", "click", "form")

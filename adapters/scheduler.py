@@ -5,7 +5,7 @@ calls ``Scheduler.tick()`` every ``RAIDLINE_TICK_SECONDS``, never twice at once,
 after a command changed a schedule, and back to back while a tick reports a backlog (many
 standups due in the same minute). APScheduler is not used: its persistent job stores
 double-fire when shared between processes and pickle jobs (notes/scheduling-and-storage.md
-§2), next runs are computed from the rule with zoneinfo (``bot.schedule_rules``), and an
+§2), next runs are computed from the rule with zoneinfo (``bot.domain.schedules``), and an
 interval is all that is left to drive.
 """
 
@@ -19,7 +19,7 @@ from datetime import datetime
 from bot.errors import Unavailable
 from bot.messages import Outgoing
 from bot.ports import Messenger
-from bot.services.scheduler import NoRoute, Scheduler
+from bot.scheduler import NoRoute, Scheduler
 
 log = logging.getLogger("raidline.scheduler")
 

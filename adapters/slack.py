@@ -54,11 +54,11 @@ from sqlalchemy import and_, desc, or_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import slack_blocks as kit
-from adapters.runtime import EXIT_UNAVAILABLE, StartupError
-from bot.config import ConfigError, Settings
+from adapters.platform import EXIT_UNAVAILABLE, StartupError
+from adapters.runtime.config import ConfigError, Settings
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey
 from bot.messages import File, Form, Outgoing, Reply, Request, Tone, Visibility
-from bot.model import ChannelKey
 from storage import db
 
 log = logging.getLogger("raidline.slack")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.domain.model import ChannelKey
 from bot.messages import (
     Action,
     Card,
@@ -30,7 +31,6 @@ from bot.messages import (
     Section,
     Tone,
 )
-from bot.model import ChannelKey
 
 Block = dict[str, Any]
 

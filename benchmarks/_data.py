@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from bot.model import WORKDAYS
+from bot.domain.model import WORKDAYS
 from storage.db import sync_url
 from storage.tables import channels, item_events, items, ref_counters, schedules
 

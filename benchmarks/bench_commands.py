@@ -14,8 +14,8 @@ from pathlib import Path
 
 from benchmarks._common import emit, postgres_database
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey
 from bot.messages import Request
-from bot.model import ChannelKey
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory

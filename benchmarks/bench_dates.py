@@ -1,4 +1,4 @@
-"""How fast is bot.dates.parse_date? First (cold) parse versus steady state.
+"""How fast is bot.text.dates.parse_date? First (cold) parse versus steady state.
 
 Run in a fresh process so the first parse is really cold (dateparser not yet imported)::
 
@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 
 from benchmarks._common import emit
-from bot.dates import parse_date
+from bot.text.dates import parse_date
 
 # SPEC.md §1 phrases, plus the other forms the brief lists.
 SPEC_PHRASES = [

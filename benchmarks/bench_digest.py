@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks._common import emit, median, postgres_base_url, postgres_database
 from benchmarks._data import NOW, add_channels, add_events, add_items, sync_engine
-from bot.model import ChannelKey
+from bot.domain.model import ChannelKey
 from bot.services import digests
 from storage.db import create_engine
 from storage.migrate import upgrade

@@ -29,11 +29,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import slack_blocks as kit
+from adapters.runtime.config import load_settings
 from benchmarks._common import emit, median, postgres_base_url, postgres_database
 from benchmarks._data import NOW, add_channels, add_items, add_schedules, sync_engine
-from bot.config import load_settings
 from bot.messages import Outgoing
-from bot.services.scheduler import Scheduler, TickReport
+from bot.scheduler import Scheduler, TickReport
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.tables import runs

@@ -120,8 +120,8 @@ async def _serve(api_url: str, sqlite_url: str, pg_url: str | None) -> None:
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from adapters.runtime.config import load_settings
     from adapters.slack import SlackAdapter
-    from bot.config import load_settings
     from bot.dispatcher import Core
     from storage.db import create_engine
     from storage.migrate import upgrade

@@ -9,13 +9,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import views
 from bot.commands import raid
-from bot.commands.actions import run_action
-from bot.commands.parsing import check_command_length
+from bot.commands.clicks import run_action
 from bot.commands.registry import COMMANDS, did_you_mean, help_reply
 from bot.context import current_request_id, new_request_id
-from bot.dates import check_timezone
+from bot.domain.model import ChannelKey
 from bot.errors import (
     Conflict,
     Forbidden,
@@ -26,10 +24,12 @@ from bot.errors import (
     UsageError,
 )
 from bot.messages import File, Reply, Request, Suggestion, Tone, Visibility
-from bot.model import ChannelKey
 from bot.ports import Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
+from bot.text.dates import check_timezone
+from bot.text.parsing import check_command_length
+from bot.views import items as views
 
 log = logging.getLogger("raidline.core")
 

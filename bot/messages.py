@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from bot.model import ChannelKey
+from bot.domain.model import ChannelKey
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
-from bot.messages import Outgoing
-from bot.model import (
+from bot.domain.model import (
     ChannelKey,
     ChannelSettings,
     Event,
@@ -30,6 +29,7 @@ from bot.model import (
     StandupAnswer,
     Status,
 )
+from bot.messages import Outgoing
 
 
 class ItemRepository(Protocol):

@@ -30,8 +30,7 @@ from sqlalchemy import Column, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.errors import Unavailable
-from bot.model import (
+from bot.domain.model import (
     DEFAULT_QUESTIONS,
     RESPONSES,
     WEEKDAYS,
@@ -47,7 +46,8 @@ from bot.model import (
     ScheduleKind,
     Status,
 )
-from bot.schedule_rules import next_run
+from bot.domain.schedules import next_run
+from bot.errors import Unavailable
 from bot.services.export import BACKUP_FORMAT, BACKUP_VERSION
 from storage.db import is_sqlite, is_unavailable_error
 from storage.repositories import _item_values, _schedule_values

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import (
+from bot.domain.model import (
     ACTIVE_STATUSES,
     Change,
     ChannelKey,

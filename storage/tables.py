@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from bot.model import WORKDAYS
+from bot.domain.model import WORKDAYS
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -72,7 +72,7 @@ PERSON = 255
 MESSAGE_REF = 255
 # "09:30"
 LOCAL_TIME = 5
-#: The server default of ``channels.work_days``: ``bot.model.WORKDAYS`` as JSON text.
+#: The server default of ``channels.work_days``: ``bot.domain.model.WORKDAYS`` as JSON text.
 WORKDAYS_JSON = json.dumps(list(WORKDAYS))
 
 
@@ -127,7 +127,7 @@ class RefCounterRow(Base):
 
 
 class ItemRow(Base):
-    """A blocker, risk, decision or change request (``bot.model.Item``)."""
+    """A blocker, risk, decision or change request (``bot.domain.model.Item``)."""
 
     __tablename__ = "items"
     __table_args__ = (
@@ -205,7 +205,7 @@ class ItemEventRow(Base):
 
 
 class ScheduleRow(Base):
-    """A channel's standup or digest rule (``bot.model.Schedule``); one per channel and kind.
+    """A channel's standup or digest rule (``bot.domain.model.Schedule``); one per channel and kind.
 
     ``next_run_at`` is what the claim loop selects on, ``FOR UPDATE SKIP LOCKED``.
     """
@@ -231,7 +231,7 @@ class ScheduleRow(Base):
 
 
 class RunRow(Base):
-    """One occurrence of scheduled work (``bot.model.Run``): idempotency ledger and outbox.
+    """One occurrence of scheduled work (``bot.domain.model.Run``): idempotency ledger and outbox.
 
     Inserting a run whose ``key`` exists does nothing; delivery claims ``pending`` rows that
     are due (and ``sending`` rows whose lease expired) by ``(status, due_at)``.
@@ -258,7 +258,7 @@ class RunRow(Base):
 
 
 class StandupRow(Base):
-    """One opened standup (``bot.model.Standup``): one per schedule and local date."""
+    """One opened standup (``bot.domain.model.Standup``): one per schedule and local date."""
 
     __tablename__ = "standups"
     __table_args__ = (UniqueConstraint("schedule_id", "local_date"),)
@@ -279,7 +279,7 @@ class StandupRow(Base):
 
 
 class StandupAnswerRow(Base):
-    """One person's answers to one standup (``bot.model.StandupAnswer``); replaced on edit.
+    """One person's answers to one standup (``bot.domain.model.StandupAnswer``); replaced on edit.
 
     ``first_answered_at`` survives replacements, so answers keep the order people first gave
     them in.

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from bot.model import (
+from bot.domain.model import (
     ChannelKey,
     ChannelSettings,
     Event,

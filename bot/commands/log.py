@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.commands.parsing import (
+from bot.domain.model import IMPACT_AREAS, Item, Kind, Status
+from bot.errors import FormInvalid, UsageError
+from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
+from bot.services import items as svc
+from bot.services.items import Context
+from bot.text.dates import parse_date
+from bot.text.parsing import (
     MAX_TITLE_CHARS,
     OptionSpec,
     Parsed,
@@ -19,13 +25,7 @@ from bot.commands.parsing import (
     parse_person,
     parse_response,
 )
-from bot.dates import parse_date
-from bot.errors import FormInvalid, UsageError
-from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
-from bot.model import IMPACT_AREAS, Item, Kind, Status
-from bot.services import items as svc
-from bot.services.items import Context
-from bot.views import assign_action, card, due_action, level_choices, response_choices
+from bot.views.items import assign_action, card, due_action, level_choices, response_choices
 
 USAGE = {
     Kind.BLOCKER: "/blocker <title> [@owner] [due <date>] [waiting on <who or what>] "

@@ -6,20 +6,20 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.commands.parsing import (
+from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
+from bot.errors import UsageError
+from bot.messages import Action, Reply, Section, Tone, Visibility
+from bot.services import export
+from bot.services import items as svc
+from bot.services.items import Context
+from bot.text.dates import check_timezone, parse_date
+from bot.text.parsing import (
     find_mentions,
     mention,
     parse_people,
     parse_ref,
 )
-from bot.dates import check_timezone, parse_date
-from bot.errors import UsageError
-from bot.messages import Action, Reply, Section, Tone, Visibility
-from bot.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
-from bot.services import export
-from bot.services import items as svc
-from bot.services.items import Context
-from bot.views import card, changed_reply, history_line, list_line
+from bot.views.items import card, changed_reply, history_line, list_line
 
 PAGE_SIZE = 15
 

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.commands import log, raid, standup
+from bot.domain.model import Kind
 from bot.errors import UsageError
 from bot.messages import Form, Reply, Section
-from bot.model import Kind
 from bot.services.items import Context
 
 Handler = Callable[[Context, str], Awaitable[Reply]]

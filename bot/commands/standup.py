@@ -7,16 +7,16 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.commands.parsing import find_mentions, mention, parse_people
-from bot.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
+from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
 from bot.errors import UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
-from bot.schedule_rules import describe_days, local_date, next_run, parse_days, parse_time
 from bot.services import digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
+from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.parsing import find_mentions, mention, parse_people
 
 Handler = Callable[[Context, str], Awaitable[Reply]]
 

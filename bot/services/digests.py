@@ -6,11 +6,20 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.commands.parsing import mention
-from bot.dates import format_age, format_datetime
+from bot.domain.model import (
+    ACTIVE_STATUSES,
+    ChannelKey,
+    Event,
+    Item,
+    ItemFilter,
+    ItemOrder,
+    Kind,
+    Status,
+)
 from bot.messages import Reply, Section, Visibility
-from bot.model import ACTIVE_STATUSES, ChannelKey, Event, Item, ItemFilter, ItemOrder, Kind, Status
 from bot.ports import UnitOfWork
+from bot.text.dates import format_age, format_datetime
+from bot.text.parsing import mention
 
 #: How far back a channel's first digest looks.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)

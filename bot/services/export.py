@@ -14,12 +14,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.commands.parsing import mention
+from bot.domain.model import ChannelKey, ChannelSettings, Event, Item, Schedule, ScheduleKind
 from bot.errors import UsageError
 from bot.messages import File
-from bot.model import ChannelKey, ChannelSettings, Event, Item, Schedule, ScheduleKind
 from bot.ports import UnitOfWork
-from bot.views import history_line, list_line
+from bot.text.parsing import mention
+from bot.views.items import history_line, list_line
 
 FORMATS = ("md", "csv", "json")
 _MIME = {"md": "text/markdown", "csv": "text/csv", "json": "application/json"}

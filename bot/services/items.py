@@ -12,15 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.commands.parsing import (
-    LEVEL_NAMES,
-    MAX_DETAILS_CHARS,
-    MAX_TITLE_CHARS,
-    check_length,
-    mention,
-)
-from bot.errors import Conflict, Forbidden, NotFound, UsageError
-from bot.model import (
+from bot.domain.model import (
     INITIAL_STATUS,
     Change,
     ChannelSettings,
@@ -30,7 +22,15 @@ from bot.model import (
     Ref,
     Status,
 )
+from bot.errors import Conflict, Forbidden, NotFound, UsageError
 from bot.ports import UnitOfWork
+from bot.text.parsing import (
+    LEVEL_NAMES,
+    MAX_DETAILS_CHARS,
+    MAX_TITLE_CHARS,
+    check_length,
+    mention,
+)
 
 
 @dataclass

@@ -6,12 +6,12 @@ import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands.parsing import mention
-from bot.dates import format_datetime, format_relative
+from bot.domain.model import ChannelSettings, Item, Kind, Status
+from bot.domain.schedules import working_days_between
 from bot.messages import Action, Outgoing, Reply, Tone, Visibility
-from bot.model import ChannelSettings, Item, Kind, Status
-from bot.schedule_rules import working_days_between
-from bot.views import card, due_action, take_action
+from bot.text.dates import format_datetime, format_relative
+from bot.text.parsing import mention
+from bot.views.items import card, due_action, take_action
 
 #: A blocker with no owner for this long is raised with the channel.
 UNOWNED_AFTER = timedelta(days=1)

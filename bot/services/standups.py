@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from bot.commands.parsing import MAX_TITLE_CHARS, mention
-from bot.dates import format_datetime
+from bot.domain.model import Kind, Schedule, Standup, StandupAnswer
 from bot.errors import Conflict, NotFound, UsageError
 from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Tone, Visibility
-from bot.model import Kind, Schedule, Standup, StandupAnswer
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.views import changed_reply
+from bot.text.dates import format_datetime
+from bot.text.parsing import MAX_TITLE_CHARS, mention
+from bot.views.items import changed_reply
 
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)

@@ -31,11 +31,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters import runtime
 from adapters.logging import REDACTED, configure_logging
-from bot.config import load_settings
+from adapters.runtime.config import load_settings
 from bot.dispatcher import SHUTTING_DOWN
+from bot.domain.model import ChannelKey, Run, RunKind, RunStatus, Schedule, ScheduleKind
+from bot.domain.schedules import local_date
 from bot.messages import Outgoing, Request
-from bot.model import ChannelKey, Run, RunKind, RunStatus, Schedule, ScheduleKind
-from bot.schedule_rules import local_date
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -499,7 +499,7 @@ async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
     caplog.set_level(logging.INFO, "raidline")
     with monkeypatch.context() as m:
         m.setattr(
-            "bot.services.scheduler.Scheduler._build",
+            "bot.scheduler.Scheduler._build",
             _build_something,
         )
         task, adapter, _ = await start_in_process(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import ChannelKey, Schedule, ScheduleKind
+from bot.domain.model import ChannelKey, Schedule, ScheduleKind
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory

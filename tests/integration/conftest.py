@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
-from bot.model import INITIAL_STATUS, ChannelKey, Item, Kind
+from bot.domain.model import INITIAL_STATUS, ChannelKey, Item, Kind
 from storage.db import create_engine, sync_url
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, make_uow_factory

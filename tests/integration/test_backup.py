@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.messages import Reply, Request, Tone
-from bot.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.services.export import BACKUP_FORMAT, export_all, item_record
 from storage import backup
 from storage.db import create_engine

@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, Kind, Status
 from bot.messages import Request, Tone
-from bot.model import ChannelKey, Kind, Status
 from storage.db import create_engine
 from storage.uow import make_uow_factory
 from tests.integration.conftest import UowFactory

@@ -13,10 +13,10 @@ import pytest
 
 from adapters.web import Readiness
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, Schedule, ScheduleKind
 from bot.errors import Unavailable
 from bot.messages import Outgoing, Request, Tone
-from bot.model import ChannelKey, Schedule, ScheduleKind
-from bot.services.scheduler import Scheduler
+from bot.scheduler import Scheduler
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import check_database, make_uow_factory

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.metrics import Metrics
 from adapters.web import Readiness, build_app
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
 from bot.messages import Outgoing, Request
-from bot.model import ChannelKey, Run, RunKind, RunStatus
-from bot.services.scheduler import LEASE, Scheduler
+from bot.scheduler import LEASE, Scheduler
 from storage.db import create_engine
 from storage.uow import make_uow_factory
 from tests.integration.conftest import CHANNEL, UowFactory, closed_port

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from bot.model import (
+from bot.domain.model import (
     ACTIVE_STATUSES,
     Change,
     ChannelKey,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.model import ChannelKey, RunStatus, Schedule, ScheduleKind
 from bot.messages import Outgoing
-from bot.model import ChannelKey, RunStatus, Schedule, ScheduleKind
-from bot.services.scheduler import LEASE, Scheduler, TickReport
+from bot.scheduler import LEASE, Scheduler, TickReport
 from storage.db import create_engine
 from storage.uow import make_uow_factory
 from tests.fakes import FixedClock

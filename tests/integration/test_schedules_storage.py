@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
-from bot.model import (
+from bot.domain.model import (
     WORKDAYS,
     ChannelKey,
     ChannelSettings,

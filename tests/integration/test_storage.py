@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.model import Change, ChannelKey, ChannelSettings, Event, Item, Kind, Status
 from bot.errors import Unavailable
-from bot.model import Change, ChannelKey, ChannelSettings, Event, Item, Kind, Status
 from storage.db import create_engine, is_sqlite, normalize_url, sync_url
 from storage.migrate import upgrade
 from storage.tables import items

@@ -3,7 +3,7 @@
 ``make soak`` (``python -m tests.reliability.soak --minutes 10``) serves raidline's real
 :class:`~adapters.slack.SlackAdapter` over HTTP on an ephemeral port, on a real SQLite
 database (migrated like production) with the real scheduler tick
-(:func:`adapters.runtime.start_scheduler`: :class:`~bot.services.scheduler.Scheduler` in a
+(:func:`adapters.runtime.start_scheduler`: :class:`~bot.scheduler.Scheduler` in a
 :class:`~adapters.scheduler.TickRunner`) delivering through the adapter to the Slack Web API
 stand-in (:mod:`tests.adapters.slack.fake_slack`). Every request is signed like Slack signs
 it (:mod:`tests.adapters.slack.wire`).
@@ -72,8 +72,8 @@ from aiohttp import web
 
 from adapters import slack_blocks as kit
 from adapters.runtime import start_scheduler
+from adapters.runtime.config import load_settings
 from adapters.slack import SlackAdapter
-from bot.config import load_settings
 from bot.dispatcher import Core
 from bot.messages import Outgoing
 from storage.db import create_engine

@@ -42,8 +42,8 @@ from slack_sdk.signature import Clock
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import slack_blocks as kit
+from bot.domain.model import ChannelKey
 from bot.messages import Form, FormField, InputKind, Request, Tone
-from bot.model import ChannelKey
 from storage import tables
 from storage.db import create_engine
 from storage.migrate import upgrade

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.discord import DiscordAdapter
+from bot.domain.model import ChannelKey
 from bot.messages import Outgoing, Reply, Visibility
-from bot.model import ChannelKey
 from tests.adapters.discord import conftest as discord_fixtures
 from tests.adapters.discord.conftest import (
     CHANNEL_A,

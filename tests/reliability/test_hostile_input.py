@@ -48,6 +48,7 @@ from adapters import slack_blocks as kit
 from adapters.discord import build_modal, build_view
 from bot.commands.log import form_for
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, ChannelSettings, Kind, Standup
 from bot.messages import (
     Action,
     Card,
@@ -62,9 +63,8 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.model import ChannelKey, ChannelSettings, Kind, Standup
 from bot.services import nudges, standups
-from bot.views import decide_action, reject_action
+from bot.views.items import decide_action, reject_action
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey, Item, Kind
 from bot.messages import Reply, Request
-from bot.model import ChannelKey, Item, Kind
-from bot.render import render_text
+from bot.views.plain import render_text
 from tests.fakes import FakeStore, FixedClock
 
 # Wed 25 Nov 2026, 10:00 in Berlin.

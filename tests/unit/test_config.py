@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings, mask_url_password
+from adapters.runtime.config import ConfigError, Settings, load_settings, mask_url_password
 
 SLACK_OK = {"SLACK_BOT_TOKEN": "xoxb-1-good", "SLACK_APP_TOKEN": "xapp-1-good"}
 
@@ -181,7 +181,7 @@ def test_several_problems_stay_on_one_line() -> None:
 
 
 def test_nothing_is_built_at_import_time() -> None:
-    import bot.config as config_module
+    import adapters.runtime.config as config_module
 
     assert not [v for v in vars(config_module).values() if isinstance(v, Settings)]
 

@@ -6,8 +6,9 @@ container. The Dockerfile is read by a small parser (instructions, continuation 
 and held to hadolint-style rules (the DLxxxx ids are hadolint's); docker-compose.yml is read by
 a reader for the plain subset of YAML it is written in (PyYAML is not a dependency), which
 refuses anything outside that subset rather than misreading it. The lists of variables, the
-console script, the packages and the HTTP port are taken from the code (``bot.config.Settings``,
-``pyproject.toml``, ``adapters.cli``), so the files cannot drift from it unnoticed.
+console script, the packages and the HTTP port are taken from the code
+(``adapters.runtime.config.Settings``, ``pyproject.toml``, ``adapters.cli``), so the files
+cannot drift from it unnoticed.
 
 Every rule is a function returning a list of problems; the ``test_*_rules_catch`` tests break
 a copy of the real file in memory and check that the rule notices.
@@ -30,7 +31,7 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.cli import build_parser
-from bot.config import Settings, load_settings
+from adapters.runtime.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -854,7 +855,7 @@ def env_example_problems(text: str) -> list[str]:
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"{name} appears more than once")
     for name in sorted(settings_variables() - set(names)):
-        problems.append(f"{name} (bot.config.Settings) is missing")
+        problems.append(f"{name} (adapters.runtime.config.Settings) is missing")
     known = settings_variables() | COMPOSE_ONLY_VARIABLES
     for name in sorted(set(names) - known):
         problems.append(f"{name} is read by nothing (not in Settings, not compose's)")

@@ -1,4 +1,4 @@
-"""bot.dates: parsing and showing dates (SPEC.md §1), with a frozen base time.
+"""bot.text.dates: parsing and showing dates (SPEC.md §1), with a frozen base time.
 
 Base: Wed 2026-11-25 10:00 Europe/Berlin (09:00 UTC). Expected results are written as local
 wall times in the zone under test and converted to UTC instants by ``at()``.
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import dates
-from bot.dates import (
+from bot.errors import UsageError
+from bot.text import dates
+from bot.text.dates import (
     check_timezone,
     format_age,
     format_datetime,
@@ -24,7 +25,6 @@ from bot.dates import (
     parse_date,
     parse_duration,
 )
-from bot.errors import UsageError
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"

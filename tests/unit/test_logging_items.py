@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.model import Kind, Status
 from bot.messages import Tone, Visibility
-from bot.model import Kind, Status
 from tests.unit.conftest import Chat
 
 BERLIN = ZoneInfo("Europe/Berlin")

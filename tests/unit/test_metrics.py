@@ -15,10 +15,10 @@ from adapters.metrics import Metrics
 from adapters.scheduler import TickRunner
 from bot.context import current_request_id
 from bot.dispatcher import SHUTTING_DOWN, Core, Handled
+from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
 from bot.errors import Unavailable
 from bot.messages import Request
-from bot.model import ChannelKey, Run, RunKind, RunStatus
-from bot.services.scheduler import DELIVERY_BATCH, Scheduler, TickReport
+from bot.scheduler import DELIVERY_BATCH, Scheduler, TickReport
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from bot.domain.model import Kind, Status
 from bot.messages import Tone, Visibility
-from bot.model import Kind, Status
-from bot.render import render_text
+from bot.views.plain import render_text
 from tests.unit.conftest import Chat
 
 
@@ -316,7 +316,7 @@ async def test_buttons_on_a_card_work_and_are_refused_by_the_rules(chat: Chat) -
 
 async def test_items_of_another_channel_are_invisible(chat: Chat) -> None:
     await seed(chat)
-    from bot.model import ChannelKey
+    from bot.domain.model import ChannelKey
 
     chat.channel = ChannelKey("console", "other-workspace", "proj")
     assert "There is no B-1" in (await chat.say("/raid show B-1")).text
@@ -357,7 +357,7 @@ async def test_database_outage_says_nothing_was_saved(
 
 
 async def test_home_shows_what_waits_on_a_person_across_channels(chat: Chat) -> None:
-    from bot.model import ChannelKey
+    from bot.domain.model import ChannelKey
 
     await seed(chat)
     chat.channel = ChannelKey("console", "local", "other")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import ChannelKey, Item
+from bot.domain.model import ChannelKey, Item
 from tests.fakes import _Items
 from tests.unit.conftest import Chat
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.messages import Action, Card, Field, Form, Reply, Section, Tone
-from bot.render import numbered_actions, plain, render_text, wrap
+from bot.views.plain import numbered_actions, plain, render_text, wrap
 
 BLOCKER = Card(
     ref="B-1",

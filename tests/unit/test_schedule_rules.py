@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import UsageError
-from bot.schedule_rules import (
+from bot.domain.schedules import (
     local_date,
     next_run,
     parse_days,
@@ -15,6 +14,7 @@ from bot.schedule_rules import (
     within_hours,
     working_days_between,
 )
+from bot.errors import UsageError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 DAILY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

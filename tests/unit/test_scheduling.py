@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.model import Kind, RunStatus, Status
 from bot.messages import Outgoing, Tone
-from bot.model import Kind, RunStatus, Status
-from bot.render import render_text
-from bot.services.scheduler import Scheduler
+from bot.scheduler import Scheduler
+from bot.views.plain import render_text
 from tests.unit.conftest import Chat
 
 

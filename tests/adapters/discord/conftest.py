@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.config import load_settings
+from adapters.runtime.config import load_settings
 from bot.dispatcher import Core
 from bot.messages import Reply, Request
 from tests.adapters.discord.fake_discord import (

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.discord import DiscordAdapter
 from bot.dispatcher import Core
+from bot.domain.model import ChannelKey
 from bot.messages import (
     Action,
     Form,
@@ -19,7 +20,6 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.model import ChannelKey
 from storage import db, migrate
 from storage.uow import make_uow_factory
 from tests.adapters.discord.conftest import (

@@ -9,6 +9,7 @@ import pytest
 from adapters import discord_render as dr
 from adapters.discord import rebuild_action_form, schema_hash
 from bot.commands.log import form_for
+from bot.domain.model import Kind
 from bot.messages import (
     Action,
     Card,
@@ -23,8 +24,7 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.model import Kind
-from bot.views import decide_action, reject_action
+from bot.views.items import decide_action, reject_action
 
 DUE = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 

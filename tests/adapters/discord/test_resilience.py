@@ -9,9 +9,9 @@ import time
 import pytest
 
 from adapters.discord import DiscordAdapter, DiscordStartError
-from bot.config import ConfigError
+from adapters.runtime.config import ConfigError
+from bot.domain.model import ChannelKey
 from bot.messages import Action, Card, Field, Outgoing, Reply, Section, Visibility
-from bot.model import ChannelKey
 from tests.adapters.discord.conftest import (
     ANA,
     CHANNEL_A,

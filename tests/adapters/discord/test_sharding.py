@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.discord import DiscordAdapter, ShardedRaidlineClient
-from bot.config import ConfigError, load_settings
+from adapters.runtime.config import ConfigError, load_settings
 from tests.adapters.discord.conftest import RecordingCore, settings_for
 from tests.adapters.discord.fake_discord import FakeDiscord, FakeGuild
 from tests.fakes import FakeStore

@@ -22,10 +22,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.runtime.config import load_settings
 from adapters.slack import SlackAdapter
-from bot.config import load_settings
 from bot.dispatcher import Core
-from bot.model import ChannelKey, Item
+from bot.domain.model import ChannelKey, Item
 from bot.ports import UnitOfWorkFactory
 from tests.adapters.slack import wire
 from tests.adapters.slack.fake_slack import Call, FakeSlack, async_wait_for

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from adapters import slack_blocks as kit
+from bot.domain.model import ChannelKey
 from bot.messages import (
     Action,
     Card,
@@ -18,7 +19,6 @@ from bot.messages import (
     Section,
     Tone,
 )
-from bot.model import ChannelKey
 
 
 def card(ref: str, **kw: Any) -> Card:

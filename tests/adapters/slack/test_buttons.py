@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.model import ChannelKey, Status
 from bot.messages import Action, Outgoing, Reply, Request, Section
-from bot.model import ChannelKey, Status
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, blocks_text, body_json
 

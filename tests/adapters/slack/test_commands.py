@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bot.model import Kind, Status
+from bot.domain.model import Kind, Status
 from tests.adapters.slack.conftest import Harness, blocks_text
 from tests.adapters.slack.fake_slack import FakeSlack
 

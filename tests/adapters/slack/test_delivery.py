@@ -8,11 +8,11 @@ from urllib.parse import parse_qsl
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from adapters.runtime import EXIT_UNAVAILABLE
+from adapters.platform import EXIT_UNAVAILABLE
+from adapters.runtime.config import ConfigError
 from adapters.slack import SlackStartError
-from bot.config import ConfigError
+from bot.domain.model import ChannelKey
 from bot.messages import Outgoing, Reply, Visibility
-from bot.model import ChannelKey
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, MakeSlack, blocks_text
 from tests.adapters.slack.fake_slack import FakeSlack, async_wait_for

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import Status
+from bot.domain.model import Status
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, blocks_text, body_json
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import Kind, Status
+from bot.domain.model import Kind, Status
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, blocks_text, body_json
 

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from adapters.slack import BOT_SCOPES
+from bot.domain.model import ChannelKey
 from bot.messages import Outgoing, Reply, Request
-from bot.model import ChannelKey
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory

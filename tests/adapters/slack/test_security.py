@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from bot.model import Status
+from bot.domain.model import Status
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, blocks_text, body_json
 

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from bot.commands import raid
 from bot.commands.log import submit_form
-from bot.commands.parsing import parse_people, parse_ref
-from bot.dates import parse_date
+from bot.domain.model import Item, Kind
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply
-from bot.model import Item, Kind
 from bot.services import items as svc
 from bot.services import standups
 from bot.services.items import Context
-from bot.views import assign_action, decide_action, due_action, reject_action
+from bot.text.dates import parse_date
+from bot.text.parsing import parse_people, parse_ref
+from bot.views.items import assign_action, decide_action, due_action, reject_action
 
 
 def _required(values: Mapping[str, str], name: str, message: str) -> str:

@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.context import current_run_id
-from bot.dates import check_timezone
-from bot.errors import Unavailable, UsageError
-from bot.messages import Outgoing
-from bot.model import (
+from bot.domain.model import (
     ChannelKey,
     Run,
     RunKind,
@@ -29,9 +26,12 @@ from bot.model import (
     ScheduleKind,
     Standup,
 )
+from bot.domain.schedules import local_date, next_run, within_hours
+from bot.errors import Unavailable, UsageError
+from bot.messages import Outgoing
 from bot.ports import Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
-from bot.schedule_rules import local_date, next_run, within_hours
 from bot.services import digests, nudges, standups
+from bot.text.dates import check_timezone
 
 log = logging.getLogger("raidline.scheduler")
 
@@ -410,7 +410,7 @@ class Scheduler:
         return outgoing
 
     async def _nudge(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        from bot.model import Kind
+        from bot.domain.model import Kind
 
         item = await uow.items.get(
             run.channel, Kind(run.payload["kind"]), int(run.payload["number"])

@@ -25,36 +25,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import Console, StreamLines, wants_color
 from adapters.metrics import Metrics
-from adapters.platform import PlatformAdapter
+from adapters.platform import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    PlatformAdapter,
+    StartupError,
+)
+from adapters.runtime.config import ConfigError, Settings, mask_url_password
 from adapters.scheduler import Router, TickRunner
 from adapters.web import Readiness, WebServer, build_app
-from bot import dates
-from bot.config import ConfigError, Settings, mask_url_password
 from bot.dispatcher import Core
 from bot.ports import Messenger
-from bot.services.scheduler import Scheduler
+from bot.scheduler import Scheduler
+from bot.text import dates
 from storage import db, migrate
 from storage.process_lock import AlreadyRunning, single_process
 from storage.uow import make_uow_factory
 
 log = logging.getLogger("raidline.runtime")
 
-#: Exit statuses of ``raidline``.
-EXIT_OK = 0
-EXIT_UNAVAILABLE = 1
-EXIT_CONFIG = 2
-
 DEFAULT_CHANNEL = "general"
 _NAME_RE = re.compile(r"^[\w.\-]+$")
-
-
-class StartupError(Exception):
-    """Start-up cannot go on; ``str(error)`` is one line for the operator."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def database_display(settings: Settings) -> str:

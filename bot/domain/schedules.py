@@ -15,8 +15,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.model import WEEKDAYS, WORKDAYS
 from bot.errors import UsageError
-from bot.model import WEEKDAYS, WORKDAYS
 
 _DAY_ALIASES = {
     "monday": "mon",

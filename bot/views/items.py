@@ -9,8 +9,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from bot.commands.parsing import LEVEL_NAMES, mention
-from bot.dates import format_age, format_datetime, format_relative
+from bot.domain.model import (
+    DATE_LABEL,
+    IMPACT_AREAS,
+    OWNER_LABEL,
+    RESPONSES,
+    Change,
+    Event,
+    Item,
+    Kind,
+    Status,
+)
 from bot.messages import (
     Action,
     Card,
@@ -24,17 +33,8 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.model import (
-    DATE_LABEL,
-    IMPACT_AREAS,
-    OWNER_LABEL,
-    RESPONSES,
-    Change,
-    Event,
-    Item,
-    Kind,
-    Status,
-)
+from bot.text.dates import format_age, format_datetime, format_relative
+from bot.text.parsing import LEVEL_NAMES, mention
 
 _FIELD_LABELS = {
     "title": "title",

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.domain.model import RESPONSES, Ref
 from bot.errors import UsageError
-from bot.model import RESPONSES, Ref
 
 MAX_COMMAND_CHARS = 4000
 MAX_TITLE_CHARS = 300

@@ -1,0 +1,1 @@
+"""All wording users read: replies built from the domain objects the use cases return."""
