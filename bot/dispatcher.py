@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from bot.commands.registry import COMMANDS, did_you_mean, help_reply
 from bot.context import current_request_id, new_request_id
 from bot.domain.model import ChannelKey
 from bot.errors import (
-    Conflict,
-    Forbidden,
     FormInvalid,
-    NotFound,
     RaidlineError,
     Unavailable,
     UsageError,
+    apology,
+    outcome,
+    report_incident,
 )
 from bot.messages import File, Reply, Request, Suggestion, Tone, Visibility
 from bot.ports import Clock, SystemClock, UnitOfWorkFactory
@@ -154,24 +153,15 @@ class Core:
             return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors), "usage"
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR), "unavailable"
-        except (UsageError, NotFound, Forbidden, Conflict, RaidlineError) as e:
-            return Reply(text=e.message, tone=Tone.ERROR, usage=e.usage), _outcome(e)
+        except RaidlineError as e:
+            return Reply(text=e.message, tone=Tone.ERROR, usage=e.usage), outcome(e)
         except Exception:
-            incident = secrets.token_hex(4)
-            log.exception(
-                "unexpected error handling %s",
-                request.command or request.action_id,
-                extra={"incident_id": incident, "channel": str(request.channel)},
+            incident = report_incident(
+                log,
+                f"handling {request.command or request.action_id}",
+                channel=str(request.channel),
             )
-            reply = Reply(
-                text=(
-                    "Sorry, something went wrong on our side and nothing was changed. "
-                    f"If it happens again, tell your admin the incident id {incident}."
-                ),
-                tone=Tone.ERROR,
-                incident_id=incident,
-            )
-            return reply, "error"
+            return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident), "error"
 
     async def _handle(self, request: Request) -> Reply:
         command = request.command.strip().lstrip("/").lower()
@@ -256,16 +246,6 @@ class Core:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
             return await export.export_channel(uow, channel, fmt, tz, self.clock.now())
-
-
-def _outcome(error: RaidlineError) -> str:
-    if isinstance(error, NotFound):
-        return "not_found"
-    if isinstance(error, Forbidden):
-        return "forbidden"
-    if isinstance(error, Conflict):
-        return "conflict"
-    return "usage"
 
 
 def _kind(request: Request) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Mapping
 
 
@@ -46,3 +48,49 @@ class FormInvalid(RaidlineError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("Some fields need fixing: " + "; ".join(errors.values()))
         self.errors = dict(errors)
+
+
+#: The one apology for an unexpected error, on every surface; ``{incident}`` is its id.
+APOLOGY = (
+    "Sorry, something went wrong on our side and nothing was changed. "
+    "If it happens again, tell your admin the incident id {incident}."
+)
+
+
+def new_incident_id() -> str:
+    """8 hex digits: what a user quotes to an admin, and what the log record carries."""
+    return secrets.token_hex(4)
+
+
+def apology(incident: str) -> str:
+    """The text a user is shown for an unexpected error with this incident id."""
+    return APOLOGY.format(incident=incident)
+
+
+def report_incident(log: logging.Logger, what: str, **extra: object) -> str:
+    """Log the exception being handled with a new incident id; return the user's apology.
+
+    Call it from an ``except`` block: the record carries the traceback and ``incident_id``.
+    """
+    incident = new_incident_id()
+    log.exception("unexpected error %s", what, extra={"incident_id": incident, **extra})
+    return incident
+
+
+def outcome(error: BaseException) -> str:
+    """Classify an error for metrics and logs, in the order a user would be answered.
+
+    ``usage`` (the input), ``not_found``, ``forbidden``, ``conflict`` (the item's state),
+    ``unavailable`` (the database), or ``error`` (anything unexpected: an incident).
+    """
+    if isinstance(error, Unavailable):
+        return "unavailable"
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, Forbidden):
+        return "forbidden"
+    if isinstance(error, Conflict):
+        return "conflict"
+    if isinstance(error, RaidlineError):
+        return "usage"
+    return "error"
