@@ -621,6 +621,41 @@ def _resolve(text: str, local_now: datetime, tz: str) -> datetime | None:
     return None if found is None else _finish(found, local_now, None)
 
 
+#: Anything written like a time of day: ``3pm``, ``13pm``, ``25:00``, ``9.30am``. Each match is
+#: checked with :func:`_clock`; one that is not a real time refuses the whole phrase, rather
+#: than being dropped and the day read at 17:00.
+_TIME_LIKE = re.compile(
+    r"(?<![\w:.])(?:(?P<h12>\d{1,2})(?::(?P<m12>\d{1,2}))?\s*(?P<ampm>[ap])\.?m\.?(?![a-z])"
+    r"|(?P<h24>\d{1,2}):(?P<m24>\d{1,2}))(?P<word>)(?![\d:])",
+    _A,
+)
+_CLOCK_FORMS = (
+    "a time from `00:00` to `23:59` or from `1am` to `12pm`, e.g. `friday 15:30` or `friday 3:30pm`"
+)
+
+
+def _refuse_impossible_time(text: str, shown: str) -> None:
+    """Refuse ``tomorrow 24:00``, ``13pm``, ``friday 9:75``: a time of day that does not exist."""
+    for match in _TIME_LIKE.finditer(text):
+        minute = match["m12"] if match["h12"] is not None else match["m24"]
+        if (minute is not None and len(minute) != 2) or _clock_of(match) is None:
+            raise UsageError(
+                f"`{_shown(match.group(0))}` in `{shown}` is not a time of day: write "
+                f"{_CLOCK_FORMS}."
+            )
+
+
+def _clock_of(match: re.Match[str]) -> time | None:
+    """:func:`_clock` for a :data:`_TIME_LIKE` match (its ``word`` group is always empty)."""
+    if match["h12"] is not None:
+        hour, minute = int(match["h12"]), int(match["m12"] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            return None
+        return time(hour % 12 + (12 if match["ampm"] == "p" else 0), minute)
+    hour, minute = int(match["h24"]), int(match["m24"])
+    return time(hour, minute) if hour <= 23 and minute <= 59 else None
+
+
 def _shown(text: str) -> str:
     """User text as it can sit inside a `code` span: no backticks, at most 64 characters."""
     cleaned = " ".join(text.split()).replace("`", "'")
@@ -699,6 +734,7 @@ def parse_date(text: str, now: datetime, tz: str) -> datetime:
     phrase = _PREFIX.sub("", lowered).rstrip(".!?,;: ").strip()
     if not phrase:
         raise _unreadable(shown)
+    _refuse_impossible_time(phrase, shown)
     try:
         result = _resolve(phrase, local_now, zone.key)
         result_utc = None if result is None else result.astimezone(UTC)

@@ -324,19 +324,56 @@ UNKNOWN = "I couldn't read `{}` as a date. Try `friday`, `Dec 5`, `in 2 weeks` o
         "5",
         "1 2",
         "soon-ish",
-        "25:00",
-        "13pm",
         "2026-13-01",
         "2026-02-30",
         "in 3 hours 5pm",
         "in 9999 years",
-        "friday 99:00",
     ],
 )
 def test_unknown_phrases_are_refused(text: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_date(text, BASE, BERLIN)
     assert caught.value.message == UNKNOWN.format(text)
+
+
+IMPOSSIBLE_TIMES = [
+    ("tomorrow 24:00", "24:00"),  # was read as tomorrow 17:00
+    ("friday 25:00", "25:00"),
+    ("friday 13pm", "13pm"),
+    ("13pm", "13pm"),
+    ("friday 0am", "0am"),
+    ("friday at 99:99", "99:99"),
+    ("12:60", "12:60"),
+    ("tomorrow 9:5", "9:5"),
+    ("25:00", "25:00"),
+    ("friday 99:00", "99:00"),
+    ("by thursday 24:30", "24:30"),
+]
+
+
+@pytest.mark.parametrize(("text", "token"), IMPOSSIBLE_TIMES)
+def test_impossible_times_of_day_are_refused_with_the_accepted_forms(text: str, token: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_date(text, BASE, BERLIN)
+    assert caught.value.message == (
+        f"`{token}` in `{text}` is not a time of day: write a time from `00:00` to `23:59` or "
+        "from `1am` to `12pm`, e.g. `friday 15:30` or `friday 3:30pm`."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "wall"),
+    [
+        ("by thursday", (2026, 11, 26, 17, 0)),
+        ("due by thursday", (2026, 11, 26, 17, 0)),
+        ("thursday 23:59", (2026, 11, 26, 23, 59)),
+        ("thursday 00:00", (2026, 11, 26, 0, 0)),
+        ("thursday 12am", (2026, 11, 26, 0, 0)),
+        ("thursday 12pm", (2026, 11, 26, 12, 0)),
+    ],
+)
+def test_the_edges_of_the_day_and_date_introducers_still_read(text: str, wall: Wall) -> None:
+    assert parse_date(text, BASE, BERLIN) == at(BERLIN, *wall)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "by", "due "])
