@@ -6,9 +6,12 @@ SQLAlchemy's asyncio engines (aiosqlite, psycopg 3) and Alembic on the matching 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
@@ -161,10 +164,46 @@ def install_sqlite_transaction_control(engine: Engine, *, foreign_keys: bool = T
     event.listen(engine, "begin", _begin_immediate)
 
 
+#: The database file and its ``-wal``/``-shm`` companions hold every item, and (with OAuth)
+#: the workspaces' bot tokens: readable and writable by raidline's own user only.
+SQLITE_FILE_MODE = 0o600
+
+
+def secure_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only, or tighten an existing one.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the main file's permissions, so a file
+    made here with mode 0600 keeps them private too; existing companions are tightened as well.
+    In-memory databases and other backends are left alone.
+    """
+    normalized = _normalized(url)
+    if not normalized.drivername.startswith("sqlite"):
+        return
+    database = normalized.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # start-up says clearly that the folder is missing
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_FILE_MODE)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # unwritable folder: opening the database reports it in its own words
+    else:
+        os.close(fd)
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # not there, or not ours: nothing to tighten
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(SQLITE_FILE_MODE)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An asyncio engine for a user's database URL (see :func:`normalize_url`)."""
     normalized = _normalized(url)
     if normalized.drivername == "sqlite+aiosqlite":
+        secure_sqlite_file(url)
         engine = create_async_engine(
             normalized, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )

@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
-from storage.db import install_sqlite_transaction_control, is_sqlite, sync_url
+from storage.db import install_sqlite_transaction_control, is_sqlite, secure_sqlite_file, sync_url
 from storage.tables import is_raidline_table, metadata
 
 __all__ = ["current", "downgrade", "known_revisions", "pending_diff", "upgrade", "upgrade_async"]
@@ -40,6 +40,7 @@ _ALEMBIC_LOCK = threading.Lock()
 @contextmanager
 def _transaction(url: str) -> Iterator[sa.Connection]:
     """A connection in a transaction that is committed on success, with migrations serialized."""
+    secure_sqlite_file(url)
     engine = sa.create_engine(sync_url(url), poolclass=NullPool)
     if is_sqlite(engine):
         # BEGIN IMMEDIATE makes each migration run atomic and exclusive. Foreign keys stay
