@@ -5,7 +5,7 @@ requests), ``listeners``, ``outbound`` (replies -> Web API calls), ``blocks`` (B
 """
 
 from adapters.slack.adapter import SlackAdapter
-from adapters.slack.app import BOT_SCOPES, SlackStartError, retry_handlers
+from adapters.slack.app import BOT_SCOPES, SlackStartError
 from adapters.slack.inbound import COMMANDS, SHORTCUTS
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "SHORTCUTS",
     "SlackAdapter",
     "SlackStartError",
-    "retry_handlers",
 ]

@@ -39,6 +39,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
 from adapters.runtime.config import ConfigError
 from adapters.slack.inbound import workspace_of
+from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import Reply, Tone
 from storage.slack_installations import SlackInstallations
@@ -100,17 +101,19 @@ async def guard(
     *,
     what: str,
     user: str | None = None,
-    **extra: object,
+    channel: ChannelKey | None = None,
 ) -> None:
     """Run ``work``; anything unexpected becomes an incident, and ``tell`` gets the apology.
 
     The one edge error handler of the Slack adapter: every listener's work goes through it.
+    The log record carries the incident id (and ``channel``, when the request has one).
     """
     try:
         await work()
     except asyncio.CancelledError:
         raise
     except Exception:
+        extra = {"channel": str(channel)} if channel is not None else {}
         incident = report_incident(log, what, **extra)
         if tell is None:
             return

@@ -75,7 +75,7 @@ class Listeners:
             else:
                 await self.out.post_private(client, reply, where)
 
-        await guard(work, tell, what="in a Slack request", user=where.user, channel=str(where.key))
+        await guard(work, tell, what="in a Slack request", user=where.user, channel=where.key)
 
     async def on_command(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
