@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import slack_blocks as kit
 from adapters.runtime.config import load_settings
+from adapters.slack import blocks as kit
 from benchmarks._common import emit, median, postgres_base_url, postgres_database
 from benchmarks._data import NOW, add_channels, add_items, add_schedules, sync_engine
 from bot.messages import Outgoing

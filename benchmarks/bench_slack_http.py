@@ -120,6 +120,7 @@ async def _serve(api_url: str, sqlite_url: str, pg_url: str | None) -> None:
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from adapters.platform import AdapterDeps
     from adapters.runtime.config import load_settings
     from adapters.slack import SlackAdapter
     from bot.dispatcher import Core
@@ -151,7 +152,7 @@ async def _serve(api_url: str, sqlite_url: str, pg_url: str | None) -> None:
         engine = create_engine(url)
         core = Core(make_uow_factory(engine), default_timezone="Europe/Berlin")
         web_app = web.Application()
-        adapter = SlackAdapter(settings, core, web_app, engine=engine)
+        adapter = SlackAdapter(AdapterDeps(settings, core, web_app, engine))
         port = await serve(web_app)
         await adapter.start()
         cleanups.extend([engine.dispose, adapter.stop])  # run in reverse: stop, then dispose

@@ -29,6 +29,7 @@ from adapters.platform import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    AdapterDeps,
     PlatformAdapter,
     StartupError,
 )
@@ -257,7 +258,7 @@ def build_adapter(
     module_name, class_name = ADAPTERS[name]
     cls = getattr(importlib.import_module(module_name), class_name)
     if name == "slack":
-        return cast(PlatformAdapter, cls(settings, core, web_app, engine=engine))
+        return cast(PlatformAdapter, cls(AdapterDeps(settings, core, web_app, engine)))
     return cast(PlatformAdapter, cls(settings, core, web_app))
 
 

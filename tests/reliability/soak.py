@@ -70,10 +70,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from adapters import slack_blocks as kit
+from adapters.platform import AdapterDeps
 from adapters.runtime import start_scheduler
 from adapters.runtime.config import load_settings
 from adapters.slack import SlackAdapter
+from adapters.slack import blocks as kit
 from bot.dispatcher import Core
 from bot.messages import Outgoing
 from storage.db import create_engine
@@ -1634,7 +1635,7 @@ async def _soak(
     core = Core(make_uow_factory(engine), clock=clock, default_timezone=ZONE)
     settings = load_settings(env(fake, RAIDLINE_TICK_SECONDS=str(TICK_SECONDS)))
     web_app = web.Application()
-    adapter = SlackAdapter(settings, core, web_app, engine=engine)
+    adapter = SlackAdapter(AdapterDeps(settings, core, web_app, engine))
     runner = web.AppRunner(web_app, access_log=None)
     session: aiohttp.ClientSession | None = None
     ticks = None

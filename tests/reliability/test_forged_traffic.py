@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from slack_sdk.signature import Clock
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters import slack_blocks as kit
+from adapters.slack import blocks as kit
 from bot.domain.model import ChannelKey
 from bot.messages import Form, FormField, InputKind, Request, Tone
 from storage import tables

@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.platform import AdapterDeps
 from adapters.runtime.config import load_settings
 from adapters.slack import SlackAdapter
 from bot.dispatcher import Core
@@ -151,7 +152,7 @@ async def make_slack(fake: FakeSlack, clock: FixedClock) -> AsyncIterator[MakeSl
         core = Core(uow_factory or store, clock=clock, default_timezone="Europe/Berlin")  # type: ignore[arg-type]
         settings = load_settings(env(fake, **extra_env))
         web_app = web.Application()
-        adapter = SlackAdapter(settings, core, web_app, engine=engine)
+        adapter = SlackAdapter(AdapterDeps(settings, core, web_app, engine))
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters import slack_blocks as kit
+from adapters.slack import blocks as kit
 from bot.domain.model import ChannelKey
 from bot.messages import (
     Action,

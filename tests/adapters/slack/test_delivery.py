@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from urllib.parse import parse_qsl
 
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.platform import EXIT_UNAVAILABLE
 from adapters.runtime.config import ConfigError
 from adapters.slack import SlackStartError
+from bot import errors
 from bot.domain.model import ChannelKey
 from bot.messages import Outgoing, Reply, Visibility
 from tests.adapters.slack import wire
@@ -98,6 +100,10 @@ async def test_unexpected_error_becomes_an_apology_with_an_incident_id(
     assert "Sorry, something went wrong" in apology["text"]
     assert "incident id" in apology["text"]
     assert "fatal_error" not in apology["text"]
+    # The one apology of bot/errors.py, with the incident id the log record carries.
+    incident = re.search(r"incident id ([0-9a-f]{8})", apology["text"])
+    assert incident is not None
+    assert apology["text"] == ":warning: " + errors.apology(incident.group(1))
 
 
 async def test_send_to_a_person_opens_a_dm(slack: Harness) -> None:

@@ -158,7 +158,7 @@ async def test_decide_and_reject_forms_with_errors(slack: Harness) -> None:
 async def test_slow_submission_is_acked_in_time_and_answered_after(
     slack: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("adapters.slack.SUBMIT_BUDGET", 0.2)
+    monkeypatch.setattr("adapters.slack.listeners.SUBMIT_BUDGET", 0.2)
     view = await open_form(slack, "/blocker")
     slack.fake.timezones["U8"] = "Europe/Berlin"
     slack.fake.delays["users.info"] = 0.6  # U8's time zone is not cached yet

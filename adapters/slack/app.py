@@ -1,0 +1,398 @@
+"""The Slack app itself: Bolt's AsyncApp, OAuth, HTTP routes, Socket Mode, start and stop.
+
+- **Transport.** Socket Mode (``AsyncSocketModeHandler``) when ``SLACK_APP_TOKEN`` is set,
+  else HTTP: ``POST /slack/events`` on the runtime's aiohttp app, where Bolt verifies every
+  request's signature (a missing, bad or stale signature or a changed body gets 401).
+- **Many workspaces.** With SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET set,
+  ``/slack/install`` and ``/slack/oauth_redirect`` install raidline into more workspaces; the
+  installations live in slack_sdk's tables in raidline's database
+  (:mod:`storage.slack_installations`).
+- **Errors.** Every listener runs its work through :func:`guard`, the one edge error handler:
+  anything unexpected is logged with an incident id and the person gets the one apology
+  of :mod:`bot.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
+from adapters.runtime.config import ConfigError
+from adapters.slack.inbound import workspace_of
+from bot.domain.model import ChannelKey
+from bot.errors import apology, report_incident
+from bot.messages import Reply, Tone
+from storage.slack_installations import SlackInstallations
+
+log = logging.getLogger("raidline.slack")
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+#: Bot scopes, as declared in slack-manifest.yml (docs/slack.md says why each is needed).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "files:write",
+)
+
+#: Seconds start() waits for Slack (auth.test, the Socket Mode connection).
+CONNECT_TIMEOUT = 20.0
+
+#: Web API errors that mean a token is wrong, not that Slack is down.
+_BAD_TOKEN = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+        "invalid_token",
+    }
+)
+
+#: A request timestamp as Slack sends it: whole seconds since the epoch.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+class SlackStartError(StartupError):
+    """Slack could not be reached at start-up; ``str(error)`` is one line for the operator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Slack: {message}", EXIT_UNAVAILABLE)
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Wait out 429s (Retry-After) and retry dropped connections before giving up."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ]
+
+
+async def guard(
+    work: Callable[[], Awaitable[Any]],
+    tell: Callable[[Reply], Awaitable[Any]] | None,
+    *,
+    what: str,
+    user: str | None = None,
+    channel: ChannelKey | None = None,
+) -> None:
+    """Run ``work``; anything unexpected becomes an incident, and ``tell`` gets the apology.
+
+    The one edge error handler of the Slack adapter: every listener's work goes through it.
+    The log record carries the incident id (and ``channel``, when the request has one).
+    """
+    try:
+        await work()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        extra = {"channel": str(channel)} if channel is not None else {}
+        incident = report_incident(log, what, **extra)
+        if tell is None:
+            return
+        reply = Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident)
+        try:
+            await tell(reply)
+        except Exception:
+            log.exception(
+                "couldn't tell %s about incident %s",
+                user,
+                incident,
+                extra={"incident_id": incident},
+            )
+
+
+class SlackApp:
+    """Bolt's app with its clients, OAuth stores, routes and connection lifecycle."""
+
+    def __init__(self, deps: AdapterDeps) -> None:
+        settings = self.settings = deps.settings
+        self.bot_token = (
+            settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        )
+        self._app_token = (
+            settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        )
+        signing = settings.slack_signing_secret
+        #: the configured bot token's client (the one workspace without OAuth)
+        self.client = AsyncWebClient(
+            token=self.bot_token,
+            base_url=settings.slack_api_url,
+            retry_handlers=retry_handlers(),
+            logger=logging.getLogger("raidline.slack.web"),
+        )
+        self.installations: SlackInstallations | None = None
+        oauth_settings: AsyncOAuthSettings | None = None
+        # With OAuth every request brings its workspace's token; the app's own client has none.
+        app_client = self.client
+        if settings.slack_oauth_enabled:
+            oauth_settings = self._oauth_settings(deps)
+            app_client = AsyncWebClient(
+                base_url=settings.slack_api_url,
+                retry_handlers=retry_handlers(),
+                logger=self.client.logger,
+            )
+        self.app = AsyncApp(
+            name="raidline",
+            client=app_client,
+            signing_secret=signing.get_secret_value() if signing else None,
+            oauth_settings=oauth_settings,
+            logger=logging.getLogger("raidline.slack.bolt"),
+            request_verification_enabled=True,
+        )
+        if self.installations is not None:
+            self.app.enable_token_revocation_listeners()
+        else:
+            self.app.event("tokens_revoked")(self._on_uninstalled)
+            self.app.event("app_uninstalled")(self._on_uninstalled)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._started = False
+        self._stopped = False
+        #: One HTTP session (and its kept-alive connections) for every call to Slack while
+        #: started; without it slack_sdk opens and closes a connection per call.
+        self._http: aiohttp.ClientSession | None = None
+        #: auth.test of the configured bot token: team_id, enterprise_id, user_id, bot_id
+        self.identity: dict[str, Any] = {}
+        if deps.web_app is not None:
+            self._add_routes(deps.web_app)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self._app_token is not None
+
+    def _oauth_settings(self, deps: AdapterDeps) -> AsyncOAuthSettings:
+        client_id = self.settings.slack_client_id
+        secret = self.settings.slack_client_secret
+        assert client_id is not None and secret is not None  # noqa: S101 - slack_oauth_enabled
+        self.installations = SlackInstallations(client_id, deps.engine, self.settings.database_url)
+        return AsyncOAuthSettings(
+            client_id=client_id,
+            client_secret=secret.get_secret_value(),
+            scopes=list(BOT_SCOPES),
+            installation_store=self.installations.installation_store,
+            state_store=self.installations.state_store,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+        )
+
+    async def _on_uninstalled(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        log.warning(
+            "Slack workspace %s removed raidline (%s)", workspace_of(context), event.get("type")
+        )
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _add_routes(self, web_app: web.Application) -> None:
+        routes = []
+        if not self.socket_mode:
+            routes.append(web.post(EVENTS_PATH, self._handle_events))
+        if self.app.oauth_flow is not None:
+            routes.append(web.get(INSTALL_PATH, self._handle_install))
+            routes.append(web.get(REDIRECT_PATH, self._handle_oauth_redirect))
+        web_app.add_routes(routes)
+
+    async def _handle_events(self, request: web.Request) -> web.Response:
+        # Bolt parses the body before it checks the signature, and reads the timestamp with
+        # int(): a body that is not Slack's form or JSON, or a timestamp that is not whole
+        # seconds, would be a 500. Slack sends neither, so they get the bad signature's 401.
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
+        try:
+            if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+                raise ValueError("the request timestamp is not whole seconds")
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError) as e:
+            log.info("refused an unreadable request (%s)", type(e).__name__)
+            return web.json_response({"error": "invalid request"}, status=401)
+        response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    async def _handle_install(self, request: web.Request) -> web.Response:
+        flow = self.app.oauth_flow
+        if flow is None:  # pragma: no cover - the route exists only with OAuth
+            return web.Response(status=404)
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def _handle_oauth_redirect(self, request: web.Request) -> web.Response:
+        flow = self.app.oauth_flow
+        if flow is None:  # pragma: no cover - the route exists only with OAuth
+            return web.Response(status=404)
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    # -- Web API clients ---------------------------------------------------------------------
+
+    async def client_for(self, workspace: str) -> AsyncWebClient:
+        """A Web API client holding the bot token of ``workspace``."""
+        if self.installations is None:
+            return self.client
+        token = await self.installations.token_for(workspace)
+        if token is None:
+            if self.bot_token and workspace in (
+                self.identity.get("team_id"),
+                self.identity.get("enterprise_id"),
+            ):
+                return self.client
+            raise LookupError(f"raidline is not installed in Slack workspace {workspace}")
+        return AsyncWebClient(
+            token=token,
+            base_url=self.settings.slack_api_url,
+            session=self._http,
+            retry_handlers=retry_handlers(),
+            logger=self.client.logger,
+        )
+
+    def webhook(self, url: str) -> AsyncWebhookClient:
+        """A client for a ``response_url``, on the shared HTTP session."""
+        return AsyncWebhookClient(
+            url, session=self._http, retry_handlers=retry_handlers(), logger=self.client.logger
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the tokens with Slack, create the OAuth tables, open Socket Mode."""
+        self._open_http()
+        if self.installations is not None:
+            await self.installations.create_tables()
+        if self.bot_token is not None:
+            self.identity = await self._auth_test()
+            log.info(
+                "Slack bot token belongs to workspace %s (bot user %s)",
+                self.identity.get("team_id"),
+                self.identity.get("user_id"),
+            )
+            await self._remember_token_installation()
+        if self._app_token is not None:
+            await self._connect_socket_mode(self._app_token)
+        self._started = True
+        self._stopped = False
+
+    async def _auth_test(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                response = await self.client.auth_test()
+        except SlackApiError as e:
+            error = str(e.response.get("error", ""))
+            if error in _BAD_TOKEN:
+                raise ConfigError(
+                    f"SLACK_BOT_TOKEN: Slack refused the token ({error}); copy the Bot User "
+                    "OAuth Token (xoxb-…) from the app's OAuth & Permissions page"
+                ) from None
+            raise SlackStartError(f"Slack answered auth.test with {error or 'an error'}") from None
+        except (TimeoutError, aiohttp.ClientError, SlackClientError, OSError) as e:
+            raise SlackStartError(
+                f"can't reach Slack at {self.settings.slack_api_url} ({type(e).__name__}); "
+                "check the network and SLACK_API_URL"
+            ) from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def _remember_token_installation(self) -> None:
+        """With OAuth and a bot token, the token's own workspace needs no install round."""
+        team = self.identity.get("team_id")
+        if self.installations is None or not team:
+            return
+        await self.installations.add_bot_if_missing(
+            team_id=team,
+            enterprise_id=self.identity.get("enterprise_id") or None,
+            bot_token=self.bot_token,
+            app_id=self.identity.get("app_id"),
+            team_name=self.identity.get("team"),
+            bot_id=self.identity.get("bot_id"),
+            bot_user_id=self.identity.get("user_id"),
+            scopes=BOT_SCOPES,
+        )
+
+    async def _connect_socket_mode(self, app_token: str) -> None:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                opened = await self.client.apps_connections_open(app_token=app_token)
+        except SlackApiError as e:
+            error = str(e.response.get("error", ""))
+            if error in _BAD_TOKEN:
+                raise ConfigError(
+                    f"SLACK_APP_TOKEN: Slack refused the token ({error}); create an app-level "
+                    "token with the connections:write scope (Basic Information page)"
+                ) from None
+            raise SlackStartError(f"Slack refused Socket Mode ({error or 'an error'})") from None
+        except (TimeoutError, aiohttp.ClientError, SlackClientError, OSError) as e:
+            raise SlackStartError(
+                f"can't reach Slack at {self.settings.slack_api_url} ({type(e).__name__})"
+            ) from None
+        handler = AsyncSocketModeHandler(
+            self.app, app_token, logger=logging.getLogger("raidline.slack.socket")
+        )
+        # The URL just issued proves the token; the client would otherwise ask for another.
+        handler.client.wss_uri = opened.get("url")
+        self._socket = handler
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+            raise SlackStartError("the Socket Mode connection did not open in time") from None
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._started = False
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self.installations is not None:
+            await self.installations.close()
+        await self._close_http()
+
+    def _open_http(self) -> None:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
+        # Bolt hands every listener a client made with its app client's session.
+        self.client.session = self.app.client.session = self._http
+
+    async def _close_http(self) -> None:
+        http, self._http = self._http, None
+        self.client.session = self.app.client.session = None
+        if http is not None:
+            await http.close()
+
+    @property
+    def connected(self) -> bool:
+        if not self._started:
+            return False
+        if self._socket is None:
+            return True
+        client = self._socket.client
+        session = client.current_session
+        return not client.closed and session is not None and not session.closed
