@@ -21,7 +21,6 @@ from adapters.logging import configure_logging
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError
-from bot.services import export as export_service
 from storage import backup
 from storage.uow import make_uow_factory
 
@@ -128,10 +127,10 @@ async def export_all(settings: Settings, output: Path | None) -> int:
     core, engine = await runtime.build_core(settings)
     try:
         async with backup.snapshot_uow_factory(engine)() as uow:
-            document = await export_service.export_all(uow, core.clock.now())
+            document = await backup.export_all(uow, core.clock.now())
     finally:
         await engine.dispose()
-    await _write_output(export_service.encode_backup(document), output)
+    await _write_output(backup.encode_backup(document), output)
     return runtime.EXIT_OK
 
 

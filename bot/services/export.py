@@ -1,9 +1,8 @@
-"""A channel's full log with history as Markdown, CSV or JSON; every channel as a backup.
+"""A channel's full log with history as Markdown, CSV or JSON.
 
 ``render``/``export_channel`` make one channel's export (``/raid export``, ``raidline export
---channel``). ``export_all`` makes the full backup ``raidline export --all`` writes and
-``raidline import`` (``storage.backup``) restores: every channel with its settings, standup
-and digest schedules, and every item with every field and its whole history.
+--channel``). ``item_record`` is one item as JSON values, here and in the full backup
+(``raidline export --all``), whose document ``storage.backup`` writes and reads.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.domain.model import ChannelKey, ChannelSettings, Event, Item, Schedule, ScheduleKind
+from bot.domain.model import ChannelKey, Event, Item
 from bot.errors import UsageError
 from bot.messages import File
 from bot.ports import UnitOfWork
@@ -161,77 +160,3 @@ async def export_channel(
     items = await uow.items.list(channel)
     events = await uow.items.events([i.id for i in items if i.id is not None])
     return render(fmt, channel, items, events, tz, now)
-
-
-# --- the full backup -------------------------------------------------------------------------
-
-#: ``format`` and ``version`` of the document ``export_all`` makes; ``storage.backup`` reads it.
-BACKUP_FORMAT = "raidline-backup"
-BACKUP_VERSION = 1
-
-
-def settings_record(settings: ChannelSettings) -> dict[str, Any]:
-    return {
-        "timezone": settings.timezone,
-        "leads": list(settings.leads),
-        "nudges_enabled": settings.nudges_enabled,
-        "work_days": list(settings.work_days),
-        "work_start": settings.work_start,
-        "work_end": settings.work_end,
-        "last_digest_at": _iso(settings.last_digest_at),
-    }
-
-
-def schedule_record(schedule: Schedule) -> dict[str, Any]:
-    return {
-        "kind": schedule.kind.value,
-        "enabled": schedule.enabled,
-        "days": list(schedule.days),
-        "at": schedule.at,
-        "timezone": schedule.timezone,
-        "next_run_at": _iso(schedule.next_run_at),
-        "questions": list(schedule.questions),
-        "members": list(schedule.members),
-        "window_minutes": schedule.window_minutes,
-        "mode": schedule.mode,
-        "skip_dates": list(schedule.skip_dates),
-        "away": dict(schedule.away),
-        "updated_at": _iso(schedule.updated_at),
-    }
-
-
-async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
-    """Every channel's settings, schedules and full log with history: one backup document.
-
-    Read in the caller's unit of work, so the backup is as consistent as its transaction.
-    Scheduler state (runs, opened standups and their answers) is not part of it.
-    """
-    records: list[dict[str, Any]] = []
-    for channel in await uow.channels.channels():
-        settings = await uow.channels.get_settings(channel)
-        schedules = [await uow.schedules.get(channel, kind) for kind in ScheduleKind]
-        items = await uow.items.list(channel)
-        events = await uow.items.events([i.stored_id for i in items])
-        records.append(
-            {
-                "platform": channel.platform,
-                "workspace": channel.workspace,
-                "channel": channel.channel,
-                "settings": settings_record(settings),
-                "schedules": [schedule_record(s) for s in schedules if s is not None],
-                "items": [
-                    item_record(i, events.get(i.stored_id, []), complete=True) for i in items
-                ],
-            }
-        )
-    return {
-        "format": BACKUP_FORMAT,
-        "version": BACKUP_VERSION,
-        "exported_at": now.isoformat(),
-        "channels": records,
-    }
-
-
-def encode_backup(document: dict[str, Any]) -> bytes:
-    """The backup as the UTF-8 JSON text ``raidline export --all`` writes."""
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -9,6 +9,7 @@ exported again: the documents, and what ``/raid show`` and ``/raid history`` say
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -22,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.messages import Reply, Request, Tone
-from bot.services.export import BACKUP_FORMAT, export_all, item_record
+from bot.services.export import item_record
 from storage import backup
+from storage.backup import BACKUP_FORMAT, export_all
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -375,7 +377,9 @@ async def test_a_failure_halfway_leaves_nothing_behind(
     second = copy.deepcopy(doc["channels"][0])
     second["channel"] = "other"
     doc["channels"].append(second)
-    original = backup._restore_channel
+    # The module, not the function of the same name that storage.backup exports.
+    restoring = importlib.import_module("storage.backup.restore")
+    original = restoring._restore_channel
     calls: list[str] = []
 
     async def fail_on_the_second(connection: Any, channel: backup.ChannelBackup, now: Any) -> Any:
@@ -384,7 +388,7 @@ async def test_a_failure_halfway_leaves_nothing_behind(
             raise RuntimeError("the disk caught fire")
         return await original(connection, channel, now)
 
-    monkeypatch.setattr(backup, "_restore_channel", fail_on_the_second)
+    monkeypatch.setattr(restoring, "_restore_channel", fail_on_the_second)
     with pytest.raises(RuntimeError, match="caught fire"):
         await backup.restore(engine, doc)
     assert calls == ["proj", "other"]

@@ -1,34 +1,19 @@
-"""Restore a full backup (``raidline export --all``) into an empty database.
-
-The document is the one ``bot.services.export.export_all`` makes::
-
-    {"format": "raidline-backup", "version": 1, "exported_at": "…",
-     "channels": [{"platform", "workspace", "channel", "settings": {…},
-                   "schedules": [{…}], "items": [{"ref", "kind", …, "events": [{…}]}]}]}
-
-:func:`parse`/:func:`validate` check all of it before anything is written and name the first
-bad value by its path (``channels[0].items[3].kind: 'bug' is not a kind``). :func:`restore`
-then writes it in one transaction, or nothing at all: channels with their settings, standup
-and digest schedules (the next run recomputed from the rule), items with their own ref
-numbers and timestamps, every event in order, and ref counters at each kind's highest number
-so that new items continue where the log left off. Scheduler state (runs, opened standups and
-their answers) is not in a backup; the scheduler starts afresh from the schedules.
+"""Reading a backup: :func:`parse`/:func:`validate` check all of it before anything is
+written and name the first bad value by its path
+(``channels[0].items[3].kind: 'bug' is not a kind``).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, func, insert, select
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Column
 
 from bot.domain.model import (
     DEFAULT_QUESTIONS,
@@ -46,24 +31,17 @@ from bot.domain.model import (
     ScheduleKind,
     Status,
 )
-from bot.domain.schedules import next_run
-from bot.errors import Unavailable
-from bot.services.export import BACKUP_FORMAT, BACKUP_VERSION
-from storage.db import is_sqlite, is_unavailable_error
-from storage.repositories import _item_values, _schedule_values
-from storage.tables import channels, item_events, items, ref_counters, schedules
-from storage.uow import SqlUnitOfWork, make_uow_factory
+from storage.backup.format import BACKUP_FORMAT, BACKUP_VERSION
+from storage.tables import channels, item_events, items
 
 __all__ = [
+    "STANDUP_MODES",
+    "STATUSES",
     "Backup",
     "BackupError",
     "ChannelBackup",
     "InvalidBackup",
-    "RestoreReport",
-    "TargetNotEmpty",
     "parse",
-    "restore",
-    "snapshot_uow_factory",
     "validate",
 ]
 
@@ -106,10 +84,6 @@ class InvalidBackup(BackupError):
     """The document is not a raidline backup this version can read; nothing was written."""
 
 
-class TargetNotEmpty(BackupError):
-    """The target database already has channels or items; nothing was written."""
-
-
 @dataclass(frozen=True)
 class ChannelBackup:
     settings: ChannelSettings
@@ -135,27 +109,6 @@ class Backup:
     @property
     def event_count(self) -> int:
         return sum(len(events) for c in self.channels for _, events in c.items)
-
-
-@dataclass(frozen=True)
-class RestoreReport:
-    channels: int
-    items: int
-    events: int
-    schedules: int
-
-    def __str__(self) -> str:
-        return (
-            f"Restored {_count(self.channels, 'channel')}, {_count(self.items, 'item')}, "
-            f"{_count(self.events, 'event')}."
-        )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-# --- validation ------------------------------------------------------------------------------
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -539,178 +492,3 @@ def parse(data: bytes | str) -> Backup:
     except RecursionError:
         raise InvalidBackup("not a raidline backup: JSON nested too deeply") from None
     return validate(document)
-
-
-# --- restoring -------------------------------------------------------------------------------
-
-
-async def restore(
-    engine: AsyncEngine, document: Backup | Mapping[str, Any], *, now: datetime | None = None
-) -> RestoreReport:
-    """Write the backup into the empty database behind ``engine``, in one transaction.
-
-    Raises :class:`InvalidBackup` for a malformed document and :class:`TargetNotEmpty` when
-    the database has channels or items; in both cases nothing is written. ``now`` is when the
-    enabled schedules' next runs are computed from (default: the current time).
-    """
-    backup = document if isinstance(document, Backup) else validate(document)
-    now = now or datetime.now(UTC)
-    try:
-        # One transaction: a failure anywhere rolls every row back. On SQLite it begins
-        # IMMEDIATE, so no other writer gets in between the emptiness check and the inserts.
-        async with engine.begin() as connection:
-            await _require_empty(connection)
-            counts = RestoreReport(0, 0, 0, 0)
-            for channel in backup.channels:
-                counts = _add(counts, await _restore_channel(connection, channel, now))
-        return counts
-    except BackupError:
-        raise
-    except Exception as exc:
-        if is_unavailable_error(exc):
-            raise Unavailable(
-                "raidline can't reach the target database; nothing was restored."
-            ) from exc
-        if isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError):
-            reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
-            raise BackupError(
-                f"the database refused the backup ({reason}); nothing was restored"
-            ) from exc
-        raise
-
-
-def _add(a: RestoreReport, b: RestoreReport) -> RestoreReport:
-    return RestoreReport(
-        a.channels + b.channels, a.items + b.items, a.events + b.events, a.schedules + b.schedules
-    )
-
-
-async def _require_empty(connection: AsyncConnection) -> None:
-    if connection.dialect.name != "sqlite":
-        # Writers wait until the restore commits (readers do not); a second restore waits
-        # and then finds the database no longer empty.
-        await connection.exec_driver_sql("LOCK TABLE channels IN EXCLUSIVE MODE")
-    channel_count = (await connection.execute(select(func.count()).select_from(channels))).scalar()
-    item_count = (await connection.execute(select(func.count()).select_from(items))).scalar()
-    if channel_count or item_count:
-        raise TargetNotEmpty(
-            f"the target database is not empty ({_count(channel_count or 0, 'channel')}, "
-            f"{_count(item_count or 0, 'item')}); nothing was restored: import into a new, "
-            "empty database"
-        )
-
-
-def _next_run_at(schedule: Schedule, now: datetime) -> datetime | None:
-    if not (schedule.enabled and schedule.days and schedule.at):
-        return None
-    return next_run(schedule.days, schedule.at, schedule.timezone, now)
-
-
-async def _restore_channel(
-    connection: AsyncConnection, backup: ChannelBackup, now: datetime
-) -> RestoreReport:
-    settings = backup.settings
-    key = backup.channel
-    channel_id: int = (
-        await connection.execute(
-            insert(channels)
-            .values(
-                platform=key.platform,
-                workspace=key.workspace,
-                external_id=key.channel,
-                timezone=settings.timezone,
-                leads=list(settings.leads),
-                nudges_enabled=settings.nudges_enabled,
-                created_at=now,
-                work_days=list(settings.work_days),
-                work_start=settings.work_start,
-                work_end=settings.work_end,
-                last_digest_at=settings.last_digest_at,
-            )
-            .returning(channels.c.id)
-        )
-    ).scalar_one()
-
-    if backup.schedules:
-        await connection.execute(
-            insert(schedules),
-            [
-                {
-                    **_schedule_values(replace(s, next_run_at=_next_run_at(s, now))),
-                    "channel_id": channel_id,
-                    "kind": s.kind.value,
-                    "updated_at": s.updated_at or now,
-                }
-                for s in backup.schedules
-            ],
-        )
-    if not backup.items:
-        return RestoreReport(1, 0, 0, len(backup.schedules))
-
-    await connection.execute(
-        insert(items),
-        [
-            {
-                **_item_values(item),
-                "channel_id": channel_id,
-                "date_moves": sum(event.moves_date for event in events),
-            }
-            for item, events in backup.items
-        ],
-    )
-    ids = {
-        (row.kind, row.number): row.id
-        for row in await connection.execute(
-            select(items.c.id, items.c.kind, items.c.number).where(items.c.channel_id == channel_id)
-        )
-    }
-    # Events go in by time across the channel's items (each item's own order kept as it is),
-    # so "events since" (digests) reads them as they happened, as the original ids did.
-    timeline = heapq.merge(
-        *(
-            [(ids[(item.kind.value, item.number)], event) for event in events]
-            for item, events in backup.items
-        ),
-        key=lambda pair: pair[1].at,
-    )
-    event_rows = [
-        {
-            "item_id": item_id,
-            "channel_id": channel_id,
-            "at": event.at,
-            "actor": event.actor,
-            "action": event.action,
-            "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
-            "note": event.note,
-        }
-        for item_id, event in timeline
-    ]
-    if event_rows:
-        await connection.execute(insert(item_events), event_rows)
-
-    highest: dict[Kind, int] = {}
-    for item, _ in backup.items:
-        highest[item.kind] = max(highest.get(item.kind, 0), item.number)
-    await connection.execute(
-        insert(ref_counters),
-        [
-            {"channel_id": channel_id, "kind": kind.value, "last_number": number}
-            for kind, number in highest.items()
-        ],
-    )
-    return RestoreReport(1, len(backup.items), len(event_rows), len(backup.schedules))
-
-
-# --- exporting -------------------------------------------------------------------------------
-
-
-def snapshot_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
-    """Units of work that read one consistent snapshot, for ``export_all``.
-
-    PostgreSQL's default READ COMMITTED would let a backup taken while the bot runs see an
-    item without the event committed just after it was read; REPEATABLE READ reads every
-    table as of the first statement. SQLite's transactions are serialised anyway.
-    """
-    if not is_sqlite(engine):
-        engine = engine.execution_options(isolation_level="REPEATABLE READ")
-    return make_uow_factory(engine)

@@ -1,0 +1,128 @@
+"""The backup document: what ``raidline export --all`` writes and ``raidline import`` reads.
+
+::
+
+    {"format": "raidline-backup", "version": 1, "exported_at": "…",
+     "channels": [{"platform", "workspace", "channel", "settings": {…},
+                   "schedules": [{…}], "items": [{"ref", "kind", …, "events": [{…}]}]}]}
+
+:func:`export_all` makes it: every channel with its settings, standup and digest schedules,
+and every item with every field and its whole history (each item as
+``bot.services.export.item_record`` writes it for channel exports, plus its nudge state).
+Scheduler state (runs, opened standups and their answers) is not part of it.
+:mod:`storage.backup.validate` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.model import ChannelSettings, Schedule, ScheduleKind
+from bot.ports import UnitOfWork
+from bot.services.export import item_record
+from storage.db import is_sqlite
+from storage.uow import SqlUnitOfWork, make_uow_factory
+
+__all__ = [
+    "BACKUP_FORMAT",
+    "BACKUP_VERSION",
+    "encode_backup",
+    "export_all",
+    "schedule_record",
+    "settings_record",
+    "snapshot_uow_factory",
+]
+
+
+#: ``format`` and ``version`` of the document :func:`export_all` makes and
+#: :func:`storage.backup.validate` reads.
+BACKUP_FORMAT = "raidline-backup"
+BACKUP_VERSION = 1
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def settings_record(settings: ChannelSettings) -> dict[str, Any]:
+    return {
+        "timezone": settings.timezone,
+        "leads": list(settings.leads),
+        "nudges_enabled": settings.nudges_enabled,
+        "work_days": list(settings.work_days),
+        "work_start": settings.work_start,
+        "work_end": settings.work_end,
+        "last_digest_at": _iso(settings.last_digest_at),
+    }
+
+
+def schedule_record(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "kind": schedule.kind.value,
+        "enabled": schedule.enabled,
+        "days": list(schedule.days),
+        "at": schedule.at,
+        "timezone": schedule.timezone,
+        "next_run_at": _iso(schedule.next_run_at),
+        "questions": list(schedule.questions),
+        "members": list(schedule.members),
+        "window_minutes": schedule.window_minutes,
+        "mode": schedule.mode,
+        "skip_dates": list(schedule.skip_dates),
+        "away": dict(schedule.away),
+        "updated_at": _iso(schedule.updated_at),
+    }
+
+
+async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
+    """Every channel's settings, schedules and full log with history: one backup document.
+
+    Read in the caller's unit of work, so the backup is as consistent as its transaction.
+    Scheduler state (runs, opened standups and their answers) is not part of it.
+    """
+    records: list[dict[str, Any]] = []
+    for channel in await uow.channels.channels():
+        settings = await uow.channels.get_settings(channel)
+        schedules = [await uow.schedules.get(channel, kind) for kind in ScheduleKind]
+        items = await uow.items.list(channel)
+        events = await uow.items.events([i.stored_id for i in items])
+        records.append(
+            {
+                "platform": channel.platform,
+                "workspace": channel.workspace,
+                "channel": channel.channel,
+                "settings": settings_record(settings),
+                "schedules": [schedule_record(s) for s in schedules if s is not None],
+                "items": [
+                    item_record(i, events.get(i.stored_id, []), complete=True) for i in items
+                ],
+            }
+        )
+    return {
+        "format": BACKUP_FORMAT,
+        "version": BACKUP_VERSION,
+        "exported_at": now.isoformat(),
+        "channels": records,
+    }
+
+
+def encode_backup(document: dict[str, Any]) -> bytes:
+    """The backup as the UTF-8 JSON text ``raidline export --all`` writes."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def snapshot_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
+    """Units of work that read one consistent snapshot, for ``export_all``.
+
+    PostgreSQL's default READ COMMITTED would let a backup taken while the bot runs see an
+    item without the event committed just after it was read; REPEATABLE READ reads every
+    table as of the first statement. SQLite's transactions are serialised anyway.
+    """
+    if not is_sqlite(engine):
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    return make_uow_factory(engine)

@@ -1,0 +1,274 @@
+"""Items: ``bot.ports.ItemRepository`` (numbers, the items themselves, the queries on them).
+
+An item's history (its events) is in :mod:`storage.repositories.history`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.domain.model import (
+    ACTIVE_STATUSES,
+    ChannelKey,
+    Item,
+    ItemFilter,
+    ItemOrder,
+    Kind,
+    Status,
+)
+from storage.db import translate_errors
+from storage.repositories.common import (
+    CHANNEL_KEY_COLUMNS,
+    channel_filter,
+    channel_id_of,
+    keyed,
+)
+from storage.repositories.history import ItemHistory
+from storage.repositories.rows import item_from_row, item_values
+from storage.tables import channels, items, ref_counters
+
+__all__ = ["SqlItemRepository"]
+
+# The statements every logged item runs, built once: building an INSERT of 30 columns costs
+# more than executing it. Values go in as parameters.
+_ADD_ITEM = items.insert().returning(items.c.id)
+
+
+@functools.cache
+def _bump_counter(dialect: str) -> Any:
+    """``allocate_number``'s upsert for one backend (its ON CONFLICT syntax differs)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = insert(ref_counters).values(
+        channel_id=bindparam("counter_channel_id"), kind=bindparam("counter_kind"), last_number=1
+    )
+    return inserted.on_conflict_do_update(
+        index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
+        set_={"last_number": ref_counters.c.last_number + 1},
+    ).returning(ref_counters.c.last_number)
+
+
+def _active_status_values() -> builtins.list[str]:
+    return sorted(status.value for status in ACTIVE_STATUSES)
+
+
+def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
+    """``where`` as SQL conditions on ``items`` (see ``ItemFilter.matches``)."""
+    clauses: builtins.list[Any] = []
+    if where.kinds is not None:
+        clauses.append(items.c.kind.in_([kind.value for kind in where.kinds]))
+    if where.statuses is not None:
+        clauses.append(items.c.status.in_([status.value for status in where.statuses]))
+    if where.due_before is not None:
+        clauses.append(items.c.due_at < where.due_before)
+    if where.unowned:
+        clauses.append(items.c.owner.is_(None))
+    if where.min_date_moves:
+        clauses.append(items.c.date_moves >= where.min_date_moves)
+    return clauses
+
+
+class SqlItemRepository(ItemHistory):
+    """``bot.ports.ItemRepository`` on the unit of work's session and transaction.
+
+    Events (an item's history) are read and written by :class:`ItemHistory`.
+    """
+
+    @translate_errors
+    async def allocate_number(self, channel: ChannelKey, kind: Kind) -> int:
+        session = self._session
+        channel_id = await channel_id_of(session, channel, create=True)
+        # One upsert: the first number of a kind inserts the counter at 1, every later one
+        # adds 1 to it. Either takes the counter's row lock on PostgreSQL (SQLite holds the
+        # whole file since BEGIN IMMEDIATE) until the caller commits, so concurrent callers
+        # queue up and each gets its own number. max(number)+1 would hand two the same one.
+        bumped = _bump_counter(session.get_bind().dialect.name)
+        parameters = {"counter_channel_id": channel_id, "counter_kind": kind.value}
+        number: int = (await session.execute(bumped, parameters)).scalar_one()
+        return number
+
+    @translate_errors
+    async def add(self, item: Item) -> Item:
+        if item.id is not None:
+            raise ValueError(f"{item.ref} already has id {item.id}; use update()")
+        channel_id = await channel_id_of(self._session, item.channel, create=True)
+        values = {"channel_id": channel_id, **item_values(item)}
+        item_id: int = (await self._session.execute(_ADD_ITEM, values)).scalar_one()
+        return replace(item, id=item_id)
+
+    @translate_errors
+    async def get(self, channel: ChannelKey, kind: Kind, number: int) -> Item | None:
+        query = (
+            select(items)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(
+                *channel_filter(channel),
+                items.c.kind == kind.value,
+                items.c.number == number,
+            )
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else item_from_row(channel, row)
+
+    @translate_errors
+    async def update(self, item: Item) -> None:
+        if item.id is None:
+            raise ValueError(f"{item.ref} has no id; add() it first")
+        values = item_values(item)
+        # Kind and number make the ref, which never changes; refusing to rewrite them keeps
+        # a stale or mistaken Item from taking another item's place.
+        del values["kind"], values["number"]
+        statement = (
+            update(items)
+            .where(
+                items.c.id == item.id,
+                items.c.kind == item.kind.value,
+                items.c.number == item.number,
+            )
+            .values(**values)
+            .returning(items.c.id)
+        )
+        if (await self._session.execute(statement)).scalar_one_or_none() is None:
+            raise LookupError(f"no stored item {item.ref} with id {item.id}")
+
+    @translate_errors
+    async def list(
+        self,
+        channel: ChannelKey,
+        *,
+        kinds: Iterable[Kind] | None = None,
+        statuses: Iterable[Status] | None = None,
+    ) -> builtins.list[Item]:
+        where = ItemFilter(
+            kinds=None if kinds is None else tuple(kinds),
+            statuses=None if statuses is None else tuple(statuses),
+        )
+        return await self.find(channel, where)
+
+    @translate_errors
+    async def active_in_workspace(self, platform: str, workspace: str) -> builtins.list[Item]:
+        query = (
+            select(items, channels.c.external_id.label("channel_external_id"))
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(
+                channels.c.platform == platform,
+                channels.c.workspace == workspace,
+                items.c.status.in_(_active_status_values()),
+            )
+            .order_by(items.c.created_at, items.c.number, items.c.id)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [
+            item_from_row(ChannelKey(platform, workspace, row["channel_external_id"]), row)
+            for row in rows
+        ]
+
+    def _matching(self, channel: ChannelKey, where: ItemFilter) -> Select[Any]:
+        query = (
+            select(items)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*channel_filter(channel))
+        )
+        return query.where(*_filter_clauses(where))
+
+    @translate_errors
+    async def find(
+        self,
+        channel: ChannelKey,
+        where: ItemFilter,
+        *,
+        order: ItemOrder = ItemOrder.CREATED,
+        limit: int | None = None,
+    ) -> builtins.list[Item]:
+        query = self._matching(channel, where)
+        oldest_first = (items.c.created_at, items.c.number, items.c.id)
+        if order is ItemOrder.SCORE:
+            score = items.c.likelihood * items.c.impact
+            # Unscored risks last on both backends (PostgreSQL sorts NULL first when DESC).
+            query = query.order_by(score.is_(None), score.desc(), *oldest_first)
+        else:
+            query = query.order_by(*oldest_first)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self._session.execute(query)).mappings().all()
+        return [item_from_row(channel, row) for row in rows]
+
+    @translate_errors
+    async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> builtins.list[int]:
+        # One pass over the channel's items however many counts are asked for.
+        columns = [
+            func.coalesce(func.sum(case((and_(true(), *_filter_clauses(w)), 1), else_=0)), 0)
+            for w in wheres
+        ]
+        query = (
+            select(*columns)
+            .select_from(items)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*channel_filter(channel))
+        )
+        row = (await self._session.execute(query)).one()
+        return [int(value) for value in row]
+
+    @translate_errors
+    async def owner_counts(
+        self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
+    ) -> builtins.list[tuple[str, int]]:
+        owned = func.count().label("owned")
+        query = (
+            select(items.c.owner, owned)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(*channel_filter(channel), *_filter_clauses(where), items.c.owner.is_not(None))
+            .group_by(items.c.owner)
+            .having(func.count() >= at_least)
+            .order_by(owned.desc(), items.c.owner)
+        )
+        return [(row.owner, row.owned) for row in await self._session.execute(query)]
+
+    @translate_errors
+    async def nudge_candidates(
+        self,
+        now: datetime,
+        *,
+        unowned_before: datetime,
+        waiting_before: datetime,
+        nudged_before: datetime,
+    ) -> builtins.list[Item]:
+        kind, status = items.c.kind, items.c.status
+        past_due = and_(items.c.due_at.is_not(None), items.c.due_at < now)
+        # One branch per nudge reason, each on (status, due_at) or (status, created_at).
+        reasons = or_(
+            and_(kind == Kind.BLOCKER.value, items.c.owner.is_not(None), past_due),
+            and_(
+                kind == Kind.BLOCKER.value,
+                items.c.owner.is_(None),
+                items.c.created_at <= unowned_before,
+            ),
+            and_(kind == Kind.DECISION.value, status == Status.PENDING.value, past_due),
+            and_(
+                kind == Kind.CHANGE.value,
+                status == Status.PROPOSED.value,
+                items.c.created_at <= waiting_before,
+            ),
+            and_(kind == Kind.RISK.value, past_due),
+        )
+        query = (
+            select(items, *CHANNEL_KEY_COLUMNS)
+            .join(channels, channels.c.id == items.c.channel_id)
+            .where(
+                channels.c.nudges_enabled.is_(True),
+                status.in_(_active_status_values()),
+                or_(items.c.snoozed_until.is_(None), items.c.snoozed_until <= now),
+                or_(items.c.last_nudged_at.is_(None), items.c.last_nudged_at < nudged_before),
+                reasons,
+            )
+            .order_by(items.c.channel_id, items.c.created_at, items.c.number, items.c.id)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [item_from_row(keyed(self._session, row), row) for row in rows]

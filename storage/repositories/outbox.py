@@ -1,0 +1,194 @@
+"""The run ledger and outbox: the run half of ``bot.ports.ScheduleRepository``.
+
+A run is unique per key (schedule and occurrence), so adding one twice adds it once. Claims
+lock rows ``FOR UPDATE … SKIP LOCKED`` on PostgreSQL; on SQLite the clause renders as nothing
+and the unit of work's ``BEGIN IMMEDIATE`` serialises the ticks instead. A claim sets a short
+lease, which the caller commits before it delivers anything.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+
+from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
+from storage.db import translate_errors
+from storage.repositories.common import (
+    SessionRepository,
+    channel_filter,
+    channel_id_of,
+    insert_for,
+    keyed,
+    with_channel,
+)
+from storage.repositories.rows import run_from_row
+from storage.tables import runs
+
+__all__ = ["RunLedger"]
+
+#: Runs per multi-row INSERT: 11 columns each stays far below SQLite's parameter limit.
+_RUN_CHUNK = 500
+
+
+class RunLedger(SessionRepository):
+    """The runs of ``bot.ports.ScheduleRepository`` (see ``SqlScheduleRepository``)."""
+
+    @translate_errors
+    async def add_run(self, run: Run) -> int | None:
+        session = self._session
+        channel_id = await channel_id_of(session, run.channel, create=True)
+        now = datetime.now(UTC)
+        # Never rowcount (psycopg reports -1): RETURNING gives the id, or no row when the
+        # key existed. A plain INSERT's IntegrityError would abort a PostgreSQL transaction.
+        statement = (
+            insert_for(session, runs)
+            .values(
+                key=run.key,
+                kind=run.kind.value,
+                channel_id=channel_id,
+                due_at=run.due_at,
+                status=run.status.value,
+                payload=dict(run.payload),
+                attempts=run.attempts,
+                lease_until=run.lease_until,
+                result_ref=run.result_ref,
+                created_at=run.created_at or now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[runs.c.key])
+            .returning(runs.c.id)
+        )
+        run_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+        return run_id
+
+    @translate_errors
+    async def add_runs(self, new_runs: Sequence[Run]) -> set[str]:
+        session = self._session
+        now = datetime.now(UTC)
+        rows = []
+        for run in new_runs:
+            rows.append(
+                {
+                    "key": run.key,
+                    "kind": run.kind.value,
+                    "channel_id": await channel_id_of(session, run.channel, create=True),
+                    "due_at": run.due_at,
+                    "status": run.status.value,
+                    "payload": dict(run.payload),
+                    "attempts": run.attempts,
+                    "lease_until": run.lease_until,
+                    "result_ref": run.result_ref,
+                    "created_at": run.created_at or now,
+                    "updated_at": now,
+                }
+            )
+        added: set[str] = set()
+        # One multi-row INSERT per chunk (SQLite allows 32,766 parameters per statement).
+        for start in range(0, len(rows), _RUN_CHUNK):
+            statement = (
+                insert_for(session, runs)
+                .values(rows[start : start + _RUN_CHUNK])
+                .on_conflict_do_nothing(index_elements=[runs.c.key])
+                .returning(runs.c.key)
+            )
+            added.update((await session.execute(statement)).scalars())
+        return added
+
+    @translate_errors
+    async def claim_runs(
+        self, now: datetime, lease_until: datetime, limit: int = 50
+    ) -> builtins.list[Run]:
+        session = self._session
+        claimable = or_(
+            and_(runs.c.status == RunStatus.PENDING.value, runs.c.due_at <= now),
+            and_(runs.c.status == RunStatus.SENDING.value, runs.c.lease_until < now),
+        )
+        locked = (
+            select(runs.c.id)
+            .where(claimable)
+            .order_by(runs.c.due_at, runs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        run_ids = builtins.list((await session.execute(locked)).scalars())
+        if not run_ids:
+            return []
+        # Same transaction as the lock: no other worker can claim these rows in between,
+        # and the caller commits the claim before it delivers anything.
+        await session.execute(
+            update(runs)
+            .where(runs.c.id.in_(run_ids))
+            .values(
+                status=RunStatus.SENDING.value,
+                lease_until=lease_until,
+                attempts=runs.c.attempts + 1,
+                updated_at=now,
+            )
+        )
+        query = with_channel(runs).where(runs.c.id.in_(run_ids)).order_by(runs.c.due_at, runs.c.id)
+        rows = (await session.execute(query)).mappings().all()
+        return [run_from_row(keyed(self._session, row), row) for row in rows]
+
+    async def _update_run(self, run_id: int, **values: Any) -> None:
+        statement = (
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(updated_at=datetime.now(UTC), **values)
+            .returning(runs.c.id)
+        )
+        if (await self._session.execute(statement)).scalar_one_or_none() is None:
+            raise LookupError(f"no stored run with id {run_id}")
+
+    @translate_errors
+    async def finish_run(
+        self, run_id: int, status: RunStatus, result_ref: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "lease_until": None}
+        if result_ref is not None:
+            values["result_ref"] = result_ref
+        await self._update_run(run_id, **values)
+
+    @translate_errors
+    async def retry_run(self, run_id: int, due_at: datetime) -> None:
+        await self._update_run(
+            run_id, status=RunStatus.PENDING.value, due_at=due_at, lease_until=None
+        )
+
+    @translate_errors
+    async def release_runs(self, run_ids: Sequence[int]) -> int:
+        if not run_ids:
+            return 0
+        statement = (
+            update(runs)
+            .where(runs.c.id.in_(builtins.list(run_ids)), runs.c.status == RunStatus.SENDING.value)
+            .values(
+                status=RunStatus.PENDING.value,
+                lease_until=None,
+                attempts=case((runs.c.attempts > 0, runs.c.attempts - 1), else_=0),
+                updated_at=datetime.now(UTC),
+            )
+            .returning(runs.c.id)
+        )
+        return len((await self._session.execute(statement)).all())
+
+    @translate_errors
+    async def outbox_depth(self) -> int:
+        waiting = (RunStatus.PENDING.value, RunStatus.SENDING.value)
+        query = select(func.count()).select_from(runs).where(runs.c.status.in_(waiting))
+        depth: int = (await self._session.execute(query)).scalar_one()
+        return depth
+
+    @translate_errors
+    async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
+        query = (
+            with_channel(runs)
+            .where(*channel_filter(channel), runs.c.kind == kind.value)
+            .order_by(runs.c.due_at.desc(), runs.c.id.desc())
+            .limit(limit)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [run_from_row(channel, row) for row in rows]

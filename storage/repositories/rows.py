@@ -1,0 +1,228 @@
+"""Rows to the core's frozen dataclasses and back: the public row mappers.
+
+``*_from_row`` builds a domain object from a row mapping; ``*_values`` gives the columns a
+domain object is stored in, except its identity. The repositories and the backup's restore
+(``storage.backup``) both use them, so a column is mapped in one place only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from bot.domain.model import (
+    Change,
+    ChannelKey,
+    ChannelSettings,
+    Event,
+    Item,
+    Kind,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    Standup,
+    Status,
+)
+from storage.repositories.common import channel_key_from_row
+
+__all__ = [
+    "event_from_row",
+    "item_from_row",
+    "item_values",
+    "run_from_row",
+    "schedule_from_row",
+    "schedule_values",
+    "settings_from_row",
+    "standup_from_row",
+    "standup_values",
+]
+
+
+def item_values(item: Item) -> dict[str, Any]:
+    """Every stored field of an item except its identity (channel, id) and what storage keeps
+    itself (``date_moves``, counted by ``add_event``)."""
+    return {
+        "kind": item.kind.value,
+        "number": item.number,
+        "status": item.status.value,
+        "title": item.title,
+        "details": item.details,
+        "reporter": item.reporter,
+        "owner": item.owner,
+        "due_at": item.due_at,
+        "waiting_on": item.waiting_on,
+        "resolution": item.resolution,
+        "likelihood": item.likelihood,
+        "impact": item.impact,
+        "response": item.response,
+        "mitigation": item.mitigation,
+        "outcome": item.outcome,
+        "rationale": item.rationale,
+        "impacts": dict(item.impacts),
+        "approvers": list(item.approvers),
+        "decision_note": item.decision_note,
+        "decided_by": item.decided_by,
+        "decided_at": item.decided_at,
+        "linked_ref": item.linked_ref,
+        "source_url": item.source_url,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "nudge_count": item.nudge_count,
+        "last_nudged_at": item.last_nudged_at,
+        "snoozed_until": item.snoozed_until,
+    }
+
+
+def item_from_row(channel: ChannelKey, row: RowMapping) -> Item:
+    impacts: Mapping[str, str] = dict(row["impacts"] or {})
+    return Item(
+        id=row["id"],
+        channel=channel,
+        kind=Kind(row["kind"]),
+        number=row["number"],
+        status=Status(row["status"]),
+        title=row["title"],
+        details=row["details"],
+        reporter=row["reporter"],
+        owner=row["owner"],
+        due_at=row["due_at"],
+        waiting_on=row["waiting_on"],
+        resolution=row["resolution"],
+        likelihood=row["likelihood"],
+        impact=row["impact"],
+        response=row["response"],
+        mitigation=row["mitigation"],
+        outcome=row["outcome"],
+        rationale=row["rationale"],
+        impacts=impacts,
+        approvers=tuple(row["approvers"] or ()),
+        decision_note=row["decision_note"],
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        linked_ref=row["linked_ref"],
+        source_url=row["source_url"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        nudge_count=row["nudge_count"],
+        last_nudged_at=row["last_nudged_at"],
+        snoozed_until=row["snoozed_until"],
+        date_moves=row["date_moves"],
+    )
+
+
+def event_from_row(row: RowMapping, prefix: str = "") -> Event:
+    """An event from ``item_events`` columns, named ``<prefix><column>`` in ``row``."""
+    changes = tuple(
+        Change(field=change["field"], old=change.get("old"), new=change.get("new"))
+        for change in row[prefix + "changes"] or ()
+    )
+    return Event(
+        at=row[prefix + "at"],
+        actor=row[prefix + "actor"],
+        action=row[prefix + "action"],
+        changes=changes,
+        note=row[prefix + "note"],
+    )
+
+
+def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
+    return ChannelSettings(
+        channel=channel,
+        timezone=row["timezone"],
+        leads=tuple(row["leads"] or ()),
+        nudges_enabled=bool(row["nudges_enabled"]),
+        work_days=tuple(row["work_days"]),
+        work_start=row["work_start"],
+        work_end=row["work_end"],
+        last_digest_at=row["last_digest_at"],
+    )
+
+
+def schedule_values(schedule: Schedule) -> dict[str, Any]:
+    """Every stored field of a schedule except its identity (id, channel, kind)."""
+    return {
+        "days": list(schedule.days),
+        "at": schedule.at,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "next_run_at": schedule.next_run_at,
+        "questions": list(schedule.questions),
+        "members": list(schedule.members),
+        "window_minutes": schedule.window_minutes,
+        "mode": schedule.mode,
+        "skip_dates": list(schedule.skip_dates),
+        "away": dict(schedule.away),
+    }
+
+
+def schedule_from_row(channel: ChannelKey, row: RowMapping) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        channel=channel,
+        kind=ScheduleKind(row["kind"]),
+        days=tuple(row["days"] or ()),
+        at=row["at"],
+        timezone=row["timezone"],
+        enabled=bool(row["enabled"]),
+        next_run_at=row["next_run_at"],
+        questions=tuple(row["questions"] or ()),
+        members=tuple(row["members"] or ()),
+        window_minutes=row["window_minutes"],
+        mode=row["mode"],
+        skip_dates=tuple(row["skip_dates"] or ()),
+        away=dict(row["away"] or {}),
+        updated_at=row["updated_at"],
+    )
+
+
+def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
+    return Run(
+        id=row["id"],
+        key=row["key"],
+        kind=RunKind(row["kind"]),
+        channel=channel,
+        due_at=row["due_at"],
+        status=RunStatus(row["status"]),
+        payload=dict(row["payload"] or {}),
+        attempts=row["attempts"],
+        lease_until=row["lease_until"],
+        result_ref=row["result_ref"],
+        created_at=row["created_at"],
+    )
+
+
+def standup_values(standup: Standup) -> dict[str, Any]:
+    """Every stored field of a standup except its identity (id, schedule, local date, channel)."""
+    return {
+        "opened_at": standup.opened_at,
+        "closes_at": standup.closes_at,
+        "questions": list(standup.questions),
+        "members": list(standup.members),
+        "away": list(standup.away),
+        "mode": standup.mode,
+        "late_by_minutes": standup.late_by_minutes,
+        "closed": standup.closed,
+        "message_ref": standup.message_ref,
+    }
+
+
+def standup_from_row(row: RowMapping) -> Standup:
+    return Standup(
+        id=row["id"],
+        schedule_id=row["schedule_id"],
+        channel=channel_key_from_row(row),
+        local_date=row["local_date"],
+        opened_at=row["opened_at"],
+        closes_at=row["closes_at"],
+        questions=tuple(row["questions"] or ()),
+        members=tuple(row["members"] or ()),
+        away=tuple(row["away"] or ()),
+        mode=row["mode"],
+        late_by_minutes=row["late_by_minutes"],
+        closed=bool(row["closed"]),
+        message_ref=row["message_ref"],
+    )

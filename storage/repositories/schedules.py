@@ -1,0 +1,104 @@
+"""Schedules: the schedule half of ``bot.ports.ScheduleRepository``, which joins the run
+ledger (:mod:`storage.repositories.outbox`) and the standups
+(:mod:`storage.repositories.standups`) into the one repository the unit of work hands out.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from bot.domain.model import ChannelKey, Schedule, ScheduleKind
+from storage.db import translate_errors
+from storage.repositories.common import (
+    channel_filter,
+    channel_id_of,
+    insert_for,
+    keyed,
+    known_channels,
+    with_channel,
+)
+from storage.repositories.outbox import RunLedger
+from storage.repositories.rows import schedule_from_row, schedule_values
+from storage.repositories.standups import StandupBook
+from storage.tables import channels, schedules
+
+__all__ = ["SqlScheduleRepository"]
+
+
+class SqlScheduleRepository(RunLedger, StandupBook):
+    """``bot.ports.ScheduleRepository`` on the unit of work's session and transaction.
+
+    Claims lock rows ``FOR NO KEY UPDATE … SKIP LOCKED`` on PostgreSQL, so replicas ticking
+    at the same time each get different rows and nobody waits; on SQLite the clause renders
+    as nothing and the unit of work's ``BEGIN IMMEDIATE`` serialises the ticks instead.
+    Locks (and the claims that rely on them) last until the caller commits or rolls back.
+
+    The port keeps schedules, their runs and their standups together; the run ledger
+    (:class:`RunLedger`) and the standups (:class:`StandupBook`) are written in their own
+    modules and joined here.
+    """
+
+    @translate_errors
+    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+        query = (
+            select(schedules)
+            .join(channels, channels.c.id == schedules.c.channel_id)
+            .where(*channel_filter(channel), schedules.c.kind == kind.value)
+        )
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        if row is None:
+            return None
+        known_channels(self._session)[channel] = row["channel_id"]
+        return schedule_from_row(channel, row)
+
+    @translate_errors
+    async def save(self, schedule: Schedule) -> Schedule:
+        session = self._session
+        channel_id = await channel_id_of(session, schedule.channel, create=True)
+        updated_at = schedule.updated_at or datetime.now(UTC)
+        values = {**schedule_values(schedule), "updated_at": updated_at}
+        # One schedule per channel and kind: an upsert on that key is race-free on both
+        # backends (a concurrent saver's insert turns into an update of the winner's row).
+        inserted = insert_for(session, schedules).values(
+            channel_id=channel_id, kind=schedule.kind.value, **values
+        )
+        statement = inserted.on_conflict_do_update(
+            index_elements=[schedules.c.channel_id, schedules.c.kind],
+            set_={name: inserted.excluded[name] for name in values},
+        ).returning(schedules.c.id)
+        schedule_id: int = (await session.execute(statement)).scalar_one()
+        return replace(schedule, id=schedule_id, updated_at=updated_at)
+
+    @translate_errors
+    async def reschedule(
+        self,
+        schedule_id: int,
+        next_run_at: datetime | None,
+        skip_dates: Sequence[str],
+        now: datetime,
+    ) -> None:
+        await self._session.execute(
+            update(schedules)
+            .where(schedules.c.id == schedule_id)
+            .values(next_run_at=next_run_at, skip_dates=builtins.list(skip_dates), updated_at=now)
+        )
+
+    @translate_errors
+    async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
+        query = (
+            with_channel(schedules)
+            .where(schedules.c.enabled.is_(True), schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at, schedules.c.id)
+            .limit(limit)
+            # OF schedules: the joined channel rows stay unlocked. NO KEY UPDATE (what an
+            # UPDATE of next_run_at takes anyway) still lets other transactions insert rows
+            # that reference the schedule, such as its standups.
+            .with_for_update(skip_locked=True, key_share=True, of=schedules)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [schedule_from_row(keyed(self._session, row), row) for row in rows]
