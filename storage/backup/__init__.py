@@ -2,8 +2,8 @@
 database (``raidline import``).
 
 :mod:`~storage.backup.format` is the document and writes it (:func:`export_all`,
-:func:`encode_backup`); :mod:`~storage.backup.validate` reads it back and checks all of it
-(:func:`parse`, :func:`validate`); :mod:`~storage.backup.restore` writes a checked backup in
+:func:`encode_backup`); :mod:`~storage.backup.validation` reads it back and checks all of it
+(:func:`parse`, :func:`validate`); :mod:`~storage.backup.restoring` writes a checked backup in
 one transaction, or nothing at all (:func:`restore`).
 """
 
@@ -18,8 +18,8 @@ from storage.backup.format import (
     settings_record,
     snapshot_uow_factory,
 )
-from storage.backup.restore import RestoreReport, TargetNotEmpty, restore
-from storage.backup.validate import (
+from storage.backup.restoring import RestoreReport, TargetNotEmpty, restore
+from storage.backup.validation import (
     STANDUP_MODES,
     STATUSES,
     Backup,

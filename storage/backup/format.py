@@ -10,7 +10,7 @@
 and every item with every field and its whole history (each item as
 ``bot.services.export.item_record`` writes it for channel exports, plus its nudge state).
 Scheduler state (runs, opened standups and their answers) is not part of it.
-:mod:`storage.backup.validate` reads it back.
+:mod:`storage.backup.validation` reads it back.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = [
 
 
 #: ``format`` and ``version`` of the document :func:`export_all` makes and
-#: :func:`storage.backup.validate` reads.
+#: :func:`storage.backup.validation` reads.
 BACKUP_FORMAT = "raidline-backup"
 BACKUP_VERSION = 1
 

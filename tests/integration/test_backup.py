@@ -9,7 +9,6 @@ exported again: the documents, and what ``/raid show`` and ``/raid history`` say
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -25,7 +24,7 @@ from bot.domain.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.messages import Reply, Request, Tone
 from bot.services.export import item_record
 from storage import backup
-from storage.backup import BACKUP_FORMAT, export_all
+from storage.backup import BACKUP_FORMAT, export_all, restoring
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -378,7 +377,6 @@ async def test_a_failure_halfway_leaves_nothing_behind(
     second["channel"] = "other"
     doc["channels"].append(second)
     # The module, not the function of the same name that storage.backup exports.
-    restoring = importlib.import_module("storage.backup.restore")
     original = restoring._restore_channel
     calls: list[str] = []
 

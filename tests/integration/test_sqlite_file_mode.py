@@ -20,6 +20,11 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+def database_files(folder: Path) -> list[Path]:
+    """The database file and its ``-wal``/``-shm`` companions."""
+    return sorted(folder.glob("raidline.db*"))
+
+
 async def write_something(url: str) -> None:
     engine = create_engine(url)
     try:
@@ -38,7 +43,7 @@ async def test_a_new_database_and_its_wal_files_are_owner_only(tmp_path: Path) -
         await write_something(url)
     finally:
         os.umask(old)
-    files = sorted(tmp_path.glob("raidline.db*"))
+    files = database_files(tmp_path)
     assert tmp_path / "raidline.db" in files
     for path in files:
         assert mode(path) == 0o600, f"{path.name} is {oct(mode(path))}"
@@ -48,8 +53,8 @@ async def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) 
     path = tmp_path / "raidline.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    for companion in tmp_path.glob("raidline.db*"):
+    for companion in database_files(tmp_path):
         companion.chmod(0o644)
     await write_something(url)
-    for companion in tmp_path.glob("raidline.db*"):
+    for companion in database_files(tmp_path):
         assert mode(companion) == 0o600, f"{companion.name} is {oct(mode(companion))}"

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.domain.model import Kind, Schedule
 from bot.domain.schedules import next_run
 from bot.errors import Unavailable
-from storage.backup.validate import Backup, BackupError, ChannelBackup, validate
+from storage.backup.validation import Backup, BackupError, ChannelBackup, validate
 from storage.db import is_unavailable_error
 from storage.repositories import item_values, schedule_values
 from storage.tables import channels, item_events, items, ref_counters, schedules
