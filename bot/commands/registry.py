@@ -1,111 +1,707 @@
-"""Every command's name, usage, example and handler in one table, and the help built from it."""
+"""The one command table: every command and subcommand with its name, wording, typed options,
+text parser, options converter and handler; and the help built from it.
+
+Platforms generate their command menus from :data:`COMMANDS` (Discord's slash commands carry
+exactly the options declared here, in this order). A request reaches a (sub)command either as
+text, which ``parse`` turns into a typed call, or as typed options, which ``convert`` turns into
+the same typed call; ``handler`` then runs it.
+"""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from bot.commands import log, raid, standup
-from bot.domain.model import Kind
+from bot.commands import calls, log, raid, standup
+from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
-from bot.messages import Form, Reply, Section
+from bot.messages import Choice, Form, Reply, Section
 from bot.services.items import Context
+from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, did_you_mean
+from bot.views.items import level_choices
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+#: text -> typed call (raises UsageError with the command's usage)
+TextParser = Callable[[Context, str], Any]
+#: typed options (name -> text) -> the same typed call
+OptionsConverter = Callable[[Context, Mapping[str, str]], Any]
+#: runs one typed call
+CallHandler = Callable[[Context, Any], Awaitable[Reply]]
+
+
+class OptionType(StrEnum):
+    """What an option's value is. Values always travel as text (see ``Request.options``)."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    USER = "user"  # a person's id
+    USERS = "users"  # several ids separated by spaces
+    DATE = "date"  # free date text, parsed by the core (``friday``, ``Dec 5``...)
+    CHOICE = "choice"  # one of ``choices``' values
+    REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
+    INTEGER = "integer"
+    BOOLEAN = "boolean"  # ``true`` or ``false``
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    description: str
+    type: OptionType = OptionType.TEXT
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    #: suggest values while typing (the channel's refs, from ``Core.autocomplete``)
+    autocomplete: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    #: the form field this option fills when it is not the option's own name
+    #: (``approver`` and ``approver_2`` both fill ``approvers``)
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One subcommand (``/raid resolve``), or a group of them (``/raid settings``)."""
+
+    name: str
+    #: one line as platform menus show it (at most 100 characters)
+    description: str
+    usage: str = ""
+    example: str = ""
+    #: what ``/raid help`` says about it
+    summary: str = ""
+    options: tuple[Option, ...] = ()
+    #: a group's subcommands (``/raid settings show``); a group has no parser of its own
+    subcommands: tuple[Subcommand, ...] = ()
+    parse: TextParser | None = None
+    convert: OptionsConverter | None = None
+    handler: CallHandler | None = None
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
+    #: one line as platform menus show it (at most 100 characters)
+    description: str
     usage: str
     example: str
     summary: str
-    handler: Handler
+    parse: TextParser
+    handler: CallHandler
+    options: tuple[Option, ...] = ()
+    subcommands: tuple[Subcommand, ...] = ()
+    convert: OptionsConverter | None = None
     form: Form | None = None  # what the command opens when given no text
 
+    def subcommand(self, path: str) -> Subcommand | None:
+        """The subcommand at ``path`` (``resolve``, ``settings timezone``), if any."""
+        subs = self.subcommands
+        found: Subcommand | None = None
+        for word in path.split():
+            found = next((s for s in subs if s.name == word), None)
+            if found is None:
+                return None
+            subs = found.subcommands
+        return found
 
-async def _raid(ctx: Context, text: str) -> Reply:
+
+# --- option building blocks ------------------------------------------------------------------
+
+_DATE = "a date: friday, Dec 5, in 2 weeks, 2026-12-05"
+_ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
+
+_LEVELS = level_choices()
+_RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_LIST_FILTERS = tuple(
+    Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
+)
+_FORMATS = (
+    Choice("md", "Markdown (.md)"),
+    Choice("csv", "CSV (.csv)"),
+    Choice("json", "JSON (.json)"),
+)
+_STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
+_DAYS = tuple(
+    Choice(d[:3].lower(), d)
+    for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+)
+_MODES = (
+    Choice("thread", "a thread under the standup message"),
+    Choice("dm", "a direct message to each member"),
+)
+_ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+
+
+def _title(description: str) -> Option:
+    return Option("title", description, min_length=1, max_length=MAX_TITLE_CHARS)
+
+
+def _long(name: str, description: str, field: str | None = None) -> Option:
+    return Option(
+        name,
+        description,
+        OptionType.LONG_TEXT,
+        min_length=1,
+        max_length=MAX_DETAILS_CHARS,
+        field=field,
+    )
+
+
+def _user(
+    name: str, description: str, *, required: bool = False, field: str | None = None
+) -> Option:
+    return Option(name, description, OptionType.USER, required, field=field)
+
+
+def _ref(
+    name: str = "ref", description: str = "the item, e.g. B-3", *, required: bool = True
+) -> Option:
+    return Option(name, description, OptionType.REF, required, autocomplete=True)
+
+
+def _text(name: str, description: str, *, required: bool = False) -> Option:
+    return Option(name, description, OptionType.TEXT, required)
+
+
+def _date(name: str, description: str, *, required: bool = False) -> Option:
+    return Option(name, description, OptionType.DATE, required)
+
+
+def _choice(
+    name: str, description: str, choices: tuple[Choice, ...], *, required: bool = False
+) -> Option:
+    return Option(name, description, OptionType.CHOICE, required, choices)
+
+
+def _flag(name: str, description: str) -> Option:
+    return Option(name, description, OptionType.BOOLEAN)
+
+
+_NOTE = _text("note", "a note for the record")
+
+LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
+    Kind.BLOCKER: (
+        _title("what is blocked, in a few words"),
+        _user("owner", "who unblocks it"),
+        _date("due", f"when it must be unblocked: {_DATE}"),
+        _text("waiting_on", "who or what it waits on"),
+        _long("details", "anything else worth knowing"),
+    ),
+    Kind.RISK: (
+        _title("what may go wrong"),
+        _choice("likelihood", "how likely it is", _LEVELS),
+        _choice("impact", "how bad it would be", _LEVELS),
+        _user("owner", "who watches it"),
+        _date("review", f"next review: {_DATE}"),
+        _choice("response", "how the team responds", _RESPONSES),
+        _long("mitigation", "what is done about it"),
+    ),
+    Kind.DECISION: (
+        _title("the decision taken, or the question to decide"),
+        _choice(
+            "state",
+            "already decided (default), or a decision is needed (default when `by` is given)",
+            _STATES,
+        ),
+        _user("decider", "who decides (or decided)"),
+        _date("by", f"decide by: {_DATE}"),
+        _long("rationale", "why, or the context"),
+    ),
+    Kind.CHANGE: (
+        _title("what changes"),
+        _text("impact", "on scope, schedule, cost or quality, e.g. schedule +2 weeks, cost +8k"),
+        _user("approver", "who approves it", field="approvers"),
+        _user("approver_2", "a second approver", field="approvers"),
+        _long("why", "why the change is needed"),
+        _long("details", "anything else worth knowing"),
+    ),
+}
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+_RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
+    # name: (example, summary, text parser, handler)
+    "list": (
+        "list overdue",
+        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        raid.parse_list,
+        raid.list_items,
+    ),
+    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "resolve": (
+        "resolve B-3 firewall rule merged",
+        "resolve a blocker",
+        raid.parse_resolve,
+        raid.resolve,
+    ),
+    "assign": (
+        "assign B-3 @erin",
+        "set the owner, decider or approvers",
+        raid.parse_assign,
+        raid.assign,
+    ),
+    "due": (
+        "due B-3 next tuesday",
+        "set the due, review or decide-by date",
+        raid.parse_due,
+        raid.set_due,
+    ),
+    "note": (
+        "note R-2 vendor confirmed the date",
+        "add a note to the history",
+        raid.parse_note,
+        raid.note,
+    ),
+    "approve": ("approve C-1", "approve a change request", raid.parse_approve, raid.approve),
+    "reject": (
+        "reject C-1 no budget this quarter",
+        "reject a change request or a pending decision",
+        raid.parse_reject,
+        raid.reject,
+    ),
+    "decide": (
+        "decide D-2 Okta, best SCIM support",
+        "take a pending decision",
+        raid.parse_decide,
+        raid.decide,
+    ),
+    "close": ("close R-1", "close a risk", raid.parse_close, raid.close),
+    "occurred": (
+        "occurred R-1",
+        "a risk happened: it becomes a linked blocker",
+        raid.parse_occurred,
+        raid.occurred,
+    ),
+    "reopen": (
+        "reopen B-3",
+        "reopen a resolved blocker or closed risk",
+        raid.parse_reopen,
+        raid.reopen,
+    ),
+    "withdraw": (
+        "withdraw B-5",
+        "take an item back (it stays in history)",
+        raid.parse_withdraw,
+        raid.withdraw,
+    ),
+    "implemented": (
+        "implemented C-1",
+        "mark an approved change request implemented",
+        raid.parse_implemented,
+        raid.implemented,
+    ),
+    "supersede": (
+        "supersede D-1 by D-4",
+        "mark a decision superseded",
+        raid.parse_supersede,
+        raid.supersede,
+    ),
+    "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
+    "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "settings": (
+        "settings timezone Europe/Berlin",
+        "show or change this channel's settings",
+        raid.parse_settings,
+        raid.settings,
+    ),
+}
+
+_RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
+    **raid.CONVERTERS,
+    "list": raid.convert_list,
+    "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+}
+
+
+async def _help(ctx: Context, call: calls.Help) -> Reply:
+    return help_reply(call.topic)
+
+
+#: Typed call -> its handler: every call a command, option set, click or form can make.
+HANDLERS: Mapping[type, CallHandler] = {
+    calls.Help: _help,
+    calls.ListItems: raid.list_items,
+    calls.Show: raid.show,
+    calls.History: raid.history,
+    calls.Resolve: raid.resolve,
+    calls.Implement: raid.implemented,
+    calls.Approve: raid.approve,
+    calls.Close: raid.close,
+    calls.Occurred: raid.occurred,
+    calls.Reopen: raid.reopen,
+    calls.Withdraw: raid.withdraw,
+    calls.Note: raid.note,
+    calls.Take: raid.take,
+    calls.Assign: raid.assign,
+    calls.SetDue: raid.set_due,
+    calls.Decide: raid.decide,
+    calls.Reject: raid.reject,
+    calls.Supersede: raid.supersede,
+    calls.Snooze: raid.snooze,
+    calls.OpenItemForm: raid.open_item_form,
+    calls.Export: raid.export_cmd,
+    calls.Settings: raid.settings,
+    calls.LogItem: log.log,
+    calls.StandupCall: standup.standup,
+    calls.DigestCall: standup.digest,
+    calls.OpenStandupAnswer: standup.open_answer,
+    calls.SaveStandupAnswer: standup.save_answer,
+    calls.Track: standup.track,
+}
+
+
+async def run(ctx: Context, call: object) -> Reply:
+    """Run one typed call with its handler."""
+    return await HANDLERS[type(call)](ctx, call)
+
+
+def _raid_sub(
+    name: str, description: str, options: tuple[Option, ...] = (), **more: Any
+) -> Subcommand:
+    example, summary, parse, handler = _RAID_TEXT[name]
+    return Subcommand(
+        name,
+        description,
+        raid.USAGE[name],
+        f"/raid {example}",
+        summary,
+        options,
+        parse=parse,
+        convert=_RAID_CONVERTERS.get(name),
+        handler=handler,
+        **more,
+    )
+
+
+def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: raid.convert_settings(ctx, name, values),
+        handler=raid.settings,
+    )
+
+
+def _standup(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
+        handler=standup.standup,
+    )
+
+
+def _digest(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: standup.convert_digest(ctx, name, values),
+        handler=standup.digest,
+    )
+
+
+RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _raid_sub(
+        "settings",
+        "Show or change this channel's settings",
+        subcommands=(
+            _setting("show", "This channel's time zone, leads and nudges"),
+            _setting(
+                "timezone",
+                "The channel's time zone for dates",
+                (_text("zone", "an IANA time zone, e.g. Europe/Berlin", required=True),),
+            ),
+            _setting(
+                "leads",
+                "Who leads this channel (include yourself)",
+                (
+                    _user("lead", "a lead"),
+                    _user("lead_2", "another lead"),
+                    _user("lead_3", "another lead"),
+                    _flag("clear", "no leads at all"),
+                ),
+            ),
+            _setting(
+                "nudges",
+                "Turn reminders about overdue items on or off",
+                (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+        ),
+    ),
+    _raid_sub(
+        "list",
+        "Open items, by kind, overdue or yours",
+        (
+            _choice("filter", "which items", _LIST_FILTERS),
+            _flag("include_closed", "closed ones too"),
+        ),
+    ),
+    _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
+    _raid_sub(
+        "assign",
+        "Set the owner, decider or approvers",
+        (
+            _ref(),
+            _user("person", "who", required=True),
+            _user("person_2", "and who else (approvers)"),
+        ),
+    ),
+    _raid_sub(
+        "due",
+        "Set the due, review or decide-by date",
+        (_ref(), _date("date", _DATE, required=True)),
+    ),
+    _raid_sub(
+        "note",
+        "Add a note to an item's history",
+        (_ref(), _text("text", "the note", required=True)),
+    ),
+    _raid_sub("approve", "Approve a change request", (_ref(), _NOTE)),
+    _raid_sub(
+        "reject",
+        "Reject a change request or a decision",
+        (_ref(), _text("reason", "why", required=True)),
+    ),
+    _raid_sub(
+        "decide",
+        "Take a pending decision",
+        (
+            _ref(),
+            Option(
+                "outcome",
+                "what was decided",
+                required=True,
+                min_length=1,
+                max_length=MAX_TITLE_CHARS,
+            ),
+            _text("rationale", "why"),
+        ),
+    ),
+    _raid_sub("close", "Close a risk", (_ref(), _NOTE)),
+    _raid_sub(
+        "occurred",
+        "A risk happened: it becomes a blocker",
+        (_ref(), _text("note", "what happened")),
+    ),
+    _raid_sub("reopen", "Reopen a resolved blocker or closed risk", (_ref(),)),
+    _raid_sub(
+        "withdraw", "Take an item back (it stays in history)", (_ref(), _text("reason", "why"))
+    ),
+    _raid_sub("implemented", "Mark a change request implemented", (_ref(), _NOTE)),
+    _raid_sub(
+        "supersede",
+        "Mark a decision superseded",
+        (_ref(), _ref("by", "the decision that replaces it", required=False)),
+    ),
+    _raid_sub("history", "Who changed what, when", (_ref(),)),
+    _raid_sub(
+        "export",
+        "This channel's full log as a file",
+        (_choice("format", "the file format", _FORMATS),),
+    ),
+    Subcommand(
+        "help",
+        "Every command with an example",
+        options=(_text("topic", "a command, e.g. resolve or blocker"),),
+        convert=lambda ctx, options: calls.Help(options.get("topic") or ""),
+        handler=lambda ctx, call: _help(ctx, call),
+    ),
+)
+
+_SCHEDULE_OPTIONS = (
+    _text("days", "weekdays, or days like mon,wed,fri", required=True),
+    _text("time", "local time, e.g. 09:30", required=True),
+    _text("timezone", _ZONE),
+)
+
+STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _standup("status", "The standup's schedule and members"),
+    _standup("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
+    _standup(
+        "questions",
+        "The standup's questions",
+        (_text("questions", "questions separated by |", required=True),),
+    ),
+    _standup(
+        "members",
+        "Who is asked",
+        (
+            _user("member", "a member", required=True),
+            _user("member_2", "another member"),
+            _user("member_3", "another member"),
+            _user("member_4", "another member"),
+            _user("member_5", "another member"),
+        ),
+    ),
+    _standup(
+        "window",
+        "How long answers are collected",
+        (_text("duration", "e.g. 2h or 90m", required=True),),
+    ),
+    _standup(
+        "mode",
+        "Answer in a thread or by direct message",
+        (_choice("mode", "thread or dm", _MODES, required=True),),
+    ),
+    _standup("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
+    _standup(
+        "away",
+        "Away until a date: not asked meanwhile",
+        (_date("until", _DATE, required=True), _user("who", "who is away (default: you)")),
+    ),
+    _standup("answer", "Answer (or edit your answer to) the standup"),
+    _standup("now", "Open a standup now"),
+    _standup("off", "Stop the standups"),
+)
+
+DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _digest("now", "Post a digest now"),
+    _digest(
+        "daily",
+        "Post a digest every day",
+        (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
+    ),
+    _digest(
+        "weekly",
+        "Post a digest once a week",
+        (
+            _choice("day", "the day", _DAYS, required=True),
+            _text("time", "local time, e.g. 16:00", required=True),
+            _text("timezone", _ZONE),
+        ),
+    ),
+    _digest("off", "Stop the scheduled digests"),
+)
+
+
+def _raid_usage() -> str:
+    names = [s.name for s in _help_order(RAID_SUBCOMMANDS)]
+    return "/raid <subcommand> ... where <subcommand> is one of: " + ", ".join(names) + ", help"
+
+
+def _help_order(subs: tuple[Subcommand, ...]) -> tuple[Subcommand, ...]:
+    """Plain subcommands first, then groups; ``help`` is not listed (it is the list)."""
+    plain = tuple(s for s in subs if not s.subcommands and s.name != "help")
+    return plain + tuple(s for s in subs if s.subcommands)
+
+
+def _parse_raid(ctx: Context, text: str) -> Any:
     words = text.split(maxsplit=1)
     if not words or words[0].lower() in ("help", "?"):
-        return help_reply(words[1] if len(words) > 1 else "")
+        return calls.Help(words[1] if len(words) > 1 else "")
     name = words[0].lower()
-    sub = raid.RAID.get(name)
-    if sub is None:
+    sub = _RAID_TEXT_SUBS.get(name)
+    if sub is None or sub.parse is None:
         raise UsageError(
-            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(raid.RAID))}",
+            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(_RAID_TEXT_SUBS))}",
             usage=COMMANDS["raid"].usage,
         )
-    return await sub.handler(ctx, words[1] if len(words) > 1 else "")
+    return sub.parse(ctx, words[1] if len(words) > 1 else "")
+
+
+def _log_command(kind: Kind, description: str, example: str, summary: str) -> Command:
+    return Command(
+        kind.value,
+        description,
+        log.USAGE[kind],
+        example,
+        summary,
+        log.PARSERS[kind],
+        log.log,
+        LOG_OPTIONS[kind],
+        convert=lambda ctx, options: log.from_options(
+            ctx, kind, options, {o.name: o.field or o.name for o in LOG_OPTIONS[kind]}
+        ),
+        form=log.form_for(kind),
+    )
 
 
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command(
-            "blocker",
-            log.USAGE[Kind.BLOCKER],
+        _log_command(
+            Kind.BLOCKER,
+            "Log something that stops the work",
             "/blocker Waiting on firewall change from NetOps @dana due Friday",
             "log something that stops the work",
-            log.log_blocker,
-            log.form_for(Kind.BLOCKER),
         ),
-        Command(
-            "risk",
-            log.USAGE[Kind.RISK],
+        _log_command(
+            Kind.RISK,
+            "Log something that may go wrong",
             "/risk Vendor may slip the SSO delivery likelihood high impact medium @bob "
             "review in 2 weeks mitigation weekly vendor check-in",
             "log something that may go wrong",
-            log.log_risk,
-            log.form_for(Kind.RISK),
         ),
-        Command(
-            "decision",
-            log.USAGE[Kind.DECISION],
+        _log_command(
+            Kind.DECISION,
+            "Record a decision taken, or log one that is needed",
             "/decision needed Pick the SSO vendor @cio by Dec 5",
             "record a decision taken, or log one that is needed",
-            log.log_decision,
-            log.form_for(Kind.DECISION),
         ),
-        Command(
-            "change",
-            log.USAGE[Kind.CHANGE],
+        _log_command(
+            Kind.CHANGE,
+            "Request a change that needs an explicit yes or no",
             "/change Add CRM integration to scope impact schedule +2 weeks, cost +8k @sponsor "
             "because sales needs leads in CRM",
             "request a change that needs an explicit yes or no",
-            log.log_change,
-            log.form_for(Kind.CHANGE),
         ),
         Command(
             "standup",
+            "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            standup.parse_standup,
             standup.standup,
+            subcommands=STANDUP_SUBCOMMANDS,
         ),
         Command(
             "digest",
+            "What changed, what is blocked, what needs a decision",
             standup.DIGEST_USAGE,
             "/digest weekly fri 16:00",
             "what changed, what is blocked, what needs a decision: now or on a schedule",
+            standup.parse_digest,
             standup.digest,
+            subcommands=DIGEST_SUBCOMMANDS,
         ),
         Command(
             "raid",
-            "/raid <subcommand> ... where <subcommand> is one of: "
-            + ", ".join(raid.RAID)
-            + ", help",
+            "List, show and change items; history, export, settings",
+            _raid_usage(),
             "/raid list overdue",
             "list, show and change items; history, export, settings",
-            _raid,
+            _parse_raid,
+            run,
+            subcommands=RAID_SUBCOMMANDS,
         ),
     )
 }
 
 
-def did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
+_RAID_TEXT_SUBS = {s.name: s for s in _help_order(RAID_SUBCOMMANDS)}
+
+
+def from_options(
+    ctx: Context, command: Command, subcommand: str | None, options: Mapping[str, str]
+) -> object:
+    """The typed call of a command given as a platform's typed options."""
+    if not subcommand:
+        if command.convert is None:
+            raise UsageError(f"Say which /{command.name} subcommand.", usage=command.usage)
+        return command.convert(ctx, options)
+    sub = command.subcommand(subcommand.lower())
+    if sub is None or sub.convert is None:
+        name = subcommand.split()[0].lower()
+        raise UsageError(f"`{name}` is not a /{command.name} subcommand.", usage=command.usage)
+    return sub.convert(ctx, options)
 
 
 def help_reply(topic: str = "") -> Reply:
@@ -114,20 +710,22 @@ def help_reply(topic: str = "") -> Reply:
         if topic in COMMANDS:
             c = COMMANDS[topic]
             return Reply(text=f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}")
-        sub = raid.RAID.get(topic.removeprefix("raid ").strip())
+        sub = _RAID_TEXT_SUBS.get(topic.removeprefix("raid ").strip())
         if sub:
             return Reply(
                 text=f"/raid {sub.name}: {sub.summary}\nUsage: {sub.usage}\nExample: {sub.example}"
             )
         raise UsageError(
-            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *raid.RAID])}"
+            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}"
         )
     log_lines = tuple(
         f"/{c.name}: {c.summary}. Example: `{c.example}`"
         for c in COMMANDS.values()
         if c.name != "raid"
     )
-    raid_lines = tuple(f"{s.name}: {s.summary}. Example: `{s.example}`" for s in raid.RAID.values())
+    raid_lines = tuple(
+        f"{s.name}: {s.summary}. Example: `{s.example}`" for s in _RAID_TEXT_SUBS.values()
+    )
     return Reply(
         text=(
             "raidline keeps this channel's blockers, risks, decisions and change requests. "

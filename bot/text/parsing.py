@@ -10,17 +10,19 @@ double quotes is taken as it is.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.domain.kinds import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
+from bot.domain.kinds import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from bot.domain.model import LEVEL_NAMES as LEVEL_NAMES
 from bot.domain.model import RESPONSES, Ref
 from bot.errors import UsageError
 
 MAX_COMMAND_CHARS = 4000
-MAX_TITLE_CHARS = 300
-MAX_DETAILS_CHARS = 3000
 MAX_MENTIONS = 20
 
 # Slack: <@U024BE7LH> or <@U024BE7LH|dana>; Discord: <@80351110224678912> or <@!8035...>;
@@ -41,7 +43,12 @@ LEVEL_WORDS: Mapping[str, int] = {
     "high": 4,
     "very high": 5,
 }
-LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` Did you mean `x`?`` for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
+    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def mention(person: str) -> str:
