@@ -7,7 +7,7 @@ and held to hadolint-style rules (the DLxxxx ids are hadolint's); docker-compose
 a reader for the plain subset of YAML it is written in (PyYAML is not a dependency), which
 refuses anything outside that subset rather than misreading it. The lists of variables, the
 console script, the packages and the HTTP port are taken from the code
-(``adapters.runtime.config.Settings``, ``pyproject.toml``, ``adapters.cli``), so the files
+(``adapters.runtime.config.Settings``, ``pyproject.toml``, ``adapters.runtime.cli``), so the files
 cannot drift from it unnoticed.
 
 Every rule is a function returning a list of problems; the ``test_*_rules_catch`` tests break
@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.cli import build_parser
+from adapters.runtime.cli import build_parser
 from adapters.runtime.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
