@@ -1,3 +1,3 @@
-from adapters.cli import main
+from adapters.runtime.cli import main
 
 raise SystemExit(main())

@@ -33,7 +33,7 @@ TICK_GRACE_SECONDS = 10.0
 
 
 class Ticking(Protocol):
-    """What readiness needs of the scheduler (``adapters.scheduler.TickRunner``)."""
+    """What readiness needs of the scheduler (``adapters.runtime.ticker.TickRunner``)."""
 
     @property
     def last_tick_at(self) -> datetime | None: ...

@@ -29,8 +29,9 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters import runtime
 from adapters.logging import REDACTED, configure_logging
+from adapters.platform import EXIT_OK, AdapterDeps
+from adapters.runtime import lifecycle
 from adapters.runtime.config import load_settings
 from bot.dispatcher import SHUTTING_DOWN
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus, Schedule, ScheduleKind
@@ -378,9 +379,9 @@ class StandIn:
 
     instances: ClassVar[list[StandIn]] = []
 
-    def __init__(self, settings: Any, core: Any, web_app: web.Application) -> None:
+    def __init__(self, deps: AdapterDeps) -> None:
         self.name = "standin"
-        self.core = core
+        self.core = deps.core
         self.connected = False
         self.release = asyncio.Event()
         self.sending = asyncio.Event()
@@ -401,8 +402,7 @@ class StandIn:
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[StandIn]]:
-    monkeypatch.setitem(runtime.ADAPTERS, "standin", (__name__, "StandIn"))
+def standin() -> Iterator[type[StandIn]]:
     StandIn.instances.clear()
     yield StandIn
     StandIn.instances.clear()
@@ -421,7 +421,7 @@ async def start_in_process(
             **env,
         }
     )
-    task = asyncio.create_task(runtime.run_platforms(settings, ["standin"], stop=stop))
+    task = asyncio.create_task(lifecycle.run_platforms(settings, {"standin": StandIn}, stop=stop))
     await until(lambda: (StandIn.instances and StandIn.instances[0].connected) or task.done(), 10)
     assert not task.done(), task
     return task, StandIn.instances[0], url
@@ -450,7 +450,7 @@ async def test_stopping_answers_late_requests_and_waits_for_the_ones_in_progress
     assert late.text == SHUTTING_DOWN
     assert not task.done()  # still waiting for the reply being posted
     slow.set()
-    assert await asyncio.wait_for(task, 5) == runtime.EXIT_OK
+    assert await asyncio.wait_for(task, 5) == EXIT_OK
     assert replied and "B-1" in replied[0]
     assert not adapter.connected
 
@@ -473,8 +473,8 @@ async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(runtime, "SHUTDOWN_DEADLINE", 1.5)
-    monkeypatch.setattr(runtime, "CLOSE_BUDGET", 0.5)
+    monkeypatch.setattr(lifecycle, "SHUTDOWN_DEADLINE", 1.5)
+    monkeypatch.setattr(lifecycle, "CLOSE_BUDGET", 0.5)
     url = f"sqlite:///{tmp_path / 'raidline.db'}"
     now = datetime.now(UTC)
     upgrade(url)
@@ -508,7 +508,7 @@ async def test_a_delivery_that_never_ends_is_abandoned_at_the_deadline(
         await asyncio.wait_for(adapter.sending.wait(), 10)
         began = time.monotonic()
         stop.set()
-        assert await asyncio.wait_for(task, 5) == runtime.EXIT_OK
+        assert await asyncio.wait_for(task, 5) == EXIT_OK
     assert time.monotonic() - began < 2.5
     abandoned = [r.getMessage() for r in caplog.records if "shutdown deadline" in r.getMessage()]
     assert abandoned and abandoned_runs in abandoned[0]

@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.metrics import Metrics
+from adapters.runtime.bootstrap import bootstrap_for_tests
+from adapters.runtime.config import load_settings
 from adapters.web import Readiness, build_app
-from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
 from bot.messages import Outgoing, Request
-from bot.scheduler import LEASE, Scheduler
+from bot.scheduler import LEASE
 from storage.db import create_engine
 from storage.uow import make_uow_factory
 from tests.integration.conftest import CHANNEL, UowFactory, closed_port
@@ -49,8 +51,14 @@ Client = Callable[..., Awaitable[TestClient[Any, Any]]]
 async def serve() -> AsyncIterator[Client]:
     clients: list[TestClient[Any, Any]] = []
 
-    async def make(readiness: Readiness | None = None, metrics: Metrics | None = None) -> Any:
-        client: TestClient[Any, Any] = TestClient(TestServer(build_app(readiness, metrics)))
+    async def make(
+        readiness: Readiness | None = None,
+        metrics: Metrics | None = None,
+        *,
+        app: web.Application | None = None,
+    ) -> Any:
+        app = app if app is not None else build_app(readiness, metrics)
+        client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
         return client
@@ -159,15 +167,17 @@ async def test_readyz_when_the_database_is_unreachable(serve: Client) -> None:
 async def test_metrics_counts_requests_and_scheduler_work_on_storage(
     serve: Client, engine: AsyncEngine, uow_factory: UowFactory
 ) -> None:
-    metrics = Metrics()
-    core = Core(uow_factory, default_timezone="Europe/Berlin")
-    core.observers.append(metrics.observe_request)
+    # Wired as ``raidline run`` wires them: the core and the tick report to the metrics the
+    # web application serves.
+    parts = bootstrap_for_tests(
+        uow_factory,
+        settings=load_settings({"RAIDLINE_TIMEZONE": "Europe/Berlin"}),
+        engine=engine,
+        adapters={"slack": lambda _deps: FakeAdapter("slack")},
+    )
+    core = parts.core
     await core.handle(Request(CHANNEL, "ana", command="blocker", text="Waiting on creds"))
     await core.handle(Request(CHANNEL, "ana", command="raid", text="show B-9"))
-
-    class Sent:
-        async def send(self, message: Outgoing) -> str | None:
-            return "ts-1"
 
     async with uow_factory() as uow:
         await uow.schedules.add_run(
@@ -177,12 +187,11 @@ async def test_metrics_counts_requests_and_scheduler_work_on_storage(
             Run("digest:test:2", RunKind.DIGEST, CHANNEL, datetime.now(UTC) + timedelta(hours=1))
         )
         await uow.commit()
-    scheduler = Scheduler(uow_factory, Sent())
-    scheduler.observers.append(metrics.observe_tick)
+    scheduler = parts.ticker().scheduler
     before = datetime.now(UTC).timestamp()
     await scheduler.tick()
 
-    client = await serve(readiness_on(engine), metrics)
+    client = await serve(app=parts.web_app)
     resp = await client.get("/metrics")
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/plain")

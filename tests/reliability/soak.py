@@ -3,8 +3,8 @@
 ``make soak`` (``python -m tests.reliability.soak --minutes 10``) serves raidline's real
 :class:`~adapters.slack.SlackAdapter` over HTTP on an ephemeral port, on a real SQLite
 database (migrated like production) with the real scheduler tick
-(:func:`adapters.runtime.start_scheduler`: :class:`~bot.scheduler.Scheduler` in a
-:class:`~adapters.scheduler.TickRunner`) delivering through the adapter to the Slack Web API
+(:func:`adapters.runtime.ticker.start_scheduler`: :class:`~bot.scheduler.Scheduler` in a
+:class:`~adapters.runtime.ticker.TickRunner`) delivering through the adapter to the Slack Web API
 stand-in (:mod:`tests.adapters.slack.fake_slack`). Every request is signed like Slack signs
 it (:mod:`tests.adapters.slack.wire`).
 
@@ -71,8 +71,8 @@ import aiohttp
 from aiohttp import web
 
 from adapters.platform import AdapterDeps
-from adapters.runtime import start_scheduler
 from adapters.runtime.config import load_settings
+from adapters.runtime.ticker import start_scheduler
 from adapters.slack import SlackAdapter
 from adapters.slack import blocks as kit
 from bot.dispatcher import Core

@@ -7,7 +7,7 @@ and held to hadolint-style rules (the DLxxxx ids are hadolint's); docker-compose
 a reader for the plain subset of YAML it is written in (PyYAML is not a dependency), which
 refuses anything outside that subset rather than misreading it. The lists of variables, the
 console script, the packages and the HTTP port are taken from the code
-(``adapters.runtime.config.Settings``, ``pyproject.toml``, ``adapters.cli``), so the files
+(``adapters.runtime.config.Settings``, ``pyproject.toml``, ``adapters.runtime.cli``), so the files
 cannot drift from it unnoticed.
 
 Every rule is a function returning a list of problems; the ``test_*_rules_catch`` tests break
@@ -17,6 +17,7 @@ a copy of the real file in memory and check that the rule notices.
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 import re
 import shlex
@@ -30,7 +31,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from adapters.cli import build_parser
+from adapters.runtime.cli import build_parser, main
 from adapters.runtime.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -922,6 +923,12 @@ def test_dockerfile_stages_are_builder_then_runtime(stages: list[Stage]) -> None
     assert [s.name for s in stages] == ["builder", "runtime"]
     runtime = stages[-1]
     assert {c.flags.get("from") for c in runtime.all("COPY")} == {"builder"}
+
+
+def test_the_console_script_is_the_cli() -> None:
+    """The image's ENTRYPOINT, ``raidline``, runs the CLI these tests parse with."""
+    module, _, attribute = PYPROJECT["project"]["scripts"]["raidline"].partition(":")
+    assert getattr(importlib.import_module(module), attribute) is main
 
 
 def test_the_image_commands_exist_in_the_cli() -> None:

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.logging import JsonFormatter, Redactor
 from adapters.metrics import Metrics
-from adapters.scheduler import TickRunner
+from adapters.runtime.ticker import TickRunner
 from bot.context import current_request_id
 from bot.dispatcher import SHUTTING_DOWN, Core, Handled
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters import runtime
+from adapters.runtime.bootstrap import ADAPTERS
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import blocks_text
 from tests.adapters.slack.fake_slack import FakeSlack, async_wait_for
@@ -24,8 +23,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _runtime_starts_slack() -> bool:
-    adapters = getattr(runtime, "ADAPTERS", {})
-    return "slack" in adapters and adapters["slack"][0] == "adapters.slack"
+    return "slack" in ADAPTERS
 
 
 def free_port() -> int:
@@ -35,11 +33,7 @@ def free_port() -> int:
 
 
 def raidline_command() -> list[str]:
-    script = Path(sys.executable).parent / "raidline"
-    if script.exists():
-        return [str(script), "run"]
-    found = shutil.which("raidline")
-    return [found, "run"] if found else [sys.executable, "-m", "adapters", "run"]
+    return [sys.executable, "-m", "adapters", "run"]
 
 
 @pytest.mark.skipif(not _runtime_starts_slack(), reason="waiting for runtime wiring")

@@ -16,13 +16,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters import runtime
 from adapters.logging import configure_logging
+from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupError
+from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
+from adapters.runtime.database import database_display, migrate_database
+from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError
 from storage import backup
-from storage.uow import make_uow_factory
 
 log = logging.getLogger("raidline.cli")
 
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     console = commands.add_parser("console", help="the local console: type commands as in chat")
     console.add_argument("--user", help="who you are (default: $USER, else 'me')")
     console.add_argument(
-        "--channel", default=runtime.DEFAULT_CHANNEL, help="the channel (default: general)"
+        "--channel", default=DEFAULT_CHANNEL, help="the channel (default: general)"
     )
     commands.add_parser("migrate", help="apply database migrations and print the revision")
     export = commands.add_parser(
@@ -110,28 +112,28 @@ def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
 
 
 async def export_channel(settings: Settings, ident: str, fmt: str, output: Path | None) -> int:
-    core, engine = await runtime.build_core(settings)
+    parts = await bootstrap(settings)
     try:
-        async with make_uow_factory(engine)() as uow:
+        async with parts.uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        file = await core.export_channel(channel, fmt)
+        file = await parts.core.export_channel(channel, fmt)
     finally:
-        await engine.dispose()
+        await parts.close()
     await _write_output(file.content, output)
-    return runtime.EXIT_OK
+    return EXIT_OK
 
 
 async def export_all(settings: Settings, output: Path | None) -> int:
     """``raidline export --all --format json``: the backup of every channel."""
-    core, engine = await runtime.build_core(settings)
+    parts = await bootstrap(settings)
     try:
-        async with backup.snapshot_uow_factory(engine)() as uow:
-            document = await backup.export_all(uow, core.clock.now())
+        async with backup.snapshot_uow_factory(parts.database)() as uow:
+            document = await backup.export_all(uow, parts.core.clock.now())
     finally:
-        await engine.dispose()
+        await parts.close()
     await _write_output(backup.encode_backup(document), output)
-    return runtime.EXIT_OK
+    return EXIT_OK
 
 
 async def _write_output(content: bytes, output: Path | None) -> None:
@@ -159,38 +161,38 @@ async def import_backup(settings: Settings, source: str) -> int:
         data = await asyncio.to_thread(_read_input, source)
     except OSError as exc:
         _error(f"can't read {name}: {exc.strerror or exc}")
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE
     try:
         document = backup.parse(data)
     except backup.BackupError as exc:
         _error(f"{name}: {exc.message}")
-        return runtime.EXIT_UNAVAILABLE
-    core, engine = await runtime.build_core(settings)  # migrates SQLite, checks PostgreSQL
+        return EXIT_UNAVAILABLE
+    parts = await bootstrap(settings)  # migrates SQLite, checks PostgreSQL
     try:
-        report = await backup.restore(engine, document, now=core.clock.now())
+        report = await backup.restore(parts.database, document, now=parts.core.clock.now())
     except backup.BackupError as exc:
         _error(exc.message)
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE
     finally:
-        await engine.dispose()
+        await parts.close()
     print(report, flush=True)
-    return runtime.EXIT_OK
+    return EXIT_OK
 
 
 async def migrate(settings: Settings) -> int:
-    revision = await runtime.migrate_database(settings)
+    revision = await migrate_database(settings)
     print(
-        f"Database {runtime.database_display(settings)} is at revision {revision or 'none'}.",
+        f"Database {database_display(settings)} is at revision {revision or 'none'}.",
         flush=True,
     )
-    return runtime.EXIT_OK
+    return EXIT_OK
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        return await runtime.run(settings)
+        return await run(settings)
     if args.command == "console":
-        return await runtime.run_console(
+        return await run_console(
             settings,
             user=args.user,
             channel=args.channel,
@@ -219,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_export_args(parser, args)
     if args.command is None:
         parser.print_help(sys.stderr)
-        return runtime.EXIT_CONFIG
+        return EXIT_CONFIG
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -228,22 +230,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         _error(exc.message)
-        return runtime.EXIT_CONFIG
+        return EXIT_CONFIG
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     try:
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         _error(exc.message)
-        return runtime.EXIT_CONFIG
-    except runtime.StartupError as exc:
+        return EXIT_CONFIG
+    except StartupError as exc:
         _error(exc.message)
         return exc.status
     except ChannelLookupError as exc:
         _error(str(exc))
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE
     except RaidlineError as exc:  # e.g. the database went away during an export
         _error(exc.message)
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
@@ -251,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``raidline export ... | head``): nothing left to say.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE
     except Exception as exc:
         log.exception("raidline %s failed unexpectedly", args.command)
         _error(f"unexpected error ({type(exc).__name__}); the log above has the details.")
-        return runtime.EXIT_UNAVAILABLE
+        return EXIT_UNAVAILABLE

@@ -14,12 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.errors import Unavailable
 from bot.messages import Outgoing
 from bot.ports import Messenger
 from bot.scheduler import NoRoute, Scheduler
+
+if TYPE_CHECKING:
+    from adapters.metrics import Metrics
+    from adapters.runtime.config import Settings
+    from bot.dispatcher import Core
 
 log = logging.getLogger("raidline.scheduler")
 
@@ -27,7 +34,7 @@ log = logging.getLogger("raidline.scheduler")
 class Router:
     """``Messenger`` that hands each message to the adapter serving its platform."""
 
-    def __init__(self, messengers: dict[str, Messenger]) -> None:
+    def __init__(self, messengers: Mapping[str, Messenger]) -> None:
         self.messengers = messengers
 
     async def send(self, message: Outgoing) -> str | None:
@@ -94,3 +101,43 @@ class TickRunner:
         if self._task is not None:
             await self._task
             self._task = None
+
+
+def make_ticker(
+    settings: Settings,
+    core: Core,
+    messengers: Mapping[str, Messenger],
+    *,
+    metrics: Metrics | None = None,
+) -> TickRunner:
+    """The scheduler tick for the platforms ``messengers`` serve, built but not started;
+    from now on a command that changes a schedule wakes it."""
+    scheduler = Scheduler(
+        core.uow_factory,
+        Router(messengers),
+        clock=core.clock,
+        default_timezone=settings.timezone,
+        platforms=frozenset(messengers),
+        delivery_concurrency=settings.raidline_delivery_concurrency,
+    )
+    if metrics is not None:
+        scheduler.observers.append(metrics.observe_tick)
+    runner = TickRunner(scheduler, settings.raidline_tick_seconds)
+    core.on_schedule_change = runner.wake
+    return runner
+
+
+def start_scheduler(
+    settings: Settings,
+    core: Core,
+    messengers: Mapping[str, Messenger],
+    *,
+    metrics: Metrics | None = None,
+) -> TickRunner:
+    """:func:`make_ticker`, started."""
+    runner = make_ticker(settings, core, messengers, metrics=metrics)
+    runner.start()
+    return runner
+
+
+__all__ = ["Router", "TickRunner", "make_ticker", "start_scheduler"]

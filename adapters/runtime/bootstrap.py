@@ -1,0 +1,185 @@
+"""The wiring: settings -> storage -> core -> web server, adapters and the scheduler tick.
+
+:func:`bootstrap` opens the configured database and wires everything on it;
+:func:`bootstrap_for_tests` is its twin for tests: the same wiring on the fakes a test hands
+it (an in-memory unit of work, a fixed clock, fake adapters), with no database and no I/O.
+Both return :class:`Parts`, built but not started: starting and stopping is
+:mod:`adapters.runtime.lifecycle`'s.
+
+The adapter table, :data:`ADAPTERS`, has one row per chat platform: when the settings enable
+it, and how to build it. Every adapter is built the same way, ``Adapter(deps: AdapterDeps)``;
+each row imports its package only when it is built, so the console starts without loading
+slack_bolt or discord.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.metrics import Metrics
+from adapters.platform import AdapterDeps, PlatformAdapter
+from adapters.runtime.config import Settings, load_settings
+from adapters.runtime.database import open_engine
+from adapters.runtime.ticker import TickRunner, make_ticker
+from adapters.web import Readiness, build_app
+from bot.dispatcher import Core
+from bot.ports import Clock, Messenger, UnitOfWorkFactory
+from bot.text import dates
+from storage.uow import make_uow_factory
+
+#: Builds one adapter; the one constructor signature every platform adapter has.
+AdapterFactory = Callable[[AdapterDeps], PlatformAdapter]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One row of the adapter table."""
+
+    #: whether the settings configure this platform (its credentials are set)
+    enabled: Callable[[Settings], bool]
+    build: AdapterFactory
+
+
+def _slack(deps: AdapterDeps) -> PlatformAdapter:
+    from adapters.slack import SlackAdapter
+
+    return SlackAdapter(deps)
+
+
+def _discord(deps: AdapterDeps) -> PlatformAdapter:
+    from adapters.discord import DiscordAdapter
+
+    # Until DiscordAdapter takes AdapterDeps itself; then: ``return DiscordAdapter(deps)``.
+    return DiscordAdapter(deps.settings, deps.core, deps.web_app)
+
+
+#: The chat platforms. A new platform is one package and one row here.
+ADAPTERS: dict[str, Platform] = {
+    "slack": Platform(enabled=lambda settings: settings.slack_enabled, build=_slack),
+    "discord": Platform(enabled=lambda settings: settings.discord_enabled, build=_discord),
+}
+
+
+def enabled_adapters(
+    settings: Settings, table: Mapping[str, Platform] = ADAPTERS
+) -> dict[str, AdapterFactory]:
+    """The builders of the adapters the settings configure, by platform, in table order."""
+    return {name: row.build for name, row in table.items() if row.enabled(settings)}
+
+
+@dataclass
+class Parts:
+    """What :func:`bootstrap` wired. Nothing runs yet."""
+
+    settings: Settings
+    core: Core
+    #: the database engine; None when a test wired the parts on fakes
+    engine: AsyncEngine | None = None
+    #: the platform adapters, built but not connected
+    adapters: list[PlatformAdapter] = field(default_factory=list)
+    #: the one web application (Slack HTTP mode, health, metrics) when adapters are served
+    web_app: web.Application | None = None
+    metrics: Metrics | None = None
+    readiness: Readiness | None = None
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self.core.uow_factory
+
+    @property
+    def database(self) -> AsyncEngine:
+        """The engine, for the work done on it directly (backups, restores)."""
+        if self.engine is None:
+            raise RuntimeError("these parts were wired without a database")
+        return self.engine
+
+    def ticker(self, messengers: Mapping[str, Messenger] | None = None) -> TickRunner:
+        """The scheduler tick delivering through ``messengers`` (by default the adapters,
+        by name), built but not started; from now on a schedule change wakes it."""
+        routes = {a.name: a for a in self.adapters} if messengers is None else messengers
+        return make_ticker(self.settings, self.core, routes, metrics=self.metrics)
+
+    async def close(self) -> None:
+        """Release the database engine (the adapters and the tick stop on their own)."""
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+async def bootstrap(
+    settings: Settings, adapters: Mapping[str, AdapterFactory] | None = None
+) -> Parts:
+    """Everything on the configured database: SQLite is migrated, PostgreSQL must be.
+
+    ``adapters`` are the platform adapters to build (see :func:`enabled_adapters`); with
+    any, the web application, readiness and metrics are wired for them too. Raises
+    :class:`~adapters.runtime.config.ConfigError` for an unusable database URL and
+    :class:`~adapters.platform.StartupError` when the database cannot be reached.
+    """
+    engine = await open_engine(settings)
+    try:
+        parts = _wire(settings, make_uow_factory(engine), engine=engine, adapters=adapters)
+    except BaseException:
+        await engine.dispose()
+        raise
+    # Load dateparser (~0.3 s) in the background now, not inside the first command that
+    # needs it, where it would hold that command's transaction (and SQLite's write lock).
+    asyncio.get_running_loop().run_in_executor(None, dates.warm_up)
+    return parts
+
+
+def bootstrap_for_tests(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    adapters: Mapping[str, AdapterFactory] | None = None,
+    engine: AsyncEngine | None = None,
+) -> Parts:
+    """:func:`bootstrap`'s twin: the same wiring on what the test passes in.
+
+    ``uow_factory`` is usually the in-memory one (``tests.fakes.FakeStore``), ``clock`` a
+    fixed one, ``adapters`` builders of fakes. ``settings`` defaults to the defaults (no
+    environment is read); with an ``engine`` readiness checks that database.
+    """
+    settings = settings if settings is not None else load_settings({})
+    return _wire(settings, uow_factory, engine=engine, adapters=adapters, clock=clock)
+
+
+def _wire(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    engine: AsyncEngine | None,
+    adapters: Mapping[str, AdapterFactory] | None,
+    clock: Clock | None = None,
+) -> Parts:
+    core = Core(uow_factory, clock=clock, default_timezone=settings.timezone)
+    parts = Parts(settings, core, engine)
+    if not adapters:
+        return parts
+    parts.metrics = Metrics()
+    core.observers.append(parts.metrics.observe_request)
+    if engine is not None:
+        parts.readiness = Readiness(engine, tick_seconds=settings.raidline_tick_seconds)
+    parts.web_app = build_app(parts.readiness, parts.metrics)
+    deps = AdapterDeps(settings=settings, core=core, web_app=parts.web_app, engine=engine)
+    parts.adapters = [build(deps) for build in adapters.values()]
+    if parts.readiness is not None:
+        parts.readiness.adapters = parts.adapters
+    return parts
+
+
+__all__ = [
+    "ADAPTERS",
+    "AdapterFactory",
+    "Parts",
+    "Platform",
+    "bootstrap",
+    "bootstrap_for_tests",
+    "enabled_adapters",
+]
