@@ -24,11 +24,11 @@ from bot.errors import (
 )
 from bot.messages import File, Reply, Request, Suggestion, Tone, Visibility
 from bot.ports import Clock, SystemClock, UnitOfWorkFactory
-from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
 from bot.text.parsing import check_command_length
-from bot.views import items as views
+from bot.views import export
+from bot.views import home as views
 
 log = logging.getLogger("raidline.core")
 

@@ -11,10 +11,10 @@ from bot.domain.model import Item, Kind
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply
 from bot.services import items as svc
-from bot.services import standups
 from bot.services.items import Context
 from bot.text.dates import parse_date
 from bot.text.parsing import parse_people, parse_ref
+from bot.views import standups
 from bot.views.items import assign_action, decide_action, due_action, reject_action
 
 

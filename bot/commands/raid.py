@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
 from bot.errors import UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
-from bot.services import export
 from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, parse_date
@@ -19,6 +18,7 @@ from bot.text.parsing import (
     parse_people,
     parse_ref,
 )
+from bot.views import export
 from bot.views.items import card, changed_reply, history_line, list_line
 
 PAGE_SIZE = 15

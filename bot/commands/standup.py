@@ -11,12 +11,12 @@ from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedul
 from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
 from bot.errors import UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.services import digests
 from bot.services import items as svc
-from bot.services import standups as standup_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import find_mentions, mention, parse_people
+from bot.views import digests
+from bot.views import standups as standup_svc
 
 Handler = Callable[[Context, str], Awaitable[Reply]]
 
