@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import ChannelSettings, Item, Kind, Run, Status
@@ -20,23 +21,33 @@ APPROVAL_WORKING_DAYS = 2
 ESCALATE_AFTER = 3
 
 
-def reason(item: Item, settings: ChannelSettings, tz: str, now: datetime) -> str | None:
+class Reason(StrEnum):
+    """Why an item deserves a nudge."""
+
+    OVERDUE = "overdue"  # a blocker with an owner, past its date
+    UNOWNED = "unowned"  # a blocker nobody took for UNOWNED_AFTER
+    DECISION_LATE = "decision_late"  # a pending decision past its decide-by date
+    APPROVAL_WAITING = "approval_waiting"  # a change request waiting for a yes or no
+    REVIEW_DUE = "review_due"  # a risk past its review date
+
+
+def reason(item: Item, settings: ChannelSettings, tz: str, now: datetime) -> Reason | None:
     """Why ``item`` deserves a nudge now, or None. Level-triggered: no memory of the past."""
     if not item.active or (item.snoozed_until and item.snoozed_until > now):
         return None
     if item.kind is Kind.BLOCKER:
         if item.owner and item.due_at and item.due_at < now:
-            return "overdue"
+            return Reason.OVERDUE
         if not item.owner and now - item.created_at >= UNOWNED_AFTER:
-            return "unowned"
+            return Reason.UNOWNED
     elif item.kind is Kind.DECISION:
         if item.status is Status.PENDING and item.due_at and item.due_at < now:
-            return "decision_late"
+            return Reason.DECISION_LATE
     elif item.kind is Kind.CHANGE:
         if item.status is Status.PROPOSED and _waited_too_long(item, settings, tz, now):
-            return "approval_waiting"
+            return Reason.APPROVAL_WAITING
     elif item.kind is Kind.RISK and item.due_at and item.due_at < now:
-        return "review_due"
+        return Reason.REVIEW_DUE
     return None
 
 
@@ -53,7 +64,7 @@ class Nudge:
     """An item that deserves a reminder now, why (see :func:`reason`), and where it is."""
 
     item: Item
-    why: str
+    why: Reason
     settings: ChannelSettings
     timezone: str
 

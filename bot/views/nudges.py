@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.domain.model import ChannelSettings, Item
 from bot.messages import Action, Outgoing, Reply, Tone, Visibility
-from bot.services.nudges import APPROVAL_WORKING_DAYS, ESCALATE_AFTER
+from bot.services.nudges import APPROVAL_WORKING_DAYS, ESCALATE_AFTER, Reason
 from bot.text.dates import format_datetime, format_relative
 from bot.text.parsing import mention
 from bot.views.items import card, due_action, take_action
@@ -17,7 +17,7 @@ def snooze_action(item: Item) -> Action:
     return Action("Snooze 1 day", f"snooze:{item.ref}:1d")
 
 
-def message(item: Item, why: str, settings: ChannelSettings, tz: str, now: datetime) -> Outgoing:
+def message(item: Item, why: Reason, settings: ChannelSettings, tz: str, now: datetime) -> Outgoing:
     """The nudge: a direct message to the person it waits on, or the channel when nobody is
     named or after ``ESCALATE_AFTER`` nudges without change (then with the leads)."""
     ref = str(item.ref)
@@ -28,23 +28,23 @@ def message(item: Item, why: str, settings: ChannelSettings, tz: str, now: datet
     )
     person: str | None = item.owner
     actions: list[Action]
-    if why == "overdue":
+    if why == Reason.OVERDUE:
         text = f"{ref} “{item.title}” was due {when}. Can you resolve it or set a new date?"
         actions = [
             Action("Resolve", f"resolve:{ref}", "primary"),
             snooze_action(item),
             due_action(item),
         ]
-    elif why == "unowned":
+    elif why == Reason.UNOWNED:
         age = format_relative(item.created_at, now)
         text = f"{ref} “{item.title}” was logged {age} and still has no owner. Who takes it?"
         actions = [take_action(ref), snooze_action(item)]
         person = None
-    elif why == "decision_late":
+    elif why == Reason.DECISION_LATE:
         text = f"{ref} “{item.title}” needed a decision by {when}."
         decide = next(a for a in card(item, tz, now).actions if a.label == "Decide")
         actions = [decide, snooze_action(item), due_action(item)]
-    elif why == "approval_waiting":
+    elif why == Reason.APPROVAL_WAITING:
         text = (
             f"{ref} “{item.title}” has waited more than {APPROVAL_WORKING_DAYS} working days "
             "for a yes or no."

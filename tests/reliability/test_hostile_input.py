@@ -64,6 +64,7 @@ from bot.messages import (
     Visibility,
 )
 from bot.services import standups
+from bot.services.nudges import Reason
 from bot.views import nudges
 from bot.views import standups as standup_views
 from bot.views.items import decide_action, reject_action
@@ -590,12 +591,12 @@ async def test_saved_hostile_text_stays_inside_its_block_in_every_view(
         items = await uow.items.list(CHANNEL)
     for item in items:
         item = dataclasses.replace(item, nudge_count=5)
-        for why in ("overdue", "unowned", "decision_late", "approval_waiting", "review_due"):
-            if why == "decision_late" and item.kind is not Kind.DECISION:
+        for why in Reason:
+            if why is Reason.DECISION_LATE and item.kind is not Kind.DECISION:
                 continue
-            if why == "decision_late" and not item.active:
+            if why is Reason.DECISION_LATE and not item.active:
                 continue
-            if why == "approval_waiting" and item.kind is not Kind.CHANGE:
+            if why is Reason.APPROVAL_WAITING and item.kind is not Kind.CHANGE:
                 continue
             outgoing = nudges.message(item, why, settings_, "Europe/Berlin", now)
             check_rendered(outgoing.reply)
