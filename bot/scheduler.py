@@ -389,11 +389,8 @@ class Scheduler:
                     await uow.schedules.retry_run(run.stored_id, retry_at)
                 else:
                     await uow.schedules.finish_run(run.stored_id, status, ref)
-                if status is RunStatus.DONE and ref is not None and _posts_a_standup(run):
-                    # Where the standup was posted, so its reminders go to that thread.
-                    await uow.schedules.set_standup_message(
-                        int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
-                    )
+                if status is RunStatus.DONE and ref is not None:
+                    await standups.delivered(uow, run, ref)
                 await uow.commit()
         except Unavailable:
             log.warning("could not record the end of %s; its lease will expire", run.key)
@@ -440,12 +437,3 @@ class Scheduler:
         if closed is None:
             return None
         return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
-
-
-def _posts_a_standup(run: Run) -> bool:
-    """An opening run that posts the standup in its channel (not one member's DM)."""
-    return (
-        run.kind is RunKind.STANDUP_OPEN
-        and "person" not in run.payload
-        and "local_date" in run.payload
-    )

@@ -268,6 +268,24 @@ def _follow_ups(standup: Standup, schedule: Schedule, run: Run, now: datetime) -
     return runs
 
 
+def _posts_a_standup(run: Run) -> bool:
+    """An opening run that posts the standup in its channel (not one member's DM)."""
+    return (
+        run.kind is RunKind.STANDUP_OPEN
+        and "person" not in run.payload
+        and "local_date" in run.payload
+    )
+
+
+async def delivered(uow: UnitOfWork, run: Run, ref: str) -> None:
+    """A run's message was sent as the platform's message ``ref``: for the standup posted in
+    its channel, remember where, so its reminders go to that thread."""
+    if _posts_a_standup(run):
+        await uow.schedules.set_standup_message(
+            int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
+        )
+
+
 @dataclass(frozen=True)
 class Reminder:
     """Who still owes an answer; to one member by DM (``to_user``), or in the standup's thread."""
