@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import UnitOfWork
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.text.parsing import MAX_TITLE_CHARS, mention
+from bot.text.parsing import MAX_TITLE_CHARS
 
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)
@@ -158,8 +158,15 @@ class Tracked:
     already: bool
 
 
-async def track(ctx: Context, standup_id: int, person: str, index: int) -> Tracked:
-    """Create the blocker or decision a standup answer named, with the answerer as reporter."""
+#: The details of an item tracked from a standup: (the standup, who tracked it) -> text.
+TrackedDetails = Callable[[Standup, str], str]
+
+
+async def track(
+    ctx: Context, standup_id: int, person: str, index: int, *, details: TrackedDetails
+) -> Tracked:
+    """Create the blocker or decision a standup answer named, with the answerer as reporter
+    and ``details`` (worded by the view) saying where it came from."""
     standup = await current(ctx, standup_id)
     answers = await ctx.uow.schedules.answers(standup.stored_id)
     match = [f for f in findings(standup, answers) if f.person == person and f.index == index]
@@ -182,8 +189,7 @@ async def track(ctx: Context, standup_id: int, person: str, index: int) -> Track
         reporter_ctx,
         finding.kind,
         finding.text[:MAX_TITLE_CHARS],
-        # stored with the item, like an event's values: the mention is data here
-        details=f"From the standup of {standup.local_date}; tracked by {mention(ctx.user)}.",
+        details=details(standup, ctx.user),
     )
     return Tracked(item, already=False)
 

@@ -130,6 +130,11 @@ def answer_saved(standup: Standup, tz: str, now: datetime) -> Reply:
     )
 
 
+def tracked_details(standup: Standup, tracked_by: str) -> str:
+    """The details of an item tracked from a standup answer."""
+    return f"From the standup of {standup.local_date}; tracked by {mention(tracked_by)}."
+
+
 def tracked(result: Tracked, tz: str, now: datetime) -> Reply:
     item = result.item
     if result.already:
@@ -150,4 +155,5 @@ async def save_answer(ctx: Context, standup_id: int, values: Mapping[str, str]) 
 
 
 async def track(ctx: Context, standup_id: int, person: str, index: int) -> Reply:
-    return tracked(await svc.track(ctx, standup_id, person, index), ctx.timezone, ctx.now)
+    result = await svc.track(ctx, standup_id, person, index, details=tracked_details)
+    return tracked(result, ctx.timezone, ctx.now)
