@@ -15,7 +15,9 @@ from bot.text.dates import format_datetime
 from bot.text.parsing import mention
 from bot.views.items import changed_reply
 
-_ANSWER_FIELD = re.compile(r"q(0|[1-9][0-9]*)")
+#: The answer form's fields: ``q0``, ``q1``... (a standup asks a handful of questions; longer
+#: numbers are no field of the form and are ignored, as any other unknown field)
+_ANSWER_FIELD = re.compile(r"q(0|[1-9][0-9]{0,3})")
 
 
 def answer_form(standup: Standup, previous: StandupAnswer | None) -> Form:

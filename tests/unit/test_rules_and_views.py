@@ -129,7 +129,7 @@ def test_a_summary_knows_who_answered_who_did_not_and_what_was_named() -> None:
 
 
 def test_only_answer_fields_named_as_the_form_names_them_count() -> None:
-    values = {"q0": "a", "q2": "c", "q01": "x", "q١": "y", "title": "z"}
+    values = {"q0": "a", "q2": "c", "q01": "x", "q١": "y", "title": "z", "q" + "9" * 5000: "w"}
     assert standup_views.answer_values(values) == {0: "a", 2: "c"}
     form = standup_views.answer_form(STANDUP, None)
     assert [f.name for f in form.fields] == ["q0", "q1", "q2"]
