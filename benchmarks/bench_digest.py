@@ -4,8 +4,9 @@
 
 * ``digest_ms_100k``: one channel with 5,000 open items (and 5,000 finished ones), 100,000
   events of history over the past year and 200 changes since the last digest; the time of
-  ``bot.services.digests.build`` in its own unit of work (what a scheduled digest runs),
-  median of several runs on SQLite (and PostgreSQL, reported beside it, when configured).
+  ``bot.views.digests.build`` (read, then worded) in its own unit of work (what a scheduled
+  digest runs), median of several runs on SQLite (and PostgreSQL, reported beside it, when
+  configured).
 * ``digest_growth``: the same channel and the same 200 recent changes with 1,000,000 events
   of history, divided by the time with 10,000. 1 means the history costs nothing.
 """
@@ -22,6 +23,7 @@ from benchmarks._common import emit, median, postgres_base_url, postgres_databas
 from benchmarks._data import NOW, add_channels, add_events, add_items, sync_engine
 from bot.domain.model import ChannelKey
 from bot.services import digests
+from bot.views import digests as digest_views
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -57,7 +59,8 @@ async def _time_digest(url: str, rounds: int = ROUNDS) -> tuple[float, str]:
         for _ in range(rounds + 1):  # the first one warms caches and the connection pool
             started = time.perf_counter()
             async with factory() as uow:
-                reply, _ = await digests.build(uow, CHANNEL, SINCE, NOW, "Europe/Berlin")
+                found = await digests.build(uow, CHANNEL, SINCE, NOW)
+                reply = digest_views.digest(found, "Europe/Berlin", NOW)
             samples.append((time.perf_counter() - started) * 1000)
             headline = reply.text
         return median(samples[1:]), headline

@@ -29,7 +29,8 @@ from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
 from bot.text.parsing import check_command_length, did_you_mean
-from bot.views import items as views
+from bot.views import export as export_views
+from bot.views import home as views
 
 log = logging.getLogger("raidline.core")
 
@@ -257,7 +258,9 @@ class Core:
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
-            return await export.export_channel(uow, channel, fmt, tz, self.clock.now())
+            fmt = export.check_format(fmt)
+            log = await export.channel_log(uow, channel)
+            return export_views.render(fmt, channel, log.items, log.events, tz, self.clock.now())
 
 
 def _kind(request: Request) -> str:

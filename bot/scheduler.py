@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,7 +24,6 @@ from bot.domain.model import (
     RunStatus,
     Schedule,
     ScheduleKind,
-    Standup,
 )
 from bot.domain.schedules import local_date, next_run, within_hours
 from bot.errors import Unavailable, UsageError
@@ -32,6 +31,9 @@ from bot.messages import Outgoing
 from bot.ports import Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
 from bot.services import digests, nudges, standups
 from bot.text.dates import check_timezone
+from bot.views import digests as digest_views
+from bot.views import nudges as nudge_views
+from bot.views import standups as standup_views
 
 log = logging.getLogger("raidline.scheduler")
 
@@ -83,6 +85,8 @@ class TickReport:
 
 
 TickObserver = Callable[[TickReport], None]
+#: Builds the message of one run in the run's unit of work; None: nothing to send.
+RunHandler = Callable[[UnitOfWork, Run, datetime], Awaitable[Outgoing | None]]
 
 
 class Scheduler:
@@ -112,6 +116,14 @@ class Scheduler:
         #: the runs being delivered right now, by key
         self.in_delivery: dict[str, Run] = {}
         self._unsent: list[Run] = []
+        #: what each kind of run sends
+        self.handlers: dict[RunKind, RunHandler] = {
+            RunKind.NUDGE: self._nudge,
+            RunKind.DIGEST: self._digest,
+            RunKind.STANDUP_OPEN: self._standup_open,
+            RunKind.STANDUP_REMIND: self._standup_remind,
+            RunKind.STANDUP_CLOSE: self._standup_close,
+        }
 
     def _tz(self, name: str | None) -> str:
         if name:
@@ -377,11 +389,8 @@ class Scheduler:
                     await uow.schedules.retry_run(run.stored_id, retry_at)
                 else:
                     await uow.schedules.finish_run(run.stored_id, status, ref)
-                if status is RunStatus.DONE and ref is not None and _posts_a_standup(run):
-                    # Where the standup was posted, so its reminders go to that thread.
-                    await uow.schedules.set_standup_message(
-                        int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
-                    )
+                if status is RunStatus.DONE and ref is not None:
+                    await standups.delivered(uow, run, ref)
                 await uow.commit()
         except Unavailable:
             log.warning("could not record the end of %s; its lease will expire", run.key)
@@ -389,155 +398,42 @@ class Scheduler:
     async def _build(self, run: Run, now: datetime) -> Outgoing | None:
         """The message a run sends, from fresh data; None when there is nothing to send."""
         async with self.uow_factory() as uow:
-            outgoing: Outgoing | None
-            if run.kind is RunKind.NUDGE:
-                outgoing = await self._nudge(uow, run, now)
-            elif run.kind is RunKind.DIGEST:
-                settings = await uow.channels.get_settings(run.channel)
-                tz = self._tz(settings.timezone)
-                reply, worth_it = await digests.build(
-                    uow, run.channel, settings.last_digest_at, now, tz
-                )
-                outgoing = Outgoing(run.channel, reply) if worth_it else None
-                await uow.channels.save_settings(dataclasses.replace(settings, last_digest_at=now))
-            elif run.kind is RunKind.STANDUP_OPEN:
-                outgoing = await self._standup_open(uow, run, now)
-            elif run.kind is RunKind.STANDUP_REMIND:
-                outgoing = await self._standup_remind(uow, run, now)
-            else:
-                outgoing = await self._standup_close(uow, run, now)
+            outgoing = await self.handlers[run.kind](uow, run, now)
             await uow.commit()
         return outgoing
 
-    async def _nudge(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        from bot.domain.model import Kind
+    # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 
-        item = await uow.items.get(
-            run.channel, Kind(run.payload["kind"]), int(run.payload["number"])
-        )
-        settings = await uow.channels.get_settings(run.channel)
-        tz = self._tz(settings.timezone)
-        if item is None or not settings.nudges_enabled:
+    async def _nudge(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        nudge = await nudges.due(uow, run, now, self._tz)
+        if nudge is None:
             return None
-        why = nudges.reason(item, settings, tz, now)
-        if why is None:  # resolved, re-dated or snoozed since the sweep
+        return nudge_views.message(nudge.item, nudge.why, nudge.settings, nudge.timezone, now)
+
+    async def _digest(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        digest, tz = await digests.due(uow, run.channel, now, self._tz)
+        if not digest.worth_sending:
             return None
-        outgoing = nudges.message(item, why, settings, tz, now)
-        await uow.items.update(
-            dataclasses.replace(item, nudge_count=item.nudge_count + 1, last_nudged_at=now)
-        )
-        return outgoing
+        return Outgoing(run.channel, digest_views.digest(digest, tz, now))
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-        if schedule is None or schedule.stored_id != run.payload.get("schedule_id"):
+        opened = await standups.open_run(uow, run, now)
+        if opened is None:
             return None
-        if "person" in run.payload:  # one member's DM of a standup opened in dm mode
-            standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
-            if standup is None or standup.closed:
-                return None
-            reply = standups.opening(standup, schedule.timezone, now)
-            return Outgoing(run.channel, reply, to_user=str(run.payload["person"]))
-        day = str(run.payload["local_date"])
-        window = timedelta(minutes=schedule.window_minutes)
-        late = now - run.due_at
-        standup, created = await uow.schedules.open_standup(
-            Standup(
-                schedule_id=schedule.stored_id,
-                channel=run.channel,
-                local_date=day,
-                opened_at=now,
-                closes_at=max(run.due_at + window, now + window / 4),
-                questions=schedule.questions,
-                members=schedule.members,
-                away=standups.away_on(schedule, day),
-                mode=schedule.mode,
-                late_by_minutes=int(late.total_seconds() // 60)
-                if late >= timedelta(minutes=2)
-                else 0,
-            )
+        reply = standup_views.opening(
+            opened.standup, opened.timezone, now, questions_by_dm=opened.questions_by_dm
         )
-        if not created and run.created_at is not None and standup.opened_at < run.created_at:
-            return None  # another run (the schedule, or `/standup now`) opened today's already
-        if created:
-            remind_at = standup.opened_at + (standup.closes_at - standup.opened_at) * 3 / 4
-            base = {"standup_id": standup.stored_id, "schedule_id": schedule.stored_id}
-            follow_ups = [
-                Run(f"{kind.value}:{standup.stored_id}", kind, run.channel, due, payload=base,
-                    created_at=now)
-                for kind, due in (
-                    (RunKind.STANDUP_REMIND, remind_at),
-                    (RunKind.STANDUP_CLOSE, standup.closes_at),
-                )
-            ]  # fmt: skip
-            if standup.mode == "dm":
-                follow_ups += [
-                    Run(
-                        f"standup_dm:{standup.stored_id}:{person}",
-                        RunKind.STANDUP_OPEN,
-                        run.channel,
-                        now,
-                        payload={**base, "person": person},
-                        created_at=now,
-                    )
-                    for person in standup.members
-                    if person not in standup.away
-                ]
-            await uow.schedules.add_runs(follow_ups)
-        reply = standups.opening(standup, schedule.timezone, now)
-        if standup.mode == "dm":
-            # The channel hears that the standup is open; the questions go to each member.
-            reply = dataclasses.replace(
-                reply,
-                text=reply.text.split(" Answer with")[0] + " Questions sent by direct message.",
-            )
-        return Outgoing(run.channel, reply)
+        return Outgoing(run.channel, reply, to_user=opened.to_user)
 
     async def _standup_remind(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
-        if standup is None or standup.closed:
+        reminder = await standups.remind_run(uow, run, now, self.default_timezone)
+        if reminder is None:
             return None
-        if "person" in run.payload:
-            reply = standups.reminder(standup, [str(run.payload["person"])], self._tz(None), now)
-            return Outgoing(run.channel, reply, to_user=str(run.payload["person"]))
-        answers = await uow.schedules.answers(standup.stored_id)
-        missing = standups.pending_members(standup, answers)
-        if not missing:
-            return None
-        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-        tz = schedule.timezone if schedule else self.default_timezone
-        if standup.mode == "dm":
-            for person in missing:
-                await uow.schedules.add_run(
-                    Run(
-                        f"standup_remind_dm:{standup.stored_id}:{person}",
-                        RunKind.STANDUP_REMIND,
-                        run.channel,
-                        now,
-                        payload={**run.payload, "person": person},
-                        created_at=now,
-                    )
-                )
-            return None
-        return Outgoing(
-            run.channel, standups.reminder(standup, missing, tz, now), thread=standup.message_ref
-        )
+        reply = standup_views.reminder(reminder.standup, reminder.missing, reminder.timezone, now)
+        return Outgoing(run.channel, reply, to_user=reminder.to_user, thread=reminder.thread)
 
     async def _standup_close(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
-        if standup is None:
+        closed = await standups.close_run(uow, run, self.default_timezone)
+        if closed is None:
             return None
-        await uow.schedules.update_standup(dataclasses.replace(standup, closed=True))
-        answers = await uow.schedules.answers(standup.stored_id)
-        schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-        tz = schedule.timezone if schedule else self.default_timezone
-        return Outgoing(run.channel, standups.summary(standup, answers, tz, now))
-
-
-def _posts_a_standup(run: Run) -> bool:
-    """An opening run that posts the standup in its channel (not one member's DM)."""
-    return (
-        run.kind is RunKind.STANDUP_OPEN
-        and "person" not in run.payload
-        and "local_date" in run.payload
-    )
+        return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))

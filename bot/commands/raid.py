@@ -23,6 +23,7 @@ from bot.text.parsing import (
     parse_people,
     parse_ref,
 )
+from bot.views import export as export_views
 from bot.views.items import card, changed_reply, history_line, item_form, list_line
 
 T = TypeVar("T")
@@ -529,7 +530,8 @@ def parse_export(ctx: Context, args: str) -> calls.Export:
 
 async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
     fmt = export.check_format(call.format or "")
-    file = await export.export_channel(ctx.uow, ctx.channel, fmt, ctx.timezone, ctx.now)
+    log = await export.channel_log(ctx.uow, ctx.channel)
+    file = export_views.render(fmt, ctx.channel, log.items, log.events, ctx.timezone, ctx.now)
     return Reply(
         text=f"Exported this channel's log as {fmt.upper()}: {file.filename}", files=(file,)
     )

@@ -24,6 +24,8 @@ from bot.services import standups as standup_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
+from bot.views import digests as digest_views
+from bot.views import standups as standup_views
 
 Handler = Callable[[Context, str], Awaitable[Reply]]
 
@@ -282,19 +284,24 @@ async def _standup_now(ctx: Context, rest: str) -> Reply:
 
 
 async def _standup_answer(ctx: Context, rest: str) -> Reply:
-    return await standup_svc.open_answer_form(ctx, None)
+    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, None))
 
 
 async def open_answer(ctx: Context, call: OpenStandupAnswer) -> Reply:
-    return await standup_svc.open_answer_form(ctx, call.standup_id)
+    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, call.standup_id))
 
 
 async def save_answer(ctx: Context, call: SaveStandupAnswer) -> Reply:
-    return await standup_svc.save_answer(ctx, call.standup_id, dict(call.answers))
+    answers = standup_views.answer_values(call.answers)
+    standup = await standup_svc.save_answer(ctx, call.standup_id, answers)
+    return standup_views.answer_saved(standup, ctx.timezone, ctx.now)
 
 
 async def track(ctx: Context, call: Track) -> Reply:
-    return await standup_svc.track(ctx, call.standup_id, call.person, call.index)
+    result = await standup_svc.track(
+        ctx, call.standup_id, call.person, call.index, details=standup_views.tracked_details
+    )
+    return standup_views.tracked(result, ctx.timezone, ctx.now)
 
 
 async def _standup_off(ctx: Context, rest: str) -> Reply:
@@ -338,9 +345,8 @@ async def digest(ctx: Context, call: DigestCall) -> Reply:
     words = list(call.words)
     if not words:
         settings = ctx.settings
-        reply, _ = await digests.build(
-            ctx.uow, ctx.channel, settings.last_digest_at, ctx.now, ctx.timezone
-        )
+        found = await digests.build(ctx.uow, ctx.channel, settings.last_digest_at, ctx.now)
+        reply = digest_views.digest(found, ctx.timezone, ctx.now)
         await svc.update_settings(ctx, last_digest_at=ctx.now)
         return reply
     sub = words[0].lower()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import rules
 from bot.domain.model import (
     INITIAL_STATUS,
     Change,
@@ -22,7 +23,7 @@ from bot.domain.model import (
     Ref,
     Status,
 )
-from bot.errors import Conflict, Forbidden, NotFound, UsageError
+from bot.errors import NotFound, UsageError
 from bot.ports import UnitOfWork
 from bot.text.parsing import (
     LEVEL_NAMES,
@@ -47,10 +48,6 @@ class Context:
     @property
     def channel(self) -> Any:
         return self.settings.channel
-
-
-def _who(people: list[str]) -> str:
-    return ", ".join(mention(p) for p in people)
 
 
 def _value(field: str, value: object) -> str | None:
@@ -156,73 +153,27 @@ async def change(
     return new
 
 
-# --- who may do what (SPEC §3) ---------------------------------------------------------------
-
-
-def _leads_text(settings: ChannelSettings) -> str:
-    return f"a lead ({_who(list(settings.leads))})"
-
-
-def require_manager(ctx: Context, item: Item, verb: str) -> None:
-    """Resolving, closing, reassigning and re-dating: the owner, the reporter, or a lead."""
-    user = ctx.user
-    if user in (item.owner, item.reporter) or ctx.settings.is_lead(user):
-        return
-    if item.kind is Kind.CHANGE and user in item.approvers:
-        return
-    who = []
-    if item.owner:
-        who.append(
-            f"the {'decider' if item.kind is Kind.DECISION else 'owner'} ({mention(item.owner)})"
-        )
-    who.append(f"the reporter ({mention(item.reporter)})")
-    who.append(_leads_text(ctx.settings))
-    raise Forbidden(f"Only {', '.join(who[:-1])} or {who[-1]} may {verb} {item.ref}.")
-
-
-def require_approver(ctx: Context, item: Item, verb: str) -> None:
-    """A change request: its named approvers; only when none is named, a lead."""
-    if item.approvers:
-        if ctx.user in item.approvers:
-            return
-        raise Forbidden(f"Only {_who(list(item.approvers))} may {verb} {item.ref}.")
-    if ctx.settings.is_lead(ctx.user):
-        return
-    raise Forbidden(
-        f"{item.ref} names no approver, so only {_leads_text(ctx.settings)} may {verb} it."
-    )
-
-
-def require_decider(ctx: Context, item: Item, verb: str) -> None:
-    """A pending decision: its named decider; only when none is named, a lead."""
-    if item.owner:
-        if ctx.user == item.owner:
-            return
-        raise Forbidden(f"Only the decider ({mention(item.owner)}) may {verb} {item.ref}.")
-    if ctx.settings.is_lead(ctx.user):
-        return
-    raise Forbidden(
-        f"{item.ref} names no decider, so only {_leads_text(ctx.settings)} may {verb} it."
-    )
+# --- who may do what (SPEC §3): the rules live in bot.domain.rules --------------------------
 
 
 def require_lead(ctx: Context, what: str) -> None:
-    if ctx.settings.is_lead(ctx.user):
-        return
-    raise Forbidden(f"Only a lead ({_who(list(ctx.settings.leads))}) may {what}.")
+    rules.require_lead(ctx.user, ctx.settings, what)
 
 
-def require_status(item: Item, allowed: set[Status], verb: str) -> None:
-    if item.status in allowed:
-        return
-    raise Conflict(f"{item.ref} is {item.status.label}, so it can't be {verb}.")
+def check_assign(ctx: Context, item: Item) -> None:
+    rules.check_assign(ctx.user, item, ctx.settings)
 
 
-def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> None:
-    if item.kind in kinds:
-        return
-    names = " or ".join(k.plural for k in sorted(kinds, key=lambda k: k.value))
-    raise UsageError(f"Only {names} can be {verb}; {item.ref} is a {item.kind.label}.{hint}")
+def check_due(ctx: Context, item: Item) -> None:
+    rules.check_due(ctx.user, item, ctx.settings)
+
+
+def check_reject(ctx: Context, item: Item) -> None:
+    rules.check_reject(ctx.user, item, ctx.settings)
+
+
+def check_decide(ctx: Context, item: Item) -> None:
+    rules.check_decide(ctx.user, item, ctx.settings)
 
 
 # --- the use cases ---------------------------------------------------------------------------
@@ -231,32 +182,19 @@ def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> Non
 async def resolve(ctx: Context, item: Item, note: str | None) -> Item:
     if item.kind is Kind.CHANGE:
         return await implement(ctx, item, note)
-    require_kind(item, {Kind.BLOCKER}, "resolved", _KIND_HINTS.get(item.kind, ""))
-    require_manager(ctx, item, "resolve")
-    require_status(item, {Status.OPEN}, "resolved")
+    rules.check_resolve(ctx.user, item, ctx.settings)
     return await change(
         ctx, item, "resolved", resolution=validate_details(note), status=Status.RESOLVED
     )
 
 
-_KIND_HINTS = {
-    Kind.RISK: " Use `close` or `occurred` for a risk.",
-    Kind.DECISION: " Use `decide` or `reject` for a decision.",
-    Kind.CHANGE: " Use `approve`, `reject` or `implemented` for a change request.",
-}
-
-
 async def implement(ctx: Context, item: Item, note: str | None) -> Item:
-    require_kind(item, {Kind.CHANGE}, "marked implemented")
-    require_manager(ctx, item, "mark implemented")
-    require_status(item, {Status.APPROVED}, "marked implemented (only approved changes can)")
+    rules.check_implement(ctx.user, item, ctx.settings)
     return await change(ctx, item, "implemented", note=note, status=Status.IMPLEMENTED)
 
 
 async def close_risk(ctx: Context, item: Item, note: str | None) -> Item:
-    require_kind(item, {Kind.RISK}, "closed", _KIND_HINTS.get(item.kind, ""))
-    require_manager(ctx, item, "close")
-    require_status(item, {Status.OPEN}, "closed")
+    rules.check_close_risk(ctx.user, item, ctx.settings)
     return await change(
         ctx, item, "closed", resolution=validate_details(note), status=Status.CLOSED
     )
@@ -264,9 +202,7 @@ async def close_risk(ctx: Context, item: Item, note: str | None) -> Item:
 
 async def risk_occurred(ctx: Context, item: Item, note: str | None) -> tuple[Item, Item]:
     """A risk that happened is marked occurred and becomes a linked blocker."""
-    require_kind(item, {Kind.RISK}, "marked occurred", _KIND_HINTS.get(item.kind, ""))
-    require_manager(ctx, item, "mark occurred")
-    require_status(item, {Status.OPEN}, "marked occurred")
+    rules.check_occurred(ctx.user, item, ctx.settings)
     details = f"Risk {item.ref} occurred." + (f" {note}" if note else "")
     blocker = await log_item(
         ctx,
@@ -288,32 +224,13 @@ async def risk_occurred(ctx: Context, item: Item, note: str | None) -> tuple[Ite
 
 
 async def reopen(ctx: Context, item: Item) -> Item:
-    reopenable = {Kind.BLOCKER: Status.RESOLVED, Kind.RISK: Status.CLOSED}
-    if item.kind not in reopenable:
-        raise UsageError(
-            f"Only blockers and closed risks can be reopened; {item.ref} is a "
-            f"{item.kind.label}. Log a new one instead."
-        )
-    require_manager(ctx, item, "reopen")
-    require_status(item, {reopenable[item.kind], Status.WITHDRAWN}, "reopened")
+    rules.check_reopen(ctx.user, item, ctx.settings)
     return await change(ctx, item, "reopened", status=Status.OPEN, resolution=None)
 
 
 async def withdraw(ctx: Context, item: Item, note: str | None) -> Item:
-    require_manager(ctx, item, "withdraw")
-    if not item.active:
-        raise Conflict(f"{item.ref} is already {item.status.label}; nothing to withdraw.")
+    rules.check_withdraw(ctx.user, item, ctx.settings)
     return await change(ctx, item, "withdrawn", note=note, status=Status.WITHDRAWN)
-
-
-def check_assign(ctx: Context, item: Item) -> None:
-    if item.kind is Kind.CHANGE:
-        require_manager(ctx, item, "change the approvers of")
-        require_status(item, {Status.PROPOSED}, "reassigned")
-        return
-    require_manager(ctx, item, "reassign")
-    if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; reopen it before reassigning.")
 
 
 async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
@@ -323,20 +240,8 @@ async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
     if item.kind is Kind.CHANGE:
         return await change(ctx, item, "assigned", approvers=tuple(people))
     if len(people) > 1:
-        raise UsageError(f"{item.ref} has one {_owner_word(item)}; mention just one person.")
+        raise UsageError(f"{item.ref} has one {rules.owner_word(item)}; mention just one person.")
     return await change(ctx, item, "assigned", owner=people[0])
-
-
-def _owner_word(item: Item) -> str:
-    return "decider" if item.kind is Kind.DECISION else "owner"
-
-
-def check_due(ctx: Context, item: Item) -> None:
-    if item.kind is Kind.CHANGE:
-        raise UsageError(f"Change requests have no date; {item.ref} can't be re-dated.")
-    require_manager(ctx, item, "re-date")
-    if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; reopen it before re-dating.")
 
 
 async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
@@ -346,10 +251,7 @@ async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
 
 async def snooze(ctx: Context, item: Item, span: timedelta) -> Item:
     """No nudges about ``item`` for ``span``; anyone it waits on, or a manager, may snooze."""
-    if not (ctx.user == item.owner or ctx.user in item.approvers):
-        require_manager(ctx, item, "snooze")
-    if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; there is nothing to snooze.")
+    rules.check_snooze(ctx.user, item, ctx.settings)
     if span > timedelta(days=14):
         raise UsageError("Snooze for at most 14 days; set a new date instead.")
     return await change(ctx, item, "snoozed", snoozed_until=ctx.now + span)
@@ -364,9 +266,7 @@ async def add_note(ctx: Context, item: Item, note: str) -> Item:
 
 
 async def approve(ctx: Context, item: Item, note: str | None) -> Item:
-    require_kind(item, {Kind.CHANGE}, "approved", _KIND_HINTS.get(item.kind, ""))
-    require_approver(ctx, item, "approve")
-    require_status(item, {Status.PROPOSED}, "approved")
+    rules.check_approve(ctx.user, item, ctx.settings)
     return await change(
         ctx,
         item,
@@ -376,20 +276,6 @@ async def approve(ctx: Context, item: Item, note: str | None) -> Item:
         decided_by=ctx.user,
         decided_at=ctx.now,
     )
-
-
-def check_reject(ctx: Context, item: Item) -> None:
-    if item.kind not in (Kind.CHANGE, Kind.DECISION):
-        raise UsageError(
-            f"Only change requests and pending decisions can be rejected; {item.ref} is a "
-            f"{item.kind.label}.{_KIND_HINTS.get(item.kind, '')}"
-        )
-    if item.kind is Kind.CHANGE:
-        require_approver(ctx, item, "reject")
-        require_status(item, {Status.PROPOSED}, "rejected")
-    else:
-        require_decider(ctx, item, "reject")
-        require_status(item, {Status.PENDING}, "rejected")
 
 
 async def reject(ctx: Context, item: Item, reason: str) -> Item:
@@ -406,12 +292,6 @@ async def reject(ctx: Context, item: Item, reason: str) -> Item:
         decided_by=ctx.user,
         decided_at=ctx.now,
     )
-
-
-def check_decide(ctx: Context, item: Item) -> None:
-    require_kind(item, {Kind.DECISION}, "decided", _KIND_HINTS.get(item.kind, ""))
-    require_decider(ctx, item, "decide")
-    require_status(item, {Status.PENDING}, "decided")
 
 
 async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) -> Item:
@@ -435,9 +315,7 @@ async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) 
 
 
 async def supersede(ctx: Context, item: Item, by: Item | None) -> Item:
-    require_kind(item, {Kind.DECISION}, "superseded")
-    require_manager(ctx, item, "supersede")
-    require_status(item, {Status.DECIDED}, "superseded (only decided decisions can)")
+    rules.check_supersede(ctx.user, item, ctx.settings)
     if by is not None and by.kind is not Kind.DECISION:
         raise UsageError(f"{by.ref} is not a decision; a decision is superseded by a decision.")
     return await change(

@@ -1,22 +1,37 @@
-"""Standups: opening, answering, reminding and summing up (SPEC §4)."""
+"""Standups: opening, answering, reminding and summing up (SPEC §4).
+
+The use cases return what happened (a standup, who is pending, what the answers name);
+``bot.views.standups`` words it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import actions as action_ids
-from bot.domain.model import Kind, Schedule, Standup, StandupAnswer
+from bot.domain.model import (
+    Item,
+    Kind,
+    Run,
+    RunKind,
+    Schedule,
+    ScheduleKind,
+    Standup,
+    StandupAnswer,
+)
 from bot.errors import Conflict, NotFound, UsageError
-from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Tone, Visibility
+from bot.ports import UnitOfWork
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.text.dates import format_datetime
-from bot.text.parsing import MAX_TITLE_CHARS, mention
-from bot.views.items import changed_reply
+from bot.text.parsing import MAX_TITLE_CHARS
 
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)
+#: The longest answer to one question.
+MAX_ANSWER_CHARS = 3000
 
 
 def away_on(schedule: Schedule, day: str) -> tuple[str, ...]:
@@ -24,64 +39,25 @@ def away_on(schedule: Schedule, day: str) -> tuple[str, ...]:
     return tuple(p for p, until in schedule.away.items() if until >= day)
 
 
-def answer_form(standup: Standup, previous: StandupAnswer | None) -> Form:
-    fields = tuple(
-        FormField(
-            f"q{n}",
-            question,
-            InputKind.LONG_TEXT,
-            required=False,
-            default=previous.answers[n] if previous and n < len(previous.answers) else None,
-            max_length=3000,
-        )
-        for n, question in enumerate(standup.questions)
-    )
-    return Form(action_ids.standup_answer(standup.stored_id), "Standup", fields, "Send answer")
-
-
-def answer_action(standup: Standup) -> Action:
-    return Action("Answer", action_ids.standup_answer(standup.stored_id), "primary")
-
-
-def opening(standup: Standup, tz: str, now: datetime) -> Reply:
-    closes = format_datetime(standup.closes_at, tz, now)
-    lines = [f"{n + 1}. {q}" for n, q in enumerate(standup.questions)]
-    text = f"Standup time! Please answer by {closes}."
-    if standup.late_by_minutes:
-        opened = format_datetime(
-            standup.opened_at - timedelta(minutes=standup.late_by_minutes), tz, now
-        )
-        text += f" (Opened late: raidline was offline at {opened}.)"
-    members = [mention(p) for p in standup.members if p not in standup.away]
-    if members:
-        text += " " + " ".join(members)
-    text += " Answer with the button or `/standup answer`; you can edit your answer until then."
-    return Reply(
-        text=text,
-        visibility=Visibility.CHANNEL,
-        sections=(Section("Questions", tuple(lines)),),
-        actions=(answer_action(standup),),
-    )
-
-
 def pending_members(standup: Standup, answers: list[StandupAnswer]) -> list[str]:
     answered = {a.person for a in answers}
     return [p for p in standup.members if p not in answered and p not in standup.away]
 
 
-def reminder(standup: Standup, missing: list[str], tz: str, now: datetime) -> Reply:
-    closes = format_datetime(standup.closes_at, tz, now)
-    who = " ".join(mention(p) for p in missing)
-    return Reply(
-        text=f"{who} the standup closes at {closes}; your answer is still missing.",
-        visibility=Visibility.CHANNEL,
-        actions=(answer_action(standup),),
-    )
+@dataclass(frozen=True)
+class Finding:
+    """A blocker or needed decision named in an answer, not tracked unless someone asks."""
+
+    kind: Kind
+    text: str
+    person: str
+    #: question number * 100 + line number: which line of which answer
+    index: int
 
 
-def _findings(standup: Standup, answers: list[StandupAnswer]) -> list[tuple[Kind, str, str, int]]:
-    """(kind, text, person, index) for each blocker or needed decision named in the answers."""
-    found: list[tuple[Kind, str, str, int]] = []
+def findings(standup: Standup, answers: list[StandupAnswer]) -> list[Finding]:
+    """Each blocker or needed decision named in the answers."""
+    found: list[Finding] = []
     for q, question in enumerate(standup.questions):
         lowered = question.lower()
         if "block" in lowered:
@@ -95,50 +71,35 @@ def _findings(standup: Standup, answers: list[StandupAnswer]) -> list[tuple[Kind
             for n, line in enumerate(text.splitlines()):
                 line = line.strip(" -*•\t")
                 if line and not _NOTHING.match(line):
-                    found.append((kind, line, answer.person, q * 100 + n))
+                    found.append(Finding(kind, line, answer.person, q * 100 + n))
     return found
 
 
-def summary(standup: Standup, answers: list[StandupAnswer], tz: str, now: datetime) -> Reply:
+@dataclass(frozen=True)
+class Summary:
+    """A standup as it closed: who answered, who did not, who was away, what was named."""
+
+    standup: Standup
+    answers: list[StandupAnswer]
+    answered: list[str]
+    missing: list[str]
+    away: list[str]
+    findings: list[Finding]
+
+
+def summarize(standup: Standup, answers: list[StandupAnswer]) -> Summary:
     answered = [a.person for a in answers]
-    missing = pending_members(standup, answers)
-    away = [p for p in standup.members if p in standup.away and p not in answered]
-    day = format_datetime(standup.opened_at, tz, now).rsplit(" ", 2)[0]
-    lines = [f"Answered: {' '.join(mention(p) for p in answered) or 'nobody'}"]
-    if missing:
-        lines.append(f"No answer: {' '.join(mention(p) for p in missing)}")
-    if away:
-        # listed by name, without a mention, so people who are away are not pinged
-        lines.append(f"Away: {', '.join(away)}")
-    sections = [Section(f"Standup of {day}", tuple(lines))]
-    for answer in answers:
-        body = tuple(
-            f"{q}: {answer.answers[n] if n < len(answer.answers) and answer.answers[n] else '—'}"
-            for n, q in enumerate(standup.questions)
-        )
-        sections.append(Section(f"{mention(answer.person)}", body))
-    findings = _findings(standup, answers)
-    actions = []
-    if findings:
-        finding_lines = []
-        for kind, text, person, index in findings:
-            label = "blocker" if kind is Kind.BLOCKER else "decision needed"
-            finding_lines.append(f"{label} from {mention(person)}: {text}")
-            actions.append(
-                Action(
-                    f"Track {label}: {text[:40]}",
-                    action_ids.track(standup.stored_id, person, index),
-                )
-            )
-        sections.append(
-            Section("Found in the answers (not tracked unless you click)", tuple(finding_lines))
-        )
-    text = f"Standup summary: {len(answered)} answered"
-    if missing:
-        text += f", {len(missing)} did not"
-    return Reply(
-        text=text, visibility=Visibility.CHANNEL, sections=tuple(sections), actions=tuple(actions)
+    return Summary(
+        standup=standup,
+        answers=answers,
+        answered=answered,
+        missing=pending_members(standup, answers),
+        away=[p for p in standup.members if p in standup.away and p not in answered],
+        findings=findings(standup, answers),
     )
+
+
+# --- answering -------------------------------------------------------------------------------
 
 
 async def current(ctx: Context, standup_id: int | None = None) -> Standup:
@@ -153,49 +114,69 @@ async def current(ctx: Context, standup_id: int | None = None) -> Standup:
     return standup
 
 
-async def open_answer_form(ctx: Context, standup_id: int | None) -> Reply:
-    standup = await current(ctx, standup_id)
+def _require_open(ctx: Context, standup: Standup) -> None:
     if standup.closed or ctx.now >= standup.closes_at:
         raise Conflict("That standup has closed; answers can no longer be changed.")
+
+
+@dataclass(frozen=True)
+class AnswerDraft:
+    """The standup a person is about to answer, and their answer so far (to edit)."""
+
+    standup: Standup
+    previous: StandupAnswer | None
+
+
+async def start_answer(ctx: Context, standup_id: int | None) -> AnswerDraft:
+    standup = await current(ctx, standup_id)
+    _require_open(ctx, standup)
     previous = next(
         (a for a in await ctx.uow.schedules.answers(standup.stored_id) if a.person == ctx.user),
         None,
     )
-    return Reply(text="Your standup answer", form=answer_form(standup, previous))
+    return AnswerDraft(standup, previous)
 
 
-async def save_answer(ctx: Context, standup_id: int, values: dict[str, str]) -> Reply:
+async def save_answer(ctx: Context, standup_id: int, answers: Mapping[int, str]) -> Standup:
+    """Store the user's answers (question number -> text); returns the standup answered."""
     standup = await current(ctx, standup_id)
-    if standup.closed or ctx.now >= standup.closes_at:
-        raise Conflict("That standup has closed; answers can no longer be changed.")
-    answers = tuple((values.get(f"q{n}") or "").strip() for n in range(len(standup.questions)))
-    if not any(answers):
+    _require_open(ctx, standup)
+    texts = tuple((answers.get(n) or "").strip() for n in range(len(standup.questions)))
+    if not any(texts):
         raise UsageError("Your answer is empty; answer at least one question.")
-    for text in answers:
-        if len(text) > 3000:
+    for text in texts:
+        if len(text) > MAX_ANSWER_CHARS:
             raise UsageError("An answer is longer than 3,000 characters; shorten it.")
-    await ctx.uow.schedules.save_answer(
-        StandupAnswer(standup.stored_id, ctx.user, answers, ctx.now)
-    )
-    closes = format_datetime(standup.closes_at, ctx.timezone, ctx.now)
-    return Reply(
-        text=f"Thanks, your standup answer is saved. You can change it until {closes}.",
-        tone=Tone.SUCCESS,
-    )
+    await ctx.uow.schedules.save_answer(StandupAnswer(standup.stored_id, ctx.user, texts, ctx.now))
+    return standup
 
 
-async def track(ctx: Context, standup_id: int, person: str, index: int) -> Reply:
-    """Create the blocker or decision a standup answer named, with the answerer as reporter."""
+@dataclass(frozen=True)
+class Tracked:
+    item: Item
+    #: tracked before (by an earlier click): nothing was created
+    already: bool
+
+
+#: The details of an item tracked from a standup: (the standup, who tracked it) -> text.
+TrackedDetails = Callable[[Standup, str], str]
+
+
+async def track(
+    ctx: Context, standup_id: int, person: str, index: int, *, details: TrackedDetails
+) -> Tracked:
+    """Create the blocker or decision a standup answer named, with the answerer as reporter
+    and ``details`` (worded by the view) saying where it came from."""
     standup = await current(ctx, standup_id)
     answers = await ctx.uow.schedules.answers(standup.stored_id)
-    match = [f for f in _findings(standup, answers) if f[2] == person and f[3] == index]
+    match = [f for f in findings(standup, answers) if f.person == person and f.index == index]
     if not match:
         raise NotFound("That answer has changed or is gone; nothing to track.")
-    kind, text, _, _ = match[0]
+    finding = match[0]
     marker = f"standup:{standup.stored_id}:{person}:{index}"
-    for existing in await ctx.uow.items.list(ctx.channel, kinds=[kind]):
+    for existing in await ctx.uow.items.list(ctx.channel, kinds=[finding.kind]):
         if existing.source_url == marker:
-            return Reply(text=f"Already tracked as {existing.ref}: {existing.title}")
+            return Tracked(existing, already=True)
     reporter_ctx = Context(
         uow=ctx.uow,
         settings=ctx.settings,
@@ -206,8 +187,168 @@ async def track(ctx: Context, standup_id: int, person: str, index: int) -> Reply
     )
     item = await svc.log_item(
         reporter_ctx,
-        kind,
-        text[:MAX_TITLE_CHARS],
-        details=f"From the standup of {standup.local_date}; tracked by {mention(ctx.user)}.",
+        finding.kind,
+        finding.text[:MAX_TITLE_CHARS],
+        details=details(standup, ctx.user),
     )
-    return changed_reply("Tracked", ctx.timezone, ctx.now, item)
+    return Tracked(item, already=False)
+
+
+# --- the scheduled runs: open, remind, close -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A standup to announce: in its channel, or (``to_user``) to one member by DM."""
+
+    standup: Standup
+    timezone: str
+    to_user: str | None = None
+
+    @property
+    def questions_by_dm(self) -> bool:
+        """The channel's notice of a standup whose questions go to each member by DM."""
+        return self.to_user is None and self.standup.mode == "dm"
+
+
+async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
+    """Open the standup of a ``standup_open`` run (or send one member's DM of it), and queue
+    its reminder, its closing and, in dm mode, each member's DM. None: nothing to send."""
+    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+    if schedule is None or schedule.stored_id != run.payload.get("schedule_id"):
+        return None
+    if "person" in run.payload:  # one member's DM of a standup opened in dm mode
+        standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+        if standup is None or standup.closed:
+            return None
+        return Opened(standup, schedule.timezone, to_user=str(run.payload["person"]))
+    day = str(run.payload["local_date"])
+    window = timedelta(minutes=schedule.window_minutes)
+    late = now - run.due_at
+    standup, created = await uow.schedules.open_standup(
+        Standup(
+            schedule_id=schedule.stored_id,
+            channel=run.channel,
+            local_date=day,
+            opened_at=now,
+            closes_at=max(run.due_at + window, now + window / 4),
+            questions=schedule.questions,
+            members=schedule.members,
+            away=away_on(schedule, day),
+            mode=schedule.mode,
+            late_by_minutes=int(late.total_seconds() // 60) if late >= timedelta(minutes=2) else 0,
+        )
+    )
+    if not created and run.created_at is not None and standup.opened_at < run.created_at:
+        return None  # another run (the schedule, or `/standup now`) opened today's already
+    if created:
+        await uow.schedules.add_runs(_follow_ups(standup, schedule, run, now))
+    return Opened(standup, schedule.timezone)
+
+
+def _follow_ups(standup: Standup, schedule: Schedule, run: Run, now: datetime) -> list[Run]:
+    """The reminder and the closing of a standup just opened; in dm mode each member's DM."""
+    remind_at = standup.opened_at + (standup.closes_at - standup.opened_at) * 3 / 4
+    base = {"standup_id": standup.stored_id, "schedule_id": schedule.stored_id}
+    runs = [
+        Run(f"{kind.value}:{standup.stored_id}", kind, run.channel, due, payload=base,
+            created_at=now)
+        for kind, due in (
+            (RunKind.STANDUP_REMIND, remind_at),
+            (RunKind.STANDUP_CLOSE, standup.closes_at),
+        )
+    ]  # fmt: skip
+    if standup.mode == "dm":
+        runs += [
+            Run(
+                f"standup_dm:{standup.stored_id}:{person}",
+                RunKind.STANDUP_OPEN,
+                run.channel,
+                now,
+                payload={**base, "person": person},
+                created_at=now,
+            )
+            for person in standup.members
+            if person not in standup.away
+        ]
+    return runs
+
+
+def _posts_a_standup(run: Run) -> bool:
+    """An opening run that posts the standup in its channel (not one member's DM)."""
+    return (
+        run.kind is RunKind.STANDUP_OPEN
+        and "person" not in run.payload
+        and "local_date" in run.payload
+    )
+
+
+async def delivered(uow: UnitOfWork, run: Run, ref: str) -> None:
+    """A run's message was sent as the platform's message ``ref``: for the standup posted in
+    its channel, remember where, so its reminders go to that thread."""
+    if _posts_a_standup(run):
+        await uow.schedules.set_standup_message(
+            int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
+        )
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Who still owes an answer; to one member by DM (``to_user``), or in the standup's thread."""
+
+    standup: Standup
+    missing: list[str]
+    timezone: str
+    to_user: str | None = None
+    thread: str | None = None
+
+
+async def remind_run(
+    uow: UnitOfWork, run: Run, now: datetime, default_timezone: str
+) -> Reminder | None:
+    """The reminder of a ``standup_remind`` run; in dm mode it queues one DM run per member
+    still pending (and sends nothing itself). None: nothing to send."""
+    standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+    if standup is None or standup.closed:
+        return None
+    if "person" in run.payload:
+        person = str(run.payload["person"])
+        return Reminder(standup, [person], default_timezone, to_user=person)
+    answers = await uow.schedules.answers(standup.stored_id)
+    missing = pending_members(standup, answers)
+    if not missing:
+        return None
+    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+    tz = schedule.timezone if schedule else default_timezone
+    if standup.mode == "dm":
+        for person in missing:
+            await uow.schedules.add_run(
+                Run(
+                    f"standup_remind_dm:{standup.stored_id}:{person}",
+                    RunKind.STANDUP_REMIND,
+                    run.channel,
+                    now,
+                    payload={**run.payload, "person": person},
+                    created_at=now,
+                )
+            )
+        return None
+    return Reminder(standup, missing, tz, thread=standup.message_ref)
+
+
+@dataclass(frozen=True)
+class Closed:
+    summary: Summary
+    timezone: str
+
+
+async def close_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed | None:
+    """Close the standup of a ``standup_close`` run and sum it up. None: it is gone."""
+    standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+    if standup is None:
+        return None
+    await uow.schedules.update_standup(dataclasses.replace(standup, closed=True))
+    answers = await uow.schedules.answers(standup.stored_id)
+    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+    tz = schedule.timezone if schedule else default_timezone
+    return Closed(summarize(standup, answers), tz)

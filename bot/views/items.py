@@ -6,8 +6,7 @@ same thing.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import actions
 from bot.domain import kinds
@@ -21,7 +20,6 @@ from bot.messages import (
     FormField,
     InputKind,
     Reply,
-    Section,
     Tone,
     Visibility,
 )
@@ -284,45 +282,3 @@ def level_choices() -> tuple[Choice, ...]:
 
 def response_choices() -> tuple[Choice, ...]:
     return tuple(Choice(value, label) for value, label in kinds.RESPONSE_CHOICES)
-
-
-def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
-    """What waits on one person across channels, with each item's buttons."""
-    soon = now + timedelta(days=7)
-    groups: list[tuple[str, list[Item]]] = [
-        ("Blockers you own", [i for i in items if i.kind is Kind.BLOCKER and i.owner == user]),
-        (
-            "Decisions you must take",
-            [i for i in items if i.kind is Kind.DECISION and i.owner == user],
-        ),
-        (
-            "Change requests you must approve",
-            [
-                i
-                for i in items
-                if i.kind is Kind.CHANGE and i.status is Status.PROPOSED and user in i.approvers
-            ],
-        ),
-        (
-            "Risks due for review",
-            [
-                i
-                for i in items
-                if i.kind is Kind.RISK and i.owner == user and i.due_at and i.due_at <= soon
-            ],
-        ),
-    ]
-    sections = tuple(
-        Section(
-            f"{heading} ({len(group)})",
-            cards=tuple(dataclasses.replace(card(i, tz, now), channel=i.channel) for i in group),
-        )
-        for heading, group in groups
-    )
-    total = sum(len(group) for _, group in groups)
-    text = (
-        f"{total} item{'s' if total != 1 else ''} wait on {mention(user)}."
-        if total
-        else f"Nothing waits on {mention(user)}. Nice."
-    )
-    return Reply(text=text, sections=sections)

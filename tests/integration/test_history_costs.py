@@ -24,6 +24,7 @@ from bot.domain.model import (
     Status,
 )
 from bot.services import digests
+from bot.views import digests as digest_views
 from storage.db import sync_url
 from storage.migrate import current, downgrade, upgrade
 from storage.types import UTCDateTime
@@ -148,7 +149,7 @@ async def test_a_big_backlog_digest_shows_ten_lines_and_counts_the_rest(
         await uow.items.add_event(item.stored_id, moved(31))
         await uow.commit()
     async with uow_factory() as uow:
-        reply, worth_it = await digests.build(uow, CHANNEL, T0, NOW, "Europe/Berlin")
+        reply, worth_it = await digest_views.build(uow, CHANNEL, T0, NOW, "Europe/Berlin")
     assert worth_it
     blocked = reply.sections[1]
     assert blocked.heading == "What is blocked (25)"

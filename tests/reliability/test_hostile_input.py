@@ -63,7 +63,10 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.services import nudges, standups
+from bot.services import standups
+from bot.services.nudges import Reason
+from bot.views import nudges
+from bot.views import standups as standup_views
 from bot.views.items import decide_action, reject_action
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
@@ -588,12 +591,12 @@ async def test_saved_hostile_text_stays_inside_its_block_in_every_view(
         items = await uow.items.list(CHANNEL)
     for item in items:
         item = dataclasses.replace(item, nudge_count=5)
-        for why in ("overdue", "unowned", "decision_late", "approval_waiting", "review_due"):
-            if why == "decision_late" and item.kind is not Kind.DECISION:
+        for why in Reason:
+            if why is Reason.DECISION_LATE and item.kind is not Kind.DECISION:
                 continue
-            if why == "decision_late" and not item.active:
+            if why is Reason.DECISION_LATE and not item.active:
                 continue
-            if why == "approval_waiting" and item.kind is not Kind.CHANGE:
+            if why is Reason.APPROVAL_WAITING and item.kind is not Kind.CHANGE:
                 continue
             outgoing = nudges.message(item, why, settings_, "Europe/Berlin", now)
             check_rendered(outgoing.reply)
@@ -733,12 +736,13 @@ async def test_standup_answers_summaries_and_track_clicks_with_hostile_text(
     assert standup is not None
     tz = "Europe/Berlin"
     for reply in (
-        standups.opening(standup, tz, BASE),
-        standups.reminder(standup, ["dana"], tz, BASE),
-        standups.summary(standup, saved, tz, BASE),
+        standup_views.opening(standup, tz, BASE),
+        standup_views.opening(standup, tz, BASE, questions_by_dm=True),
+        standup_views.reminder(standup, ["dana"], tz, BASE),
+        standup_views.summary(standups.summarize(standup, saved), tz, BASE),
     ):
         check_rendered(reply)
-    summary = standups.summary(standup, saved, tz, BASE)
+    summary = standup_views.summary(standups.summarize(standup, saved), tz, BASE)
     for action in summary.actions[:5]:
         tracked = await click(core, action.action_id)
         assert_answered(tracked)
@@ -970,7 +974,9 @@ async def test_a_tracked_standup_item_gets_no_made_up_link() -> None:
         standup = await uow.schedules.get_standup(standup_id)
         answers = await uow.schedules.answers(standup_id)
     assert standup is not None
-    (track,) = standups.summary(standup, answers, "Europe/Berlin", BASE).actions
+    (track,) = standup_views.summary(
+        standups.summarize(standup, answers), "Europe/Berlin", BASE
+    ).actions
     tracked = await click(core, track.action_id)
     assert tracked.tone is Tone.SUCCESS and (tracked.cards[0].url or "").startswith("standup:")
     head = kit.card_blocks(tracked.cards[0], 0)[0]["text"]["text"]

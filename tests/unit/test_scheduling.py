@@ -120,6 +120,7 @@ async def test_a_standup_day_from_opening_to_summary(
     assert tracked.text.startswith("Tracked B-1: waiting on VPN access")
     blocker = chat.item("B-1")
     assert blocker.reporter == "ana"
+    assert blocker.details == "From the standup of 2026-11-26; tracked by <@bob>."
     twice = await chat.click(tracks[0].action_id, user="bob")
     assert twice.text.startswith("Already tracked as B-1")
 

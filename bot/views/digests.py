@@ -1,0 +1,154 @@
+"""How a channel digest reads: the headline and its sections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.model import Event, Item, Kind
+from bot.messages import Reply, Section, Visibility
+from bot.services.digests import SHOWN_REFS, Digest, Warnings
+from bot.text.dates import format_age, format_datetime
+from bot.text.parsing import mention
+
+_CHANGE_WORDS = {
+    "created": "new",
+    "resolved": "resolved",
+    "reopened": "reopened",
+    "closed": "closed",
+    "occurred": "occurred",
+    "decided": "decided",
+    "approved": "approved",
+    "rejected": "rejected",
+    "implemented": "implemented",
+    "withdrawn": "withdrawn",
+    "superseded": "superseded",
+}
+
+
+def _refs(refs: list[str], total: int | None = None) -> str:
+    """At most SHOWN_REFS of ``refs``, then how many more of ``total`` (default: all refs)."""
+    total = len(refs) if total is None else total
+    shown = ", ".join(refs[:SHOWN_REFS])
+    return shown + (f" and {total - SHOWN_REFS} more" if total > SHOWN_REFS else "")
+
+
+def _changed_lines(pairs: list[tuple[Item, Event]]) -> tuple[str, ...]:
+    """Per kind: new, updated, resolved, reopened... with the refs, from the event history."""
+    by_kind: dict[Kind, dict[str, list[str]]] = {}
+    for item, event in pairs:
+        if event.action == "note" and not event.changes:
+            word = "updated"
+        else:
+            word = _CHANGE_WORDS.get(event.action, "updated")
+        refs = by_kind.setdefault(item.kind, {}).setdefault(word, [])
+        if str(item.ref) not in refs:
+            refs.append(str(item.ref))
+    lines = []
+    order = ["new", "updated", "resolved", "reopened", "closed", "occurred", "decided",
+             "approved", "rejected", "implemented", "withdrawn", "superseded"]  # fmt: skip
+    for kind in Kind:
+        words = by_kind.get(kind)
+        if not words:
+            continue
+        parts = [f"{w} {_refs(words[w])}" for w in order if w in words]
+        lines.append(f"{kind.plural.capitalize()}: " + "; ".join(parts))
+    return tuple(lines)
+
+
+def _more(lines: list[str], total: int, where: str) -> tuple[str, ...]:
+    """The lines shown, and how many more there are and where to see them."""
+    if total > len(lines):
+        lines.append(f"…and {total - len(lines)} more: {where}")
+    return tuple(lines)
+
+
+def _blocked_lines(blockers: list[Item], total: int, tz: str, now: datetime) -> tuple[str, ...]:
+    lines = []
+    for b in blockers:
+        owner = mention(b.owner) if b.owner else "no owner"
+        line = f"{b.ref} {b.title} · {owner} · age {format_age(b.created_at, now)}"
+        if b.due_at:
+            line += f" · due {format_datetime(b.due_at, tz, now)}"
+        if b.overdue(now):
+            line += " · OVERDUE"
+        lines.append(line)
+    return _more(lines, total, "/raid list blockers")
+
+
+def _decision_lines(items: list[Item], total: int, tz: str, now: datetime) -> tuple[str, ...]:
+    lines = []
+    for i in items:
+        if i.kind is Kind.DECISION:
+            who = mention(i.owner) if i.owner else "no decider (a lead decides)"
+            when = f" by {format_datetime(i.due_at, tz, now)}" if i.due_at else ""
+            late = " · LATE" if i.overdue(now) else ""
+            lines.append(f"{i.ref} {i.title} · {who}{when}{late}")
+        else:
+            who = " ".join(mention(p) for p in i.approvers) or "no approver (a lead decides)"
+            lines.append(
+                f"{i.ref} {i.title} · awaiting {who} · waiting {format_age(i.created_at, now)}"
+            )
+    return _more(lines, total, "/raid list decisions, /raid list changes")
+
+
+def _risk_lines(digest: Digest, tz: str, now: datetime) -> tuple[str, ...]:
+    if not digest.totals.risks:
+        return ()
+    lines = [
+        f"{r.ref} {r.title} · score {r.score if r.score else '—'} · "
+        + (mention(r.owner) if r.owner else "no owner")
+        for r in digest.top_risks
+    ]
+    if not digest.totals.late_reviews:
+        return tuple(lines)
+    reviews = [
+        f"{r.ref} review was due {format_datetime(r.due_at, tz, now)}"
+        for r in digest.late_reviews
+        if r.due_at
+    ]
+    return tuple(lines) + _more(reviews, digest.totals.late_reviews, "/raid list risks")
+
+
+def _warning_lines(warnings: Warnings, unowned_total: int) -> tuple[str, ...]:
+    lines: list[str] = []
+    for item in warnings.date_moved:
+        lines.append(f"{item.ref} has had its date moved {item.date_moves} times")
+    if unowned_total:
+        refs = [str(b.ref) for b in warnings.unowned]
+        lines.append(f"Blockers without an owner: {_refs(refs, unowned_total)}")
+    for person, count in warnings.busy_owners:
+        lines.append(f"{mention(person)} owns {count} open blockers")
+    return tuple(lines)
+
+
+def digest(d: Digest, tz: str, now: datetime) -> Reply:
+    totals = d.totals
+    needs_total = d.needs_total
+    sections = [
+        Section(
+            f"What changed since {format_datetime(d.since, tz, now)}",
+            _changed_lines(d.changed) or ("Nothing changed.",),
+        ),
+        Section(
+            f"What is blocked ({totals.blockers})",
+            _blocked_lines(d.blockers, totals.blockers, tz, now) or ("Nothing is blocked.",),
+        ),
+        Section(
+            f"What needs a decision ({needs_total})",
+            _decision_lines(d.needs, needs_total, tz, now) or ("No decision is waiting.",),
+        ),
+        Section(
+            f"Top risks ({totals.risks})",
+            _risk_lines(d, tz, now) or ("No open risks.",),
+        ),
+    ]
+    warnings = _warning_lines(d.warnings, totals.unowned) if d.warnings else ()
+    if warnings:
+        sections.append(Section("Warning signs", warnings))
+    headline = (
+        f"Digest: {len(d.changed)} change{'s' if len(d.changed) != 1 else ''}, "
+        f"{totals.blockers} open blocker{'s' if totals.blockers != 1 else ''}"
+        + (f" ({totals.overdue} overdue)" if totals.overdue else "")
+        + f", {needs_total} waiting for a decision"
+    )
+    return Reply(text=headline, visibility=Visibility.CHANNEL, sections=tuple(sections))
