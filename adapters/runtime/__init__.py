@@ -29,6 +29,7 @@ from adapters.platform import (
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    AdapterDeps,
     PlatformAdapter,
     StartupError,
 )
@@ -258,7 +259,7 @@ def build_adapter(
     cls = getattr(importlib.import_module(module_name), class_name)
     if name == "slack":
         return cast(PlatformAdapter, cls(settings, core, web_app, engine=engine))
-    return cast(PlatformAdapter, cls(settings, core, web_app))
+    return cast(PlatformAdapter, cls(AdapterDeps(settings, core, web_app, engine)))
 
 
 async def run(

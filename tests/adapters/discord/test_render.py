@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters import discord_render as dr
-from adapters.discord import rebuild_action_form, schema_hash
+from adapters.discord import render as dr
+from adapters.discord.client import schema_hash
+from adapters.discord.interactions import rebuild_action_form
 from bot.commands.log import form_for
 from bot.domain.model import Kind
 from bot.messages import (
