@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.commands import raid
 from bot.commands.clicks import run_action
-from bot.commands.registry import COMMANDS, did_you_mean, help_reply
+from bot.commands.registry import COMMANDS, help_reply
 from bot.context import current_request_id, new_request_id
 from bot.domain.model import ChannelKey
 from bot.errors import (
@@ -27,7 +27,7 @@ from bot.ports import Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
-from bot.text.parsing import check_command_length
+from bot.text.parsing import check_command_length, did_you_mean
 from bot.views import items as views
 
 log = logging.getLogger("raidline.core")
@@ -191,7 +191,8 @@ class Core:
             if request.action_id is not None:
                 reply = await run_action(ctx, request.action_id, request.values)
             else:
-                reply = await COMMANDS[command].handler(ctx, request.text.strip())
+                spec = COMMANDS[command]
+                reply = await spec.handler(ctx, spec.parse(ctx, request.text.strip()))
             await uow.commit()
         if command in ("standup", "digest") and self.on_schedule_change is not None:
             self.on_schedule_change()

@@ -22,14 +22,22 @@ class Request:
     """One thing a user did: typed a command, clicked a button, or submitted a form.
 
     ``command`` is the command name without a slash (``blocker``, ``raid``...). A typed
-    command has ``text``; a click or a form submission has ``action_id`` (and ``values``
-    for a form: field name -> text; people as ids, several people separated by spaces).
+    command has either ``text`` or typed ``options``; a click or a form submission has
+    ``action_id`` (and ``values`` for a form: field name -> text; people as ids, several
+    people separated by spaces).
+
+    ``options`` are a platform's typed command options, named as in the core's command table
+    (:data:`bot.commands.registry.COMMANDS`), with ``subcommand`` the path of the subcommand
+    (``resolve``, ``settings timezone``). Values are text: user ids, ref text, date text,
+    choice values, ``true``/``false`` for flags; an option not given is left out.
     """
 
     channel: ChannelKey
     user: str
     command: str = ""
     text: str = ""
+    subcommand: str | None = None
+    options: Mapping[str, str] | None = None
     action_id: str | None = None
     values: Mapping[str, str] = field(default_factory=dict)
     user_timezone: str | None = None

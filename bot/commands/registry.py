@@ -1,28 +1,434 @@
-"""Every command's name, usage, example and handler in one table, and the help built from it."""
+"""The one command table: every command and subcommand with its name, wording, typed options,
+text parser, options converter and handler; and the help built from it.
+
+Platforms generate their command menus from :data:`COMMANDS` (Discord's slash commands carry
+exactly the options declared here, in this order). A request reaches a (sub)command either as
+text, which ``parse`` turns into a typed call, or as typed options, which ``convert`` turns into
+the same typed call; ``handler`` then runs it.
+"""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from bot.commands import log, raid, standup
-from bot.domain.model import Kind
+from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
-from bot.messages import Form, Reply, Section
+from bot.messages import Choice, Form, Reply, Section
 from bot.services.items import Context
+from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, did_you_mean
+from bot.views.items import level_choices
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+#: text -> typed call (raises UsageError with the command's usage)
+TextParser = Callable[[Context, str], Any]
+#: typed options (name -> text) -> the same typed call
+OptionsConverter = Callable[[Context, Mapping[str, str]], Any]
+#: runs one typed call
+CallHandler = Callable[[Context, Any], Awaitable[Reply]]
+
+
+class OptionType(StrEnum):
+    """What an option's value is. Values always travel as text (see ``Request.options``)."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    USER = "user"  # a person's id
+    USERS = "users"  # several ids separated by spaces
+    DATE = "date"  # free date text, parsed by the core (``friday``, ``Dec 5``...)
+    CHOICE = "choice"  # one of ``choices``' values
+    REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
+    INTEGER = "integer"
+    BOOLEAN = "boolean"  # ``true`` or ``false``
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    description: str
+    type: OptionType = OptionType.TEXT
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    #: suggest values while typing (the channel's refs, from ``Core.autocomplete``)
+    autocomplete: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    #: the form field this option fills when it is not the option's own name
+    #: (``approver`` and ``approver_2`` both fill ``approvers``)
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One subcommand (``/raid resolve``), or a group of them (``/raid settings``)."""
+
+    name: str
+    #: one line as platform menus show it (at most 100 characters)
+    description: str
+    usage: str = ""
+    example: str = ""
+    #: what ``/raid help`` says about it
+    summary: str = ""
+    options: tuple[Option, ...] = ()
+    #: a group's subcommands (``/raid settings show``); a group has no parser of its own
+    subcommands: tuple[Subcommand, ...] = ()
+    parse: TextParser | None = None
+    convert: OptionsConverter | None = None
+    handler: CallHandler | None = None
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
+    #: one line as platform menus show it (at most 100 characters)
+    description: str
     usage: str
     example: str
     summary: str
-    handler: Handler
+    parse: TextParser
+    handler: CallHandler
+    options: tuple[Option, ...] = ()
+    subcommands: tuple[Subcommand, ...] = ()
+    convert: OptionsConverter | None = None
     form: Form | None = None  # what the command opens when given no text
+
+    def subcommand(self, path: str) -> Subcommand | None:
+        """The subcommand at ``path`` (``resolve``, ``settings timezone``), if any."""
+        subs = self.subcommands
+        found: Subcommand | None = None
+        for word in path.split():
+            found = next((s for s in subs if s.name == word), None)
+            if found is None:
+                return None
+            subs = found.subcommands
+        return found
+
+
+# --- option building blocks ------------------------------------------------------------------
+
+_DATE = "a date: friday, Dec 5, in 2 weeks, 2026-12-05"
+_ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
+
+_LEVELS = level_choices()
+_RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_LIST_FILTERS = tuple(
+    Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
+)
+_FORMATS = (
+    Choice("md", "Markdown (.md)"),
+    Choice("csv", "CSV (.csv)"),
+    Choice("json", "JSON (.json)"),
+)
+_STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
+_DAYS = tuple(
+    Choice(d[:3].lower(), d)
+    for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+)
+_MODES = (
+    Choice("thread", "a thread under the standup message"),
+    Choice("dm", "a direct message to each member"),
+)
+_ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+
+
+def _title(description: str) -> Option:
+    return Option("title", description, min_length=1, max_length=MAX_TITLE_CHARS)
+
+
+def _long(name: str, description: str, field: str | None = None) -> Option:
+    return Option(
+        name,
+        description,
+        OptionType.LONG_TEXT,
+        min_length=1,
+        max_length=MAX_DETAILS_CHARS,
+        field=field,
+    )
+
+
+def _user(
+    name: str, description: str, *, required: bool = False, field: str | None = None
+) -> Option:
+    return Option(name, description, OptionType.USER, required, field=field)
+
+
+def _ref(
+    name: str = "ref", description: str = "the item, e.g. B-3", *, required: bool = True
+) -> Option:
+    return Option(name, description, OptionType.REF, required, autocomplete=True)
+
+
+def _text(name: str, description: str, *, required: bool = False) -> Option:
+    return Option(name, description, OptionType.TEXT, required)
+
+
+def _date(name: str, description: str, *, required: bool = False) -> Option:
+    return Option(name, description, OptionType.DATE, required)
+
+
+def _choice(
+    name: str, description: str, choices: tuple[Choice, ...], *, required: bool = False
+) -> Option:
+    return Option(name, description, OptionType.CHOICE, required, choices)
+
+
+def _flag(name: str, description: str) -> Option:
+    return Option(name, description, OptionType.BOOLEAN)
+
+
+_NOTE = _text("note", "a note for the record")
+
+LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
+    Kind.BLOCKER: (
+        _title("what is blocked, in a few words"),
+        _user("owner", "who unblocks it"),
+        _date("due", f"when it must be unblocked: {_DATE}"),
+        _text("waiting_on", "who or what it waits on"),
+        _long("details", "anything else worth knowing"),
+    ),
+    Kind.RISK: (
+        _title("what may go wrong"),
+        _choice("likelihood", "how likely it is", _LEVELS),
+        _choice("impact", "how bad it would be", _LEVELS),
+        _user("owner", "who watches it"),
+        _date("review", f"next review: {_DATE}"),
+        _choice("response", "how the team responds", _RESPONSES),
+        _long("mitigation", "what is done about it"),
+    ),
+    Kind.DECISION: (
+        _title("the decision taken, or the question to decide"),
+        _choice(
+            "state",
+            "already decided (default), or a decision is needed (default when `by` is given)",
+            _STATES,
+        ),
+        _user("decider", "who decides (or decided)"),
+        _date("by", f"decide by: {_DATE}"),
+        _long("rationale", "why, or the context"),
+    ),
+    Kind.CHANGE: (
+        _title("what changes"),
+        _text("impact", "on scope, schedule, cost or quality, e.g. schedule +2 weeks, cost +8k"),
+        _user("approver", "who approves it", field="approvers"),
+        _user("approver_2", "a second approver", field="approvers"),
+        _long("why", "why the change is needed"),
+        _long("details", "anything else worth knowing"),
+    ),
+}
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def _text_call(ctx: Context, text: str) -> str:
+    return text
+
+
+def _raid_sub(
+    name: str, description: str, options: tuple[Option, ...] = (), **more: Any
+) -> Subcommand:
+    spec = raid.RAID[name]
+    return Subcommand(
+        name,
+        description,
+        spec.usage,
+        spec.example,
+        spec.summary,
+        options,
+        parse=_text_call,
+        handler=spec.handler,
+        **more,
+    )
+
+
+def _plain(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(name, description, options=options)
+
+
+RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _raid_sub(
+        "settings",
+        "Show or change this channel's settings",
+        subcommands=(
+            _plain("show", "This channel's time zone, leads and nudges"),
+            _plain(
+                "timezone",
+                "The channel's time zone for dates",
+                (_text("zone", "an IANA time zone, e.g. Europe/Berlin", required=True),),
+            ),
+            _plain(
+                "leads",
+                "Who leads this channel (include yourself)",
+                (
+                    _user("lead", "a lead"),
+                    _user("lead_2", "another lead"),
+                    _user("lead_3", "another lead"),
+                    _flag("clear", "no leads at all"),
+                ),
+            ),
+            _plain(
+                "nudges",
+                "Turn reminders about overdue items on or off",
+                (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+        ),
+    ),
+    _raid_sub(
+        "list",
+        "Open items, by kind, overdue or yours",
+        (
+            _choice("filter", "which items", _LIST_FILTERS),
+            _flag("include_closed", "closed ones too"),
+        ),
+    ),
+    _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
+    _raid_sub(
+        "assign",
+        "Set the owner, decider or approvers",
+        (
+            _ref(),
+            _user("person", "who", required=True),
+            _user("person_2", "and who else (approvers)"),
+        ),
+    ),
+    _raid_sub(
+        "due",
+        "Set the due, review or decide-by date",
+        (_ref(), _date("date", _DATE, required=True)),
+    ),
+    _raid_sub(
+        "note",
+        "Add a note to an item's history",
+        (_ref(), _text("text", "the note", required=True)),
+    ),
+    _raid_sub("approve", "Approve a change request", (_ref(), _NOTE)),
+    _raid_sub(
+        "reject",
+        "Reject a change request or a decision",
+        (_ref(), _text("reason", "why", required=True)),
+    ),
+    _raid_sub(
+        "decide",
+        "Take a pending decision",
+        (
+            _ref(),
+            Option(
+                "outcome",
+                "what was decided",
+                required=True,
+                min_length=1,
+                max_length=MAX_TITLE_CHARS,
+            ),
+            _text("rationale", "why"),
+        ),
+    ),
+    _raid_sub("close", "Close a risk", (_ref(), _NOTE)),
+    _raid_sub(
+        "occurred",
+        "A risk happened: it becomes a blocker",
+        (_ref(), _text("note", "what happened")),
+    ),
+    _raid_sub("reopen", "Reopen a resolved blocker or closed risk", (_ref(),)),
+    _raid_sub(
+        "withdraw", "Take an item back (it stays in history)", (_ref(), _text("reason", "why"))
+    ),
+    _raid_sub("implemented", "Mark a change request implemented", (_ref(), _NOTE)),
+    _raid_sub(
+        "supersede",
+        "Mark a decision superseded",
+        (_ref(), _ref("by", "the decision that replaces it", required=False)),
+    ),
+    _raid_sub("history", "Who changed what, when", (_ref(),)),
+    _raid_sub(
+        "export",
+        "This channel's full log as a file",
+        (_choice("format", "the file format", _FORMATS),),
+    ),
+    Subcommand(
+        "help",
+        "Every command with an example",
+        options=(_text("topic", "a command, e.g. resolve or blocker"),),
+    ),
+)
+
+_SCHEDULE_OPTIONS = (
+    _text("days", "weekdays, or days like mon,wed,fri", required=True),
+    _text("time", "local time, e.g. 09:30", required=True),
+    _text("timezone", _ZONE),
+)
+
+STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _plain("status", "The standup's schedule and members"),
+    _plain("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
+    _plain(
+        "questions",
+        "The standup's questions",
+        (_text("questions", "questions separated by |", required=True),),
+    ),
+    _plain(
+        "members",
+        "Who is asked",
+        (
+            _user("member", "a member", required=True),
+            _user("member_2", "another member"),
+            _user("member_3", "another member"),
+            _user("member_4", "another member"),
+            _user("member_5", "another member"),
+        ),
+    ),
+    _plain(
+        "window",
+        "How long answers are collected",
+        (_text("duration", "e.g. 2h or 90m", required=True),),
+    ),
+    _plain(
+        "mode",
+        "Answer in a thread or by direct message",
+        (_choice("mode", "thread or dm", _MODES, required=True),),
+    ),
+    _plain("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
+    _plain(
+        "away",
+        "Away until a date: not asked meanwhile",
+        (_date("until", _DATE, required=True), _user("who", "who is away (default: you)")),
+    ),
+    _plain("answer", "Answer (or edit your answer to) the standup"),
+    _plain("now", "Open a standup now"),
+    _plain("off", "Stop the standups"),
+)
+
+DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    _plain("now", "Post a digest now"),
+    _plain(
+        "daily",
+        "Post a digest every day",
+        (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
+    ),
+    _plain(
+        "weekly",
+        "Post a digest once a week",
+        (
+            _choice("day", "the day", _DAYS, required=True),
+            _text("time", "local time, e.g. 16:00", required=True),
+            _text("timezone", _ZONE),
+        ),
+    ),
+    _plain("off", "Stop the scheduled digests"),
+)
+
+
+def _raid_usage() -> str:
+    names = [s.name for s in _help_order(RAID_SUBCOMMANDS)]
+    return "/raid <subcommand> ... where <subcommand> is one of: " + ", ".join(names) + ", help"
+
+
+def _help_order(subs: tuple[Subcommand, ...]) -> tuple[Subcommand, ...]:
+    """Plain subcommands first, then groups; ``help`` is not listed (it is the list)."""
+    plain = tuple(s for s in subs if not s.subcommands and s.name != "help")
+    return plain + tuple(s for s in subs if s.subcommands)
 
 
 async def _raid(ctx: Context, text: str) -> Reply:
@@ -39,73 +445,81 @@ async def _raid(ctx: Context, text: str) -> Reply:
     return await sub.handler(ctx, words[1] if len(words) > 1 else "")
 
 
+def _log_command(kind: Kind, description: str, example: str, summary: str) -> Command:
+    return Command(
+        kind.value,
+        description,
+        log.USAGE[kind],
+        example,
+        summary,
+        _text_call,
+        log.LOGGERS[kind],
+        LOG_OPTIONS[kind],
+        form=log.form_for(kind),
+    )
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command(
-            "blocker",
-            log.USAGE[Kind.BLOCKER],
+        _log_command(
+            Kind.BLOCKER,
+            "Log something that stops the work",
             "/blocker Waiting on firewall change from NetOps @dana due Friday",
             "log something that stops the work",
-            log.log_blocker,
-            log.form_for(Kind.BLOCKER),
         ),
-        Command(
-            "risk",
-            log.USAGE[Kind.RISK],
+        _log_command(
+            Kind.RISK,
+            "Log something that may go wrong",
             "/risk Vendor may slip the SSO delivery likelihood high impact medium @bob "
             "review in 2 weeks mitigation weekly vendor check-in",
             "log something that may go wrong",
-            log.log_risk,
-            log.form_for(Kind.RISK),
         ),
-        Command(
-            "decision",
-            log.USAGE[Kind.DECISION],
+        _log_command(
+            Kind.DECISION,
+            "Record a decision taken, or log one that is needed",
             "/decision needed Pick the SSO vendor @cio by Dec 5",
             "record a decision taken, or log one that is needed",
-            log.log_decision,
-            log.form_for(Kind.DECISION),
         ),
-        Command(
-            "change",
-            log.USAGE[Kind.CHANGE],
+        _log_command(
+            Kind.CHANGE,
+            "Request a change that needs an explicit yes or no",
             "/change Add CRM integration to scope impact schedule +2 weeks, cost +8k @sponsor "
             "because sales needs leads in CRM",
             "request a change that needs an explicit yes or no",
-            log.log_change,
-            log.form_for(Kind.CHANGE),
         ),
         Command(
             "standup",
+            "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
-            standup.standup,
+            subcommands=STANDUP_SUBCOMMANDS,
+            parse=_text_call,
+            handler=standup.standup,
         ),
         Command(
             "digest",
+            "What changed, what is blocked, what needs a decision",
             standup.DIGEST_USAGE,
             "/digest weekly fri 16:00",
             "what changed, what is blocked, what needs a decision: now or on a schedule",
-            standup.digest,
+            subcommands=DIGEST_SUBCOMMANDS,
+            parse=_text_call,
+            handler=standup.digest,
         ),
         Command(
             "raid",
-            "/raid <subcommand> ... where <subcommand> is one of: "
-            + ", ".join(raid.RAID)
-            + ", help",
+            "List, show and change items; history, export, settings",
+            _raid_usage(),
             "/raid list overdue",
             "list, show and change items; history, export, settings",
-            _raid,
+            subcommands=RAID_SUBCOMMANDS,
+            parse=_text_call,
+            handler=_raid,
         ),
     )
 }
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def help_reply(topic: str = "") -> Reply:

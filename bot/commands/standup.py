@@ -16,7 +16,7 @@ from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
-from bot.text.parsing import find_mentions, mention, parse_people
+from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
 
 Handler = Callable[[Context, str], Awaitable[Reply]]
 
@@ -80,8 +80,6 @@ async def standup(ctx: Context, text: str) -> Reply:
     sub, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
     handler = STANDUP.get(sub)
     if handler is None:
-        from bot.commands.registry import did_you_mean
-
         raise UsageError(
             f"`{sub}` is not a /standup subcommand.{did_you_mean(sub, list(STANDUP))}",
             usage=STANDUP_USAGE,

@@ -10,6 +10,7 @@ double quotes is taken as it is.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,12 @@ LEVEL_WORDS: Mapping[str, int] = {
     "very high": 5,
 }
 LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` Did you mean `x`?`` for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
+    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def mention(person: str) -> str:

@@ -1,0 +1,76 @@
+"""The core's command table declares exactly the slash commands Discord is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord import command_schema, install_commands, schema_hash
+from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
+
+_TYPES = {OptionType.USER: 6, OptionType.BOOLEAN: 5, OptionType.INTEGER: 4}
+
+
+def _option(option: Option) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": _TYPES.get(option.type, 3),
+        "name": option.name,
+        "description": option.description,
+        "required": option.required,
+    }
+    if option.choices:
+        out["choices"] = [{"name": c.label, "value": c.value} for c in option.choices]
+    if option.autocomplete:
+        out["autocomplete"] = True
+    if option.min_length is not None:
+        out["min_length"] = option.min_length
+    if option.max_length is not None:
+        out["max_length"] = option.max_length
+    return out
+
+
+def _sub(sub: Subcommand) -> dict[str, Any]:
+    if sub.subcommands:
+        return {
+            "type": 2,
+            "name": sub.name,
+            "description": sub.description,
+            "options": [_sub(s) for s in sub.subcommands],
+        }
+    return {
+        "type": 1,
+        "name": sub.name,
+        "description": sub.description,
+        "options": [_option(o) for o in sub.options],
+    }
+
+
+def table_schema() -> list[dict[str, Any]]:
+    """Discord's command JSON as it follows from the table alone."""
+    commands = []
+    for c in COMMANDS.values():
+        options = [_sub(s) for s in c.subcommands] or [_option(o) for o in c.options]
+        commands.append(
+            {
+                "type": 1,
+                "name": c.name,
+                "description": c.description,
+                "options": options,
+                "contexts": [0],
+                "integration_types": [0],
+            }
+        )
+    return commands
+
+
+def test_the_command_table_gives_discords_schema() -> None:
+    client = discord.Client(intents=discord.Intents.none())
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(
+        client,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+    )
+    install_commands(tree)
+    assert schema_hash(table_schema()) == schema_hash(command_schema(tree))
