@@ -25,6 +25,7 @@ import discord
 from discord import app_commands
 from discord.utils import MISSING
 
+from adapters.discord import bridge
 from adapters.discord import render as dr
 from adapters.discord.components import build_modal, build_view
 from bot.dispatcher import Core
@@ -172,16 +173,16 @@ def channel_key(interaction: discord.Interaction[Any]) -> ChannelKey | None:
     return ChannelKey("discord", str(interaction.guild_id), str(channel_id))
 
 
-def _guess_public(command: str, text: str) -> bool:
+def _guess_public(command: str, subcommand: str) -> bool:
     """Whether the answer will most likely be seen by the channel (to defer the right way)."""
-    words = text.split()
-    first = words[0].lower() if words else ""
     if command == "raid":
-        if first == "settings":
-            return len(words) > 1
-        return first in _PUBLIC_RAID
-    if command in ("standup", "digest"):
-        return bool(words)
+        if subcommand.startswith("settings"):
+            return subcommand != "settings show"
+        return subcommand in _PUBLIC_RAID
+    if command == "standup":
+        return subcommand != "status"
+    if command == "digest":
+        return subcommand != "now"
     return True
 
 
@@ -367,33 +368,44 @@ class Interactions:
             interaction, request, edit=False, public=True, form=form, pending=pending
         )
 
-    async def run_text(
-        self, interaction: discord.Interaction[Any], command: str, text: str
+    async def run_command(
+        self,
+        interaction: discord.Interaction[Any],
+        command: str,
+        subcommand: str | None,
+        options: Mapping[str, str],
     ) -> None:
-        """``/raid``, ``/standup`` and ``/digest`` subcommands: the core's text grammar."""
+        """A slash command with its typed options (see :mod:`adapters.discord.commands`)."""
+        if subcommand is None and not bridge.converts(command, None):
+            await self.log_item(interaction, Kind(command), bridge.form_values(command, options))
+            return
         key = await self._channel(interaction)
         if key is None:
             return
-        request = Request(
-            key,
-            str(interaction.user.id),
-            command=command,
-            text=text,
-            source_url=self._source_url(interaction),
-        )
-        await self._answer(
-            interaction, request, edit=False, public=_guess_public(command, text), origin=request
-        )
-
-    async def run_action(
-        self, interaction: discord.Interaction[Any], action_id: str, values: Mapping[str, str]
-    ) -> None:
-        """A subcommand that maps onto an action (``/raid decide``): a new message."""
-        key = await self._channel(interaction)
-        if key is None:
+        user = str(interaction.user.id)
+        if (command, subcommand) == ("raid", "decide") and not bridge.converts(command, subcommand):
+            action_id, values = bridge.decide_action(options)
+            request = Request(key, user, action_id=action_id, values=values)
+            await self._answer(interaction, request, edit=False, public=True)
             return
-        request = Request(key, str(interaction.user.id), action_id=action_id, values=values)
-        await self._answer(interaction, request, edit=False, public=True)
+        if bridge.converts(command, subcommand):
+            request = Request(
+                key,
+                user,
+                command=command,
+                subcommand=subcommand,
+                options=options,
+                source_url=self._source_url(interaction),
+            )
+        else:
+            text = bridge.as_text(command, subcommand or "", options)
+            request = Request(
+                key, user, command=command, text=text, source_url=self._source_url(interaction)
+            )
+        public = _guess_public(command, subcommand or "")
+        # A page button runs a text command again; a typed one has no text to run.
+        origin = request if request.options is None else None
+        await self._answer(interaction, request, edit=False, public=public, origin=origin)
 
     async def autocomplete(
         self, interaction: discord.Interaction[Any], current: str

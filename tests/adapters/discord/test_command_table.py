@@ -7,7 +7,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord import command_schema, install_commands, schema_hash
+from adapters.discord.client import command_schema, schema_hash
+from adapters.discord.commands import install_commands
 from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
 
 _TYPES = {OptionType.USER: 6, OptionType.BOOLEAN: 5, OptionType.INTEGER: 4}
