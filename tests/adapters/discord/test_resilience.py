@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import socket
 import time
 
@@ -12,7 +14,8 @@ from adapters.discord import DiscordAdapter, DiscordStartError
 from adapters.platform import AdapterDeps
 from adapters.runtime.config import ConfigError
 from bot.domain.model import ChannelKey
-from bot.messages import Action, Card, Field, Outgoing, Reply, Section, Visibility
+from bot.errors import apology
+from bot.messages import Action, Card, Field, Outgoing, Reply, Request, Section, Visibility
 from tests.adapters.discord.conftest import (
     ANA,
     CHANNEL_A,
@@ -37,6 +40,7 @@ from tests.adapters.discord.fake_discord import (
     until,
     user_opt,
 )
+from tests.fakes import FakeStore, FixedClock
 
 CHANNEL = ChannelKey("discord", str(GUILD_A), str(CHANNEL_A))
 
@@ -376,3 +380,46 @@ async def test_a_scheduled_message_carries_a_nonce_so_a_resend_is_dropped(
     await bot.send(Outgoing(CHANNEL, Reply("No key either", Visibility.CHANNEL)))
     again = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")[-1].body
     assert again["nonce"] != unkeyed["nonce"]
+
+
+# --- the edge error handler -----------------------------------------------------------------
+
+
+class _BrokenCore(RecordingCore):
+    """A core that logs items but fails, in a way it does not catch itself, at anything else."""
+
+    async def handle(self, request: Request) -> Reply:
+        if request.command == "blocker" or (request.action_id or "").startswith("new:"):
+            return await super().handle(request)
+        raise RuntimeError("the core is broken")
+
+
+async def test_an_unexpected_error_gets_the_apology_with_an_incident_id(
+    start_bot: StartBot,
+    fake: FakeDiscord,
+    discord_api: Driver,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await start_bot(_BrokenCore(FakeStore(), clock=clock, default_timezone="Europe/Berlin"))
+    caplog.set_level(logging.ERROR, "raidline.discord")
+    # A slash command: the tree's on_error.
+    body = await discord_api.answer(slash(place(), "raid list"))
+    assert is_ephemeral(body)
+    incident = re.fullmatch(
+        r"Sorry, something went wrong on our side and nothing was changed\. "
+        r"If it happens again, tell your admin the incident id ([0-9a-f]{8})\.",
+        body["data"]["content"],
+    )
+    assert incident is not None
+    assert apology(incident[1]) == body["data"]["content"]
+    # A click on an old message: the guard every component and modal goes through.
+    message = await discord_api.message(
+        slash(place(), "blocker", [opt("title", "Waiting on creds"), user_opt("owner", DANA)])
+    )
+    clicked = await discord_api.answer(click(place(), message, "rl:a:resolve:B-1"))
+    assert is_ephemeral(clicked)
+    assert clicked["data"]["content"].startswith("Sorry, something went wrong on our side")
+    ids = {getattr(r, "incident_id", None) for r in caplog.records}
+    assert incident[1] in ids
+    assert len(ids - {None}) == 2
