@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.commands import raid
-from bot.commands.clicks import run_action
-from bot.commands.registry import COMMANDS, help_reply
+from bot import actions
+from bot.commands.clicks import click_call
+from bot.commands.clicks import form_for as click_form
+from bot.commands.registry import COMMANDS, from_options, help_reply, run
 from bot.context import current_request_id, new_request_id
 from bot.domain.model import ChannelKey
 from bot.errors import (
@@ -22,7 +23,7 @@ from bot.errors import (
     outcome,
     report_incident,
 )
-from bot.messages import File, Reply, Request, Suggestion, Tone, Visibility
+from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
 from bot.ports import Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
@@ -36,9 +37,7 @@ log = logging.getLogger("raidline.core")
 SHUTTING_DOWN = "raidline is restarting; nothing was changed, please try again in a minute."
 
 #: Action verbs named in metrics; any other verb is counted as ``unknown``.
-_ACTION_VERBS = frozenset(
-    {"new", "list", "standup_answer", "track", "snooze", *raid.ACTION_HANDLERS}
-)
+_ACTION_VERBS = actions.VERBS
 
 
 @dataclass(frozen=True)
@@ -165,8 +164,13 @@ class Core:
 
     async def _handle(self, request: Request) -> Reply:
         command = request.command.strip().lstrip("/").lower()
+        spec = None
         if request.action_id is None:
             check_command_length(request.text)
+            if request.options is not None and request.subcommand:
+                # as long as the text the options stand for (``note B-3 <text>``)
+                given = (v for v in request.options.values() if v)
+                check_command_length(" ".join([request.subcommand, *given]))
             if command in ("help", "?"):
                 return help_reply(request.text)
             spec = COMMANDS.get(command)
@@ -176,7 +180,7 @@ class Core:
                     f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
                     usage=COMMANDS["raid"].usage,
                 )
-            if not request.text.strip() and spec.form is not None:
+            if not request.text.strip() and not request.options and spec.form is not None:
                 return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(request.channel)
@@ -188,11 +192,13 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
             )
-            if request.action_id is not None:
-                reply = await run_action(ctx, request.action_id, request.values)
+            if spec is None:
+                call = click_call(ctx, request.action_id or "", request.values)
+            elif request.options is not None:
+                call = from_options(ctx, spec, request.subcommand, request.options)
             else:
-                spec = COMMANDS[command]
-                reply = await spec.handler(ctx, spec.parse(ctx, request.text.strip()))
+                call = spec.parse(ctx, request.text.strip())
+            reply = await run(ctx, call)
             await uow.commit()
         if command in ("standup", "digest") and self.on_schedule_change is not None:
             self.on_schedule_change()
@@ -206,6 +212,11 @@ class Core:
                 except UsageError:
                     log.warning("ignoring unknown time zone %r", tz)
         return self.default_timezone
+
+    def form_for(self, action_id: str) -> Form | None:
+        """What a click on a button with ``action_id`` opens, known without the database, so
+        a platform can open it at once (see :func:`bot.commands.clicks.form_for`)."""
+        return click_form(action_id)
 
     async def home(
         self, platform: str, workspace: str, user: str, user_timezone: str | None = None
@@ -257,7 +268,7 @@ def _kind(request: Request) -> str:
 
 def _name(request: Request) -> str:
     if request.action_id is not None:
-        verb = request.action_id.partition(":")[0]
+        verb = actions.verb_of(request.action_id)
         return verb if verb in _ACTION_VERBS else "unknown"
     command = request.command.strip().lstrip("/").lower()
     if command in ("help", "?"):

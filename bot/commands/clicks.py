@@ -1,113 +1,79 @@
-"""Button clicks and form submissions: ``verb:argument`` action ids with form values."""
+"""Button clicks and form submissions: an action id (see :mod:`bot.actions`) and the form's
+values -> the same typed calls text and options give."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 
-from bot.commands import raid
-from bot.commands.log import submit_form
-from bot.domain.model import Item, Kind
-from bot.errors import FormInvalid, UsageError
-from bot.messages import Action, Reply
-from bot.services import items as svc
-from bot.services import standups
+from bot import actions
+from bot.commands import calls, log, raid
+from bot.domain.model import Ref
+from bot.errors import UsageError
+from bot.messages import Form
 from bot.services.items import Context
-from bot.text.dates import parse_date
-from bot.text.parsing import parse_people, parse_ref
-from bot.views.items import assign_action, decide_action, due_action, reject_action
+from bot.views.items import item_form
 
 
-def _required(values: Mapping[str, str], name: str, message: str) -> str:
-    value = (values.get(name) or "").strip()
-    if not value:
-        raise FormInvalid({name: message})
-    return value
+def _text(values: Mapping[str, str], name: str) -> str:
+    return (values.get(name) or "").strip()
 
 
-_FORM_VERBS: Mapping[str, tuple[Callable[[Context, Item], None], Callable[[Item], Action]]] = {
-    "assign": (svc.check_assign, assign_action),
-    "due": (svc.check_due, due_action),
-    "decide": (svc.check_decide, lambda item: decide_action(str(item.ref))),
-    "reject": (svc.check_reject, lambda item: reject_action(str(item.ref))),
+def click_call(ctx: Context, action_id: str, values: Mapping[str, str]) -> object:
+    """The typed call behind a click (no values) or a form submission."""
+    a = actions.parse(action_id)
+    if a.kind is not None:  # new:<kind>
+        return log.from_form(ctx, a.kind, values)
+    if a.verb == "list":
+        return raid.list_page(ctx, a.filter, a.page)
+    if a.standup_id is not None and a.verb == "standup_answer":
+        if not values:
+            return calls.OpenStandupAnswer(a.standup_id)
+        return calls.SaveStandupAnswer(a.standup_id, dict(values))
+    if a.verb == "track" and a.standup_id is not None and a.person is not None:
+        return calls.Track(a.standup_id, a.person, a.index or 0)
+    ref = a.ref
+    if ref is None:  # every other verb has a ref (actions.parse checked it)
+        raise UsageError(f"`{action_id}` is not an action I know.")
+    if a.verb == "snooze":
+        return calls.Snooze(ref, a.days or 1)
+    if a.verb in actions.FORM_VERBS and not values:
+        return calls.OpenItemForm(a.verb, ref)
+    if a.verb == "assign":
+        return calls.Assign(ref, owner=_text(values, "owner"), from_form=True)
+    if a.verb == "due":
+        return calls.SetDue(ref, _text(values, "due"), from_form=True)
+    if a.verb == "decide":
+        rationale = _text(values, "rationale") or None
+        return calls.Decide(ref, _text(values, "outcome"), rationale, from_form=True)
+    if a.verb == "reject":
+        return calls.Reject(ref, _text(values, "reason"), from_form=True)
+    note = _text(values, "note") or None
+    return _NOTED[a.verb](ref, note)
+
+
+_NOTED: Mapping[str, Callable[[Ref, str | None], object]] = {
+    "resolve": calls.Resolve,
+    "approve": calls.Approve,
+    "close": calls.Close,
+    "occurred": calls.Occurred,
+    "implemented": calls.Implement,
+    "withdraw": calls.Withdraw,
+    "note": lambda ref, note: calls.Note(ref, note or ""),
+    "reopen": lambda ref, _note: calls.Reopen(ref),
+    "take": lambda ref, _note: calls.Take(ref),
 }
 
 
-def _number(text: str) -> int:
-    if not text.isdigit():
-        raise UsageError(f"`{text}` is not a number I expected here.")
-    return int(text)
-
-
-def _track_args(arg: str) -> tuple[int, str, int]:
-    standup_id, _, rest = arg.partition(":")
-    person, _, index = rest.rpartition(":")
-    if not person:
-        raise UsageError(f"`track:{arg}` is not an action I know.")
-    return _number(standup_id), person, _number(index)
-
-
-def _field(name: str, error: UsageError) -> FormInvalid:
-    return FormInvalid({name: error.message})
-
-
-async def run_action(ctx: Context, action_id: str, values: Mapping[str, str]) -> Reply:
-    verb, _, arg = action_id.partition(":")
-    if verb == "new":
-        try:
-            kind = Kind(arg)
-        except ValueError:
-            raise UsageError(f"`{action_id}` is not a form I know.") from None
-        return await submit_form(ctx, kind, values)
-    if verb == "list":
-        filt, _, page = arg.rpartition(":")
-        return await raid.list_items(ctx, f"{filt} page {page}" if page.isdigit() else arg)
-    if verb == "standup_answer":
-        standup_id = _number(arg)
-        if not values:
-            return await standups.open_answer_form(ctx, standup_id)
-        return await standups.save_answer(ctx, standup_id, dict(values))
-    if verb == "track":
-        standup_id, person, index = _track_args(arg)
-        return await standups.track(ctx, standup_id, person, index)
-    if verb == "snooze":
-        ref_text, _, span = arg.partition(":")
-        item = await svc.load(ctx, parse_ref(ref_text))
-        days = _number(span.rstrip("d") or "1")
-        return raid.changed(ctx, "Snoozed", await svc.snooze(ctx, item, timedelta(days=days)))
-    if verb not in raid.ACTION_HANDLERS:
-        raise UsageError(f"`{action_id}` is not an action I know.")
-    ref = parse_ref(arg.split(":")[0])
-    item = await svc.load(ctx, ref)
-    note = (values.get("note") or "").strip() or None
-    if verb in _FORM_VERBS and not values:
-        # A click: check who may first, so a refused click never opens a form; then ask.
-        check, action = _FORM_VERBS[verb]
-        check(ctx, item)
-        form = action(item).form
-        return Reply(text=form.title if form else str(item.ref), form=form)
-    if verb == "assign":
-        try:
-            people = parse_people(_required(values, "owner", "Choose who."))
-        except UsageError as e:
-            raise _field("owner", e) from None
-        item = await svc.assign(ctx, item, people)
-        return raid.changed(ctx, "Assigned", item)
-    if verb == "due":
-        try:
-            when = parse_date(_required(values, "due", "Give a date."), ctx.now, ctx.timezone)
-        except UsageError as e:
-            raise _field("due", e) from None
-        return raid.changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
-    if verb == "decide":
-        outcome = _required(values, "outcome", "Say what was decided.")
-        rationale = (values.get("rationale") or "").strip() or None
-        return raid.changed(ctx, "Decided", await svc.decide(ctx, item, outcome, rationale))
-    if verb == "reject":
-        reason = (values.get("reason") or "").strip()
-        if not reason:
-            svc.check_reject(ctx, item)
-            raise FormInvalid({"reason": "Say why it is rejected."})
-        return raid.changed(ctx, "Rejected", await svc.reject(ctx, item, reason))
-    text = f"{ref} {note or ''}".strip()
-    return await raid.ACTION_HANDLERS[verb](ctx, text)
+def form_for(action_id: str) -> Form | None:
+    """What clicking a button with ``action_id`` opens, from the id alone (no database): the
+    item forms (assign, due, decide, reject) and the logging forms (``new:<kind>``). None for
+    an action that opens no form, or one whose form needs the database (a standup answer)."""
+    try:
+        a = actions.parse(action_id)
+    except UsageError:
+        return None
+    if a.kind is not None:
+        return log.form_for(a.kind)
+    if a.verb in actions.FORM_VERBS and a.ref is not None:
+        return item_form(a.verb, a.ref)
+    return None

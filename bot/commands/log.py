@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot import actions as action_ids
+from bot.commands.calls import LogItem
+from bot.domain.kinds import KINDS
 from bot.domain.model import IMPACT_AREAS, Item, Kind, Status
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
@@ -25,18 +28,9 @@ from bot.text.parsing import (
     parse_person,
     parse_response,
 )
-from bot.views.items import assign_action, card, due_action, level_choices, response_choices
+from bot.views.items import assign_action, card, due_action
 
-USAGE = {
-    Kind.BLOCKER: "/blocker <title> [@owner] [due <date>] [waiting on <who or what>] "
-    "[details <text>]",
-    Kind.RISK: "/risk <title> [likelihood <1-5|low..very high>] [impact <1-5|low..very high>] "
-    "[@owner] [review <date>] [response avoid|mitigate|transfer|accept] [mitigation <text>]",
-    Kind.DECISION: "/decision <what was decided> [because <why>]  ·  "
-    "/decision needed <question> [@decider] [by <date>]",
-    Kind.CHANGE: "/change <what changes> impact <scope|schedule|cost|quality> <how>[, ...] "
-    "[@approver ...] [because <why>]",
-}
+USAGE = {kind: row.usage for kind, row in KINDS.items()}
 
 _DETAILS = OptionSpec("details", ("details", "notes"), ValueKind.TEXT)
 _SPECS: dict[str, tuple[OptionSpec, ...]] = {
@@ -150,12 +144,14 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
             missing.append("no owner")
             assign = assign_action(item)
             follow += [
-                Action("Take it myself", f"take:{item.ref}"),
+                Action("Take it myself", action_ids.take(item.ref)),
                 Action("Assign someone", assign.action_id, form=assign.form),
             ]
         if not item.due_at:
-            missing.append("no due date" if item.kind is Kind.BLOCKER else "no review date")
-            follow.append(Action("Set a date", f"due:{item.ref}", form=due_action(item).form))
+            missing.append(KINDS[item.kind].no_date)
+            follow.append(
+                Action("Set a date", action_ids.due(item.ref), form=due_action(item).form)
+            )
         if missing:
             text += f"\n{item.ref} has {' and '.join(missing)} yet."
             actions = tuple(follow)
@@ -169,7 +165,7 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
     )
 
 
-async def log_blocker(ctx: Context, text: str) -> Reply:
+def parse_blocker(ctx: Context, text: str) -> LogItem:
     usage = USAGE[Kind.BLOCKER]
     parsed = parse_options(text, _SPECS["blocker"], is_date=_is_date(ctx), usage=usage)
     _trailing_date(ctx, parsed, usage, "`due`, `waiting on`, `details`")
@@ -179,11 +175,10 @@ async def log_blocker(ctx: Context, text: str) -> Reply:
         fields["due_at"] = _date(ctx, parsed.options["due"])
     if "waiting_on" in parsed.options:
         fields["waiting_on"] = parsed.options["waiting_on"]
-    item = await svc.log_item(ctx, Kind.BLOCKER, _title(parsed, usage), **fields)
-    return _log_reply(ctx, [item])
+    return LogItem(Kind.BLOCKER, _title(parsed, usage), **fields)
 
 
-async def log_risk(ctx: Context, text: str) -> Reply:
+def parse_risk(ctx: Context, text: str) -> LogItem:
     usage = USAGE[Kind.RISK]
     parsed = parse_options(text, _SPECS["risk"], is_date=_is_date(ctx), usage=usage)
     _trailing_date(ctx, parsed, usage, "`likelihood`, `impact`, `review`, `mitigation`")
@@ -200,11 +195,10 @@ async def log_risk(ctx: Context, text: str) -> Reply:
         fields["response"] = parse_response(parsed.options["response"])
     if "due" in parsed.options:
         fields["due_at"] = _date(ctx, parsed.options["due"])
-    item = await svc.log_item(ctx, Kind.RISK, _title(parsed, usage), **fields)
-    return _log_reply(ctx, [item])
+    return LogItem(Kind.RISK, _title(parsed, usage), **fields)
 
 
-async def log_decision(ctx: Context, text: str) -> Reply:
+def parse_decision(ctx: Context, text: str) -> LogItem:
     usage = USAGE[Kind.DECISION]
     words = text.split(maxsplit=1)
     if words and words[0].lower() in _NEEDED_WORDS:
@@ -223,8 +217,7 @@ async def log_decision(ctx: Context, text: str) -> Reply:
         }
         if "due" in parsed.options:
             fields["due_at"] = _date(ctx, parsed.options["due"])
-        item = await svc.log_item(ctx, Kind.DECISION, _title(parsed, usage), **fields)
-        return _log_reply(ctx, [item])
+        return LogItem(Kind.DECISION, _title(parsed, usage), **fields)
     parsed = parse_options(text, _SPECS["decision"], is_date=_is_date(ctx), usage=usage)
     if parsed.trailing:
         raise UsageError(
@@ -233,8 +226,7 @@ async def log_decision(ctx: Context, text: str) -> Reply:
             usage=usage,
         )
     decider = _single_person(Kind.DECISION, parsed.people, "decider") or ctx.user
-    item = await svc.log_item(
-        ctx,
+    return LogItem(
         Kind.DECISION,
         _title(parsed, usage),
         status=Status.DECIDED,
@@ -243,11 +235,11 @@ async def log_decision(ctx: Context, text: str) -> Reply:
         details=parsed.options.get("details"),
         decided_by=decider,
         decided_at=ctx.now,
+        verb="Recorded decision",
     )
-    return _log_reply(ctx, [item], verb="Recorded decision")
 
 
-async def log_change(ctx: Context, text: str) -> Reply:
+def parse_change(ctx: Context, text: str) -> LogItem:
     usage = USAGE[Kind.CHANGE]
     parsed = parse_options(text, _SPECS["change"], is_date=_is_date(ctx), usage=usage)
     if parsed.trailing:
@@ -263,8 +255,7 @@ async def log_change(ctx: Context, text: str) -> Reply:
             "quality, e.g. `impact schedule +2 weeks, cost +8k`.",
             usage=usage,
         )
-    item = await svc.log_item(
-        ctx,
+    return LogItem(
         Kind.CHANGE,
         title,
         impacts=parse_impacts(parsed.options["impacts"]),
@@ -272,7 +263,6 @@ async def log_change(ctx: Context, text: str) -> Reply:
         rationale=parsed.options.get("rationale"),
         details=parsed.options.get("details"),
     )
-    return _log_reply(ctx, [item])
 
 
 def _title(parsed: Parsed, usage: str) -> str:
@@ -285,70 +275,24 @@ def _title(parsed: Parsed, usage: str) -> str:
 
 # --- forms -----------------------------------------------------------------------------------
 
-_TITLE = FormField("title", "Title", InputKind.TEXT, True, max_length=MAX_TITLE_CHARS)
-_DETAILS_FIELD = FormField("details", "Details", InputKind.LONG_TEXT, max_length=3000)
-_DATE_HINT = "e.g. friday, Dec 5, in 2 weeks, 2026-12-05"
-
 
 def form_for(kind: Kind) -> Form:
     """The form a command with no text opens: the same fields the text form takes."""
-    if kind is Kind.BLOCKER:
-        fields: tuple[FormField, ...] = (
-            _TITLE,
-            FormField("owner", "Owner (who unblocks it)", InputKind.USER),
-            FormField("due", "Due (need-by)", InputKind.DATE, hint=_DATE_HINT),
-            FormField("waiting_on", "Waiting on (person or what)", InputKind.TEXT),
-            _DETAILS_FIELD,
-        )
-        return Form("new:blocker", "Log a blocker", fields, "Log blocker")
-    if kind is Kind.RISK:
-        fields = (
-            _TITLE,
-            FormField(
-                "likelihood", "Likelihood", InputKind.CHOICE, True, "3", choices=level_choices()
-            ),
-            FormField("impact", "Impact", InputKind.CHOICE, True, "3", choices=level_choices()),
-            FormField("owner", "Owner", InputKind.USER),
-            FormField("review", "Next review", InputKind.DATE, hint=_DATE_HINT),
-            FormField("response", "Response", InputKind.CHOICE, choices=response_choices()),
-            FormField("mitigation", "Mitigation", InputKind.LONG_TEXT, max_length=3000),
-        )
-        return Form("new:risk", "Log a risk", fields, "Log risk")
-    if kind is Kind.DECISION:
-        fields = (
-            FormField(
-                "title", "Decision or question", InputKind.TEXT, True, max_length=MAX_TITLE_CHARS
-            ),
-            FormField(
-                "state",
-                "Is it decided?",
-                InputKind.CHOICE,
-                True,
-                "needed",
-                choices=(
-                    Choice("needed", "A decision is needed"),
-                    Choice("decided", "Already decided"),
-                ),
-            ),
-            FormField("decider", "Decider", InputKind.USER),
-            FormField("by", "Decide by", InputKind.DATE, hint=_DATE_HINT),
-            FormField("rationale", "Rationale or context", InputKind.LONG_TEXT, max_length=3000),
-        )
-        return Form("new:decision", "Log a decision", fields, "Log decision")
-    fields = (
-        FormField("title", "What changes", InputKind.TEXT, True, max_length=MAX_TITLE_CHARS),
+    row = KINDS[kind]
+    fields = tuple(
         FormField(
-            "impact",
-            "Impact (scope / schedule / cost / quality)",
-            InputKind.TEXT,
-            True,
-            hint="e.g. schedule +2 weeks, cost +8k",
-        ),
-        FormField("approvers", "Approver(s)", InputKind.USERS),
-        FormField("why", "Why", InputKind.LONG_TEXT, max_length=3000),
-        _DETAILS_FIELD,
+            f.name,
+            f.label,
+            InputKind(f.input),
+            f.required,
+            f.default,
+            hint=f.hint,
+            choices=tuple(Choice(value, label) for value, label in f.choices),
+            max_length=f.max_length,
+        )
+        for f in row.form_fields
     )
-    return Form("new:change", "Request a change", fields, "Request change")
+    return Form(action_ids.new_form(kind), row.form_title, fields, row.form_submit)
 
 
 def _collect(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
@@ -359,8 +303,8 @@ def _collect(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
         return None
 
 
-async def submit_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> Reply:
-    """Validate every field, report all errors at once, save nothing until the form is valid."""
+def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
+    """Validate every field, report all errors at once (FormInvalid)."""
     v = {k: (val or "").strip() for k, val in values.items()}
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {}
@@ -430,14 +374,40 @@ async def submit_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> Re
         raise FormInvalid(errors)
     if status is not None:
         fields["status"] = status
-    item = await svc.log_item(ctx, kind, title, **fields)
     verb = "Recorded decision" if status is Status.DECIDED else "Logged"
-    return _log_reply(ctx, [item], verb=verb)
+    return LogItem(kind, title, verb=verb, **fields)
 
 
-LOGGERS = {
-    Kind.BLOCKER: log_blocker,
-    Kind.RISK: log_risk,
-    Kind.DECISION: log_decision,
-    Kind.CHANGE: log_change,
+def from_options(
+    ctx: Context, kind: Kind, options: Mapping[str, str], fields: Mapping[str, str]
+) -> LogItem:
+    """``/blocker`` & co. with a platform's typed options: the kind's form, filled in.
+
+    ``fields`` maps each option to the form field it fills (``approver`` and ``approver_2``
+    both fill ``approvers``). A decision with a title and no state is needed when
+    a decide-by date is given, else already decided.
+    """
+    typed = {k: v.strip() for k, v in options.items() if v and v.strip()}
+    values: dict[str, str] = {}
+    for name, target in fields.items():
+        if name in typed:
+            values[target] = f"{values[target]} {typed[name]}" if target in values else typed[name]
+    if target_people := values.get("approvers"):
+        values["approvers"] = " ".join(dict.fromkeys(target_people.split()))
+    if kind is Kind.DECISION and values.get("title") and not values.get("state"):
+        values["state"] = "needed" if values.get("by") else "decided"
+    return from_form(ctx, kind, values)
+
+
+async def log(ctx: Context, call: LogItem) -> Reply:
+    """Create the item and say so, with what it still lacks."""
+    item = await svc.log_item(ctx, call.kind, call.title, **call.item_fields())
+    return _log_reply(ctx, [item], verb=call.verb)
+
+
+PARSERS = {
+    Kind.BLOCKER: parse_blocker,
+    Kind.RISK: parse_risk,
+    Kind.DECISION: parse_decision,
+    Kind.CHANGE: parse_change,
 }

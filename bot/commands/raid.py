@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TypeVar
 
+from bot import actions
+from bot.commands import calls
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
-from bot.errors import UsageError
+from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
 from bot.services import export
 from bot.services import items as svc
@@ -19,20 +23,38 @@ from bot.text.parsing import (
     parse_people,
     parse_ref,
 )
-from bot.views.items import card, changed_reply, history_line, list_line
+from bot.views.items import card, changed_reply, history_line, item_form, list_line
+
+T = TypeVar("T")
 
 PAGE_SIZE = 15
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+#: The text grammar of each subcommand, as errors and help show it.
+USAGE: Mapping[str, str] = {
+    name: f"/raid {usage}"
+    for name, usage in (
+        ("list", "list [blockers|risks|decisions|changes|overdue|mine] [all]"),
+        ("show", "show <ref>"),
+        ("resolve", "resolve <ref> [note]"),
+        ("assign", "assign <ref> @person"),
+        ("due", "due <ref> <date>"),
+        ("note", "note <ref> <text>"),
+        ("approve", "approve <ref> [note]"),
+        ("reject", "reject <ref> <reason>"),
+        ("decide", "decide <ref> <outcome>[, rationale]"),
+        ("close", "close <ref> [note]"),
+        ("occurred", "occurred <ref> [note]"),
+        ("reopen", "reopen <ref>"),
+        ("withdraw", "withdraw <ref> [reason]"),
+        ("implemented", "implemented <ref> [note]"),
+        ("supersede", "supersede <ref> [by <ref>]"),
+        ("history", "history <ref>"),
+        ("export", "export md|csv|json"),
+        ("settings", "settings [timezone <zone> | leads @a @b | nudges on|off]"),
+    )
+}
 
-
-@dataclass(frozen=True)
-class Subcommand:
-    name: str
-    usage: str
-    example: str
-    summary: str
-    handler: Handler
+Options = Mapping[str, str]
 
 
 def _split_ref(args: str, usage: str) -> tuple[Ref, str]:
@@ -40,6 +62,22 @@ def _split_ref(args: str, usage: str) -> tuple[Ref, str]:
     if not words:
         raise UsageError("Say which item, e.g. `B-3`.", usage=usage)
     return parse_ref(words[0], usage), (words[1].strip() if len(words) > 1 else "")
+
+
+def _option_ref(options: Options, name: str, option: str = "ref") -> Ref:
+    """A ref option: its first word (what was picked from the suggestions)."""
+    words = (options.get(option) or "").split()
+    return _split_ref(words[0] if words else "", USAGE[name])[0]
+
+
+def _option_text(options: Options, name: str) -> str:
+    return (options.get(name) or "").strip()
+
+
+def _mentions(options: Options, *names: str) -> str:
+    """User options as the mentions a typed command would have had."""
+    ids = (options.get(n) for n in names)
+    return " ".join(dict.fromkeys(mention(i) for i in ids if i))
 
 
 def changed(ctx: Context, verb: str, *items: Item) -> Reply:
@@ -63,12 +101,16 @@ _KIND_WORDS = {
 LIST_FILTERS = ("blockers", "risks", "decisions", "changes", "overdue", "mine", "all")
 
 
-async def list_items(ctx: Context, args: str) -> Reply:
+def parse_list(ctx: Context, args: str) -> calls.ListItems:
     words = args.lower().split()
     page = 1
     if len(words) >= 2 and words[-2] == "page" and words[-1].isdigit():
         page = max(1, int(words[-1]))
         words = words[:-2]
+    return _list_call(words, page)
+
+
+def _list_call(words: list[str], page: int) -> calls.ListItems:
     include_closed = "all" in words
     words = [w for w in words if w != "all"]
     kind: Kind | None = None
@@ -81,8 +123,25 @@ async def list_items(ctx: Context, args: str) -> Reply:
         else:
             raise UsageError(
                 f"`{w}` is not a list filter. Use one of: {', '.join(LIST_FILTERS)}.",
-                usage=RAID["list"].usage,
+                usage=USAGE["list"],
             )
+    return calls.ListItems(kind, mode, include_closed, page, tuple(words))
+
+
+def list_page(ctx: Context, filter_words: str, page: int | None) -> calls.ListItems:
+    """A page button: ``list:<filter>:<page>``."""
+    return parse_list(ctx, f"{filter_words} page {page}" if page is not None else filter_words)
+
+
+def convert_list(ctx: Context, options: Options) -> calls.ListItems:
+    words = _option_text(options, "filter").lower().split()
+    if options.get("include_closed") == "true":
+        words.append("all")
+    return _list_call(words, 1)
+
+
+async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
+    kind, mode, include_closed, page = call.kind, call.mode, call.include_closed, call.page
     # Closed items are history that only grows: read them only when asked for.
     items = await ctx.uow.items.list(
         ctx.channel,
@@ -122,13 +181,13 @@ async def list_items(ctx: Context, args: str) -> Reply:
     text = f"{heading}: {len(items)}" + (f", {overdue} overdue" if overdue else "")
     if pages > 1:
         text += f" (page {page} of {pages})"
-    actions: list[Action] = []
-    filt = " ".join([*words, *(["all"] if include_closed else [])])
+    buttons: list[Action] = []
+    filt = " ".join([*call.words, *(["all"] if include_closed else [])])
     if page > 1:
-        actions.append(Action("Previous", f"list:{filt}:{page - 1}"))
+        buttons.append(Action("Previous", actions.list_page(filt, page - 1)))
     if page < pages:
-        actions.append(Action("More", f"list:{filt}:{page + 1}"))
-    return Reply(text=text, sections=tuple(sections), actions=tuple(actions))
+        buttons.append(Action("More", actions.list_page(filt, page + 1)))
+    return Reply(text=text, sections=tuple(sections), actions=tuple(buttons))
 
 
 def _empty_hint(mode: str) -> str:
@@ -139,9 +198,8 @@ def _empty_hint(mode: str) -> str:
     return "Log one with `/blocker`, `/risk`, `/decision` or `/change`."
 
 
-async def show(ctx: Context, args: str) -> Reply:
-    ref, _ = _split_ref(args, RAID["show"].usage)
-    item = await svc.load(ctx, ref)
+async def show(ctx: Context, call: calls.Show) -> Reply:
+    item = await svc.load(ctx, call.ref)
     return Reply(
         text=f"{item.ref}: {item.title} ({item.status.label})",
         cards=(card(item, ctx.timezone, ctx.now),),
@@ -149,9 +207,8 @@ async def show(ctx: Context, args: str) -> Reply:
     )
 
 
-async def history(ctx: Context, args: str) -> Reply:
-    ref, _ = _split_ref(args, RAID["history"].usage)
-    item = await svc.load(ctx, ref)
+async def history(ctx: Context, call: calls.History) -> Reply:
+    item = await svc.load(ctx, call.ref)
     events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
     lines = tuple(history_line(item.kind, e, ctx.timezone, ctx.now) for e in events)
     return Reply(
@@ -165,35 +222,214 @@ async def history(ctx: Context, args: str) -> Reply:
 # --- changes ---------------------------------------------------------------------------------
 
 
-async def resolve(ctx: Context, args: str) -> Reply:
-    ref, note = _split_ref(args, RAID["resolve"].usage)
-    item = await svc.resolve(ctx, await svc.load(ctx, ref), note or None)
+@contextmanager
+def _form_field(name: str, from_form: bool) -> Iterator[None]:
+    """A form reports a bad value against its field; text reports it as a usage error."""
+    try:
+        yield
+    except UsageError as e:
+        if not from_form:
+            raise
+        raise FormInvalid({name: e.message}) from None
+
+
+def _required(value: str, name: str, message: str, from_form: bool) -> str:
+    if from_form and not value.strip():
+        raise FormInvalid({name: message})
+    return value.strip()
+
+
+async def resolve(ctx: Context, call: calls.Resolve) -> Reply:
+    item = await svc.resolve(ctx, await svc.load(ctx, call.ref), call.note)
     return changed(ctx, "Resolved" if item.kind is Kind.BLOCKER else "Implemented", item)
 
 
-async def assign(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["assign"].usage)
-    if not rest:
-        raise UsageError(f"Say who: `/raid assign {ref} @erin`.", usage=RAID["assign"].usage)
-    people = find_mentions(rest) or parse_people(rest)
-    item = await svc.assign(ctx, await svc.load(ctx, ref), people)
-    return changed(ctx, "Assigned", item)
+async def implemented(ctx: Context, call: calls.Implement) -> Reply:
+    item = await svc.implement(ctx, await svc.load(ctx, call.ref), call.note)
+    return changed(ctx, "Implemented", item)
 
 
-async def take(ctx: Context, args: str) -> Reply:
-    ref, _ = _split_ref(args, "take B-3")
-    item = await svc.assign(ctx, await svc.load(ctx, ref), [ctx.user])
+async def approve(ctx: Context, call: calls.Approve) -> Reply:
+    item = await svc.approve(ctx, await svc.load(ctx, call.ref), call.note)
+    return changed(ctx, "Approved", item)
+
+
+async def close(ctx: Context, call: calls.Close) -> Reply:
+    item = await svc.close_risk(ctx, await svc.load(ctx, call.ref), call.note)
+    return changed(ctx, "Closed", item)
+
+
+async def reopen(ctx: Context, call: calls.Reopen) -> Reply:
+    return changed(ctx, "Reopened", await svc.reopen(ctx, await svc.load(ctx, call.ref)))
+
+
+async def withdraw(ctx: Context, call: calls.Withdraw) -> Reply:
+    item = await svc.withdraw(ctx, await svc.load(ctx, call.ref), call.reason)
+    return changed(ctx, "Withdrew", item)
+
+
+async def note(ctx: Context, call: calls.Note) -> Reply:
+    item = await svc.add_note(ctx, await svc.load(ctx, call.ref), call.text)
+    return changed(ctx, "Noted on", item)
+
+
+async def take(ctx: Context, call: calls.Take) -> Reply:
+    item = await svc.assign(ctx, await svc.load(ctx, call.ref), [ctx.user])
     return changed(ctx, "Taken", item)
 
 
-async def due(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["due"].usage)
+async def assign(ctx: Context, call: calls.Assign) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    people = list(call.people)
+    if call.from_form:
+        with _form_field("owner", True):
+            people = parse_people(_required(call.owner, "owner", "Choose who.", True))
+    return changed(ctx, "Assigned", await svc.assign(ctx, item, people))
+
+
+async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    with _form_field("due", call.from_form):
+        date = _required(call.date, "due", "Give a date.", call.from_form)
+        when = parse_date(date, ctx.now, ctx.timezone)
+    return changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
+
+
+async def decide(ctx: Context, call: calls.Decide) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    outcome = _required(call.outcome, "outcome", "Say what was decided.", call.from_form)
+    return changed(ctx, "Decided", await svc.decide(ctx, item, outcome, call.rationale))
+
+
+async def reject(ctx: Context, call: calls.Reject) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    if call.from_form and not call.reason.strip():
+        svc.check_reject(ctx, item)
+        raise FormInvalid({"reason": "Say why it is rejected."})
+    return changed(ctx, "Rejected", await svc.reject(ctx, item, call.reason))
+
+
+async def occurred(ctx: Context, call: calls.Occurred) -> Reply:
+    risk, blocker = await svc.risk_occurred(ctx, await svc.load(ctx, call.ref), call.note)
+    reply = changed(ctx, "Risk occurred:", risk, blocker)
+    return Reply(
+        text=f"{risk.ref} occurred; it is now blocker {blocker.ref}: {blocker.title}",
+        visibility=reply.visibility,
+        tone=reply.tone,
+        cards=reply.cards,
+        item_ref=str(blocker.ref),
+    )
+
+
+async def supersede(ctx: Context, call: calls.Supersede) -> Reply:
+    by = await svc.load(ctx, call.by) if call.by is not None else None
+    item = await svc.supersede(ctx, await svc.load(ctx, call.ref), by)
+    return changed(ctx, "Superseded", item)
+
+
+async def snooze(ctx: Context, call: calls.Snooze) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    return changed(ctx, "Snoozed", await svc.snooze(ctx, item, timedelta(days=call.days)))
+
+
+async def open_item_form(ctx: Context, call: calls.OpenItemForm) -> Reply:
+    """A click on Assign, New date, Decide or Reject: check who may first, so a refused click
+    never opens a form; then ask."""
+    item = await svc.load(ctx, call.ref)
+    _FORM_CHECKS[call.verb](ctx, item)
+    form = item_form(call.verb, item.ref)
+    return Reply(text=form.title if form else str(item.ref), form=form)
+
+
+_FORM_CHECKS: Mapping[str, Callable[[Context, Item], None]] = {
+    "assign": svc.check_assign,
+    "due": svc.check_due,
+    "decide": svc.check_decide,
+    "reject": svc.check_reject,
+}
+
+
+# --- text parsers and option converters of the item changes ----------------------------------
+
+
+def _ref_and(options: Options, *names: str) -> str:
+    """The ref option's first word and the named text options, as the text grammar takes them
+    (what a user would have typed)."""
+    words = (options.get("ref") or "").split()
+    parts = [words[0] if words else "", *(_option_text(options, n) for n in names)]
+    return " ".join(p for p in parts if p)
+
+
+def parse_show(ctx: Context, args: str) -> calls.Show:
+    return calls.Show(_split_ref(args, USAGE["show"])[0])
+
+
+def parse_history(ctx: Context, args: str) -> calls.History:
+    return calls.History(_split_ref(args, USAGE["history"])[0])
+
+
+def parse_resolve(ctx: Context, args: str) -> calls.Resolve:
+    ref, rest = _split_ref(args, USAGE["resolve"])
+    return calls.Resolve(ref, rest or None)
+
+
+def parse_implemented(ctx: Context, args: str) -> calls.Implement:
+    ref, rest = _split_ref(args, USAGE["implemented"])
+    return calls.Implement(ref, rest or None)
+
+
+def parse_approve(ctx: Context, args: str) -> calls.Approve:
+    ref, rest = _split_ref(args, USAGE["approve"])
+    return calls.Approve(ref, rest or None)
+
+
+def parse_close(ctx: Context, args: str) -> calls.Close:
+    ref, rest = _split_ref(args, USAGE["close"])
+    return calls.Close(ref, rest or None)
+
+
+def parse_occurred(ctx: Context, args: str) -> calls.Occurred:
+    ref, rest = _split_ref(args, USAGE["occurred"])
+    return calls.Occurred(ref, rest or None)
+
+
+def parse_reopen(ctx: Context, args: str) -> calls.Reopen:
+    return calls.Reopen(_split_ref(args, USAGE["reopen"])[0])
+
+
+def parse_withdraw(ctx: Context, args: str) -> calls.Withdraw:
+    ref, rest = _split_ref(args, USAGE["withdraw"])
+    return calls.Withdraw(ref, rest or None)
+
+
+def parse_note(ctx: Context, args: str) -> calls.Note:
+    ref, rest = _split_ref(args, USAGE["note"])
+    return calls.Note(ref, rest)
+
+
+def parse_reject(ctx: Context, args: str) -> calls.Reject:
+    ref, rest = _split_ref(args, USAGE["reject"])
+    return calls.Reject(ref, rest)
+
+
+def parse_take(ctx: Context, args: str) -> calls.Take:
+    return calls.Take(_split_ref(args, "take B-3")[0])
+
+
+def parse_assign(ctx: Context, args: str) -> calls.Assign:
+    usage = USAGE["assign"]
+    ref, rest = _split_ref(args, usage)
     if not rest:
-        raise UsageError(f"Say when: `/raid due {ref} next tuesday`.", usage=RAID["due"].usage)
-    item = await svc.load(ctx, ref)
-    when = parse_date(rest, ctx.now, ctx.timezone)
-    item = await svc.set_due(ctx, item, when)
-    return changed(ctx, "Re-dated", item)
+        raise UsageError(f"Say who: `/raid assign {ref} @erin`.", usage=usage)
+    return calls.Assign(ref, tuple(find_mentions(rest) or parse_people(rest)))
+
+
+def parse_due(ctx: Context, args: str) -> calls.SetDue:
+    usage = USAGE["due"]
+    ref, rest = _split_ref(args, usage)
+    if not rest:
+        raise UsageError(f"Say when: `/raid due {ref} next tuesday`.", usage=usage)
+    return calls.SetDue(ref, rest)
 
 
 def split_outcome(text: str) -> tuple[str, str | None]:
@@ -207,79 +443,124 @@ def split_outcome(text: str) -> tuple[str, str | None]:
     return text.strip(), None
 
 
-async def decide(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["decide"].usage)
+def parse_decide(ctx: Context, args: str) -> calls.Decide:
+    ref, rest = _split_ref(args, USAGE["decide"])
     outcome, rationale = split_outcome(rest)
-    item = await svc.decide(ctx, await svc.load(ctx, ref), outcome, rationale)
-    return changed(ctx, "Decided", item)
+    return calls.Decide(ref, outcome, rationale)
 
 
-async def occurred(ctx: Context, args: str) -> Reply:
-    ref, rest = _split_ref(args, RAID["occurred"].usage)
-    risk, blocker = await svc.risk_occurred(ctx, await svc.load(ctx, ref), rest or None)
-    reply = changed(ctx, "Risk occurred:", risk, blocker)
-    return Reply(
-        text=f"{risk.ref} occurred; it is now blocker {blocker.ref}: {blocker.title}",
-        visibility=reply.visibility,
-        tone=reply.tone,
-        cards=reply.cards,
-        item_ref=str(blocker.ref),
+def parse_supersede(ctx: Context, args: str) -> calls.Supersede:
+    usage = USAGE["supersede"]
+    ref, rest = _split_ref(args, usage)
+    rest = re.sub(r"^by\s+", "", rest, flags=re.IGNORECASE).strip()
+    return calls.Supersede(ref, parse_ref(rest, usage) if rest else None)
+
+
+def convert_decide(ctx: Context, options: Options) -> calls.Decide:
+    """``/raid decide`` with options takes the form's path: a comma stays in the outcome."""
+    words = (options.get("ref") or "").split()
+    rationale = _option_text(options, "rationale") or None
+    return calls.Decide(
+        parse_ref(words[0] if words else ""),
+        _option_text(options, "outcome"),
+        rationale,
+        from_form=True,
     )
 
 
-async def supersede(ctx: Context, args: str) -> Reply:
-    usage = RAID["supersede"].usage
-    ref, rest = _split_ref(args, usage)
-    rest = re.sub(r"^by\s+", "", rest, flags=re.IGNORECASE).strip()
-    by = await svc.load(ctx, parse_ref(rest, usage)) if rest else None
-    item = await svc.supersede(ctx, await svc.load(ctx, ref), by)
-    return changed(ctx, "Superseded", item)
+def convert_assign(ctx: Context, options: Options) -> calls.Assign:
+    ref = _option_ref(options, "assign")
+    people = tuple(dict.fromkeys(p for p in (options.get("person"), options.get("person_2")) if p))
+    if not people:
+        raise UsageError(f"Say who: `/raid assign {ref} @erin`.", usage=USAGE["assign"])
+    return calls.Assign(ref, people)
 
 
-ItemChange = Callable[[Context, Item, str], Awaitable[Item]]
+def convert_due(ctx: Context, options: Options) -> calls.SetDue:
+    ref = _option_ref(options, "due")
+    date = _option_text(options, "date")
+    if not date:
+        raise UsageError(f"Say when: `/raid due {ref} next tuesday`.", usage=USAGE["due"])
+    return calls.SetDue(ref, date)
 
 
-def _on_item(name: str, verb: str, apply: ItemChange) -> Handler:
-    """``/raid <name> <ref> [text]``: load the item, apply the change, show the result."""
-
-    async def handler(ctx: Context, args: str) -> Reply:
-        ref, rest = _split_ref(args, RAID[name].usage)
-        return changed(ctx, verb, await apply(ctx, await svc.load(ctx, ref), rest))
-
-    return handler
+def convert_supersede(ctx: Context, options: Options) -> calls.Supersede:
+    ref = _option_ref(options, "supersede")
+    by = _option_ref(options, "supersede", "by") if (options.get("by") or "").split() else None
+    return calls.Supersede(ref, by)
 
 
-implemented = _on_item(
-    "implemented", "Implemented", lambda ctx, item, rest: svc.implement(ctx, item, rest or None)
-)
-note = _on_item("note", "Noted on", svc.add_note)
-approve = _on_item(
-    "approve", "Approved", lambda ctx, item, rest: svc.approve(ctx, item, rest or None)
-)
-reject = _on_item("reject", "Rejected", svc.reject)
-close = _on_item("close", "Closed", lambda ctx, item, rest: svc.close_risk(ctx, item, rest or None))
-reopen = _on_item("reopen", "Reopened", lambda ctx, item, _rest: svc.reopen(ctx, item))
-withdraw = _on_item(
-    "withdraw", "Withdrew", lambda ctx, item, rest: svc.withdraw(ctx, item, rest or None)
-)
+def _on_ref(name: str, make: Callable[[Ref], T]) -> Callable[[Context, Options], T]:
+    return lambda ctx, options: make(_option_ref(options, name))
+
+
+def _on_ref_text(
+    name: str, option: str, make: Callable[[Ref, str], T]
+) -> Callable[[Context, Options], T]:
+    return lambda ctx, options: make(_option_ref(options, name), _option_text(options, option))
+
+
+#: The options converters of the subcommands that take a ref and at most one text.
+CONVERTERS: Mapping[str, Callable[[Context, Options], object]] = {
+    "show": _on_ref("show", calls.Show),
+    "history": _on_ref("history", calls.History),
+    "reopen": _on_ref("reopen", calls.Reopen),
+    "resolve": _on_ref_text("resolve", "note", lambda r, t: calls.Resolve(r, t or None)),
+    "approve": _on_ref_text("approve", "note", lambda r, t: calls.Approve(r, t or None)),
+    "close": _on_ref_text("close", "note", lambda r, t: calls.Close(r, t or None)),
+    "occurred": _on_ref_text("occurred", "note", lambda r, t: calls.Occurred(r, t or None)),
+    "implemented": _on_ref_text("implemented", "note", lambda r, t: calls.Implement(r, t or None)),
+    "withdraw": _on_ref_text("withdraw", "reason", lambda r, t: calls.Withdraw(r, t or None)),
+    "note": _on_ref_text("note", "text", calls.Note),
+    "reject": _on_ref_text("reject", "reason", calls.Reject),
+    "assign": convert_assign,
+    "due": convert_due,
+    "decide": convert_decide,
+    "supersede": convert_supersede,
+}
 
 
 # --- export and settings ---------------------------------------------------------------------
 
 
-async def export_cmd(ctx: Context, args: str) -> Reply:
-    fmt = export.check_format(args or "")
+def parse_export(ctx: Context, args: str) -> calls.Export:
+    return calls.Export(args)
+
+
+async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
+    fmt = export.check_format(call.format or "")
     file = await export.export_channel(ctx.uow, ctx.channel, fmt, ctx.timezone, ctx.now)
     return Reply(
         text=f"Exported this channel's log as {fmt.upper()}: {file.filename}", files=(file,)
     )
 
 
-async def settings(ctx: Context, args: str) -> Reply:
-    usage = RAID["settings"].usage
+def parse_settings(ctx: Context, args: str) -> calls.Settings:
     words = args.split(maxsplit=1)
-    s = ctx.settings
     if not words:
+        return calls.Settings()
+    return calls.Settings(words[0].lower(), words[1].strip() if len(words) > 1 else "")
+
+
+def convert_settings(ctx: Context, sub: str, options: Options) -> calls.Settings:
+    """``/raid settings show|timezone|leads|nudges`` with options."""
+    if sub == "timezone":
+        return calls.Settings("timezone", _option_text(options, "zone"))
+    if sub == "leads":
+        clear = options.get("clear") == "true"
+        return calls.Settings("leads", "none" if clear else _mentions(options, *_LEADS))
+    if sub == "nudges":
+        return calls.Settings("nudges", _option_text(options, "state"))
+    return calls.Settings()
+
+
+_LEADS = ("lead", "lead_2", "lead_3")
+
+
+async def settings(ctx: Context, call: calls.Settings) -> Reply:
+    usage = USAGE["settings"]
+    s = ctx.settings
+    if not call.key:
         leads = " ".join(mention(p) for p in s.leads) or "none (everyone may do what a lead may)"
         tz = s.timezone or f"not set (using {ctx.timezone})"
         return Reply(
@@ -296,7 +577,7 @@ async def settings(ctx: Context, args: str) -> Reply:
             ),
             usage=usage,
         )
-    key, value = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    key, value = call.key, call.value
     if key in ("timezone", "tz", "time-zone"):
         if not value:
             raise UsageError(
@@ -342,63 +623,4 @@ def _settings_changed(text: str) -> Reply:
     return Reply(text=text, visibility=Visibility.CHANNEL, tone=Tone.SUCCESS)
 
 
-def _sub(name: str, usage: str, example: str, summary: str, handler: Handler) -> Subcommand:
-    return Subcommand(name, f"/raid {usage}", f"/raid {example}", summary, handler)
-
-
-RAID: dict[str, Subcommand] = {
-    s.name: s
-    for s in (
-        _sub("list", "list [blockers|risks|decisions|changes|overdue|mine] [all]", "list overdue",
-             "open items, by kind, overdue or waiting on you (`all` adds closed ones)", list_items),
-        _sub("show", "show <ref>", "show B-3", "one item with all its fields", show),
-        _sub("resolve", "resolve <ref> [note]", "resolve B-3 firewall rule merged",
-             "resolve a blocker", resolve),
-        _sub("assign", "assign <ref> @person", "assign B-3 @erin",
-             "set the owner, decider or approvers", assign),
-        _sub("due", "due <ref> <date>", "due B-3 next tuesday",
-             "set the due, review or decide-by date", due),
-        _sub("note", "note <ref> <text>", "note R-2 vendor confirmed the date",
-             "add a note to the history", note),
-        _sub("approve", "approve <ref> [note]", "approve C-1", "approve a change request", approve),
-        _sub("reject", "reject <ref> <reason>", "reject C-1 no budget this quarter",
-             "reject a change request or a pending decision", reject),
-        _sub("decide", "decide <ref> <outcome>[, rationale]", "decide D-2 Okta, best SCIM support",
-             "take a pending decision", decide),
-        _sub("close", "close <ref> [note]", "close R-1", "close a risk", close),
-        _sub("occurred", "occurred <ref> [note]", "occurred R-1",
-             "a risk happened: it becomes a linked blocker", occurred),
-        _sub("reopen", "reopen <ref>", "reopen B-3", "reopen a resolved blocker or closed risk",
-             reopen),
-        _sub("withdraw", "withdraw <ref> [reason]", "withdraw B-5",
-             "take an item back (it stays in history)", withdraw),
-        _sub("implemented", "implemented <ref> [note]", "implemented C-1",
-             "mark an approved change request implemented", implemented),
-        _sub("supersede", "supersede <ref> [by <ref>]", "supersede D-1 by D-4",
-             "mark a decision superseded", supersede),
-        _sub("history", "history <ref>", "history B-3", "who changed what, when", history),
-        _sub("export", "export md|csv|json", "export md", "the channel's full log as a file",
-             export_cmd),
-        _sub("settings", "settings [timezone <zone> | leads @a @b | nudges on|off]",
-             "settings timezone Europe/Berlin", "show or change this channel's settings", settings),
-    )
-}  # fmt: skip
-
-#: Button and form action verbs -> handler, fed ``<ref> <text>`` built from the values.
-ACTION_HANDLERS: Mapping[str, Handler] = {
-    "resolve": resolve,
-    "take": take,
-    "assign": assign,
-    "due": due,
-    "approve": approve,
-    "reject": reject,
-    "decide": decide,
-    "close": close,
-    "occurred": occurred,
-    "reopen": reopen,
-    "withdraw": withdraw,
-    "implemented": implemented,
-    "note": note,
-}
-
-__all__ = ["ACTION_HANDLERS", "RAID", "Status", "Subcommand", "changed"]
+__all__ = ["LIST_FILTERS", "USAGE", "Status", "changed", "split_outcome"]

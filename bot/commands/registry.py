@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import log, raid, standup
+from bot.commands import calls, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -222,29 +222,188 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
 # --- the table -------------------------------------------------------------------------------
 
 
-def _text_call(ctx: Context, text: str) -> str:
-    return text
+_RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
+    # name: (example, summary, text parser, handler)
+    "list": (
+        "list overdue",
+        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        raid.parse_list,
+        raid.list_items,
+    ),
+    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "resolve": (
+        "resolve B-3 firewall rule merged",
+        "resolve a blocker",
+        raid.parse_resolve,
+        raid.resolve,
+    ),
+    "assign": (
+        "assign B-3 @erin",
+        "set the owner, decider or approvers",
+        raid.parse_assign,
+        raid.assign,
+    ),
+    "due": (
+        "due B-3 next tuesday",
+        "set the due, review or decide-by date",
+        raid.parse_due,
+        raid.set_due,
+    ),
+    "note": (
+        "note R-2 vendor confirmed the date",
+        "add a note to the history",
+        raid.parse_note,
+        raid.note,
+    ),
+    "approve": ("approve C-1", "approve a change request", raid.parse_approve, raid.approve),
+    "reject": (
+        "reject C-1 no budget this quarter",
+        "reject a change request or a pending decision",
+        raid.parse_reject,
+        raid.reject,
+    ),
+    "decide": (
+        "decide D-2 Okta, best SCIM support",
+        "take a pending decision",
+        raid.parse_decide,
+        raid.decide,
+    ),
+    "close": ("close R-1", "close a risk", raid.parse_close, raid.close),
+    "occurred": (
+        "occurred R-1",
+        "a risk happened: it becomes a linked blocker",
+        raid.parse_occurred,
+        raid.occurred,
+    ),
+    "reopen": (
+        "reopen B-3",
+        "reopen a resolved blocker or closed risk",
+        raid.parse_reopen,
+        raid.reopen,
+    ),
+    "withdraw": (
+        "withdraw B-5",
+        "take an item back (it stays in history)",
+        raid.parse_withdraw,
+        raid.withdraw,
+    ),
+    "implemented": (
+        "implemented C-1",
+        "mark an approved change request implemented",
+        raid.parse_implemented,
+        raid.implemented,
+    ),
+    "supersede": (
+        "supersede D-1 by D-4",
+        "mark a decision superseded",
+        raid.parse_supersede,
+        raid.supersede,
+    ),
+    "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
+    "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "settings": (
+        "settings timezone Europe/Berlin",
+        "show or change this channel's settings",
+        raid.parse_settings,
+        raid.settings,
+    ),
+}
+
+_RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
+    **raid.CONVERTERS,
+    "list": raid.convert_list,
+    "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+}
+
+
+async def _help(ctx: Context, call: calls.Help) -> Reply:
+    return help_reply(call.topic)
+
+
+#: Typed call -> its handler: every call a command, option set, click or form can make.
+HANDLERS: Mapping[type, CallHandler] = {
+    calls.Help: _help,
+    calls.ListItems: raid.list_items,
+    calls.Show: raid.show,
+    calls.History: raid.history,
+    calls.Resolve: raid.resolve,
+    calls.Implement: raid.implemented,
+    calls.Approve: raid.approve,
+    calls.Close: raid.close,
+    calls.Occurred: raid.occurred,
+    calls.Reopen: raid.reopen,
+    calls.Withdraw: raid.withdraw,
+    calls.Note: raid.note,
+    calls.Take: raid.take,
+    calls.Assign: raid.assign,
+    calls.SetDue: raid.set_due,
+    calls.Decide: raid.decide,
+    calls.Reject: raid.reject,
+    calls.Supersede: raid.supersede,
+    calls.Snooze: raid.snooze,
+    calls.OpenItemForm: raid.open_item_form,
+    calls.Export: raid.export_cmd,
+    calls.Settings: raid.settings,
+    calls.LogItem: log.log,
+    calls.StandupCall: standup.standup,
+    calls.DigestCall: standup.digest,
+    calls.OpenStandupAnswer: standup.open_answer,
+    calls.SaveStandupAnswer: standup.save_answer,
+    calls.Track: standup.track,
+}
+
+
+async def run(ctx: Context, call: object) -> Reply:
+    """Run one typed call with its handler."""
+    return await HANDLERS[type(call)](ctx, call)
 
 
 def _raid_sub(
     name: str, description: str, options: tuple[Option, ...] = (), **more: Any
 ) -> Subcommand:
-    spec = raid.RAID[name]
+    example, summary, parse, handler = _RAID_TEXT[name]
     return Subcommand(
         name,
         description,
-        spec.usage,
-        spec.example,
-        spec.summary,
+        raid.USAGE[name],
+        f"/raid {example}",
+        summary,
         options,
-        parse=_text_call,
-        handler=spec.handler,
+        parse=parse,
+        convert=_RAID_CONVERTERS.get(name),
+        handler=handler,
         **more,
     )
 
 
-def _plain(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
-    return Subcommand(name, description, options=options)
+def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: raid.convert_settings(ctx, name, values),
+        handler=raid.settings,
+    )
+
+
+def _standup(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
+        handler=standup.standup,
+    )
+
+
+def _digest(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        options=options,
+        convert=lambda ctx, values: standup.convert_digest(ctx, name, values),
+        handler=standup.digest,
+    )
 
 
 RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -252,13 +411,13 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "settings",
         "Show or change this channel's settings",
         subcommands=(
-            _plain("show", "This channel's time zone, leads and nudges"),
-            _plain(
+            _setting("show", "This channel's time zone, leads and nudges"),
+            _setting(
                 "timezone",
                 "The channel's time zone for dates",
                 (_text("zone", "an IANA time zone, e.g. Europe/Berlin", required=True),),
             ),
-            _plain(
+            _setting(
                 "leads",
                 "Who leads this channel (include yourself)",
                 (
@@ -268,7 +427,7 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                     _flag("clear", "no leads at all"),
                 ),
             ),
-            _plain(
+            _setting(
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
@@ -351,6 +510,8 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "help",
         "Every command with an example",
         options=(_text("topic", "a command, e.g. resolve or blocker"),),
+        convert=lambda ctx, options: calls.Help(options.get("topic") or ""),
+        handler=lambda ctx, call: _help(ctx, call),
     ),
 )
 
@@ -361,14 +522,14 @@ _SCHEDULE_OPTIONS = (
 )
 
 STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _plain("status", "The standup's schedule and members"),
-    _plain("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
-    _plain(
+    _standup("status", "The standup's schedule and members"),
+    _standup("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
+    _standup(
         "questions",
         "The standup's questions",
         (_text("questions", "questions separated by |", required=True),),
     ),
-    _plain(
+    _standup(
         "members",
         "Who is asked",
         (
@@ -379,35 +540,35 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _user("member_5", "another member"),
         ),
     ),
-    _plain(
+    _standup(
         "window",
         "How long answers are collected",
         (_text("duration", "e.g. 2h or 90m", required=True),),
     ),
-    _plain(
+    _standup(
         "mode",
         "Answer in a thread or by direct message",
         (_choice("mode", "thread or dm", _MODES, required=True),),
     ),
-    _plain("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
-    _plain(
+    _standup("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
+    _standup(
         "away",
         "Away until a date: not asked meanwhile",
         (_date("until", _DATE, required=True), _user("who", "who is away (default: you)")),
     ),
-    _plain("answer", "Answer (or edit your answer to) the standup"),
-    _plain("now", "Open a standup now"),
-    _plain("off", "Stop the standups"),
+    _standup("answer", "Answer (or edit your answer to) the standup"),
+    _standup("now", "Open a standup now"),
+    _standup("off", "Stop the standups"),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _plain("now", "Post a digest now"),
-    _plain(
+    _digest("now", "Post a digest now"),
+    _digest(
         "daily",
         "Post a digest every day",
         (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
     ),
-    _plain(
+    _digest(
         "weekly",
         "Post a digest once a week",
         (
@@ -416,7 +577,7 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _text("timezone", _ZONE),
         ),
     ),
-    _plain("off", "Stop the scheduled digests"),
+    _digest("off", "Stop the scheduled digests"),
 )
 
 
@@ -431,18 +592,18 @@ def _help_order(subs: tuple[Subcommand, ...]) -> tuple[Subcommand, ...]:
     return plain + tuple(s for s in subs if s.subcommands)
 
 
-async def _raid(ctx: Context, text: str) -> Reply:
+def _parse_raid(ctx: Context, text: str) -> Any:
     words = text.split(maxsplit=1)
     if not words or words[0].lower() in ("help", "?"):
-        return help_reply(words[1] if len(words) > 1 else "")
+        return calls.Help(words[1] if len(words) > 1 else "")
     name = words[0].lower()
-    sub = raid.RAID.get(name)
-    if sub is None:
+    sub = _RAID_TEXT_SUBS.get(name)
+    if sub is None or sub.parse is None:
         raise UsageError(
-            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(raid.RAID))}",
+            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(_RAID_TEXT_SUBS))}",
             usage=COMMANDS["raid"].usage,
         )
-    return await sub.handler(ctx, words[1] if len(words) > 1 else "")
+    return sub.parse(ctx, words[1] if len(words) > 1 else "")
 
 
 def _log_command(kind: Kind, description: str, example: str, summary: str) -> Command:
@@ -452,9 +613,12 @@ def _log_command(kind: Kind, description: str, example: str, summary: str) -> Co
         log.USAGE[kind],
         example,
         summary,
-        _text_call,
-        log.LOGGERS[kind],
+        log.PARSERS[kind],
+        log.log,
         LOG_OPTIONS[kind],
+        convert=lambda ctx, options: log.from_options(
+            ctx, kind, options, {o.name: o.field or o.name for o in LOG_OPTIONS[kind]}
+        ),
         form=log.form_for(kind),
     )
 
@@ -494,9 +658,9 @@ COMMANDS: dict[str, Command] = {
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            standup.parse_standup,
+            standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
-            parse=_text_call,
-            handler=standup.standup,
         ),
         Command(
             "digest",
@@ -504,9 +668,9 @@ COMMANDS: dict[str, Command] = {
             standup.DIGEST_USAGE,
             "/digest weekly fri 16:00",
             "what changed, what is blocked, what needs a decision: now or on a schedule",
+            standup.parse_digest,
+            standup.digest,
             subcommands=DIGEST_SUBCOMMANDS,
-            parse=_text_call,
-            handler=standup.digest,
         ),
         Command(
             "raid",
@@ -514,12 +678,30 @@ COMMANDS: dict[str, Command] = {
             _raid_usage(),
             "/raid list overdue",
             "list, show and change items; history, export, settings",
+            _parse_raid,
+            run,
             subcommands=RAID_SUBCOMMANDS,
-            parse=_text_call,
-            handler=_raid,
         ),
     )
 }
+
+
+_RAID_TEXT_SUBS = {s.name: s for s in _help_order(RAID_SUBCOMMANDS)}
+
+
+def from_options(
+    ctx: Context, command: Command, subcommand: str | None, options: Mapping[str, str]
+) -> object:
+    """The typed call of a command given as a platform's typed options."""
+    if not subcommand:
+        if command.convert is None:
+            raise UsageError(f"Say which /{command.name} subcommand.", usage=command.usage)
+        return command.convert(ctx, options)
+    sub = command.subcommand(subcommand.lower())
+    if sub is None or sub.convert is None:
+        name = subcommand.split()[0].lower()
+        raise UsageError(f"`{name}` is not a /{command.name} subcommand.", usage=command.usage)
+    return sub.convert(ctx, options)
 
 
 def help_reply(topic: str = "") -> Reply:
@@ -528,20 +710,22 @@ def help_reply(topic: str = "") -> Reply:
         if topic in COMMANDS:
             c = COMMANDS[topic]
             return Reply(text=f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}")
-        sub = raid.RAID.get(topic.removeprefix("raid ").strip())
+        sub = _RAID_TEXT_SUBS.get(topic.removeprefix("raid ").strip())
         if sub:
             return Reply(
                 text=f"/raid {sub.name}: {sub.summary}\nUsage: {sub.usage}\nExample: {sub.example}"
             )
         raise UsageError(
-            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *raid.RAID])}"
+            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}"
         )
     log_lines = tuple(
         f"/{c.name}: {c.summary}. Example: `{c.example}`"
         for c in COMMANDS.values()
         if c.name != "raid"
     )
-    raid_lines = tuple(f"{s.name}: {s.summary}. Example: `{s.example}`" for s in raid.RAID.values())
+    raid_lines = tuple(
+        f"{s.name}: {s.summary}. Example: `{s.example}`" for s in _RAID_TEXT_SUBS.values()
+    )
     return Reply(
         text=(
             "raidline keeps this channel's blockers, risks, decisions and change requests. "

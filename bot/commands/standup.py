@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
+from bot.commands.calls import (
+    DigestCall,
+    OpenStandupAnswer,
+    SaveStandupAnswer,
+    StandupCall,
+    Track,
+)
 from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
 from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
 from bot.errors import UsageError
@@ -73,18 +80,51 @@ async def _save(ctx: Context, schedule: Schedule) -> Schedule:
 # --- /standup ------------------------------------------------------------------------------
 
 
-async def standup(ctx: Context, text: str) -> Reply:
+def parse_standup(ctx: Context, text: str) -> StandupCall:
     words = text.split(maxsplit=1)
     if not words:
-        return await _standup_status(ctx)
+        return StandupCall("status")
     sub, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
-    handler = STANDUP.get(sub)
-    if handler is None:
+    if sub not in STANDUP:
         raise UsageError(
             f"`{sub}` is not a /standup subcommand.{did_you_mean(sub, list(STANDUP))}",
             usage=STANDUP_USAGE,
         )
-    return await handler(ctx, rest)
+    return StandupCall(sub, rest)
+
+
+def _words(*parts: str | None) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _people(options: Mapping[str, str], *names: str) -> str:
+    return " ".join(dict.fromkeys(mention(p) for n in names if (p := options.get(n))))
+
+
+_MEMBERS = ("member", "member_2", "member_3", "member_4", "member_5")
+
+#: /standup <subcommand> options -> the subcommand's argument
+_STANDUP_OPTIONS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
+    "schedule": lambda o: _words(o.get("days"), o.get("time"), o.get("timezone")),
+    "questions": lambda o: _words(o.get("questions")),
+    "members": lambda o: _people(o, *_MEMBERS),
+    "window": lambda o: _words(o.get("duration")),
+    "mode": lambda o: _words(o.get("mode")),
+    "skip": lambda o: _words(o.get("day") or "today"),
+    "away": lambda o: _words(_people(o, "who"), "until", o.get("until")),
+}
+
+
+def convert_standup(ctx: Context, sub: str, options: Mapping[str, str]) -> StandupCall:
+    """``/standup <sub>`` with a platform's typed options."""
+    if sub not in STANDUP:
+        raise UsageError(f"`{sub}` is not a /standup subcommand.", usage=STANDUP_USAGE)
+    argument = _STANDUP_OPTIONS.get(sub)
+    return StandupCall(sub, argument(options) if argument else "")
+
+
+async def standup(ctx: Context, call: StandupCall) -> Reply:
+    return await STANDUP[call.subcommand](ctx, call.argument)
 
 
 async def _standup_status(ctx: Context) -> Reply:
@@ -245,6 +285,18 @@ async def _standup_answer(ctx: Context, rest: str) -> Reply:
     return await standup_svc.open_answer_form(ctx, None)
 
 
+async def open_answer(ctx: Context, call: OpenStandupAnswer) -> Reply:
+    return await standup_svc.open_answer_form(ctx, call.standup_id)
+
+
+async def save_answer(ctx: Context, call: SaveStandupAnswer) -> Reply:
+    return await standup_svc.save_answer(ctx, call.standup_id, dict(call.answers))
+
+
+async def track(ctx: Context, call: Track) -> Reply:
+    return await standup_svc.track(ctx, call.standup_id, call.person, call.index)
+
+
 async def _standup_off(ctx: Context, rest: str) -> Reply:
     svc.require_lead(ctx, "turn the standup off")
     s = await _schedule(ctx, ScheduleKind.STANDUP)
@@ -270,8 +322,20 @@ STANDUP: dict[str, Handler] = {
 # --- /digest -------------------------------------------------------------------------------
 
 
-async def digest(ctx: Context, text: str) -> Reply:
-    words = text.split()
+def parse_digest(ctx: Context, text: str) -> DigestCall:
+    return DigestCall(tuple(text.split()))
+
+
+def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> DigestCall:
+    """``/digest now|daily|weekly|off`` with a platform's typed options."""
+    if sub == "now":
+        return DigestCall()
+    parts = (sub, options.get("day"), options.get("time"), options.get("timezone"))
+    return DigestCall(tuple(_words(*parts).split()))
+
+
+async def digest(ctx: Context, call: DigestCall) -> Reply:
+    words = list(call.words)
     if not words:
         settings = ctx.settings
         reply, _ = await digests.build(

@@ -86,6 +86,8 @@ OWNER_LABEL = {
 }
 
 IMPACT_AREAS = ("scope", "schedule", "cost", "quality")
+#: A risk's likelihood and impact, 1-5, in words.
+LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
 RESPONSES = ("avoid", "mitigate", "transfer", "accept")
 
 

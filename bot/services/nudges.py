@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import actions as action_ids
 from bot.domain.model import ChannelSettings, Item, Kind, Status
 from bot.domain.schedules import working_days_between
 from bot.messages import Action, Outgoing, Reply, Tone, Visibility
@@ -50,7 +51,7 @@ def _waited_too_long(item: Item, settings: ChannelSettings, tz: str, now: dateti
 
 
 def snooze_action(item: Item) -> Action:
-    return Action("Snooze 1 day", f"snooze:{item.ref}:1d")
+    return Action("Snooze 1 day", action_ids.snooze(item.ref, 1))
 
 
 def message(item: Item, why: str, settings: ChannelSettings, tz: str, now: datetime) -> Outgoing:
@@ -67,7 +68,7 @@ def message(item: Item, why: str, settings: ChannelSettings, tz: str, now: datet
     if why == "overdue":
         text = f"{ref} “{item.title}” was due {when}. Can you resolve it or set a new date?"
         actions = [
-            Action("Resolve", f"resolve:{ref}", "primary"),
+            Action("Resolve", action_ids.resolve(ref), "primary"),
             snooze_action(item),
             due_action(item),
         ]
@@ -92,7 +93,7 @@ def message(item: Item, why: str, settings: ChannelSettings, tz: str, now: datet
     else:  # review_due
         text = f"{ref} “{item.title}” was due for review {when}. Still a risk?"
         actions = [
-            Action("Close", f"close:{ref}", "primary"),
+            Action("Close", action_ids.close(ref), "primary"),
             snooze_action(item),
             due_action(item),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from bot import actions as action_ids
 from bot.domain.model import Kind, Schedule, Standup, StandupAnswer
 from bot.errors import Conflict, NotFound, UsageError
 from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Tone, Visibility
@@ -35,11 +36,11 @@ def answer_form(standup: Standup, previous: StandupAnswer | None) -> Form:
         )
         for n, question in enumerate(standup.questions)
     )
-    return Form(f"standup_answer:{standup.stored_id}", "Standup", fields, "Send answer")
+    return Form(action_ids.standup_answer(standup.stored_id), "Standup", fields, "Send answer")
 
 
 def answer_action(standup: Standup) -> Action:
-    return Action("Answer", f"standup_answer:{standup.stored_id}", "primary")
+    return Action("Answer", action_ids.standup_answer(standup.stored_id), "primary")
 
 
 def opening(standup: Standup, tz: str, now: datetime) -> Reply:
@@ -126,7 +127,7 @@ def summary(standup: Standup, answers: list[StandupAnswer], tz: str, now: dateti
             actions.append(
                 Action(
                     f"Track {label}: {text[:40]}",
-                    f"track:{standup.stored_id}:{person}:{index}",
+                    action_ids.track(standup.stored_id, person, index),
                 )
             )
         sections.append(

@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from bot.domain.kinds import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
+from bot.domain.kinds import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from bot.domain.model import LEVEL_NAMES as LEVEL_NAMES
 from bot.domain.model import RESPONSES, Ref
 from bot.errors import UsageError
 
 MAX_COMMAND_CHARS = 4000
-MAX_TITLE_CHARS = 300
-MAX_DETAILS_CHARS = 3000
 MAX_MENTIONS = 20
 
 # Slack: <@U024BE7LH> or <@U024BE7LH|dana>; Discord: <@80351110224678912> or <@!8035...>;
@@ -42,7 +43,6 @@ LEVEL_WORDS: Mapping[str, int] = {
     "high": 4,
     "very high": 5,
 }
-LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:

@@ -9,17 +9,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from bot.domain.model import (
-    DATE_LABEL,
-    IMPACT_AREAS,
-    OWNER_LABEL,
-    RESPONSES,
-    Change,
-    Event,
-    Item,
-    Kind,
-    Status,
-)
+from bot import actions
+from bot.domain import kinds
+from bot.domain.model import IMPACT_AREAS, Change, Event, Item, Kind, Ref, Status
 from bot.messages import (
     Action,
     Card,
@@ -36,35 +28,9 @@ from bot.messages import (
 from bot.text.dates import format_age, format_datetime, format_relative
 from bot.text.parsing import LEVEL_NAMES, mention
 
-_FIELD_LABELS = {
-    "title": "title",
-    "details": "details",
-    "status": "status",
-    "waiting_on": "waiting on",
-    "resolution": "resolution",
-    "likelihood": "likelihood",
-    "impact": "impact",
-    "response": "response",
-    "mitigation": "mitigation",
-    "outcome": "outcome",
-    "rationale": "rationale",
-    "impacts": "impact",
-    "approvers": "approvers",
-    "decision_note": "decision note",
-    "decided_by": "decided by",
-    "decided_at": "decided at",
-    "linked_ref": "linked",
-}
-
 
 def field_label(kind: Kind, name: str) -> str:
-    if name == "due_at":
-        return DATE_LABEL.get(kind, "date").lower()
-    if name == "owner":
-        return OWNER_LABEL[kind].lower()
-    if name == "rationale" and kind is Kind.CHANGE:
-        return "why"
-    return _FIELD_LABELS.get(name, name.replace("_", " "))
+    return kinds.field_label(kind, name)
 
 
 def level(value: int | None) -> str:
@@ -80,19 +46,20 @@ def _owner_text(item: Item) -> str:
         return ", ".join(mention(p) for p in item.approvers) or "no approver (a lead decides)"
     if item.owner:
         return mention(item.owner)
-    return "no decider (a lead decides)" if item.kind is Kind.DECISION else "no owner"
+    return kinds.KINDS[item.kind].no_owner
 
 
 def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
-    fields: list[Field] = [Field(OWNER_LABEL[item.kind], _owner_text(item))]
-    if item.kind in DATE_LABEL and (item.due_at or item.active):
+    row = kinds.KINDS[item.kind]
+    fields: list[Field] = [Field(row.owner_label, _owner_text(item))]
+    if row.date_label is not None and (item.due_at or item.active):
         if item.due_at:
             text = when(item.due_at, tz, now)
             if item.overdue(now):
                 text += " — OVERDUE"
-            fields.append(Field(DATE_LABEL[item.kind], text))
+            fields.append(Field(row.date_label, text))
         else:
-            fields.append(Field(DATE_LABEL[item.kind], "no date"))
+            fields.append(Field(row.date_label, "no date"))
     if item.kind is Kind.BLOCKER and item.waiting_on:
         fields.append(Field("Waiting on", item.waiting_on))
     if item.kind is Kind.RISK:
@@ -140,93 +107,103 @@ def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
 def item_actions(item: Item) -> tuple[Action, ...]:
     """The buttons an item offers in its current state."""
     ref = str(item.ref)
-    actions: list[Action] = []
+    actions_: list[Action] = []
     if item.kind is Kind.BLOCKER and item.status is Status.OPEN:
-        actions = [Action("Resolve", f"resolve:{ref}", "primary"), take_action(ref)]
-        actions += [assign_action(item), due_action(item)]
+        actions_ = [Action("Resolve", actions.resolve(ref), "primary"), take_action(ref)]
+        actions_ += [assign_action(item), due_action(item)]
     elif item.kind is Kind.BLOCKER and item.status is Status.RESOLVED:
-        actions = [Action("Reopen", f"reopen:{ref}")]
+        actions_ = [Action("Reopen", actions.reopen(ref))]
     elif item.kind is Kind.RISK and item.status is Status.OPEN:
-        actions = [
-            Action("Close", f"close:{ref}", "primary"),
-            Action("It happened", f"occurred:{ref}", "danger"),
+        actions_ = [
+            Action("Close", actions.close(ref), "primary"),
+            Action("It happened", actions.occurred(ref), "danger"),
             take_action(ref),
             assign_action(item),
             due_action(item),
         ]
     elif item.kind is Kind.DECISION and item.status is Status.PENDING:
-        actions = [decide_action(ref), reject_action(ref), assign_action(item), due_action(item)]
+        actions_ = [decide_action(ref), reject_action(ref), assign_action(item), due_action(item)]
     elif item.kind is Kind.CHANGE and item.status is Status.PROPOSED:
-        actions = [Action("Approve", f"approve:{ref}", "primary"), reject_action(ref)]
+        actions_ = [Action("Approve", actions.approve(ref), "primary"), reject_action(ref)]
     elif item.kind is Kind.CHANGE and item.status is Status.APPROVED:
-        actions = [Action("Mark implemented", f"implemented:{ref}", "primary")]
-    return tuple(actions)
+        actions_ = [Action("Mark implemented", actions.implemented(ref), "primary")]
+    return tuple(actions_)
 
 
 def take_action(ref: str) -> Action:
-    return Action("Take it", f"take:{ref}")
+    return Action("Take it", actions.take(ref))
+
+
+def assign_form(ref: Ref) -> Form:
+    """Who: the owner, the decider or a change request's approvers."""
+    many = ref.kind is Kind.CHANGE
+    label = kinds.KINDS[ref.kind].owner_label + ("s" if many else "")
+    return Form(
+        actions.assign(ref),
+        f"Assign {ref}",
+        (FormField("owner", label, InputKind.USERS if many else InputKind.USER, True),),
+        "Assign",
+    )
 
 
 def assign_action(item: Item) -> Action:
-    ref = str(item.ref)
-    many = item.kind is Kind.CHANGE
-    label = OWNER_LABEL[item.kind] + ("s" if many else "")
-    return Action(
-        "Assign",
-        f"assign:{ref}",
-        form=Form(
-            f"assign:{ref}",
-            f"Assign {ref}",
-            (FormField("owner", label, InputKind.USERS if many else InputKind.USER, True),),
-            "Assign",
-        ),
+    return Action("Assign", actions.assign(item.ref), form=assign_form(item.ref))
+
+
+def due_form(ref: Ref) -> Form:
+    label = kinds.KINDS[ref.kind].date_label or "Date"
+    return Form(
+        actions.due(ref),
+        f"New date for {ref}",
+        (FormField("due", label, InputKind.DATE, True, hint="e.g. friday, Dec 5, in 2 weeks"),),
+        "Set date",
     )
 
 
 def due_action(item: Item) -> Action:
-    ref = str(item.ref)
-    label = DATE_LABEL.get(item.kind, "Date")
-    return Action(
-        "New date",
-        f"due:{ref}",
-        form=Form(
-            f"due:{ref}",
-            f"New date for {ref}",
-            (FormField("due", label, InputKind.DATE, True, hint="e.g. friday, Dec 5, in 2 weeks"),),
-            "Set date",
+    return Action("New date", actions.due(item.ref), form=due_form(item.ref))
+
+
+def decide_form(ref: Ref | str) -> Form:
+    return Form(
+        actions.decide(ref),
+        f"Decide {ref}",
+        (
+            FormField("outcome", "What was decided", InputKind.TEXT, True, max_length=300),
+            FormField("rationale", "Why", InputKind.LONG_TEXT, max_length=3000),
         ),
+        "Decide",
     )
 
 
 def decide_action(ref: str) -> Action:
-    return Action(
-        "Decide",
-        f"decide:{ref}",
-        "primary",
-        form=Form(
-            f"decide:{ref}",
-            f"Decide {ref}",
-            (
-                FormField("outcome", "What was decided", InputKind.TEXT, True, max_length=300),
-                FormField("rationale", "Why", InputKind.LONG_TEXT, max_length=3000),
-            ),
-            "Decide",
-        ),
+    return Action("Decide", actions.decide(ref), "primary", form=decide_form(ref))
+
+
+def reject_form(ref: Ref | str) -> Form:
+    return Form(
+        actions.reject(ref),
+        f"Reject {ref}",
+        (FormField("reason", "Reason", InputKind.LONG_TEXT, True, max_length=3000),),
+        "Reject",
     )
 
 
 def reject_action(ref: str) -> Action:
-    return Action(
-        "Reject",
-        f"reject:{ref}",
-        "danger",
-        form=Form(
-            f"reject:{ref}",
-            f"Reject {ref}",
-            (FormField("reason", "Reason", InputKind.LONG_TEXT, True, max_length=3000),),
-            "Reject",
-        ),
-    )
+    return Action("Reject", actions.reject(ref), "danger", form=reject_form(ref))
+
+
+def item_form(verb: str, ref: Ref) -> Form | None:
+    """The form an item button with ``verb`` opens (who, which date, what, why), if any."""
+    if verb == "assign":
+        return assign_form(ref)
+    if verb == "due":
+        return due_form(ref)
+    if verb == "decide":
+        return decide_form(ref)
+    if verb == "reject":
+        return reject_form(ref)
+    return None
 
 
 def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Card:
@@ -261,8 +238,9 @@ def list_line(item: Item, tz: str, now: datetime) -> str:
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
         parts.append(f"score {item.score}")
-    if item.due_at and item.kind in DATE_LABEL:
-        parts.append(f"{DATE_LABEL[item.kind].lower()} {format_datetime(item.due_at, tz, now)}")
+    date_label = kinds.KINDS[item.kind].date_label
+    if item.due_at and date_label is not None:
+        parts.append(f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}")
     parts.append(f"age {format_age(item.created_at, now)}")
     if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
@@ -301,11 +279,11 @@ def history_line(kind: Kind, event: Event, tz: str, now: datetime) -> str:
 
 
 def level_choices() -> tuple[Choice, ...]:
-    return tuple(Choice(str(n), f"{n} – {LEVEL_NAMES[n]}") for n in range(1, 6))
+    return tuple(Choice(value, label) for value, label in kinds.LEVEL_CHOICES)
 
 
 def response_choices() -> tuple[Choice, ...]:
-    return tuple(Choice(r, r) for r in RESPONSES)
+    return tuple(Choice(value, label) for value, label in kinds.RESPONSE_CHOICES)
 
 
 def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
