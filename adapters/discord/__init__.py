@@ -66,7 +66,6 @@ class DiscordAdapter:
         client = self.gateway.client
         if client is None:
             raise RuntimeError("the Discord adapter is not started")
-        self.interactions.remember_forms(message.reply)
         return await outbound.send(client, message)
 
 

@@ -25,7 +25,13 @@ from discord import app_commands
 
 from adapters.discord import render as dr
 from adapters.discord.commands import install_commands
-from adapters.discord.components import ActionButton, FixButton, PageButton, PeopleSelect
+from adapters.discord.components import (
+    ActionButton,
+    FixButton,
+    OptionsPageButton,
+    PageButton,
+    PeopleSelect,
+)
 from adapters.discord.interactions import Interactions, Tree
 from adapters.platform import EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.config import ConfigError, Settings
@@ -84,7 +90,7 @@ class RaidlineClient(discord.Client):
         )
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ActionButton, PeopleSelect, PageButton, FixButton)
+        self.add_dynamic_items(ActionButton, PeopleSelect, PageButton, OptionsPageButton, FixButton)
         install_commands(self.tree)
         await self.gateway.sync_commands()
 

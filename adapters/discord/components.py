@@ -32,7 +32,7 @@ class ClickHandler(Protocol):
     ) -> None: ...
 
     async def on_page(
-        self, interaction: discord.Interaction[Any], page: int, command: str, text: str
+        self, interaction: discord.Interaction[Any], page: int, origin: dr.Origin
     ) -> None: ...
 
     async def on_fix(self, interaction: discord.Interaction[Any], token: str) -> None: ...
@@ -105,13 +105,15 @@ class PeopleSelect(
 class PageButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=dr.PAGE_TEMPLATE
 ):
-    """Another page of a long private reply: runs the (read-only) command again."""
+    """Another page of a long private reply to a text command: runs it (read-only) again."""
 
     def __init__(self, spec: dr.ButtonSpec, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(label=spec.label, style=spec.style, custom_id=spec.custom_id),
             row=row,
         )
+        self.page = 0
+        self.origin: dr.Origin = ("", "")
 
     @classmethod
     async def from_custom_id(
@@ -119,19 +121,26 @@ class PageButton(
     ) -> PageButton:
         button = cls(dr.ButtonSpec("…", match.string))
         button.page = int(match["page"])
-        button.command = match["command"]
-        button.text = match["text"]
+        button.origin = (match["command"], match["text"])
         return button
-
-    page = 0
-    command = ""
-    text = ""
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         handler = _handler(interaction)
-        await handler.guarded(
-            interaction, handler.on_page(interaction, self.page, self.command, self.text)
-        )
+        await handler.guarded(interaction, handler.on_page(interaction, self.page, self.origin))
+
+
+class OptionsPageButton(PageButton, template=dr.OPTIONS_PAGE_TEMPLATE):
+    """Another page of a long private reply to a slash command: runs it (read-only) again."""
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Match[str], /
+    ) -> OptionsPageButton:
+        button = cls(dr.ButtonSpec("…", match.string))
+        button.page = int(match["page"])
+        options = dr.parse_page_options(match["options"])
+        button.origin = dr.TypedOrigin(match["command"], match["subcommand"], options)
+        return button
 
 
 class FixButton(
@@ -168,6 +177,8 @@ def build_view(rows: Sequence[Sequence[dr.ComponentSpec]]) -> discord.ui.View | 
                 item = PeopleSelect(spec, row=r)
             elif spec.custom_id.startswith(dr.PAGE_PREFIX):
                 item = PageButton(spec, row=r)
+            elif spec.custom_id.startswith(dr.OPTIONS_PAGE_PREFIX):
+                item = OptionsPageButton(spec, row=r)
             elif spec.custom_id.startswith(dr.FIX_PREFIX):
                 item = FixButton(spec, row=r)
             else:

@@ -18,26 +18,25 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.utils import MISSING
 
-from adapters.discord import bridge
 from adapters.discord import render as dr
 from adapters.discord.components import build_modal, build_view
+from bot.commands.registry import COMMANDS, Command
 from bot.dispatcher import Core
-from bot.domain.model import ChannelKey, Item, Kind, Ref, Status
+from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import Form, Reply, Request, Tone, Visibility
-from bot.views import items as views
 
 log = logging.getLogger("raidline.discord")
 
 #: Commands that only read: the only ones a page button may run again.
 _READ_ONLY_RAID = frozenset({"list", "show", "history", "help", "settings", "export"})
+_READ_ONLY_SUBCOMMANDS = frozenset({"list", "show", "history", "help", "settings show", "export"})
 
 _PUBLIC_RAID = frozenset(
     {
@@ -158,6 +157,19 @@ class Tree(app_commands.CommandTree[Any]):
         await answer_error(interaction, error)
 
 
+def _form_values(spec: Command, options: Mapping[str, str]) -> dict[str, str]:
+    """A logging command's options as its form's values: each fills the field the table names
+    (``approver`` and ``approver_2`` both fill ``approvers``)."""
+    values: dict[str, str] = {}
+    for option in spec.options:
+        value = options.get(option.name, "").strip()
+        if value:
+            name = option.field or option.name
+            joined = f"{values[name]} {value}" if name in values else value
+            values[name] = " ".join(dict.fromkeys(joined.split())) if name in values else value
+    return values
+
+
 def channel_key(interaction: discord.Interaction[Any]) -> ChannelKey | None:
     """The interaction's own guild and channel (a thread's parent); None outside a guild."""
     if interaction.guild_id is None:
@@ -186,39 +198,6 @@ def _guess_public(command: str, subcommand: str) -> bool:
     return True
 
 
-def _stub_item(ref: Ref) -> Item:
-    """An item with only a ref, to ask bot.views.items for the form an action opens."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return Item(
-        channel=ChannelKey("discord", "", ""),
-        kind=ref.kind,
-        number=ref.number,
-        status=Status.OPEN,
-        title="",
-        reporter="",
-        created_at=epoch,
-        updated_at=epoch,
-    )
-
-
-def rebuild_action_form(action_id: str) -> Form | None:
-    """The form a button opens, from its action id alone (a click on a message sent before a
-    restart). ``None`` for an action that needs no form."""
-    verb, _, arg = action_id.partition(":")
-    ref = Ref.parse(arg.split(":")[0]) if arg else None
-    if ref is None:
-        return None
-    if verb == "decide":
-        return views.decide_action(str(ref)).form
-    if verb == "reject":
-        return views.reject_action(str(ref)).form
-    if verb == "due":
-        return views.due_action(_stub_item(ref)).form
-    if verb == "assign":
-        return views.assign_action(_stub_item(ref)).form
-    return None
-
-
 # --- answering -------------------------------------------------------------------------------
 
 
@@ -228,7 +207,7 @@ async def deliver(
     *,
     edit: bool,
     deferred: str | None,
-    origin: tuple[str, str] | None = None,
+    origin: dr.Origin | None = None,
     form: Form | None = None,
     extra: Sequence[dr.ComponentSpec] = (),
     page: int = 0,
@@ -314,9 +293,6 @@ async def deliver(
             )
 
 
-# -- messages the bot sends on its own ----------------------------------------------------
-
-
 class Interactions:
     """The entry points of commands, clicks and modals; what the client routes to."""
 
@@ -330,7 +306,8 @@ class Interactions:
     def __init__(self, core: Core) -> None:
         self.core = core
         self._pending = PendingForms()
-        self._forms: OrderedDict[str, Form] = OrderedDict()
+        #: forms the core opened with a reply (a standup's answer form), by form id
+        self._opened: OrderedDict[str, Form] = OrderedDict()
 
     async def guarded(self, interaction: discord.Interaction[Any], work: Awaitable[None]) -> None:
         """Run a handler; an unexpected error gets an apology with an incident id."""
@@ -338,35 +315,6 @@ class Interactions:
             await work
         except Exception as exc:
             await answer_error(interaction, exc)
-
-    async def log_item(
-        self, interaction: discord.Interaction[Any], kind: Kind, options: Mapping[str, str | None]
-    ) -> None:
-        """``/blocker`` & co.: submit the typed options as the kind's form, or open a modal."""
-        key = await self._channel(interaction)
-        if key is None:
-            return
-        user = str(interaction.user.id)
-        typed = {k: v.strip() for k, v in options.items() if v and v.strip()}
-        form_reply = await self.core.handle(Request(key, user, command=kind.value, text=""))
-        form = form_reply.form
-        if form is None:
-            await self._deliver(interaction, form_reply, edit=False, deferred=None)
-            return
-        self._remember_form(form)
-        missing = [
-            f for f in form.fields if f.required and f.default is None and f.name not in typed
-        ]
-        if missing:
-            token = self._pending.put(Pending(key, user, form, typed)) if typed else None
-            spec = dr.modal_spec(form, dr.form_custom_id(form.form_id, token), given=typed)
-            await interaction.response.send_modal(build_modal(spec))
-            return
-        request = Request(key, user, action_id=form.form_id, values=typed)
-        pending = Pending(key, user, form, typed)
-        await self._answer(
-            interaction, request, edit=False, public=True, form=form, pending=pending
-        )
 
     async def run_command(
         self,
@@ -376,36 +324,50 @@ class Interactions:
         options: Mapping[str, str],
     ) -> None:
         """A slash command with its typed options (see :mod:`adapters.discord.commands`)."""
-        if subcommand is None and not bridge.converts(command, None):
-            await self.log_item(interaction, Kind(command), bridge.form_values(command, options))
-            return
         key = await self._channel(interaction)
         if key is None:
             return
         user = str(interaction.user.id)
-        if (command, subcommand) == ("raid", "decide") and not bridge.converts(command, subcommand):
-            action_id, values = bridge.decide_action(options)
-            request = Request(key, user, action_id=action_id, values=values)
-            await self._answer(interaction, request, edit=False, public=True)
+        spec = COMMANDS[command]
+        if subcommand is None and spec.form is not None:
+            await self._log(interaction, key, user, spec, spec.form, options)
             return
-        if bridge.converts(command, subcommand):
-            request = Request(
-                key,
-                user,
-                command=command,
-                subcommand=subcommand,
-                options=options,
-                source_url=self._source_url(interaction),
-            )
-        else:
-            text = bridge.as_text(command, subcommand or "", options)
-            request = Request(
-                key, user, command=command, text=text, source_url=self._source_url(interaction)
-            )
+        request = Request(
+            key,
+            user,
+            command=command,
+            subcommand=subcommand,
+            options=options,
+            source_url=self._source_url(interaction),
+        )
+        origin = dr.TypedOrigin(command, subcommand or "", options)
         public = _guess_public(command, subcommand or "")
-        # A page button runs a text command again; a typed one has no text to run.
-        origin = request if request.options is None else None
         await self._answer(interaction, request, edit=False, public=public, origin=origin)
+
+    async def _log(
+        self,
+        interaction: discord.Interaction[Any],
+        key: ChannelKey,
+        user: str,
+        spec: Command,
+        form: Form,
+        options: Mapping[str, str],
+    ) -> None:
+        """``/blocker`` & co.: the typed options, or the kind's form for what is missing."""
+        given = _form_values(spec, options)
+        missing = [
+            f for f in form.fields if f.required and f.default is None and f.name not in given
+        ]
+        if missing:
+            token = self._pending.put(Pending(key, user, form, given)) if given else None
+            modal = dr.modal_spec(form, dr.form_custom_id(form.form_id, token), given=given)
+            await interaction.response.send_modal(build_modal(modal))
+            return
+        request = Request(key, user, command=spec.name, options=options)
+        pending = Pending(key, user, form, given)
+        await self._answer(
+            interaction, request, edit=False, public=True, form=form, pending=pending
+        )
 
     async def autocomplete(
         self, interaction: discord.Interaction[Any], current: str
@@ -437,12 +399,12 @@ class Interactions:
         if key is None:
             return
         user = str(interaction.user.id)
-        form = None if values is not None else self._action_form(action_id)
+        form = None if values is not None else self.core.form_for(action_id)
         if form is not None:
             if any(f.required for f in form.fields):
                 refusal = await self._probe(Request(key, user, action_id=action_id))
                 if refusal is not None:
-                    await self._deliver(interaction, refusal, edit=False, deferred=None)
+                    await deliver(interaction, refusal, edit=False, deferred=None)
                     return
             spec = dr.modal_spec(form, dr.form_custom_id(form.form_id))
             await interaction.response.send_modal(build_modal(spec))
@@ -464,7 +426,7 @@ class Interactions:
         entered = dr.modal_values(data.get("components") or [])
         pending = self._pending.get(token, key, user)
         typed = dict(pending.typed) if pending else {}
-        form = pending.form if pending else await self._form(form_id, key, user)
+        form = pending.form if pending else self._form(form_id)
         # A form opened from an item's button edits that message; a new item is a new message.
         edit = interaction.message is not None and not form_id.startswith("new:")
         request = Request(key, user, action_id=form_id, values={**typed, **entered})
@@ -498,24 +460,38 @@ class Interactions:
         await interaction.response.send_modal(build_modal(spec))
 
     async def on_page(
-        self, interaction: discord.Interaction[Any], page: int, command: str, text: str
+        self, interaction: discord.Interaction[Any], page: int, origin: dr.Origin
     ) -> None:
+        """Another page of a private reply: its (read-only) command again."""
         key = await self._channel(interaction)
         if key is None:
             return
-        words = text.split()
-        read_only = command == "help" or (
-            command == "raid"
-            and (not words or words[0] in _READ_ONLY_RAID)
-            and not (words and words[0] == "settings" and len(words) > 1)
-        )
+        user = str(interaction.user.id)
+        if isinstance(origin, dr.TypedOrigin):
+            read_only = origin.command == "raid" and origin.subcommand in _READ_ONLY_SUBCOMMANDS
+            request = Request(
+                key,
+                user,
+                command=origin.command,
+                subcommand=origin.subcommand,
+                options=origin.options,
+            )
+        else:
+            # A button on a message sent for a text command (before slash commands were typed).
+            command, text = origin
+            words = text.split()
+            read_only = command == "help" or (
+                command == "raid"
+                and (not words or words[0] in _READ_ONLY_RAID)
+                and not (words and words[0] == "settings" and len(words) > 1)
+            )
+            request = Request(key, user, command=command, text=text)
         if not read_only:
             await send_plain(interaction, "That button does nothing.")
             return
-        request = Request(key, str(interaction.user.id), command=command, text=text)
-        await self._answer(interaction, request, edit=True, public=False, origin=request, page=page)
+        await self._answer(interaction, request, edit=True, public=False, origin=origin, page=page)
 
-    # -- interactions: answering --------------------------------------------------------------
+    # -- answering ----------------------------------------------------------------------------
 
     async def _channel(self, interaction: discord.Interaction[Any]) -> ChannelKey | None:
         key = channel_key(interaction)
@@ -529,35 +505,9 @@ class Interactions:
             return _CHANNEL_URL.format(guild=interaction.guild_id, channel=channel.id)
         return None
 
-    def _remember_form(self, form: Form) -> None:
-        self._forms[form.form_id] = form
-        self._forms.move_to_end(form.form_id)
-        while len(self._forms) > 2000:
-            self._forms.popitem(last=False)
-
-    async def _deliver(
-        self, interaction: discord.Interaction[Any], reply: Reply, **how: Any
-    ) -> None:
-        self.remember_forms(reply)
-        await deliver(interaction, reply, **how)
-
-    def remember_forms(self, reply: Reply) -> None:
-        for action, _ in dr.collect_actions(reply):
-            if action.form is not None:
-                self._remember_form(action.form)
-
-    def _action_form(self, action_id: str) -> Form | None:
-        return self._forms.get(action_id) or rebuild_action_form(action_id)
-
-    async def _form(self, form_id: str, key: ChannelKey, user: str) -> Form | None:
+    def _form(self, form_id: str) -> Form | None:
         """The form behind a modal's custom id, also when this process never showed it."""
-        form = self._action_form(form_id)
-        verb, _, kind = form_id.partition(":")
-        if form is None and verb == "new" and kind in {k.value for k in Kind}:
-            form = (await self.core.handle(Request(key, user, command=kind, text=""))).form
-            if form is not None:
-                self._remember_form(form)
-        return form
+        return self._opened.get(form_id) or self.core.form_for(form_id)
 
     async def _probe(self, request: Request) -> Reply | None:
         """Before opening a form: the core's refusal if the click is not allowed at all.
@@ -580,7 +530,7 @@ class Interactions:
         *,
         edit: bool,
         public: bool,
-        origin: Request | None = None,
+        origin: dr.Origin | None = None,
         form: Form | None = None,
         pending: Pending | None = None,
         page: int = 0,
@@ -598,7 +548,9 @@ class Interactions:
                 deferred = "public" if public else "private"
         reply = await work
         if reply.form is not None and deferred is None and not reply.field_errors:
-            self._remember_form(reply.form)
+            self._opened[reply.form.form_id] = reply.form
+            while len(self._opened) > 2000:
+                self._opened.popitem(last=False)
             spec = dr.modal_spec(reply.form, dr.form_custom_id(reply.form.form_id))
             await interaction.response.send_modal(build_modal(spec))
             return True
@@ -609,13 +561,12 @@ class Interactions:
             extra.append(
                 dr.ButtonSpec("Fix it", dr.fix_custom_id(token), discord.ButtonStyle.primary)
             )
-        origin_pair = (origin.command, origin.text) if origin is not None else None
-        await self._deliver(
+        await deliver(
             interaction,
             reply,
             edit=edit,
             deferred=deferred,
-            origin=origin_pair,
+            origin=origin,
             form=form,
             extra=extra,
             page=page,
