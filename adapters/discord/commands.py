@@ -68,7 +68,8 @@ def _param(option: Option) -> str:
     return option.name + "_" if keyword.iskeyword(option.name) else option.name
 
 
-def _value(option: Option, value: Any) -> str:
+def _value(value: Any) -> str:
+    """An option's value as the core takes it: a person's id, ``true``/``false``, text."""
     if isinstance(value, discord.abc.User):
         return str(value.id)
     if isinstance(value, bool):
@@ -81,7 +82,7 @@ def _callback(command: str, path: str | None, options: Sequence[Option]) -> Call
 
     async def callback(interaction: discord.Interaction[Any], **given: Any) -> None:
         typed = {
-            o.name: _value(o, given[_param(o)]) for o in options if given.get(_param(o)) is not None
+            o.name: _value(given[_param(o)]) for o in options if given.get(_param(o)) is not None
         }
         await _handler(interaction).run_command(interaction, command, path, typed)
 
