@@ -54,8 +54,7 @@ def _slack(deps: AdapterDeps) -> PlatformAdapter:
 def _discord(deps: AdapterDeps) -> PlatformAdapter:
     from adapters.discord import DiscordAdapter
 
-    # Until DiscordAdapter takes AdapterDeps itself; then: ``return DiscordAdapter(deps)``.
-    return DiscordAdapter(deps.settings, deps.core, deps.web_app)
+    return DiscordAdapter(deps)
 
 
 #: The chat platforms. A new platform is one package and one row here.

@@ -4,7 +4,7 @@ Every command, every form and every click is fed text a hostile or careless user
 any Unicode (control, zero-width and right-to-left characters, NUL), 40,000-character walls,
 mention and markup look-alikes of both platforms, SQL and JSON fragments, text that tries to
 close a code block. Each reply is rendered with the real Slack Block Kit renderer
-(:mod:`adapters.slack.blocks`) and the real Discord renderer (:mod:`adapters.discord_render`,
+(:mod:`adapters.slack.blocks`) and the real Discord renderer (:mod:`adapters.discord.render`,
 down to the discord.py components and modals the adapter builds), and the produced structures
 are checked against each platform's documented limits and against mention injection.
 
@@ -43,8 +43,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import discord_render as dr
-from adapters.discord import build_modal, build_view
+from adapters.discord import render as dr
+from adapters.discord.components import build_modal, build_view
 from adapters.slack import blocks as kit
 from bot.commands.log import form_for
 from bot.dispatcher import Core

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.platform import AdapterDeps
 from adapters.runtime.config import load_settings
 from bot.dispatcher import Core
 from bot.messages import Reply, Request
@@ -95,8 +96,8 @@ async def start_bot(fake: FakeDiscord, core: RecordingCore) -> AsyncIterator[Sta
     started: list[DiscordAdapter] = []
 
     async def start(core_: Core | None = None, **env: str) -> DiscordAdapter:
-        adapter = DiscordAdapter(settings_for(fake, **env), core_ or core)
-        adapter.guild_ready_timeout = 0.05
+        adapter = DiscordAdapter(AdapterDeps(settings_for(fake, **env), core_ or core))
+        adapter.gateway.guild_ready_timeout = 0.05
         started.append(adapter)
         await adapter.start()
         return adapter

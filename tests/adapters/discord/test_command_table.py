@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from adapters.discord import command_schema, install_commands, schema_hash
+from adapters.discord.client import command_schema, schema_hash
+from adapters.discord.commands import install_commands
 from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
 
 _TYPES = {OptionType.USER: 6, OptionType.BOOLEAN: 5, OptionType.INTEGER: 4}
@@ -74,3 +77,18 @@ def test_the_command_table_gives_discords_schema() -> None:
     )
     install_commands(tree)
     assert schema_hash(table_schema()) == schema_hash(command_schema(tree))
+
+
+def test_the_generated_commands_are_the_ones_discord_had_before() -> None:
+    """Byte for byte the schema of the hand-written commands they replaced (data/commands.json)."""
+    client = discord.Client(intents=discord.Intents.none())
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(
+        client,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+    )
+    install_commands(tree)
+    saved = json.loads((Path(__file__).parent / "data" / "commands.json").read_text())
+    generated = json.loads(json.dumps(command_schema(tree)))
+    assert {c["name"]: c for c in generated} == {c["name"]: c for c in saved}
+    assert schema_hash(generated) == schema_hash(saved)

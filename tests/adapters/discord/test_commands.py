@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from adapters.discord import DiscordAdapter
+from bot.messages import Request
 from tests.adapters.discord.conftest import (
     ANA,
     CHANNEL_A,
@@ -27,6 +29,7 @@ from tests.adapters.discord.conftest import (
     place,
 )
 from tests.adapters.discord.fake_discord import APP_ID, FakeDiscord, opt, slash, user_opt
+from tests.fakes import FakeStore
 
 # --- the command schema ---------------------------------------------------------------------
 
@@ -58,6 +61,34 @@ def _size(command: Any) -> int:
     if isinstance(command, list):
         return sum(_size(c) for c in command)
     return 0
+
+
+def _typed(request: Request) -> tuple[str, str | None, dict[str, str] | None]:
+    """What a slash command gave the core: command, subcommand, typed options (no text)."""
+    assert request.text == ""
+    options = dict(request.options) if request.options is not None else None
+    return request.command, request.subcommand, options
+
+
+_BLOCKER = "blocker Waiting on creds"
+
+
+async def _same_as_text(
+    core: RecordingCore, command: str, text: str, *, setup: str = "", typed: Request | None = None
+) -> bool:
+    """Whether the core answers the last typed request as it answers ``text``, each on a fresh
+    store (after ``setup``, a text command) at the same moment."""
+    request = typed or core.requests[-1]
+    replies = []
+    for same in (request, replace(request, text=text, subcommand=None, options=None)):
+        twin = RecordingCore(FakeStore(), clock=core.clock, default_timezone="Europe/Berlin")
+        if setup:
+            name, _, rest = setup.partition(" ")
+            await twin.handle(
+                replace(request, command=name, text=rest, subcommand=None, options=None)
+            )
+        replies.append(await twin.handle(replace(same, command=command)))
+    return replies[0] == replies[1]
 
 
 async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
@@ -358,8 +389,8 @@ async def test_raid_resolve_is_seen_by_the_channel_and_an_unknown_ref_is_refused
         slash(place(), "raid resolve", [opt("ref", "B-1"), opt("note", "rule merged")])
     )
     assert not is_ephemeral(message)
-    assert core.requests[-1].command == "raid"
-    assert core.requests[-1].text == "resolve B-1 rule merged"
+    assert _typed(core.requests[-1]) == ("raid", "resolve", {"ref": "B-1", "note": "rule merged"})
+    assert await _same_as_text(core, "raid", "resolve B-1 rule merged", setup=_BLOCKER)
     assert message["embeds"][0]["description"] == "**Blocker** · resolved"
     assert field_values(message)["Resolution"] == "rule merged"
     missing = await discord_api.answer(slash(place(), "raid resolve", [opt("ref", "B-99")]))
@@ -367,21 +398,24 @@ async def test_raid_resolve_is_seen_by_the_channel_and_an_unknown_ref_is_refused
     assert "B-99" in missing["data"]["content"]
 
 
-async def test_raid_assign_due_and_settings_become_the_core_text(
+async def test_raid_assign_due_and_settings_reach_the_core_typed(
     bot: DiscordAdapter, core: RecordingCore, discord_api: Driver
 ) -> None:
     await _blocker(discord_api)
     assigned = await discord_api.message(
         slash(place(), "raid assign", [opt("ref", "B-1"), user_opt("person", DANA)])
     )
-    assert core.requests[-1].text == f"assign B-1 <@{DANA}>"
+    assert _typed(core.requests[-1]) == ("raid", "assign", {"ref": "B-1", "person": str(DANA)})
+    assert await _same_as_text(core, "raid", f"assign B-1 <@{DANA}>", setup=_BLOCKER)
     assert field_values(assigned)["Owner"] == f"<@{DANA}>"
     await discord_api.message(slash(place(), "raid due", [opt("ref", "B-1"), opt("date", "Dec 5")]))
-    assert core.requests[-1].text == "due B-1 Dec 5"
+    assert _typed(core.requests[-1]) == ("raid", "due", {"ref": "B-1", "date": "Dec 5"})
+    assert await _same_as_text(core, "raid", "due B-1 Dec 5", setup=_BLOCKER)
     tz = await discord_api.answer(
         slash(place(), "raid settings timezone", [opt("zone", "Europe/London")])
     )
-    assert core.requests[-1].text == "settings timezone Europe/London"
+    assert _typed(core.requests[-1]) == ("raid", "settings timezone", {"zone": "Europe/London"})
+    assert await _same_as_text(core, "raid", "settings timezone Europe/London")
     assert not is_ephemeral(tz)
     bad = await discord_api.answer(
         slash(place(), "raid settings timezone", [opt("zone", "Mars/Base")])
@@ -403,7 +437,11 @@ async def test_raid_decide_keeps_a_comma_in_the_outcome(
             [opt("ref", "D-1"), opt("outcome", "Okta, with SCIM"), opt("rationale", "best fit")],
         )
     )
-    assert core.requests[-1].action_id == "decide:D-1"
+    assert _typed(core.requests[-1]) == (
+        "raid",
+        "decide",
+        {"ref": "D-1", "outcome": "Okta, with SCIM", "rationale": "best fit"},
+    )
     fields = field_values(decided)
     assert fields["Outcome"] == "Okta, with SCIM"
     assert fields["Rationale"] == "best fit"
@@ -435,7 +473,7 @@ async def test_raid_help_lists_everything_privately(
         assert command in text
 
 
-# --- /standup and /digest: the text the core receives ---------------------------------------
+# --- /standup and /digest: the typed options the core receives -----------------------------
 
 
 @pytest.mark.parametrize(
@@ -485,7 +523,7 @@ async def test_raid_help_lists_everything_privately(
         ("digest off", [], "off"),
     ],
 )
-async def test_standup_and_digest_subcommands_send_the_core_text(
+async def test_standup_and_digest_subcommands_send_typed_options_meaning_the_old_text(
     bot: DiscordAdapter,
     core: RecordingCore,
     discord_api: Driver,
@@ -496,8 +534,12 @@ async def test_standup_and_digest_subcommands_send_the_core_text(
     body = await discord_api.answer(slash(place(), path, options))
     assert body["type"] in (4, 9)  # an answer, or the standup's answer form
     request = core.requests[-1]
-    assert (request.command, request.text) == (path.split()[0], text)
+    command, _, subcommand = path.partition(" ")
+    given = {o["name"]: str(o["value"]) for o in options}
+    assert _typed(request) == (command, subcommand, given)
     assert request.channel.workspace == str(GUILD_A)
+    # The typed options mean what the text the core was given before meant.
+    assert await _same_as_text(core, command, text, typed=request)
 
 
 # --- autocomplete ---------------------------------------------------------------------------

@@ -350,6 +350,12 @@ async def test_more_pages_through_a_long_list_in_place(
     assert "Blocker number 16" in json.dumps(second["embeds"])
 
 
+def _with_button(message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+    """``message`` as if it had been sent with one button ``custom_id``."""
+    button = {"type": 2, "style": 2, "label": "Next ▶", "custom_id": custom_id}
+    return {**message, "components": [{"type": 1, "components": [button]}]}
+
+
 async def test_a_long_history_pages_with_buttons(
     bot: DiscordAdapter, core: RecordingCore, discord_api: Driver, fake: FakeDiscord
 ) -> None:
@@ -360,7 +366,7 @@ async def test_a_long_history_pages_with_buttons(
         await core.handle(Request(channel, str(ANA), command="raid", text=f"note B-1 {note}"))
     first = await discord_api.message(slash(place(), "raid history", [opt("ref", "B-1")]))
     assert is_ephemeral(first)
-    assert custom_ids(first) == ["rl:p:1:raid:history B-1"]
+    assert custom_ids(first) == ["rl:o:1:raid:history:ref=B-1"]
     seen = json.dumps(first["embeds"])
     page = first
     for n in range(1, 10):
@@ -372,16 +378,29 @@ async def test_a_long_history_pages_with_buttons(
         nexts = [c for c in components_of(page) if c.get("label") == "Next ▶"]
         if not nexts:
             break
-        assert nexts[0]["custom_id"] == f"rl:p:{n}:raid:history B-1"
+        assert nexts[0]["custom_id"] == f"rl:o:{n}:raid:history:ref=B-1"
         body = await discord_api.answer(click(place(), page, nexts[0]["custom_id"]))
         assert body["type"] == 7
         page = fake.message(first["id"])
         assert f"Page {n + 1} of" in json.dumps(page["embeds"])
-        assert f"rl:p:{n - 1}:raid:history B-1" in custom_ids(page)
+        assert f"rl:o:{n - 1}:raid:history:ref=B-1" in custom_ids(page)
         seen += json.dumps(page["embeds"])
     assert n >= 2, "the history needs more than one page"
     for number in range(60):
         assert f"note {number:02d} " in seen
+    # A page button of a message sent when slash commands still became text keeps working.
+    body = await discord_api.answer(
+        click(place(), _with_button(first, "rl:p:1:raid:history B-1"), "rl:p:1:raid:history B-1")
+    )
+    assert body["type"] == 7
+    old = fake.message(first["id"])
+    assert "Page 2 of" in json.dumps(old["embeds"])
+    assert "rl:p:0:raid:history B-1" in custom_ids(old)
+    assert (core.requests[-1].command, core.requests[-1].text) == ("raid", "history B-1")
+    # Nor may a forged page button run anything that changes something.
+    forged = "rl:o:1:raid:resolve:ref=B-1"
+    body = await discord_api.answer(click(place(), _with_button(first, forged), forged))
+    assert body["data"]["content"] == "That button does nothing."
 
 
 # --- after a restart ------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from adapters import discord_render as dr
-from adapters.discord import rebuild_action_form, schema_hash
+from adapters.discord import render as dr
+from adapters.discord.client import schema_hash
 from bot.commands.log import form_for
+from bot.dispatcher import Core
 from bot.domain.model import Kind
 from bot.messages import (
     Action,
@@ -25,6 +27,7 @@ from bot.messages import (
     Visibility,
 )
 from bot.views.items import decide_action, reject_action
+from tests.fakes import FakeStore
 
 DUE = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 
@@ -304,6 +307,7 @@ def test_form_custom_ids_round_trip() -> None:
 
 
 def test_forms_of_buttons_are_rebuilt_from_the_action_id_after_a_restart() -> None:
+    rebuild_action_form = Core(FakeStore()).form_for  # what the adapter opens for a click
     assert rebuild_action_form("decide:D-2") == decide_action("D-2").form
     assert rebuild_action_form("reject:C-1") == reject_action("C-1").form
     due = rebuild_action_form("due:R-4")
@@ -312,6 +316,24 @@ def test_forms_of_buttons_are_rebuilt_from_the_action_id_after_a_restart() -> No
     assert assign is not None and assign.fields[0].kind is InputKind.USERS
     assert rebuild_action_form("resolve:B-1") is None
     assert rebuild_action_form("list:blockers:2") is None
+    assert rebuild_action_form("new:risk") == form_for(Kind.RISK)
+
+
+def test_page_buttons_of_slash_commands_carry_their_typed_options() -> None:
+    origin = dr.TypedOrigin("raid", "list", {"filter": "mine", "include_closed": "true"})
+    custom_id = dr.origin_page_custom_id(2, origin)
+    assert custom_id == "rl:o:2:raid:list:filter=mine&include_closed=true"
+    match = re.fullmatch(dr.OPTIONS_PAGE_TEMPLATE, custom_id)
+    assert match is not None and match["subcommand"] == "list"
+    assert dr.parse_page_options(match["options"]) == origin.options
+    odd = dr.TypedOrigin("raid", "settings show", {"topic": "a:b&c=d é"})
+    odd_id = dr.origin_page_custom_id(0, odd)
+    assert odd_id is not None
+    odd_match = re.fullmatch(dr.OPTIONS_PAGE_TEMPLATE, odd_id)
+    assert odd_match is not None and odd_match["subcommand"] == "settings show"
+    assert dr.parse_page_options(odd_match["options"]) == odd.options
+    assert dr.origin_page_custom_id(1, dr.TypedOrigin("raid", "help", {"topic": "x" * 90})) is None
+    assert dr.origin_page_custom_id(1, ("raid", "history B-3")) == "rl:p:1:raid:history B-3"
 
 
 def test_schema_hash_ignores_what_discord_adds_and_sees_real_changes() -> None:

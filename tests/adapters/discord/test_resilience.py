@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import socket
 import time
 
 import pytest
 
 from adapters.discord import DiscordAdapter, DiscordStartError
+from adapters.platform import AdapterDeps
 from adapters.runtime.config import ConfigError
 from bot.domain.model import ChannelKey
-from bot.messages import Action, Card, Field, Outgoing, Reply, Section, Visibility
+from bot.errors import apology
+from bot.messages import Action, Card, Field, Outgoing, Reply, Request, Section, Visibility
 from tests.adapters.discord.conftest import (
     ANA,
     CHANNEL_A,
@@ -36,6 +40,7 @@ from tests.adapters.discord.fake_discord import (
     until,
     user_opt,
 )
+from tests.fakes import FakeStore, FixedClock
 
 CHANNEL = ChannelKey("discord", str(GUILD_A), str(CHANNEL_A))
 
@@ -100,7 +105,7 @@ async def test_reconnect_resumes_the_session_and_commands_keep_working(
 async def test_a_malformed_event_does_not_take_the_bot_down(
     bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
 ) -> None:
-    bot.restart_delay = 0.05
+    bot.gateway.restart_delay = 0.05
     broken = slash(place(), "raid list")
     del broken["token"]  # discord.py cannot parse this and drops the connection
     fake.dispatch("INTERACTION_CREATE", broken)
@@ -119,7 +124,7 @@ async def test_a_bad_token_stops_start_with_a_clear_error(
     fake: FakeDiscord, core: RecordingCore
 ) -> None:
     settings = settings_for(fake, DISCORD_BOT_TOKEN="not-the-token")
-    adapter = DiscordAdapter(settings, core)
+    adapter = DiscordAdapter(AdapterDeps(settings, core))
     with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN: Discord refused the token"):
         await adapter.start()
     assert "not-the-token" not in str(adapter.settings.discord_bot_token)
@@ -136,14 +141,18 @@ async def test_an_unreachable_api_or_gateway_stops_start_with_a_clear_error(
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     no_api = DiscordAdapter(
-        settings_for(fake, DISCORD_API_URL=f"http://127.0.0.1:{closed_port}/api/v10"), core
+        AdapterDeps(
+            settings_for(fake, DISCORD_API_URL=f"http://127.0.0.1:{closed_port}/api/v10"), core
+        )
     )
     with pytest.raises(DiscordStartError, match="can't reach the Discord API"):
         await no_api.start()
     no_gateway = DiscordAdapter(
-        settings_for(fake, DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{closed_port}/gateway"), core
+        AdapterDeps(
+            settings_for(fake, DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{closed_port}/gateway"), core
+        )
     )
-    no_gateway.ready_timeout = 0.5
+    no_gateway.gateway.ready_timeout = 0.5
     with pytest.raises(DiscordStartError, match="no READY from the Discord gateway"):
         await no_gateway.start()
     assert not no_gateway.connected
@@ -154,8 +163,8 @@ async def test_stop_restores_discords_urls(fake: FakeDiscord, core: RecordingCor
     import discord.http
 
     before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    adapter = DiscordAdapter(settings_for(fake), core)
-    adapter.guild_ready_timeout = 0.05
+    adapter = DiscordAdapter(AdapterDeps(settings_for(fake), core))
+    adapter.gateway.guild_ready_timeout = 0.05
     await adapter.start()
     assert fake.api_url == discord.http.Route.BASE
     await adapter.stop()
@@ -169,7 +178,7 @@ async def test_stop_restores_discords_urls(fake: FakeDiscord, core: RecordingCor
 async def test_a_slow_core_is_deferred_then_the_answer_replaces_the_placeholder(
     bot: DiscordAdapter, core: RecordingCore, fake: FakeDiscord, discord_api: Driver
 ) -> None:
-    bot.defer_after = 0.05
+    bot.interactions.defer_after = 0.05
     core.delay = 0.3
     interaction = slash(place(), "blocker", [opt("title", "Slow one"), user_opt("owner", DANA)])
     first = await discord_api.answer(interaction)
@@ -195,7 +204,7 @@ async def test_a_slow_click_is_deferred_and_then_edits_the_message(
     message = await discord_api.message(
         slash(place(), "blocker", [opt("title", "Slow click"), user_opt("owner", DANA)])
     )
-    bot.defer_after = 0.05
+    bot.interactions.defer_after = 0.05
     core.delay = 0.3
     interaction = click(place(user=DANA), message, "rl:a:resolve:B-1")
     assert (await discord_api.answer(interaction))["type"] == 6
@@ -339,8 +348,8 @@ async def test_start_twice_and_the_unused_web_argument(
 ) -> None:
     from aiohttp import web
 
-    adapter = DiscordAdapter(settings_for(fake), core, web.Application())
-    adapter.guild_ready_timeout = 0.05
+    adapter = DiscordAdapter(AdapterDeps(settings_for(fake), core, web.Application()))
+    adapter.gateway.guild_ready_timeout = 0.05
     await adapter.start()
     await adapter.start()
     assert fake.identifies == 1
@@ -371,3 +380,46 @@ async def test_a_scheduled_message_carries_a_nonce_so_a_resend_is_dropped(
     await bot.send(Outgoing(CHANNEL, Reply("No key either", Visibility.CHANNEL)))
     again = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")[-1].body
     assert again["nonce"] != unkeyed["nonce"]
+
+
+# --- the edge error handler -----------------------------------------------------------------
+
+
+class _BrokenCore(RecordingCore):
+    """A core that logs items but fails, in a way it does not catch itself, at anything else."""
+
+    async def handle(self, request: Request) -> Reply:
+        if request.command == "blocker" or (request.action_id or "").startswith("new:"):
+            return await super().handle(request)
+        raise RuntimeError("the core is broken")
+
+
+async def test_an_unexpected_error_gets_the_apology_with_an_incident_id(
+    start_bot: StartBot,
+    fake: FakeDiscord,
+    discord_api: Driver,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await start_bot(_BrokenCore(FakeStore(), clock=clock, default_timezone="Europe/Berlin"))
+    caplog.set_level(logging.ERROR, "raidline.discord")
+    # A slash command: the tree's on_error.
+    body = await discord_api.answer(slash(place(), "raid list"))
+    assert is_ephemeral(body)
+    incident = re.fullmatch(
+        r"Sorry, something went wrong on our side and nothing was changed\. "
+        r"If it happens again, tell your admin the incident id ([0-9a-f]{8})\.",
+        body["data"]["content"],
+    )
+    assert incident is not None
+    assert apology(incident[1]) == body["data"]["content"]
+    # A click on an old message: the guard every component and modal goes through.
+    message = await discord_api.message(
+        slash(place(), "blocker", [opt("title", "Waiting on creds"), user_opt("owner", DANA)])
+    )
+    clicked = await discord_api.answer(click(place(), message, "rl:a:resolve:B-1"))
+    assert is_ephemeral(clicked)
+    assert clicked["data"]["content"].startswith("Sorry, something went wrong on our side")
+    ids = {getattr(r, "incident_id", None) for r in caplog.records}
+    assert incident[1] in ids
+    assert len(ids - {None}) == 2

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.discord import DiscordAdapter, ShardedRaidlineClient
+from adapters.platform import AdapterDeps
 from adapters.runtime.config import ConfigError, load_settings
 from tests.adapters.discord.conftest import RecordingCore, settings_for
 from tests.adapters.discord.fake_discord import FakeDiscord, FakeGuild
@@ -28,14 +29,16 @@ def two_guilds() -> Iterator[FakeDiscord]:
 async def test_two_processes_each_run_their_shard(two_guilds: FakeDiscord) -> None:
     adapters = [
         DiscordAdapter(
-            settings_for(two_guilds, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS=shard),
-            RecordingCore(FakeStore()),
+            AdapterDeps(
+                settings_for(two_guilds, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS=shard),
+                RecordingCore(FakeStore()),
+            )
         )
         for shard in ("0", "1")
     ]
     try:
         for adapter in adapters:
-            adapter.guild_ready_timeout = 0.05
+            adapter.gateway.guild_ready_timeout = 0.05
             await adapter.start()
         clients = [a.client for a in adapters]
         assert all(isinstance(c, ShardedRaidlineClient) for c in clients)
@@ -48,8 +51,8 @@ async def test_two_processes_each_run_their_shard(two_guilds: FakeDiscord) -> No
 
 
 async def test_without_shard_settings_one_unsharded_connection(two_guilds: FakeDiscord) -> None:
-    adapter = DiscordAdapter(settings_for(two_guilds), RecordingCore(FakeStore()))
-    adapter.guild_ready_timeout = 0.05
+    adapter = DiscordAdapter(AdapterDeps(settings_for(two_guilds), RecordingCore(FakeStore())))
+    adapter.gateway.guild_ready_timeout = 0.05
     try:
         await adapter.start()
         assert adapter.client is not None

@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import discord
 
@@ -113,13 +114,18 @@ TONE_COLOURS: Mapping[Tone, int] = {Tone.ERROR: RED, Tone.SUCCESS: GREEN, Tone.I
 
 ACTION_PREFIX = "rl:a:"  # a button: rl:a:<action_id>
 SELECT_PREFIX = "rl:u:"  # a user select: rl:u:<field>:<action_id>
-PAGE_PREFIX = "rl:p:"  # a page button: rl:p:<page>:<command>:<text>
+PAGE_PREFIX = "rl:p:"  # a page button of a text command: rl:p:<page>:<command>:<text>
+#: a page button of a slash command: rl:o:<page>:<command>:<subcommand>:<options, url-encoded>
+OPTIONS_PAGE_PREFIX = "rl:o:"
 FORM_PREFIX = "rl:f:"  # a modal: rl:f:<form_id>[|<token>]
 FIX_PREFIX = "rl:x:"  # reopen a refused form with what was typed: rl:x:<token>
 
 ACTION_TEMPLATE = r"rl:a:(?P<action>.+)"
 SELECT_TEMPLATE = r"rl:u:(?P<field>[a-z_]+):(?P<action>.+)"
 PAGE_TEMPLATE = r"rl:p:(?P<page>\d+):(?P<command>[a-z]+):(?P<text>.*)"
+OPTIONS_PAGE_TEMPLATE = (
+    r"rl:o:(?P<page>\d+):(?P<command>[a-z]+):(?P<subcommand>[a-z_ ]*):(?P<options>.*)"
+)
 FIX_TEMPLATE = r"rl:x:(?P<token>[A-Za-z0-9_-]+)"
 _FORM_RE = re.compile(r"rl:f:(?P<form>[^|]+)(?:\|(?P<token>[A-Za-z0-9_-]+))?")
 
@@ -139,6 +145,33 @@ def page_custom_id(page: int, command: str, text: str) -> str | None:
     if len(custom_id) > MAX_CUSTOM_ID or "\n" in text:
         return None
     return custom_id
+
+
+@dataclass(frozen=True)
+class TypedOrigin:
+    """A slash command with its typed options, as the core received it."""
+
+    command: str
+    subcommand: str
+    options: Mapping[str, str]
+
+
+#: What produced a private reply, to run again for another of its pages: a text command
+#: ``(command, text)``, or a slash command's typed options.
+Origin = tuple[str, str] | TypedOrigin
+
+
+def origin_page_custom_id(page: int, origin: Origin) -> str | None:
+    if isinstance(origin, tuple):
+        return page_custom_id(page, *origin)
+    options = urlencode(origin.options, quote_via=quote)
+    custom_id = f"{OPTIONS_PAGE_PREFIX}{page}:{origin.command}:{origin.subcommand}:{options}"
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def parse_page_options(encoded: str) -> dict[str, str]:
+    """The options of an ``rl:o:`` page button."""
+    return dict(parse_qsl(encoded, keep_blank_values=True))
 
 
 def form_custom_id(form_id: str, token: str | None = None) -> str:
@@ -440,13 +473,13 @@ def render(
     reply: Reply,
     *,
     page: int = 0,
-    origin: tuple[str, str] | None = None,
+    origin: Origin | None = None,
     form: Form | None = None,
     extra: Sequence[ComponentSpec] = (),
 ) -> Rendered:
     """Page ``page`` of ``reply``.
 
-    ``origin`` is the (command, text) that produced a private reply; with it a reply too long
+    ``origin`` is what produced a private reply (a text or slash command); with it a reply too long
     for one message gets Previous/Next buttons that run the command again for another page.
     ``form`` names the fields of ``reply.field_errors``; ``extra`` adds components (a "fix it"
     button for a refused form).
@@ -466,9 +499,9 @@ def render(
         if embeds:
             embeds[-1].set_footer(text=footer)
         if origin is not None and ephemeral:
-            command, text = origin
-            prev_id = page_custom_id(page - 1, command, text) if page > 0 else None
-            next_id = page_custom_id(page + 1, command, text) if page + 1 < len(pages) else None
+            last = len(pages) - 1
+            prev_id = origin_page_custom_id(page - 1, origin) if page > 0 else None
+            next_id = origin_page_custom_id(page + 1, origin) if page < last else None
             if prev_id:
                 paging.append(ButtonSpec("◀ Previous", prev_id))
             if next_id:
