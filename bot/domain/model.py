@@ -14,6 +14,11 @@ from enum import StrEnum
 from typing import Any
 
 
+def mention(person: str) -> str:
+    """How a person is written in every text the core produces (and in stored event values)."""
+    return f"<@{person}>"
+
+
 class Kind(StrEnum):
     BLOCKER = "blocker"
     RISK = "risk"

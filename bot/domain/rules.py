@@ -7,9 +7,8 @@ quietly when the rule allows the change and raises (:class:`Forbidden`, :class:`
 
 from __future__ import annotations
 
-from bot.domain.model import ChannelSettings, Item, Kind, Status
+from bot.domain.model import ChannelSettings, Item, Kind, Status, mention
 from bot.errors import Conflict, Forbidden, UsageError
-from bot.text.parsing import mention
 
 #: What to use instead, when a verb does not fit an item's kind.
 KIND_HINTS = {

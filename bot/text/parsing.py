@@ -20,6 +20,7 @@ from bot.domain.kinds import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
 from bot.domain.kinds import MAX_TITLE_CHARS as MAX_TITLE_CHARS
 from bot.domain.model import LEVEL_NAMES as LEVEL_NAMES
 from bot.domain.model import RESPONSES, Ref
+from bot.domain.model import mention as mention
 from bot.errors import UsageError
 
 MAX_COMMAND_CHARS = 4000
@@ -49,11 +50,6 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     """`` Did you mean `x`?`` for the closest of ``choices``, or nothing."""
     close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
     return f" Did you mean `{close[0]}`?" if close else ""
-
-
-def mention(person: str) -> str:
-    """How a person is written in every text the core produces."""
-    return f"<@{person}>"
 
 
 def mention_of(token: str) -> str | None:
