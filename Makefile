@@ -22,6 +22,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests benchmarks
 	$(BIN)/ruff format --check bot adapters storage tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
+	$(BIN)/python -m tests.contracts.cycles
 
 format: $(STAMP)
 	$(BIN)/ruff format bot adapters storage tests benchmarks
