@@ -21,7 +21,18 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from bot.domain.model import ChannelKey
-from bot.messages import Action, Choice, Form, FormField, InputKind, Outgoing, Reply, Request
+from bot.errors import apology, report_incident
+from bot.messages import (
+    Action,
+    Choice,
+    Form,
+    FormField,
+    InputKind,
+    Outgoing,
+    Reply,
+    Request,
+    Tone,
+)
 from bot.views.plain import numbered_actions, plain, render_text
 
 log = logging.getLogger(__name__)
@@ -340,8 +351,10 @@ class Console:
         try:
             return await self.core.handle(request)
         except Exception:  # the core should never raise; keep the console alive if it does
-            log.exception("console: the core raised on %r", request.command or request.action_id)
-            return Reply(text="Sorry, something went wrong; the log has the details.")
+            incident = report_incident(
+                log, f"in the console on {request.command or request.action_id}"
+            )
+            return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident)
 
     def _save_files(self, reply: Reply) -> None:
         for file in reply.files:

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import discord
 
-from bot.domain.model import DATE_LABEL
+from bot.domain.kinds import KINDS
 from bot.messages import (
     Action,
     Card,
@@ -317,7 +317,7 @@ def component_specs(reply: Reply) -> list[ComponentSpec]:
 
 # --- embeds ----------------------------------------------------------------------------------
 
-_DATE_LABELS = frozenset(DATE_LABEL.values())
+_DATE_LABELS = frozenset(spec.date_label for spec in KINDS.values() if spec.date_label)
 _LONG_FIELDS = frozenset(
     {"Details", "Mitigation", "Rationale", "Outcome", "Why", "Resolution", "Decision note"}
 )

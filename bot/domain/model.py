@@ -68,28 +68,6 @@ class Status(StrEnum):
 #: States in which an item still asks something of the team.
 ACTIVE_STATUSES = frozenset({Status.OPEN, Status.PENDING, Status.PROPOSED, Status.APPROVED})
 
-INITIAL_STATUS = {
-    Kind.BLOCKER: Status.OPEN,
-    Kind.RISK: Status.OPEN,
-    Kind.DECISION: Status.PENDING,
-    Kind.CHANGE: Status.PROPOSED,
-}
-
-#: What an item's single date means, per kind.
-DATE_LABEL = {
-    Kind.BLOCKER: "Due",
-    Kind.RISK: "Next review",
-    Kind.DECISION: "Decide by",
-}
-
-#: What ``owner`` means per kind: the person the item waits on.
-OWNER_LABEL = {
-    Kind.BLOCKER: "Owner",
-    Kind.RISK: "Owner",
-    Kind.DECISION: "Decider",
-    Kind.CHANGE: "Approver",
-}
-
 IMPACT_AREAS = ("scope", "schedule", "cost", "quality")
 #: A risk's likelihood and impact, 1-5, in words.
 LEVEL_NAMES = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}

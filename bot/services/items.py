@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import rules
+from bot.domain.kinds import KINDS
 from bot.domain.model import (
-    INITIAL_STATUS,
     Change,
     ChannelSettings,
     Event,
@@ -103,7 +103,7 @@ async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
     """Create an item with the next ref of its kind and a ``created`` event."""
     title = validate_title(title)
     fields["details"] = validate_details(fields.get("details"))
-    status = fields.pop("status", None) or INITIAL_STATUS[kind]
+    status = fields.pop("status", None) or KINDS[kind].initial_status
     number = await ctx.uow.items.allocate_number(ctx.settings.channel, kind)
     item = Item(
         channel=ctx.settings.channel,

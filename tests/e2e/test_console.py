@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from adapters.console import CANCELLED, HINT, Console, StreamLines
+from bot.errors import apology
 from bot.messages import (
     Action,
     Card,
@@ -93,6 +94,8 @@ class ScriptedCore:
                 sections=(Section("Blockers", ("*B-1* first", "*B-2* second")),),
                 actions=(Action("More", "more:2"),),
             )
+        if (request.command, request.text) == ("raid", "crash"):
+            raise RuntimeError("a bug in the core")
         if (request.command, request.text) == ("raid", "export md"):
             content = b"# proj\n- B-1 creds\n"
             return Reply(text="Export of #proj", files=(File("proj.md", content, "text/markdown"),))
@@ -143,6 +146,18 @@ async def test_typed_commands_become_requests_and_replies_are_printed() -> None:
     assert core.requests[0].channel.channel == "proj"
     assert "echo risk [Vendor may slip @bob] as @ana" in shown
     assert len(core.requests) == 2  # the blank line sent nothing
+
+
+async def test_a_core_that_raises_gets_the_one_apology_and_the_console_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    status, shown, core, _ = await drive("/raid crash\n/raid list\n")
+    assert status == 0
+    record = next(r for r in caplog.records if getattr(r, "incident_id", None))
+    incident = record.incident_id  # type: ignore[attr-defined]
+    assert apology(incident) in " ".join(shown.split())
+    assert "Page 1" in shown  # the next command still ran
+    assert len(core.requests) == 2
 
 
 async def test_a_line_without_slash_gets_the_hint_and_sends_nothing() -> None:

@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
-from bot.domain.model import INITIAL_STATUS, ChannelKey, Item, Kind
+from bot.domain.kinds import KINDS
+from bot.domain.model import ChannelKey, Item, Kind
 from storage.db import create_engine, sync_url
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, make_uow_factory
@@ -106,7 +107,7 @@ def make_item(
         channel=channel,
         kind=kind,
         number=number,
-        status=INITIAL_STATUS[kind],
+        status=KINDS[kind].initial_status,
         title=f"{kind.label} {number}",
         reporter="U_REPORTER",
         created_at=created_at,
