@@ -149,8 +149,9 @@ async def test_a_big_backlog_digest_shows_ten_lines_and_counts_the_rest(
         await uow.items.add_event(item.stored_id, moved(31))
         await uow.commit()
     async with uow_factory() as uow:
-        reply, worth_it = await digest_views.build(uow, CHANNEL, T0, NOW, "Europe/Berlin")
-    assert worth_it
+        found = await digests.build(uow, CHANNEL, T0, NOW)
+    reply = digest_views.digest(found, "Europe/Berlin", NOW)
+    assert found.worth_sending
     blocked = reply.sections[1]
     assert blocked.heading == "What is blocked (25)"
     assert len(blocked.lines) == digests.SHOWN + 1
