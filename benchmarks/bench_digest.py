@@ -5,9 +5,8 @@
 * ``digest_ms_100k``: one channel with 5,000 open items (and 5,000 finished ones), 100,000
   events of history over the past year and 200 changes since the last digest; the time of
   ``bot.services.digests.build`` then ``bot.views.digests.digest`` (read, then worded) in its
-  own unit of work (what a scheduled
-  digest runs), median of several runs on SQLite (and PostgreSQL, reported beside it, when
-  configured).
+  own unit of work (what a scheduled digest runs), median of several runs on SQLite (and
+  PostgreSQL, reported beside it, when configured).
 * ``digest_growth``: the same channel and the same 200 recent changes with 1,000,000 events
   of history, divided by the time with 10,000. 1 means the history costs nothing.
 """
