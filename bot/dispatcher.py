@@ -192,6 +192,7 @@ class Core:
                 now=self.clock.now(),
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
+                user_is_admin=request.user_is_admin,
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)

@@ -30,6 +30,10 @@ class Request:
     (:data:`bot.commands.registry.COMMANDS`), with ``subcommand`` the path of the subcommand
     (``resolve``, ``settings timezone``). Values are text: user ids, ref text, date text,
     choice values, ``true``/``false`` for flags; an option not given is left out.
+
+    ``user_is_admin``: the platform says the user administers the workspace (a Slack workspace
+    admin or owner, a Discord member with Manage Server); such a person may always set a
+    channel's leads. Adapters that cannot tell leave it False.
     """
 
     channel: ChannelKey
@@ -42,6 +46,7 @@ class Request:
     values: Mapping[str, str] = field(default_factory=dict)
     user_timezone: str | None = None
     source_url: str | None = None
+    user_is_admin: bool = False
 
 
 class Visibility(StrEnum):

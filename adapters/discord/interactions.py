@@ -170,6 +170,15 @@ def _form_values(spec: Command, options: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
+def is_admin(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the member may manage the server (Manage Server, or Administrator, or the
+    owner), from the permissions Discord resolved into the interaction itself: no cache."""
+    if interaction.guild_id is None:
+        return False
+    permissions = interaction.permissions
+    return bool(permissions.manage_guild or permissions.administrator)
+
+
 def channel_key(interaction: discord.Interaction[Any]) -> ChannelKey | None:
     """The interaction's own guild and channel (a thread's parent); None outside a guild."""
     if interaction.guild_id is None:
@@ -339,6 +348,7 @@ class Interactions:
             subcommand=subcommand,
             options=options,
             source_url=self._source_url(interaction),
+            user_is_admin=is_admin(interaction),
         )
         origin = dr.TypedOrigin(command, subcommand or "", options)
         public = _guess_public(command, subcommand or "")
@@ -363,7 +373,9 @@ class Interactions:
             modal = dr.modal_spec(form, dr.form_custom_id(form.form_id, token), given=given)
             await interaction.response.send_modal(build_modal(modal))
             return
-        request = Request(key, user, command=spec.name, options=options)
+        request = Request(
+            key, user, command=spec.name, options=options, user_is_admin=is_admin(interaction)
+        )
         pending = Pending(key, user, form, given)
         await self._answer(
             interaction, request, edit=False, public=True, form=form, pending=pending
@@ -409,7 +421,13 @@ class Interactions:
             spec = dr.modal_spec(form, dr.form_custom_id(form.form_id))
             await interaction.response.send_modal(build_modal(spec))
             return
-        request = Request(key, user, action_id=action_id, values=dict(values or {}))
+        request = Request(
+            key,
+            user,
+            action_id=action_id,
+            values=dict(values or {}),
+            user_is_admin=is_admin(interaction),
+        )
         await self._answer(interaction, request, edit=True, public=True)
 
     async def on_modal_submit(
@@ -429,7 +447,13 @@ class Interactions:
         form = pending.form if pending else self._form(form_id)
         # A form opened from an item's button edits that message; a new item is a new message.
         edit = interaction.message is not None and not form_id.startswith("new:")
-        request = Request(key, user, action_id=form_id, values={**typed, **entered})
+        request = Request(
+            key,
+            user,
+            action_id=form_id,
+            values={**typed, **entered},
+            user_is_admin=is_admin(interaction),
+        )
         retry = Pending(key, user, form, typed, entered) if form is not None else None
         ok = await self._answer(
             interaction, request, edit=edit, public=True, form=form, pending=retry

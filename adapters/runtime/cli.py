@@ -1,4 +1,4 @@
-"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``.
+"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``, ``leads``.
 
 Expected failures end with one line on stderr and a status: 2 for configuration (a malformed
 setting, an unusable database URL, a wrong combination of options), 1 when the database cannot
@@ -23,7 +23,9 @@ from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
 from bot.domain.model import ChannelKey
-from bot.errors import RaidlineError
+from bot.errors import RaidlineError, UsageError
+from bot.services import items
+from bot.text.parsing import parse_people
 from storage import backup
 
 log = logging.getLogger("raidline.cli")
@@ -81,6 +83,29 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="restore a backup made by `raidline export --all` into an empty database"
     )
     restore.add_argument("file", metavar="FILE", help="the backup file; - reads standard input")
+    leads = commands.add_parser(
+        "leads",
+        help="show or set a channel's leads (an operator's way back into a locked channel)",
+    )
+    leads.add_argument(
+        "--channel",
+        metavar="ID",
+        required=True,
+        help="the console channel name or a platform channel id; platform:workspace:channel "
+        "when the id is in several workspaces",
+    )
+    what = leads.add_mutually_exclusive_group(required=True)
+    what.add_argument("--show", action="store_true", help="print the channel's leads")
+    what.add_argument(
+        "--set",
+        nargs="+",
+        metavar="PERSON",
+        dest="people",
+        help="make these people the leads (@name, <@U123> or a platform user id)",
+    )
+    what.add_argument(
+        "--clear", action="store_true", help="no leads: everyone may do what a lead may"
+    )
     return parser
 
 
@@ -91,6 +116,15 @@ def check_export_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
             f"export --all writes a full backup, which is JSON only; "
             f"use --format json (not {args.fmt})"
         )
+
+
+def check_leads_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``leads --set``: each PERSON must be a person (a usage error, status 2, if not)."""
+    if args.command == "leads" and args.people is not None:
+        try:
+            args.people = parse_people(" ".join(args.people))
+        except UsageError as exc:
+            parser.error(exc.message)
 
 
 def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
@@ -121,6 +155,32 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
     finally:
         await parts.close()
     await _write_output(file.content, output)
+    return EXIT_OK
+
+
+def _leads_line(channel: ChannelKey, leads: Sequence[str]) -> str:
+    if not leads:
+        return f"{channel} has no leads: everyone there may do what a lead may."
+    return f"Leads of {channel}: {' '.join('@' + p for p in leads)}"
+
+
+async def channel_leads(settings: Settings, ident: str, people: Sequence[str] | None) -> int:
+    """``raidline leads --channel ID --show|--set PERSON...|--clear``: through the core's use
+    cases, one line saying what the leads are (now)."""
+    wanted = None if people is None else list(people)
+    parts = await bootstrap(settings)
+    try:
+        async with parts.uow_factory() as uow:
+            channel = find_channel(await uow.channels.channels(), ident)
+            if wanted is None:
+                current = await items.channel_settings(uow, channel)
+            else:
+                current = await items.operator_set_leads(uow, channel, wanted)
+                await uow.commit()
+                log.info("operator set the leads of %s to %s", channel, " ".join(wanted) or "none")
+    finally:
+        await parts.close()
+    print(_leads_line(channel, current.leads), flush=True)
     return EXIT_OK
 
 
@@ -206,6 +266,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await export_channel(settings, args.channel, args.fmt, args.output)
     if args.command == "import":
         return await import_backup(settings, args.file)
+    if args.command == "leads":
+        people = [] if args.clear else args.people
+        return await channel_leads(settings, args.channel, people)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
@@ -219,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_export_args(parser, args)
+    check_leads_args(parser, args)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CONFIG

@@ -120,9 +120,13 @@ def workspace_of(context: Mapping[str, Any]) -> str | None:
     return str(team or enterprise) if (team or enterprise) else None
 
 
-def click_request(where: Where, action_id: str, tz: str | None) -> Request:
-    """A click goes to the core with no values; field errors mean "ask for the form"."""
-    return Request(where.key, where.user, action_id=action_id, user_timezone=tz)
+def click_request(where: Where, action_id: str, tz: str | None, *, admin: bool = False) -> Request:
+    """A click goes to the core with no values; field errors mean "ask for the form".
+
+    ``admin``: users.info says the clicker is a workspace admin or owner."""
+    return Request(
+        where.key, where.user, action_id=action_id, user_timezone=tz, user_is_admin=admin
+    )
 
 
 # -- slash commands ---------------------------------------------------------------------------
@@ -137,13 +141,17 @@ def command_where(body: Mapping[str, Any], workspace: str) -> Where:
     )
 
 
-def command_request(body: Mapping[str, Any], where: Where, tz: str | None) -> Request:
+def command_request(
+    body: Mapping[str, Any], where: Where, tz: str | None, *, admin: bool = False
+) -> Request:
+    """``admin``: users.info says the user is a workspace admin or owner."""
     return Request(
         where.key,
         where.user,
         command=str(body.get("command", "")).lstrip("/"),
         text=kit.unescape(str(body.get("text") or "")),
         user_timezone=tz,
+        user_is_admin=admin,
     )
 
 
@@ -298,7 +306,7 @@ class Submission:
     values: dict[str, str]
     view: Mapping[str, Any]
 
-    def request(self, tz: str | None) -> Request:
+    def request(self, tz: str | None, *, admin: bool = False) -> Request:
         return Request(
             self.where.key,
             self.where.user,
@@ -306,6 +314,7 @@ class Submission:
             values=self.values,
             user_timezone=tz,
             source_url=self.origin.source_url,
+            user_is_admin=admin,
         )
 
 

@@ -89,8 +89,10 @@ class Listeners:
         client = context.client
 
         async def work() -> None:
-            tz = await self.timezones.of(client, workspace, where.user)
-            reply = await self.core.handle(inbound.command_request(body, where, tz))
+            who = await self.timezones.person(client, workspace, where.user)
+            reply = await self.core.handle(
+                inbound.command_request(body, where, who.timezone, admin=who.is_admin)
+            )
             if reply.form is not None and reply.tone is not Tone.ERROR:
                 origin = Origin("cmd", where.channel, response_url=where.response_url)
                 await self.out.open_form(client, body.get("trigger_id"), reply.form, origin)
@@ -156,11 +158,15 @@ class Listeners:
             if click.refusal is not None:
                 await refuse(Reply(text=click.refusal, tone=Tone.ERROR))
                 return
-            tz = await self.timezones.of(client, where.workspace, where.user)
+            who = await self.timezones.person(client, where.workspace, where.user)
             # A click goes to the core with no values; field errors mean "ask for the form".
             # So a click by someone the rules refuse is refused before any form opens,
             # whenever the core checks the rules before the values.
-            reply = await self.core.handle(inbound.click_request(where, click.value.action_id, tz))
+            reply = await self.core.handle(
+                inbound.click_request(
+                    where, click.value.action_id, who.timezone, admin=who.is_admin
+                )
+            )
             form: Form | None = None
             if reply.form is not None and reply.tone is not Tone.ERROR:
                 form = reply.form
@@ -202,8 +208,8 @@ class Listeners:
         client = context.client
 
         async def run() -> Reply:
-            tz = await self.timezones.of(client, where.workspace, where.user)
-            return await self.core.handle(submission.request(tz))
+            who = await self.timezones.person(client, where.workspace, where.user)
+            return await self.core.handle(submission.request(who.timezone, admin=who.is_admin))
 
         task = asyncio.ensure_future(run())
         try:

@@ -1,10 +1,13 @@
-"""People's Slack time zones (users.info), cached so most requests make no extra call."""
+"""What Slack says about a person (users.info): their time zone and whether they administer
+the workspace, cached so most requests make no extra call."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -12,20 +15,39 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("raidline.slack")
 
-#: Seconds a users.info look-up may take before the request goes on without a time zone.
+#: Seconds a users.info look-up may take before the request goes on without it.
 TZ_LOOKUP_TIMEOUT = 1.5
-#: Seconds a cached time zone is trusted.
+#: Seconds a cached look-up is trusted.
 TZ_TTL = 3600.0
 
 
-class TimeZones:
-    """(workspace, user) -> the person's time zone, each entry trusted for :data:`TZ_TTL`."""
+@dataclass(frozen=True)
+class Person:
+    """``is_admin``: a workspace admin or owner (may always set a channel's leads)."""
+
+    timezone: str | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def from_user(cls, user: dict[str, Any]) -> Person:
+        tz = user.get("tz")
+        admin = any(bool(user.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+        return cls(str(tz) if tz else None, admin)
+
+
+class People:
+    """(workspace, user) -> what users.info says of them, each entry trusted for :data:`TZ_TTL`."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self._cache: dict[tuple[str, str], tuple[Person, float]] = {}
 
     async def of(self, client: AsyncWebClient, workspace: str, user: str) -> str | None:
         """The person's Slack time zone; on a failed look-up the last known one, or None."""
+        return (await self.person(client, workspace, user)).timezone
+
+    async def person(self, client: AsyncWebClient, workspace: str, user: str) -> Person:
+        """The person as Slack describes them; on a failed look-up the last known answer, or
+        nobody in particular (no time zone, not an admin)."""
         key = (workspace, user)
         cached = self._cache.get(key)
         now = time.monotonic()
@@ -34,9 +56,13 @@ class TimeZones:
         try:
             async with asyncio.timeout(TZ_LOOKUP_TIMEOUT):
                 response = await client.users_info(user=user)
-            tz = (response.get("user") or {}).get("tz")
+            person = Person.from_user(response.get("user") or {})
         except (SlackApiError, SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as e:
-            log.info("no time zone for %s: %s", user, type(e).__name__)
-            return cached[0] if cached is not None else None
-        self._cache[key] = (str(tz) if tz else None, now + TZ_TTL)
-        return str(tz) if tz else None
+            log.info("no users.info for %s: %s", user, type(e).__name__)
+            return cached[0] if cached is not None else Person()
+        self._cache[key] = (person, now + TZ_TTL)
+        return person
+
+
+#: The name this cache had when it only knew time zones.
+TimeZones = People

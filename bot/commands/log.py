@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -28,7 +29,7 @@ from bot.text.parsing import (
     parse_person,
     parse_response,
 )
-from bot.views.items import assign_action, card, due_action
+from bot.views.items import assign_action, card, decision_for_someone_else, due_action
 
 USAGE = {kind: row.usage for kind, row in KINDS.items()}
 
@@ -233,7 +234,7 @@ def parse_decision(ctx: Context, text: str) -> LogItem:
         owner=decider,
         rationale=parsed.options.get("rationale"),
         details=parsed.options.get("details"),
-        decided_by=decider,
+        decided_by=ctx.user,
         decided_at=ctx.now,
         verb="Recorded decision",
     )
@@ -354,7 +355,7 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
         if state == "decided":
             status = Status.DECIDED
             fields["owner"] = fields.get("owner") or ctx.user
-            fields["decided_by"] = fields["owner"]
+            fields["decided_by"] = ctx.user
             fields["decided_at"] = ctx.now
         else:
             date_field("by")
@@ -402,6 +403,10 @@ def from_options(
 async def log(ctx: Context, call: LogItem) -> Reply:
     """Create the item and say so, with what it still lacks."""
     item = await svc.log_item(ctx, call.kind, call.title, **call.item_fields())
+    if call.status is Status.DECIDED and item.status is Status.PENDING:
+        # someone else was named as having decided: it waits on their decision instead
+        reply = _log_reply(ctx, [item])
+        return dataclasses.replace(reply, text=f"{reply.text}\n{decision_for_someone_else(item)}")
     return _log_reply(ctx, [item], verb=call.verb)
 
 

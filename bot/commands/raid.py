@@ -211,7 +211,9 @@ async def show(ctx: Context, call: calls.Show) -> Reply:
 async def history(ctx: Context, call: calls.History) -> Reply:
     item = await svc.load(ctx, call.ref)
     events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
-    lines = tuple(history_line(item.kind, e, ctx.timezone, ctx.now) for e in events)
+    lines = tuple(
+        history_line(item.kind, e, ctx.timezone, ctx.now, reporter=item.reporter) for e in events
+    )
     return Reply(
         text=f"History of {item.ref}: {item.title} ({len(events)} "
         f"event{'s' if len(events) != 1 else ''})",
@@ -593,22 +595,14 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         if not value:
             raise UsageError("Say who leads, e.g. `/raid settings leads @ana @raj`.", usage=usage)
         if value.lower() in ("none", "clear", "-"):
-            svc.require_lead(ctx, "change the leads")
-            await svc.update_settings(ctx, leads=())
+            await svc.set_leads(ctx, ())
             return _settings_changed(
                 "This channel has no leads now: everyone may do what a lead may."
             )
         people = find_mentions(value) or parse_people(value)
-        svc.require_lead(ctx, "change the leads")
-        if not s.leads and ctx.user not in people:
-            named = " ".join(mention(p) for p in [ctx.user, *people])
-            raise UsageError(
-                f"Whoever sets the first leads must include themselves: "
-                f"`/raid settings leads {named}`."
-            )
-        await svc.update_settings(ctx, leads=tuple(dict.fromkeys(people)))
+        now_leads = (await svc.set_leads(ctx, people)).leads
         return _settings_changed(
-            "Leads of this channel: " + " ".join(mention(p) for p in people) + "."
+            "Leads of this channel: " + " ".join(mention(p) for p in now_leads) + "."
         )
     if key == "nudges":
         if value.lower() not in ("on", "off"):

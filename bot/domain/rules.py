@@ -69,6 +69,87 @@ def require_decider(user: str, item: Item, settings: ChannelSettings, verb: str)
     raise Forbidden(f"{item.ref} names no decider, so only {_leads_text(settings)} may {verb} it.")
 
 
+def require_not_own(user: str, item: Item, settings: ChannelSettings, verb: str) -> None:
+    """Nobody approves or decides their own request unless they are a lead (SPEC §3).
+
+    In a channel with no leads everyone may do what a lead may, so there the reporter may,
+    and the approval is marked self-approved (:func:`self_approved`) like a lead's.
+    """
+    if user != item.reporter or settings.is_lead(user):
+        return
+    others = tuple(p for p in item.approvers if p != user)
+    if item.kind is Kind.CHANGE and others:
+        instead = f"{_who(others)} may {verb} it."
+    else:
+        role = "approver" if item.kind is Kind.CHANGE else "decider"
+        instead = (
+            f"A lead ({_who(settings.leads)}) may name another {role}: "
+            f"`/raid assign {item.ref} @someone`."
+        )
+    raise Forbidden(
+        f"You reported {item.ref}, so you can't {verb} it yourself: only a lead may {verb} "
+        f"their own request. {instead}"
+    )
+
+
+def require_gatekeeper_change(user: str, item: Item, settings: ChannelSettings) -> None:
+    """The approvers of a proposed change request and the decider of a pending decision are
+    changed only by a lead or by the current approver/decider, never by the reporter alone."""
+    current = item.approvers if item.kind is Kind.CHANGE else tuple(filter(None, [item.owner]))
+    if settings.is_lead(user) or user in current:
+        return
+    role = "approver" if item.kind is Kind.CHANGE else "decider"
+    what = f"the approvers of {item.ref}" if item.kind is Kind.CHANGE else f"who decides {item.ref}"
+    if current:
+        plural = "s" if len(current) > 1 else ""
+        raise Forbidden(
+            f"Only {_leads_text(settings)} or the {role}{plural} ({_who(current)}) may change "
+            f"{what}."
+        )
+    raise Forbidden(f"{item.ref} names no {role}, so only {_leads_text(settings)} may name one.")
+
+
+def self_approved(item: Item) -> bool:
+    """Whether the person who asked for this change request or decision also approved or
+    decided it (allowed only to a lead, and then shown as "self-approved").
+
+    A decision recorded as already taken (decided when it was logged) is a record, not a
+    request: it is not self-approved.
+    """
+    if item.decided_by is None or item.decided_by != item.reporter:
+        return False
+    if item.kind is Kind.CHANGE:
+        return item.status in (Status.APPROVED, Status.IMPLEMENTED)
+    if item.kind is Kind.DECISION:
+        return (
+            item.status in (Status.DECIDED, Status.SUPERSEDED)
+            and item.decided_at is not None
+            and item.decided_at > item.created_at
+        )
+    return False
+
+
+#: The history actions that approve or decide a request (see :func:`self_approved`).
+APPROVING_ACTIONS = frozenset({"approved", "decided"})
+
+
+def platform_admins(settings: ChannelSettings) -> str:
+    """Who, besides the leads, may always set a channel's leads, in the platform's words."""
+    return {
+        "slack": "a Slack workspace admin",
+        "discord": "a Discord member with Manage Server",
+    }.get(settings.channel.platform, "an operator (`raidline leads`)")
+
+
+def check_set_leads(user: str, settings: ChannelSettings, *, admin: bool = False) -> None:
+    """A lead, or a platform admin, may set a channel's leads (SPEC §3)."""
+    if admin or settings.is_lead(user):
+        return
+    raise Forbidden(
+        f"Only a lead ({_who(settings.leads)}) or {platform_admins(settings)} may change the leads."
+    )
+
+
 def require_lead(user: str, settings: ChannelSettings, what: str) -> None:
     if settings.is_lead(user):
         return
@@ -139,8 +220,11 @@ def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
 
 def check_assign(user: str, item: Item, settings: ChannelSettings) -> None:
     if item.kind is Kind.CHANGE:
-        require_manager(user, item, settings, "change the approvers of")
+        require_gatekeeper_change(user, item, settings)
         require_status(item, {Status.PROPOSED}, "reassigned")
+        return
+    if item.kind is Kind.DECISION and item.status is Status.PENDING:
+        require_gatekeeper_change(user, item, settings)
         return
     require_manager(user, item, settings, "reassign")
     require_active(item, "reopen it before reassigning")
@@ -164,6 +248,7 @@ def check_snooze(user: str, item: Item, settings: ChannelSettings) -> None:
 def check_approve(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.CHANGE}, "approved", KIND_HINTS.get(item.kind, ""))
     require_approver(user, item, settings, "approve")
+    require_not_own(user, item, settings, "approve")
     require_status(item, {Status.PROPOSED}, "approved")
 
 
@@ -184,6 +269,7 @@ def check_reject(user: str, item: Item, settings: ChannelSettings) -> None:
 def check_decide(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.DECISION}, "decided", KIND_HINTS.get(item.kind, ""))
     require_decider(user, item, settings, "decide")
+    require_not_own(user, item, settings, "decide")
     require_status(item, {Status.PENDING}, "decided")
 
 

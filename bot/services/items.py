@@ -7,7 +7,7 @@ committed together or not at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from bot.domain import rules
 from bot.domain.kinds import KINDS
 from bot.domain.model import (
     Change,
+    ChannelKey,
     ChannelSettings,
     Event,
     Item,
@@ -44,6 +45,8 @@ class Context:
     now: datetime
     timezone: str
     source_url: str | None = None
+    #: the platform says the user administers the workspace (may always set the leads)
+    user_is_admin: bool = False
 
     @property
     def channel(self) -> Any:
@@ -104,6 +107,8 @@ async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
     title = validate_title(title)
     fields["details"] = validate_details(fields.get("details"))
     status = fields.pop("status", None) or KINDS[kind].initial_status
+    if kind is Kind.DECISION and status is Status.DECIDED:
+        status = _recorded_decision(ctx, fields)
     number = await ctx.uow.items.allocate_number(ctx.settings.channel, kind)
     item = Item(
         channel=ctx.settings.channel,
@@ -126,6 +131,20 @@ async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
     )
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, "created", changes))
     return item
+
+
+def _recorded_decision(ctx: Context, fields: dict[str, Any]) -> Status:
+    """A decision recorded as taken is decided by the person who records it (SPEC §3).
+
+    Naming someone else as its decider never shows them as having decided: it becomes a
+    pending decision for them, which only they can decide.
+    """
+    decider = fields.get("owner") or ctx.user
+    if decider != ctx.user:
+        fields.update(owner=decider, decided_by=None, decided_at=None)
+        return Status.PENDING
+    fields.update(owner=ctx.user, decided_by=ctx.user, decided_at=ctx.now)
+    return Status.DECIDED
 
 
 async def load(ctx: Context, ref: Ref) -> Item:
@@ -331,6 +350,36 @@ async def update_settings(ctx: Context, **updates: Any) -> ChannelSettings:
     new = dataclasses.replace(ctx.settings, **updates)
     await ctx.uow.channels.save_settings(new)
     ctx.settings = new
+    return new
+
+
+async def set_leads(ctx: Context, people: Sequence[str]) -> ChannelSettings:
+    """``/raid settings leads``: a lead, or a platform admin, sets the channel's leads (none
+    clears them); whoever sets the first leads must include themselves, except a platform
+    admin, who may always set them (and so can always undo a lockout)."""
+    rules.check_set_leads(ctx.user, ctx.settings, admin=ctx.user_is_admin)
+    leads = tuple(dict.fromkeys(people))
+    if leads and not ctx.settings.leads and ctx.user not in leads and not ctx.user_is_admin:
+        named = " ".join(mention(p) for p in [ctx.user, *leads])
+        raise UsageError(
+            f"Whoever sets the first leads must include themselves: `/raid settings leads {named}`."
+        )
+    return await update_settings(ctx, leads=leads)
+
+
+async def channel_settings(uow: UnitOfWork, channel: ChannelKey) -> ChannelSettings:
+    """A channel's settings, as ``raidline leads --show`` prints them."""
+    return await uow.channels.get_settings(channel)
+
+
+async def operator_set_leads(
+    uow: UnitOfWork, channel: ChannelKey, people: Sequence[str]
+) -> ChannelSettings:
+    """``raidline leads --set``: the operator of the installation sets a channel's leads (none
+    clears them). Nobody in chat is acting, so no rule of who may applies; the caller commits."""
+    settings = await uow.channels.get_settings(channel)
+    new = dataclasses.replace(settings, leads=tuple(dict.fromkeys(people)))
+    await uow.channels.save_settings(new)
     return new
 
 

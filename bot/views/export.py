@@ -56,7 +56,8 @@ def render(
             record["impacts"] = "; ".join(f"{k} {v}" for k, v in item.impacts.items())
             record["approvers"] = " ".join(item.approvers)
             record["history"] = "\n".join(
-                history_line(item.kind, e, tz, now) for e in ev.get(item.id or 0, [])
+                history_line(item.kind, e, tz, now, reporter=item.reporter)
+                for e in ev.get(item.id or 0, [])
             )
             writer.writerow(record)
         body = out.getvalue()
@@ -73,7 +74,7 @@ def render(
             lines.append("History:")
             lines.append("")
             for e in ev.get(item.id or 0, []):
-                lines.append(f"- {history_line(item.kind, e, tz, now)}")
+                lines.append(f"- {history_line(item.kind, e, tz, now, reporter=item.reporter)}")
             lines.append("")
         body = "\n".join(lines)
     return File(filename, body.encode("utf-8"), _MIME[fmt], title)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import actions
-from bot.domain import kinds
+from bot.domain import kinds, rules
 from bot.domain.model import IMPACT_AREAS, Change, Event, Item, Kind, Ref, Status
 from bot.messages import (
     Action,
@@ -25,6 +25,9 @@ from bot.messages import (
 )
 from bot.text.dates import format_age, format_datetime, format_relative
 from bot.text.parsing import LEVEL_NAMES, mention
+
+#: How an approval or decision of one's own request is marked on the card and in the history.
+SELF_APPROVED = "self-approved"
 
 
 def field_label(kind: Kind, name: str) -> str:
@@ -85,9 +88,10 @@ def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
         verb = {Status.REJECTED: "Rejected by"}.get(item.status, "Decided by")
         if item.kind is Kind.CHANGE and item.status is not Status.REJECTED:
             verb = "Approved by"
-        fields.append(
-            Field(verb, f"{mention(item.decided_by)}, {format_datetime(item.decided_at, tz, now)}")
-        )
+        who = mention(item.decided_by)
+        if rules.self_approved(item):
+            who += f" ({SELF_APPROVED})"
+        fields.append(Field(verb, f"{who}, {format_datetime(item.decided_at, tz, now)}"))
     if item.decision_note:
         fields.append(Field("Decision note", item.decision_note))
     if item.resolution:
@@ -231,6 +235,15 @@ def changed_reply(verb: str, tz: str, now: datetime, *items: Item) -> Reply:
     )
 
 
+def decision_for_someone_else(item: Item) -> str:
+    """Why a decision recorded as taken by someone else was logged as pending instead."""
+    who = mention(item.owner) if item.owner else "its decider"
+    return (
+        f"{item.ref} waits on {who} to decide it: a decision is recorded as taken only by "
+        "the person who took it."
+    )
+
+
 def list_line(item: Item, tz: str, now: datetime) -> str:
     """One line of a list: ref, title, owner, date, age, and what needs attention."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
@@ -268,8 +281,15 @@ def describe_change(kind: Kind, change: Change, tz: str, now: datetime) -> str:
     return f"{label} from {old} to {new}"
 
 
-def history_line(kind: Kind, event: Event, tz: str, now: datetime) -> str:
-    head = f"{format_datetime(event.at, tz, now)} · {mention(event.actor)} {event.action}"
+def history_line(
+    kind: Kind, event: Event, tz: str, now: datetime, *, reporter: str | None = None
+) -> str:
+    """``reporter``: the item's reporter, so an approval or decision of their own request
+    says "self-approved"."""
+    action = event.action
+    if reporter is not None and event.actor == reporter and action in rules.APPROVING_ACTIONS:
+        action += f" ({SELF_APPROVED})"
+    head = f"{format_datetime(event.at, tz, now)} · {mention(event.actor)} {action}"
     details = [describe_change(kind, c, tz, now) for c in event.changes]
     if event.note:
         details.append(f"“{event.note}”")

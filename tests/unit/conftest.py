@@ -26,9 +26,12 @@ class Chat:
         self.channel = ChannelKey("console", "local", "proj")
         self.last: Reply | None = None
 
-    async def say(self, line: str, *, user: str | None = None) -> Reply:
+    async def say(self, line: str, *, user: str | None = None, admin: bool = False) -> Reply:
+        """``admin``: the platform says the user administers the workspace."""
         command, _, text = line.lstrip("/").partition(" ")
-        request = Request(self.channel, user or self.user, command=command, text=text)
+        request = Request(
+            self.channel, user or self.user, command=command, text=text, user_is_admin=admin
+        )
         self.last = await self.core.handle(request)
         return self.last
 

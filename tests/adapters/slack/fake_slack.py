@@ -69,6 +69,8 @@ class FakeSlack:
         self.tokens: dict[str, str] = {"xoxb-test": "T1"}
         self.app_tokens = {"xapp-test"}
         self.timezones: dict[str, str] = {}
+        #: users.info flags per user, e.g. {"U9": {"is_admin": True}}
+        self.user_flags: dict[str, dict[str, bool]] = {}
         #: seconds to wait before answering a method (slow Slack)
         self.delays: dict[str, float] = {}
         self.calls: list[Call] = []
@@ -320,7 +322,11 @@ class FakeSlack:
             user = str(b.get("user"))
             return {
                 "ok": True,
-                "user": {"id": user, "tz": self.timezones.get(user, "Europe/Berlin")},
+                "user": {
+                    "id": user,
+                    "tz": self.timezones.get(user, "Europe/Berlin"),
+                    **self.user_flags.get(user, {}),
+                },
             }
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{b.get('users')}"}}

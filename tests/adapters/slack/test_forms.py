@@ -96,7 +96,11 @@ async def test_decision_form_error_then_decided(slack: Harness) -> None:
     _, body = await submit(slack, view, {"title": "Use Okta", "state": "decided", "decider": "U4"})
     assert body == {}
     await slack.wait("chat.postMessage")
-    assert slack.item("D-1").status is Status.DECIDED
+    # U1 submitted it: naming U4 as having decided makes it U4's decision to take
+    d1 = slack.item("D-1")
+    assert (d1.status, d1.owner, d1.decided_by, d1.reporter) == (
+        Status.PENDING, "U4", None, "U1"
+    )  # fmt: skip
 
 
 async def test_change_form_multi_user_approvers_and_impact_error(slack: Harness) -> None:
