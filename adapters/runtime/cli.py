@@ -22,6 +22,7 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
+from adapters.runtime.tokens import rotate_tokens
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError
 from storage import backup
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="restore a backup made by `raidline export --all` into an empty database"
     )
     restore.add_argument("file", metavar="FILE", help="the backup file; - reads standard input")
+    commands.add_parser(
+        "rotate-tokens",
+        help="re-encrypt every stored Slack token with RAIDLINE_SECRET_KEY "
+        "(the old key in RAIDLINE_SECRET_KEY_OLD)",
+    )
     return parser
 
 
@@ -206,6 +212,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await export_channel(settings, args.channel, args.fmt, args.output)
     if args.command == "import":
         return await import_backup(settings, args.file)
+    if args.command == "rotate-tokens":
+        print(await rotate_tokens(settings), flush=True)
+        return EXIT_OK
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -38,10 +38,12 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
 from adapters.runtime.config import ConfigError
+from adapters.runtime.tokens import key_error
 from adapters.slack.inbound import workspace_of
 from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import Reply, Tone
+from storage.secrets import KeyMismatch, KeyMissing
 from storage.slack_installations import SlackInstallations
 
 log = logging.getLogger("raidline.slack")
@@ -278,10 +280,16 @@ class SlackApp:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the tokens with Slack, create the OAuth tables, open Socket Mode."""
+        """Check the tokens with Slack, create the OAuth tables and load the key that
+        encrypts their tokens, open Socket Mode."""
         self._open_http()
         if self.installations is not None:
-            await self.installations.create_tables()
+            try:
+                await self.installations.open(
+                    self.settings.secret_key, self.settings.secret_keys_old
+                )
+            except (KeyMissing, KeyMismatch) as exc:
+                raise key_error(exc) from None
         if self.bot_token is not None:
             self.identity = await self._auth_test()
             log.info(
