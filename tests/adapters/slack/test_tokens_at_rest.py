@@ -82,9 +82,11 @@ async def stored_tokens(engine: AsyncEngine) -> list[str]:
 
 
 async def serves_t9(slack: Harness, count: int = 1) -> None:
-    await slack.command("/blocker", "Nine's blocker", team="T9", channel="C9")
+    """A command in T9 is answered with T9's token (``count``: the how-manieth post)."""
+    title = f"Nine's blocker {count}"
+    await slack.command("/blocker", title, team="T9", channel="C9")
     post = await slack.last("chat.postMessage", count)
-    assert post.token == "xoxb-t9" and "Nine's blocker" in blocks_text(post.body["blocks"])
+    assert post.token == "xoxb-t9" and title in blocks_text(post.body["blocks"])
 
 
 async def test_an_installed_workspace_token_is_stored_encrypted_and_still_works(
