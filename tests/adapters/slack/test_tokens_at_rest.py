@@ -22,6 +22,7 @@ from adapters.runtime.config import ConfigError, load_settings
 from adapters.runtime.tokens import rotate_tokens
 from storage.db import create_engine
 from storage.migrate import upgrade
+from storage.slack_installations import SlackInstallations
 from tests.adapters.slack.conftest import Harness, MakeSlack, blocks_text
 from tests.adapters.slack.fake_slack import FakeSlack
 from tests.integration.conftest import POSTGRES_SKIP, postgres_base_url, postgres_database
@@ -268,5 +269,34 @@ async def test_setting_a_key_after_the_generated_one_and_rotating_deletes_it(
         assert rows == []
         again = await make_slack(engine=engine, RAIDLINE_SECRET_KEY=KEY_B, **OAUTH)
         await serves_t9(again)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_long_refresh_token_fits_encrypted_in_tables_of_an_earlier_release(
+    db_url: str,
+) -> None:
+    """slack_sdk made its token columns VARCHAR(200); migration 0004 widens them."""
+    await asyncio.to_thread(upgrade, db_url, "0003")
+    engine = create_engine(db_url)
+    try:
+        earlier = AsyncSQLAlchemyInstallationStore(client_id="111.222", engine=engine)
+        await earlier.create_tables()  # type: ignore[no-untyped-call]
+        await asyncio.to_thread(upgrade, db_url)
+        settings = load_settings({"DATABASE_URL": db_url, "RAIDLINE_SECRET_KEY": KEY_A})
+        installations = SlackInstallations("111.222", engine, db_url)
+        await installations.open(settings.secret_key)
+        refresh = "xoxe-1-" + "r" * 190
+        await installations.installation_store.async_save(
+            Installation(
+                app_id="A1", team_id="T9", bot_token="xoxe.xoxb-1-" + "b" * 150,
+                bot_refresh_token=refresh, user_id="U9", bot_id="B9", bot_user_id="UB9",
+            )
+        )  # fmt: skip
+        bot = await installations.installation_store.async_find_bot(
+            enterprise_id=None, team_id="T9"
+        )
+        assert bot is not None and bot.bot_refresh_token == refresh
+        assert min(len(t) for t in await stored_tokens(engine)) > 200
     finally:
         await engine.dispose()
