@@ -40,15 +40,19 @@ __all__ = [
     "RefCounterRow",
     "RunRow",
     "ScheduleRow",
+    "SecretRow",
+    "SeenRequestRow",
     "StandupAnswerRow",
     "StandupRow",
     "channels",
     "item_events",
     "items",
     "metadata",
+    "raidline_secrets",
     "ref_counters",
     "runs",
     "schedules",
+    "seen_requests",
     "standup_answers",
     "standups",
 ]
@@ -278,6 +282,27 @@ class StandupRow(Base):
     message_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
 
 
+class SecretRow(Base):
+    """A secret raidline made itself: on the embedded default, the key that encrypts stored
+    Slack tokens when RAIDLINE_SECRET_KEY is not set."""
+
+    __tablename__ = "raidline_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+
+class SeenRequestRow(Base):
+    """A signed chat request already taken, kept until its signature expires: a replay of
+    it, to any replica, is dropped."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class StandupAnswerRow(Base):
     """One person's answers to one standup (``bot.domain.model.StandupAnswer``); replaced on edit.
 
@@ -311,6 +336,8 @@ schedules = _table(ScheduleRow)
 runs = _table(RunRow)
 standups = _table(StandupRow)
 standup_answers = _table(StandupAnswerRow)
+raidline_secrets = _table(SecretRow)
+seen_requests = _table(SeenRequestRow)
 
 
 #: Tables other libraries own in the same database (slack_sdk's installation and OAuth state

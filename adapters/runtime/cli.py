@@ -22,6 +22,7 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
+from adapters.runtime.tokens import rotate_tokens
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError, UsageError
 from bot.services import items
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--clear", action="store_true", help="no leads: everyone may do what a lead may"
+    )
+    commands.add_parser(
+        "rotate-tokens",
+        help="re-encrypt every stored Slack token with RAIDLINE_SECRET_KEY "
+        "(the old key in RAIDLINE_SECRET_KEY_OLD)",
     )
     return parser
 
@@ -269,6 +275,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "leads":
         people = [] if args.clear else args.people
         return await channel_leads(settings, args.channel, people)
+    if args.command == "rotate-tokens":
+        print(await rotate_tokens(settings), flush=True)
+        return EXIT_OK
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

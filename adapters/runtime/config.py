@@ -45,8 +45,16 @@ _SECRET_FIELDS = frozenset(
         "slack_signing_secret",
         "slack_client_secret",
         "discord_bot_token",
+        "raidline_secret_key",
+        "raidline_secret_key_old",
     }
 )
+
+#: The shortest RAIDLINE_SECRET_KEY accepted: 32 characters of ``secrets.token_urlsafe(32)``'s
+#: 43 carry 192 bits.
+SECRET_KEY_MIN_LENGTH = 32
+#: How an operator makes a key (said in complaints about it).
+KEY_HOWTO = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 _URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -124,6 +132,10 @@ class Settings(BaseSettings):
     raidline_tick_seconds: float = 15.0
     #: how many channels' scheduled messages one process sends at once
     raidline_delivery_concurrency: int = 8
+    #: encrypts stored Slack tokens; generated and kept in the database on SQLite when unset
+    raidline_secret_key: SecretStr | None = None
+    #: earlier keys, comma-separated: still decrypt until `raidline rotate-tokens`
+    raidline_secret_key_old: SecretStr | None = None
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -327,6 +339,25 @@ class Settings(BaseSettings):
             raise _Invalid(f"{value!r} is not a whole number from 1 to 64 (e.g. 8)")
         return int(text)
 
+    @field_validator("raidline_secret_key", mode="before")
+    @classmethod
+    def _secret_key(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        return SecretStr(_check_key(text.strip()))
+
+    @field_validator("raidline_secret_key_old", mode="before")
+    @classmethod
+    def _secret_keys_old(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        keys = [_check_key(k.strip()) for k in text.split(",") if k.strip()]
+        return SecretStr(",".join(keys)) if keys else None
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         has_transport = self.slack_app_token is not None or self.slack_signing_secret is not None
@@ -360,6 +391,12 @@ class Settings(BaseSettings):
             raise _Invalid(
                 "[SLACK_SIGNING_SECRET] missing: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, "
                 "and the OAuth redirect also needs SLACK_SIGNING_SECRET"
+            )
+        if has_id and self.raidline_secret_key is None and not self.embedded_database:
+            raise _Invalid(
+                "[RAIDLINE_SECRET_KEY] missing: Slack OAuth keeps every workspace's token in "
+                "the database, encrypted with this key, and on PostgreSQL the key must live "
+                f"apart from the database; {KEY_HOWTO}"
             )
         return self
 
@@ -408,6 +445,23 @@ class Settings(BaseSettings):
         return self.discord_bot_token is not None
 
     @property
+    def embedded_database(self) -> bool:
+        """SQLite, the embedded default (one process, one file)."""
+        return self.database_url.lower().startswith("sqlite")
+
+    @property
+    def secret_key(self) -> str | None:
+        """RAIDLINE_SECRET_KEY, or None (SQLite then generates one and keeps it)."""
+        key = self.raidline_secret_key
+        return key.get_secret_value() if key is not None else None
+
+    @property
+    def secret_keys_old(self) -> tuple[str, ...]:
+        """RAIDLINE_SECRET_KEY_OLD's keys, newest first as written."""
+        old = self.raidline_secret_key_old
+        return tuple(old.get_secret_value().split(",")) if old is not None else ()
+
+    @property
     def database_url_for_display(self) -> str:
         """The database URL with any password replaced by ``***``."""
         return mask_url_password(self.database_url)
@@ -422,9 +476,11 @@ class Settings(BaseSettings):
                 self.slack_signing_secret,
                 self.slack_client_secret,
                 self.discord_bot_token,
+                self.raidline_secret_key,
             )
             if secret is not None and secret.get_secret_value()
         ]
+        values.extend(self.secret_keys_old)
         password = _url_password(self.database_url)
         if password:
             values.append(password)
@@ -442,6 +498,16 @@ def _token(value: Any, prefix: str, what: str) -> SecretStr | None:
     if any(c.isspace() for c in text):
         raise _Invalid("contains spaces (value not shown); paste the token without them")
     return SecretStr(text)
+
+
+def _check_key(text: str) -> str:
+    if any(c.isspace() for c in text) or "," in text:
+        raise _Invalid("contains spaces or commas (value not shown); paste the key without them")
+    if len(text) < SECRET_KEY_MIN_LENGTH:
+        raise _Invalid(
+            f"too short (value not shown): at least {SECRET_KEY_MIN_LENGTH} characters; {KEY_HOWTO}"
+        )
+    return text
 
 
 def _url_password(url: str) -> str | None:

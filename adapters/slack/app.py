@@ -7,6 +7,9 @@
   ``/slack/install`` and ``/slack/oauth_redirect`` install raidline into more workspaces; the
   installations live in slack_sdk's tables in raidline's database
   (:mod:`storage.slack_installations`).
+- **Replays.** A signed request (or Socket Mode envelope, or Events API delivery) already
+  taken is acknowledged and dropped (:mod:`adapters.slack.replays`), after Bolt's signature
+  check.
 - **Errors.** Every listener runs its work through :func:`guard`, the one edge error handler:
   anything unexpected is logged with an incident id and the person gets the one apology
   of :mod:`bot.errors`.
@@ -27,21 +30,30 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
 from adapters.runtime.config import ConfigError
+from adapters.runtime.tokens import key_error
 from adapters.slack.inbound import workspace_of
+from adapters.slack.replays import SeenRequests
 from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import Reply, Tone
+from storage.db import is_sqlite
+from storage.secrets import KeyMismatch, KeyMissing
 from storage.slack_installations import SlackInstallations
 
 log = logging.getLogger("raidline.slack")
@@ -129,6 +141,19 @@ async def guard(
             )
 
 
+class _ReplaySafeSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler; an envelope already taken is acknowledged, not processed."""
+
+    seen: SeenRequests
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        if await self.seen.first_time(f"envelope:{req.envelope_id}"):
+            await super().handle(client, req)
+            return
+        log.info("dropped a Socket Mode envelope already taken (retry %s)", req.retry_attempt)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+
 class SlackApp:
     """Bolt's app with its clients, OAuth stores, routes and connection lifecycle."""
 
@@ -167,6 +192,11 @@ class SlackApp:
             logger=logging.getLogger("raidline.slack.bolt"),
             request_verification_enabled=True,
         )
+        #: the requests taken lately: across replicas (in the database) on PostgreSQL
+        shared = deps.engine is not None and not is_sqlite(deps.engine)
+        self.seen = SeenRequests(deps.engine if shared else None)
+        # Global middleware runs after Bolt's own (the signature check among them).
+        self.app.use(self._drop_replays)
         if self.installations is not None:
             self.app.enable_token_revocation_listeners()
         else:
@@ -206,6 +236,32 @@ class SlackApp:
         log.warning(
             "Slack workspace %s removed raidline (%s)", workspace_of(context), event.get("type")
         )
+
+    async def _drop_replays(
+        self,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[None]],  # Bolt passes it by this name
+    ) -> BoltResponse:
+        """Acknowledge a request already taken (HTTP) without processing it again."""
+        if req.mode == "socket_mode":  # by envelope, in _ReplaySafeSocketModeHandler
+            await next()
+            return resp
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if event_id:
+            key = f"event:{event_id}"
+        else:
+            key = "sig:" + (req.headers.get("x-slack-signature") or [""])[0]
+        if await self.seen.first_time(key):
+            await next()
+            return resp
+        retries = req.headers.get("x-slack-retry-num") or []
+        retry = retries[0] if retries else None
+        log.info(
+            "dropped a Slack request already taken (%s)",
+            f"Slack's retry {retry}" if retry else "a replay",
+        )
+        return BoltResponse(status=200, body="")
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -278,10 +334,16 @@ class SlackApp:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the tokens with Slack, create the OAuth tables, open Socket Mode."""
+        """Check the tokens with Slack, create the OAuth tables and load the key that
+        encrypts their tokens, open Socket Mode."""
         self._open_http()
         if self.installations is not None:
-            await self.installations.create_tables()
+            try:
+                await self.installations.open(
+                    self.settings.secret_key, self.settings.secret_keys_old
+                )
+            except (KeyMissing, KeyMismatch) as exc:
+                raise key_error(exc) from None
         if self.bot_token is not None:
             self.identity = await self._auth_test()
             log.info(
@@ -346,9 +408,10 @@ class SlackApp:
             raise SlackStartError(
                 f"can't reach Slack at {self.settings.slack_api_url} ({type(e).__name__})"
             ) from None
-        handler = AsyncSocketModeHandler(
+        handler = _ReplaySafeSocketModeHandler(
             self.app, app_token, logger=logging.getLogger("raidline.slack.socket")
         )
+        handler.seen = self.seen
         # The URL just issued proves the token; the client would otherwise ask for another.
         handler.client.wss_uri = opened.get("url")
         self._socket = handler

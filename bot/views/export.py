@@ -16,6 +16,22 @@ from bot.views.items import history_line, list_line
 
 _MIME = {"md": "text/markdown", "csv": "text/csv", "json": "application/json"}
 
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, what
+#: some programs strip before looking for one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: ``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``.
+
+    A text cell whose first character, or first after leading spaces (which spreadsheets
+    may trim on import), starts a formula gets a leading apostrophe; anything else is
+    written as it is.
+    """
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def render(
     fmt: str,
@@ -59,7 +75,7 @@ def render(
                 history_line(item.kind, e, tz, now, reporter=item.reporter)
                 for e in ev.get(item.id or 0, [])
             )
-            writer.writerow(record)
+            writer.writerow({k: spreadsheet_safe(v) for k, v in record.items()})
         body = out.getvalue()
     else:
         lines = [f"# {title}", "", f"Exported {now.isoformat()} · {len(items)} items", ""]

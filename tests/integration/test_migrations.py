@@ -33,8 +33,10 @@ RAIDLINE_TABLES = {
     "runs",
     "standups",
     "standup_answers",
+    "raidline_secrets",
+    "seen_requests",
 }
-HEAD = "0003"
+HEAD = "0004"
 
 
 def table_names(url: str) -> set[str]:

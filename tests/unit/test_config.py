@@ -263,3 +263,38 @@ def test_slack_oauth_without_a_bot_token_enables_slack() -> None:
     )
     assert settings.slack_oauth_enabled and settings.slack_enabled
     assert not settings.slack_socket_mode
+
+
+# -- RAIDLINE_SECRET_KEY: encrypts stored Slack tokens -----------------------------------------
+
+KEY = "k" * 32
+OLD_KEYS = ("o" * 32, "p" * 40)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RAIDLINE_SECRET_KEY": "short-secret"}, "RAIDLINE_SECRET_KEY: too short (value not "
+         "shown): at least 32 characters; generate one with: python -c 'import secrets; "
+         "print(secrets.token_urlsafe(32))'"),
+        ({"RAIDLINE_SECRET_KEY": KEY + " tail"}, "RAIDLINE_SECRET_KEY: contains spaces or "
+         "commas (value not shown); paste the key without them"),
+        ({"RAIDLINE_SECRET_KEY_OLD": f"{KEY},short-old"}, "RAIDLINE_SECRET_KEY_OLD: too short"),
+    ],
+)  # fmt: skip
+def test_a_malformed_secret_key_is_named_and_not_shown(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert caught.value.message.startswith(message)
+    assert "short-secret" not in caught.value.message and "tail" not in caught.value.message
+
+
+def test_secret_keys_are_read_and_listed_for_redaction() -> None:
+    settings = load_settings(
+        {"RAIDLINE_SECRET_KEY": f" {KEY} ", "RAIDLINE_SECRET_KEY_OLD": ", ".join(OLD_KEYS)}
+    )
+    assert settings.secret_key == KEY
+    assert settings.secret_keys_old == OLD_KEYS
+    assert set(settings.secret_values()) == {KEY, *OLD_KEYS}
+    assert KEY not in repr(settings) and OLD_KEYS[0] not in repr(settings)
+    assert load_settings({}).secret_key is None and load_settings({}).secret_keys_old == ()

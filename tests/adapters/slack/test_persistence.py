@@ -60,7 +60,9 @@ async def test_a_week_old_button_works_after_a_restart(
 async def test_oauth_install_stores_the_installation_and_serves_that_workspace(
     make_slack: MakeSlack, fake: FakeSlack, tmp_path: Path
 ) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'raidline.db'}")
+    url = f"sqlite:///{tmp_path / 'raidline.db'}"
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url)
     try:
         slack = await make_slack(
             engine=engine, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret"
