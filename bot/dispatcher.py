@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot import actions
@@ -13,6 +14,7 @@ from bot.commands.clicks import click_call
 from bot.commands.clicks import form_for as click_form
 from bot.commands.registry import COMMANDS, from_options, help_reply, run
 from bot.context import current_request_id, new_request_id
+from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
 from bot.errors import (
     FormInvalid,
@@ -28,7 +30,7 @@ from bot.ports import Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
-from bot.text.parsing import check_command_length, did_you_mean
+from bot.text.parsing import check_command_length, check_fields, did_you_mean
 from bot.views import export as export_views
 from bot.views import home as views
 
@@ -164,6 +166,7 @@ class Core:
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident), "error"
 
     async def _handle(self, request: Request) -> Reply:
+        request = clean_request(request)
         command = request.command.strip().lstrip("/").lower()
         spec = None
         if request.action_id is None:
@@ -200,6 +203,7 @@ class Core:
                 call = from_options(ctx, spec, request.subcommand, request.options)
             else:
                 call = spec.parse(ctx, request.text.strip())
+            check_limits(call)
             reply = await run(ctx, call)
             await uow.commit()
         if command in ("standup", "digest") and self.on_schedule_change is not None:
@@ -262,6 +266,48 @@ class Core:
             fmt = export.check_format(fmt)
             log = await export.channel_log(uow, channel)
             return export_views.render(fmt, channel, log.items, log.events, tz, self.clock.now())
+
+
+def _clean_values(values: Mapping[str, str]) -> dict[str, str]:
+    return {
+        clean_text(k, multiline=False): clean_text(v, multiline=multiline(k))
+        for k, v in values.items()
+    }
+
+
+def clean_request(request: Request) -> Request:
+    """``request`` without control characters in anything a user typed (see
+    :func:`bot.domain.limits.clean_text`): its text, its options, a form's values, and the
+    names that route it. Nothing that reaches a parser, the database or a channel holds a NUL,
+    a bell or an escape sequence, on any surface."""
+    return dataclasses.replace(
+        request,
+        command=clean_text(request.command, multiline=False),
+        text=clean_text(request.text),
+        subcommand=(
+            None if request.subcommand is None else clean_text(request.subcommand, multiline=False)
+        ),
+        options=None if request.options is None else _clean_values(request.options),
+        action_id=(
+            None if request.action_id is None else clean_text(request.action_id, multiline=False)
+        ),
+        values=_clean_values(request.values),
+    )
+
+
+def check_limits(call: object) -> None:
+    """Refuse a typed call with a text over its limit, an impossible person id or too many
+    people (:mod:`bot.domain.limits`), whichever surface built it. A call from a form reports
+    against the form's fields."""
+    if not dataclasses.is_dataclass(call):
+        return
+    fields = {f.name: getattr(call, f.name) for f in dataclasses.fields(call)}
+    errors = check_fields(fields)
+    if not errors:
+        return
+    if fields.get("from_form"):
+        raise FormInvalid(errors)
+    raise UsageError(" ".join(dict.fromkeys(errors.values())))
 
 
 def _kind(request: Request) -> str:

@@ -18,10 +18,10 @@ from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import parse_date
 from bot.text.parsing import (
-    MAX_TITLE_CHARS,
     OptionSpec,
     Parsed,
     ValueKind,
+    check_fields,
     mention,
     parse_level,
     parse_options,
@@ -62,6 +62,8 @@ _SPECS: dict[str, tuple[OptionSpec, ...]] = {
         _DETAILS,
     ),
     "change": (
+        # A change request has no date (SPEC §2): ``due`` is read only to say so.
+        OptionSpec("due", ("due",), ValueKind.DATE),
         OptionSpec("impacts", ("impact", "impacts"), ValueKind.TEXT),
         OptionSpec("rationale", ("because", "why"), ValueKind.TEXT),
         _DETAILS,
@@ -249,6 +251,13 @@ def parse_change(ctx: Context, text: str) -> LogItem:
             "`impact`, `because` or `details`.",
             usage=usage,
         )
+    if "due" in parsed.options:
+        raise UsageError(
+            "A change request has no due date: its approver decides it, and raidline reminds "
+            "them after two working days. Say what it does to the schedule in its impact, e.g. "
+            "`impact schedule +2 weeks`, or put the date in the title in quotes.",
+            usage=usage,
+        )
     title = _title(parsed, usage)
     if "impacts" not in parsed.options:
         raise UsageError(
@@ -307,20 +316,14 @@ def _collect(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
 def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
     """Validate every field, report all errors at once (FormInvalid)."""
     v = {k: (val or "").strip() for k, val in values.items()}
-    errors: dict[str, str] = {}
+    known = {f.name for f in KINDS[kind].form_fields}
+    # every field's limit and the people named, as the text and options paths have them
+    errors: dict[str, str] = check_fields({k: val for k, val in v.items() if k in known})
     fields: dict[str, Any] = {}
     title = v.get("title", "")
     if not title:
         errors["title"] = "A title is required."
-    elif len(title) > MAX_TITLE_CHARS:
-        errors["title"] = (
-            f"The title is {len(title)} characters long; the limit is {MAX_TITLE_CHARS}."
-        )
     if v.get("details"):
-        if len(v["details"]) > 3000:
-            errors["details"] = (
-                f"The details are {len(v['details'])} characters long; the limit is 3000."
-            )
         fields["details"] = v["details"]
 
     def date_field(name: str) -> None:
@@ -328,7 +331,7 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
             fields["due_at"] = _collect(errors, name, _date, ctx, v[name])
 
     def person_field(name: str) -> None:
-        if v.get(name):
+        if v.get(name) and name not in errors:
             fields["owner"] = _collect(errors, name, parse_person, v[name])
 
     status: Status | None = None
@@ -364,9 +367,9 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
     else:
         if not v.get("impact"):
             errors["impact"] = "State the impact on scope, schedule, cost or quality."
-        else:
+        elif "impact" not in errors:
             fields["impacts"] = _collect(errors, "impact", parse_impacts, v["impact"])
-        if v.get("approvers"):
+        if v.get("approvers") and "approvers" not in errors:
             people = _collect(errors, "approvers", parse_people, v["approvers"])
             fields["approvers"] = tuple(people or ())
         if v.get("why"):

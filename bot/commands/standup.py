@@ -14,6 +14,7 @@ from bot.commands.calls import (
     StandupCall,
     Track,
 )
+from bot.domain.limits import text_error
 from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
 from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
 from bot.errors import UsageError
@@ -183,8 +184,9 @@ async def _standup_questions(ctx: Context, rest: str) -> Reply:
         raise UsageError(
             f"A standup asks at most {MAX_QUESTIONS} questions; you gave {len(questions)}."
         )
-    if any(len(q) > 150 for q in questions):
-        raise UsageError("Keep each question under 150 characters.")
+    for question in questions:
+        if problem := text_error("question", question):
+            raise UsageError(problem)
     s = await _schedule(ctx, ScheduleKind.STANDUP)
     await _save(ctx, dataclasses.replace(s, questions=questions))
     return _changed("Standup questions: " + " | ".join(questions))

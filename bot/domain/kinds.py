@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.domain.limits import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, TEXT_LIMITS
 from bot.domain.model import LEVEL_NAMES, RESPONSES, Kind, Status
 
-MAX_TITLE_CHARS = 300
-MAX_DETAILS_CHARS = 3000
 DATE_HINT = "e.g. friday, Dec 5, in 2 weeks, 2026-12-05"
 
 #: Every field an item of any kind may carry, as history lines name it.
@@ -101,7 +100,12 @@ KINDS: Mapping[Kind, KindSpec] = {
             _TITLE,
             FormFieldSpec("owner", "Owner (who unblocks it)", "user"),
             FormFieldSpec("due", "Due (need-by)", "date", hint=DATE_HINT),
-            FormFieldSpec("waiting_on", "Waiting on (person or what)", "text"),
+            FormFieldSpec(
+                "waiting_on",
+                "Waiting on (person or what)",
+                "text",
+                max_length=TEXT_LIMITS["waiting_on"].chars,
+            ),
             _DETAILS,
         ),
         fields=("owner", "due_at", "waiting_on", "resolution"),
@@ -199,6 +203,7 @@ KINDS: Mapping[Kind, KindSpec] = {
                 "text",
                 True,
                 hint="e.g. schedule +2 weeks, cost +8k",
+                max_length=TEXT_LIMITS["impact"].chars,
             ),
             FormFieldSpec("approvers", "Approver(s)", "users"),
             FormFieldSpec("why", "Why", "long_text", max_length=MAX_DETAILS_CHARS),

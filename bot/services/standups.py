@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain import limits
 from bot.domain.model import (
     Item,
     Kind,
@@ -31,7 +32,7 @@ from bot.text.parsing import MAX_TITLE_CHARS
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)
 #: The longest answer to one question.
-MAX_ANSWER_CHARS = 3000
+MAX_ANSWER_CHARS = limits.MAX_ANSWER_CHARS
 
 
 def away_on(schedule: Schedule, day: str) -> tuple[str, ...]:
@@ -146,7 +147,7 @@ async def save_answer(ctx: Context, standup_id: int, answers: Mapping[int, str])
         raise UsageError("Your answer is empty; answer at least one question.")
     for text in texts:
         if len(text) > MAX_ANSWER_CHARS:
-            raise UsageError("An answer is longer than 3,000 characters; shorten it.")
+            raise UsageError(limits.too_long("answer", len(text), MAX_ANSWER_CHARS))
     await ctx.uow.schedules.save_answer(StandupAnswer(standup.stored_id, ctx.user, texts, ctx.now))
     return standup
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from dateparser.date import DateDataParser
 
 __all__ = [
+    "DATE_FORMS",
     "DEFAULT_TIME",
     "MAX_DATE_LENGTH",
     "check_timezone",
@@ -72,7 +73,9 @@ DEFAULT_TIME = time(17, 0)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-_TRY = "Try `friday`, `Dec 5`, `in 2 weeks` or `2026-12-05`."
+DATE_FORMS = "`friday`, `Dec 5`, `in 2 weeks` or `2026-12-05`"
+"""The accepted date forms, as every refusal of a date shows them."""
+_TRY = f"Try {DATE_FORMS}."
 _TZ_EXAMPLES = "Use an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`."
 
 _WEEKDAY_NAMES: dict[str, int] = {
@@ -745,6 +748,6 @@ def parse_date(text: str, now: datetime, tz: str) -> datetime:
     if result_utc < now_utc:
         raise UsageError(
             f"`{shown}` is in the past ({format_datetime(result_utc, zone.key, now_utc)}). "
-            "Give a date from today on."
+            f"Give a date from today on, e.g. {DATE_FORMS}."
         )
     return result_utc

@@ -16,19 +16,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bot.domain.kinds import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
-from bot.domain.kinds import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from bot.domain import limits
+from bot.domain.limits import MAX_COMMAND_CHARS as MAX_COMMAND_CHARS
+from bot.domain.limits import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
+from bot.domain.limits import MAX_MENTIONS as MAX_MENTIONS
+from bot.domain.limits import MAX_PERSON_CHARS
+from bot.domain.limits import MAX_TITLE_CHARS as MAX_TITLE_CHARS
 from bot.domain.model import LEVEL_NAMES as LEVEL_NAMES
 from bot.domain.model import RESPONSES, Ref
 from bot.domain.model import mention as mention
 from bot.errors import UsageError
-
-MAX_COMMAND_CHARS = 4000
-MAX_MENTIONS = 20
+from bot.text.dates import DATE_FORMS
 
 # Slack: <@U024BE7LH> or <@U024BE7LH|dana>; Discord: <@80351110224678912> or <@!8035...>;
-# console and plain text: @dana (not inside an e-mail address).
-_MENTION_RE = re.compile(r"<@!?([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>|(?<![\w@])@([A-Za-z0-9][\w.\-]*)")
+# console and plain text: @dana (not inside an e-mail address). An id longer than
+# MAX_PERSON_CHARS is no mention (it could not be stored as a person).
+_ID = f"{{1,{MAX_PERSON_CHARS}}}"
+_MENTION_RE = re.compile(
+    rf"<@!?([A-Za-z0-9_.\-]{_ID})(?:\|[^>]*)?>"
+    rf"|(?<![\w@])@([A-Za-z0-9][\w.\-]{{0,{MAX_PERSON_CHARS - 1}}})(?![\w.\-])"
+)
 _TOKEN_RE = re.compile(r"<@!?[A-Za-z0-9_.\-]+(?:\|[^>]*)?>|\S+")
 
 LEVEL_WORDS: Mapping[str, int] = {
@@ -69,6 +76,8 @@ def parse_person(text: str) -> str | None:
     if person:
         return person
     if re.fullmatch(r"[A-Za-z0-9][\w.\-]*", text):
+        if len(text) > MAX_PERSON_CHARS:
+            raise UsageError(limits.person_too_long(len(text)))
         return text
     raise UsageError(f"`{text}` is not a person. Mention them, e.g. `@dana`.")
 
@@ -114,10 +123,7 @@ def parse_ref(text: str, usage: str | None = None) -> Ref:
 
 def check_length(value: str, limit: int, what: str) -> str:
     if len(value) > limit:
-        raise UsageError(
-            f"The {what} is {len(value):,} characters long; the limit is {limit:,}. "
-            f"Shorten it and try again."
-        )
+        raise UsageError(limits.too_long(what, len(value), limit))
     return value
 
 
@@ -133,6 +139,57 @@ def check_command_length(text: str) -> None:
             f"That command mentions {count} people; the limit is {MAX_MENTIONS}. "
             "Mention fewer people."
         )
+
+
+#: Words that introduce a date (SPEC §3), also when they follow another one (``due by``).
+DATE_INTRODUCERS = frozenset({"due", "by", "until", "before"})
+
+
+def _people_in(value: object) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, tuple | list):
+        return [str(p) for p in value if p]
+    return []
+
+
+def check_fields(fields: Mapping[str, object]) -> dict[str, str]:
+    """What is wrong with these fields against :mod:`bot.domain.limits`: field -> message.
+
+    ``fields`` are a form's values or a typed call's fields: free texts are checked against
+    their limit, people fields (ids separated by spaces, or a tuple) for the length of each id,
+    and the people named, in people fields and as mentions inside texts, are counted
+    together against :data:`MAX_MENTIONS`. Empty when everything fits.
+    """
+    errors: dict[str, str] = {}
+    named: dict[str, int] = {}
+    for name, value in fields.items():
+        if name in limits.PEOPLE_FIELDS:
+            people = _people_in(value)
+            named[name] = len(people)
+            longest = max((len(p) for p in people), default=0)
+            if longest > MAX_PERSON_CHARS:
+                errors[name] = limits.person_too_long(longest)
+            continue
+        if isinstance(value, Mapping):
+            if name == "answers":
+                texts = {str(k): str(v) for k, v in value.items()}
+            else:
+                texts = {name: "; ".join(f"{k} {v}" for k, v in value.items())}
+        elif isinstance(value, str):
+            texts = {name: value}
+        else:
+            continue
+        for key, text in texts.items():
+            problem = limits.text_error(key, text)
+            if problem:
+                errors.setdefault(name, problem)
+            named[name] = named.get(name, 0) + len(find_mentions(text))
+    total = sum(named.values())
+    if total > MAX_MENTIONS:
+        most = max(named, key=lambda n: named[n])
+        errors.setdefault(most, limits.too_many_people(total))
+    return errors
 
 
 class ValueKind(Enum):
@@ -230,6 +287,10 @@ def parse_options(
         if found is not None:
             spec, n = found
             start = i + n
+            if spec.kind is ValueKind.DATE:
+                # ``due by friday``, ``review by friday``: more introducers before the date
+                while start < len(tokens) and tokens[start].lower() in DATE_INTRODUCERS:
+                    start += 1
             end = value_end(start)
             if spec.kind is ValueKind.LEVEL:
                 n_level = level_len(start)
@@ -251,7 +312,10 @@ def parse_options(
                     value, end, valid = f"<@{person}>", start + 1, True
             if valid or not in_title:
                 if not value:
-                    raise UsageError(f"`{' '.join(tokens[i:start])}` needs a value.", usage=usage)
+                    given = " ".join(tokens[i:start])
+                    if spec.kind is ValueKind.DATE:
+                        raise UsageError(f"`{given}` needs a date, e.g. {DATE_FORMS}.", usage=usage)
+                    raise UsageError(f"`{given}` needs a value.", usage=usage)
                 if spec.name in result.options:
                     raise UsageError(
                         f"`{spec.words[0]}` is given twice; give it once.",

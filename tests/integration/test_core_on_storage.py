@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import Core
@@ -78,3 +80,81 @@ async def test_a_refused_command_leaves_nothing_behind(uow_factory: UowFactory) 
         item = await uow.items.get(CHANNEL, Kind.BLOCKER, 1)
         assert item is not None and item.status is Status.OPEN
         assert len((await uow.items.events([item.stored_id]))[item.stored_id]) == 1
+
+
+# --- bad bytes: control characters from every surface ----------------------------------------
+
+#: Text as a careless paste or a hostile client sends it: NUL, a bell, an escape sequence,
+#: CR LF, a vertical tab, DEL and a C1 control; and a lone surrogate (not even UTF-8).
+DIRTY = "a\x00b\x07 c\x1b[31m\r\nd\x0be\x7f\x85f\ud800"
+
+
+def _controls(text: str) -> list[str]:
+    return [c for c in text if (unicodedata.category(c) in ("Cc", "Cs")) and c not in "\t\n"]
+
+
+async def _stored_texts(uow_factory: UowFactory) -> list[str]:
+    async with uow_factory() as uow:
+        items = await uow.items.list(CHANNEL)
+        events = await uow.items.events([i.stored_id for i in items])
+    texts = [
+        value
+        for item in items
+        for value in (*vars(item).values(), *dict(item.impacts).values())
+        if isinstance(value, str)
+    ]
+    for history in events.values():
+        for event in history:
+            texts += [event.note or ""]
+            texts += [c.new or "" for c in event.changes]
+    return texts
+
+
+def _options(command: str, options: dict[str, str], sub: str | None = None) -> Request:
+    return Request(CHANNEL, "ana", command=command, subcommand=sub, options=options)
+
+
+def _form(action_id: str, values: dict[str, str]) -> Request:
+    return Request(CHANNEL, "ana", action_id=action_id, values=values)
+
+
+@pytest.mark.parametrize(
+    ("dirty", "short", "long"),
+    [
+        pytest.param("a\x00b", "ab", "ab", id="nul"),
+        pytest.param(DIRTY, "ab c[31m d e f\ufffd", "ab c[31m\nd e f\ufffd", id="every-control"),
+    ],
+)
+async def test_control_characters_are_dropped_on_every_surface_sqlite_and_postgres(
+    uow_factory: UowFactory, dirty: str, short: str, long: str
+) -> None:
+    """PostgreSQL refuses a NUL in text (and any lone surrogate); raidline drops them at its
+    boundary, so a typed command, a form and Discord-style options all get a normal reply and
+    store clean text."""
+    core = Core(uow_factory, default_timezone="Europe/Berlin")
+    requests = [
+        say("ana", f"/blocker Creds {dirty} due friday details {dirty}"),
+        _form(
+            "new:risk",
+            {"title": f"Vendor {dirty}", "likelihood": "4", "impact": "3", "mitigation": dirty},
+        ),
+        _options("decision", {"title": f"Pick {dirty}", "by": "friday", "rationale": dirty}),
+        _options("change", {"title": f"CRM {dirty}", "impact": f"cost {dirty}", "why": dirty}),
+        _options("raid", {"ref": "B-1", "text": dirty}, sub="note"),
+        _form("resolve:B-1", {"note": dirty}),
+        say("ana", f"/raid withdraw R-1 {dirty}"),
+    ]
+    for request in requests:
+        reply = await core.handle(request)
+        assert reply.incident_id is None, reply.text
+        assert reply.tone is Tone.SUCCESS, (request, reply.text)
+    async with uow_factory() as uow:
+        items = {str(i.ref): i for i in await uow.items.list(CHANNEL)}
+    assert set(items) == {"B-1", "R-1", "D-1", "C-1"}
+    # NUL, bell, escape, DEL go; CR LF is a line break; vertical tab and NEL are spaces
+    assert items["B-1"].title == f"Creds {short}"
+    assert items["R-1"].mitigation == long
+    assert items["D-1"].rationale == long
+    assert items["C-1"].impacts == {"cost": short}
+    assert items["B-1"].resolution == long
+    assert [t for t in await _stored_texts(uow_factory) if _controls(t)] == []

@@ -420,7 +420,8 @@ def test_past_dates_are_refused(text: str, now: datetime, shown: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_date(text, now, BERLIN)
     assert caught.value.message == (
-        f"`{text}` is in the past ({shown}). Give a date from today on."
+        f"`{text}` is in the past ({shown}). Give a date from today on, e.g. `friday`, "
+        "`Dec 5`, `in 2 weeks` or `2026-12-05`."
     )
 
 
