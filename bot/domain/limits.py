@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.errors import UsageError
+
 MAX_TITLE_CHARS = 300
 """A title, and every other short text."""
 MAX_DETAILS_CHARS = 3000
@@ -162,3 +164,10 @@ __all__ = [
     "too_long",
     "too_many_people",
 ]
+
+
+def check_length(value: str, limit: int, what: str) -> str:
+    """``value`` when it fits in ``limit`` characters, else a UsageError stating the limit."""
+    if len(value) > limit:
+        raise UsageError(too_long(what, len(value), limit))
+    return value

@@ -14,7 +14,9 @@ from typing import Any
 
 from bot.domain import rules
 from bot.domain.kinds import KINDS
+from bot.domain.limits import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, check_length
 from bot.domain.model import (
+    LEVEL_NAMES,
     Change,
     ChannelKey,
     ChannelSettings,
@@ -23,16 +25,10 @@ from bot.domain.model import (
     Kind,
     Ref,
     Status,
+    mention,
 )
 from bot.errors import NotFound, UsageError
 from bot.ports import UnitOfWork
-from bot.text.parsing import (
-    LEVEL_NAMES,
-    MAX_DETAILS_CHARS,
-    MAX_TITLE_CHARS,
-    check_length,
-    mention,
-)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain import limits
+from bot.domain.limits import MAX_TITLE_CHARS
 from bot.domain.model import (
     Item,
     Kind,
@@ -27,7 +28,6 @@ from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import UnitOfWork
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.text.parsing import MAX_TITLE_CHARS
 
 #: Answers that mean "nothing to report".
 _NOTHING = re.compile(r"^(none|nothing|no|nope|n/?a|-+|nil|no blockers?|nothing new)\.?$", re.I)

@@ -121,12 +121,6 @@ def parse_ref(text: str, usage: str | None = None) -> Ref:
     return ref
 
 
-def check_length(value: str, limit: int, what: str) -> str:
-    if len(value) > limit:
-        raise UsageError(limits.too_long(what, len(value), limit))
-    return value
-
-
 def check_command_length(text: str) -> None:
     if len(text) > MAX_COMMAND_CHARS:
         raise UsageError(
