@@ -115,6 +115,7 @@ STARTS: dict[str, tuple[tuple[str, ...], dict[str, Line]]] = {
 }
 
 Told = tuple[Tone, str]
+CHANNELS = itertools.count(1)
 Outcome = tuple[tuple[Any, ...], tuple[Told, ...]]
 
 
@@ -129,10 +130,9 @@ class Bench:
     def __init__(self, core: Core, factory: UnitOfWorkFactory) -> None:
         self.core = core
         self.factory = factory
-        self.channels = itertools.count(1)
 
     async def start(self, setup: tuple[str, ...]) -> ChannelKey:
-        channel = ChannelKey("console", "local", f"race-{next(self.channels)}")
+        channel = ChannelKey("console", "local", f"race-{next(CHANNELS)}")
         for line in ("/raid settings leads @ana @bob", *setup):
             user = "ana" if line.startswith("/raid settings") or "approve" in line else "rita"
             reply = await self.core.handle(say(channel, user, line))
@@ -171,13 +171,14 @@ def meanwhile(told: Told) -> bool:
     return told[0] is Tone.ERROR and "changed meanwhile" in told[1]
 
 
-async def race_every_pair(racing: Racing, start: str, trials: int) -> list[str]:
+async def race_every_pair(factory: Callable[[], Racing], start: str, trials: int) -> list[str]:
     """Race every pair of commands on the start state; what went wrong, one line each."""
-    core = Core(racing, clock=FixedClock(NOW), default_timezone="Europe/Berlin")
-    bench = Bench(core, racing)
     setup, commands = STARTS[start]
     wrong = []
     for first, second in itertools.combinations_with_replacement(sorted(commands), 2):
+        racing = factory()
+        core = Core(racing, clock=FixedClock(NOW), default_timezone="Europe/Berlin")
+        bench = Bench(core, racing)
         a, b = ("ana", commands[first]("ana")), ("bob", commands[second]("bob"))
         ana_first = await bench.serial(setup, a, b)
         bob_first, (to_bob, to_ana) = await bench.serial(setup, b, a)
@@ -212,14 +213,15 @@ async def race_every_pair(racing: Racing, start: str, trials: int) -> list[str]:
 async def test_two_changes_at_once_end_as_one_after_the_other(
     engine: AsyncEngine, start: str
 ) -> None:
-    racing = Racing(make_uow_factory(engine), barrier=engine.dialect.name == "postgresql")
-    wrong = await race_every_pair(racing, start, TRIALS)
+    uows = make_uow_factory(engine)
+    postgres = engine.dialect.name == "postgresql"
+    wrong = await race_every_pair(lambda: Racing(uows, barrier=postgres), start, TRIALS)
     assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize("start", sorted(STARTS))
 async def test_the_fake_store_runs_two_changes_at_once_one_after_the_other(start: str) -> None:
-    wrong = await race_every_pair(Racing(FakeStore(), barrier=False), start, 1)
+    wrong = await race_every_pair(lambda: Racing(FakeStore(), barrier=False), start, 1)
     assert not wrong, "\n".join(wrong)
 
 
