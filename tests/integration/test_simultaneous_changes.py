@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,11 +39,12 @@ TRIALS = 3
 
 
 class Racing:
-    """A unit-of-work factory; while ``armed``, every unit of work waits at its first item
-    load until another one has reached its own, so two requests read the item together.
+    """A unit-of-work factory; while ``armed``, a unit of work stops at its first item load
+    to let another request run up to its own, so two requests read the item together.
 
-    Only on PostgreSQL: SQLite lets one unit of work in at a time (the writer gate), so the
-    second one could never reach the barrier while the first waits there.
+    With ``barrier`` (PostgreSQL) each waits there for the other. SQLite and the in-memory
+    store let one unit of work in at a time, so there the second could never come while the
+    first waits: they only yield to it.
     """
 
     def __init__(self, factory: UnitOfWorkFactory, *, barrier: bool) -> None:
@@ -53,23 +54,47 @@ class Racing:
 
     def __call__(self) -> UnitOfWork:
         uow = self.factory()
-        if self.armed and self.barrier is not None:
-            uow.items = _MeetFirst(uow.items, self.barrier)  # type: ignore[assignment]
-        return uow
+        return _Meeting(uow, self._meet) if self.armed else uow  # type: ignore[return-value]
+
+    async def _meet(self) -> None:
+        if self.barrier is None:
+            for _ in range(5):
+                await asyncio.sleep(0)
+            return
+        async with asyncio.timeout(10):
+            await self.barrier.wait()
+
+
+class _Meeting:
+    """A unit of work whose first item load meets the other request first."""
+
+    def __init__(self, uow: UnitOfWork, meet: Callable[[], Awaitable[None]]) -> None:
+        self._uow = uow
+        self._meet = meet
+
+    async def __aenter__(self) -> _Meeting:
+        await self._uow.__aenter__()
+        self.items = _MeetFirst(self._uow.items, self._meet)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._uow.__aexit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
 
 
 class _MeetFirst:
-    """An item repository whose first ``get`` waits at ``barrier``."""
+    """An item repository whose first ``get`` meets the other request first."""
 
-    def __init__(self, items: Any, barrier: asyncio.Barrier) -> None:
+    def __init__(self, items: Any, meet: Callable[[], Awaitable[None]]) -> None:
         self._items = items
-        self._barrier: asyncio.Barrier | None = barrier
+        self._meet: Callable[[], Awaitable[None]] | None = meet
 
     async def get(self, *args: Any, **kwargs: Any) -> Item | None:
-        if self._barrier is not None:
-            barrier, self._barrier = self._barrier, None
-            async with asyncio.timeout(10):
-                await barrier.wait()
+        if self._meet is not None:
+            meet, self._meet = self._meet, None
+            await meet()
         item: Item | None = await self._items.get(*args, **kwargs)
         return item
 
