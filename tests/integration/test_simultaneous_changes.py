@@ -140,7 +140,10 @@ STARTS: dict[str, tuple[tuple[str, ...], dict[str, Line]]] = {
 }
 
 Told = tuple[Tone, str]
+#: Every start gets a channel of its own: race-1, race-2...
 CHANNELS = itertools.count(1)
+#: Items are compared without the channel they are in.
+CHANNEL_X = ChannelKey("console", "local", "x")
 Outcome = tuple[tuple[Any, ...], tuple[Told, ...]]
 
 
@@ -181,9 +184,6 @@ class Bench:
             reply = await self.core.handle(say(channel, user, line))
             told.append((reply.tone, reply.text))
         return await self.record(channel), tuple(told)
-
-
-CHANNEL_X = ChannelKey("console", "local", "x")
 
 
 def describe(outcome: Outcome) -> str:
