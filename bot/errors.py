@@ -32,6 +32,14 @@ class Conflict(RaidlineError):
     """The item is not in a state that allows this (e.g. approving an approved change)."""
 
 
+class ChangedMeanwhile(Conflict):
+    """Another request changed the item between this one reading and writing it; nothing of
+    this request was saved."""
+
+    def __init__(self, ref: object) -> None:
+        super().__init__(f"{ref} changed meanwhile, try again.")
+
+
 class Unavailable(RaidlineError):
     """The database cannot be reached; nothing was saved."""
 

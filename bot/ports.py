@@ -44,10 +44,34 @@ class ItemRepository(Protocol):
         """Store a new item; returns it with its ``id`` set."""
         ...
 
-    async def get(self, channel: ChannelKey, kind: Kind, number: int) -> Item | None: ...
+    async def get(
+        self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
+    ) -> Item | None:
+        """The item, or None. With ``lock`` (to change it): the item is held until the
+        transaction ends, so a concurrent change to it waits and then reads this one's
+        result; changes to one item happen one after the other (PostgreSQL: a row lock,
+        ``FOR NO KEY UPDATE``; SQLite's transactions are exclusive already). Raises
+        :class:`bot.errors.ChangedMeanwhile` when the database gives up waiting (deadlock)."""
+        ...
 
     async def update(self, item: Item) -> None:
-        """Store every field of an existing item (matched by ``id``)."""
+        """Store every field of an existing item (matched by ``id``): a whole-row write, for
+        putting data in place. A change to an item goes through :meth:`save_change`."""
+        ...
+
+    async def save_change(self, old: Item, new: Item) -> None:
+        """Write the fields in which ``new`` differs from ``old`` (nothing else of the row).
+
+        ``old`` is the item as this transaction read it, best ``get(..., lock=True)``. If the
+        stored item is no longer ``old`` (a change was decided on a copy another request has
+        changed since), nothing is written and :class:`bot.errors.ChangedMeanwhile` is raised.
+        The ref (kind, number) never changes; ``date_moves`` is kept by ``add_event``.
+        """
+        ...
+
+    async def record_nudge(self, item_id: int, at: datetime) -> None:
+        """Count one more nudge about the item, sent ``at``: only ``nudge_count`` and
+        ``last_nudged_at`` are written, whatever else changed."""
         ...
 
     async def list(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 import dataclasses
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -26,6 +29,7 @@ from bot.domain.model import (
     StandupAnswer,
     Status,
 )
+from bot.errors import ChangedMeanwhile
 
 
 class FixedClock:
@@ -71,7 +75,10 @@ class _Items:
         self.s.items[item.id] = item  # type: ignore[index]
         return item
 
-    async def get(self, channel: ChannelKey, kind: Kind, number: int) -> Item | None:
+    async def get(
+        self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
+    ) -> Item | None:
+        # Units of work run one at a time (FakeStore), as on SQLite: every read is locked.
         for item in self.s.items.values():
             if (item.channel, item.kind, item.number) == (channel, kind, number):
                 return item
@@ -82,6 +89,22 @@ class _Items:
         # Like storage: the date-move count is kept with the history, not by the caller.
         stored = self.s.items[item.id]
         self.s.items[item.id] = dataclasses.replace(item, date_moves=stored.date_moves)
+
+    async def save_change(self, old: Item, new: Item) -> None:
+        if old.id is None or new.id != old.id or new.ref != old.ref:
+            raise ValueError(f"{new.ref} (id {new.id}) is not a change of {old.ref} ({old.id})")
+        stored = self.s.items.get(old.id)
+        if stored is None:
+            raise LookupError(f"no stored item {old.ref} with id {old.id}")
+        if dataclasses.replace(stored, date_moves=old.date_moves) != old:
+            raise ChangedMeanwhile(old.ref)
+        self.s.items[old.id] = dataclasses.replace(new, date_moves=stored.date_moves)
+
+    async def record_nudge(self, item_id: int, at: datetime) -> None:
+        item = self.s.items[item_id]
+        self.s.items[item_id] = dataclasses.replace(
+            item, nudge_count=item.nudge_count + 1, last_nudged_at=at
+        )
 
     async def list(
         self,
@@ -349,13 +372,23 @@ class _Schedules:
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the shared state; ``commit`` publishes it, anything else drops it."""
+    """Works on a copy of the shared state; ``commit`` publishes it, anything else drops it.
+
+    One unit of work at a time per store (like SQLite's exclusive transactions), so two
+    requests at once run one after the other instead of overwriting each other's copy. One
+    opened inside another in the same task does not wait (it would wait for itself).
+    """
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.committed = False
+        self._holding = False
 
     async def __aenter__(self) -> FakeUnitOfWork:
+        if not self.store.holder.get():
+            await self.store.lock().acquire()
+            self.store.holder.set(True)
+            self._holding = True
         self.state = copy.deepcopy(self.store.state)
         self.items = _Items(self.state)
         self.channels = _Channels(self.state)
@@ -368,7 +401,10 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        if self._holding:
+            self._holding = False
+            self.store.holder.set(False)
+            self.store.lock().release()
 
     async def commit(self) -> None:
         self.store.state = self.state
@@ -382,6 +418,20 @@ class FakeStore:
     def __init__(self) -> None:
         self.state = _State()
         self.commits = 0
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.holder: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"fake_store_{id(self)}", default=False
+        )
+
+    def lock(self) -> asyncio.Lock:
+        """The lock units of work take in turn (one per event loop: tests run many)."""
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)

@@ -200,7 +200,7 @@ def _empty_hint(mode: str) -> str:
 
 
 async def show(ctx: Context, call: calls.Show) -> Reply:
-    item = await svc.load(ctx, call.ref)
+    item = await svc.load(ctx, call.ref, lock=False)
     return Reply(
         text=f"{item.ref}: {item.title} ({item.status.label})",
         cards=(card(item, ctx.timezone, ctx.now),),
@@ -209,7 +209,7 @@ async def show(ctx: Context, call: calls.Show) -> Reply:
 
 
 async def history(ctx: Context, call: calls.History) -> Reply:
-    item = await svc.load(ctx, call.ref)
+    item = await svc.load(ctx, call.ref, lock=False)
     events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
     lines = tuple(
         history_line(item.kind, e, ctx.timezone, ctx.now, reporter=item.reporter) for e in events

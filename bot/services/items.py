@@ -143,8 +143,11 @@ def _recorded_decision(ctx: Context, fields: dict[str, Any]) -> Status:
     return Status.DECIDED
 
 
-async def load(ctx: Context, ref: Ref) -> Item:
-    item = await ctx.uow.items.get(ctx.settings.channel, ref.kind, ref.number)
+async def load(ctx: Context, ref: Ref, *, lock: bool = True) -> Item:
+    """The item ``ref`` names, held for this request (``lock``) so that a concurrent change
+    to it waits for this one and then sees its result. Only what merely shows the item
+    passes ``lock=False``."""
+    item = await ctx.uow.items.get(ctx.settings.channel, ref.kind, ref.number, lock=lock)
     if item is None:
         raise NotFound(
             f"There is no {ref} in this channel. `/raid list {ref.kind.plural}` shows them."
@@ -155,7 +158,10 @@ async def load(ctx: Context, ref: Ref) -> Item:
 async def change(
     ctx: Context, item: Item, action: str, note: str | None = None, **updates: Any
 ) -> Item:
-    """Apply ``updates`` to ``item`` and append one event saying what changed."""
+    """Apply ``updates`` to ``item`` and append one event saying what changed.
+
+    ``item`` is as :func:`load` read it; only the fields that differ from it are written. If
+    it changed since (it was read without the lock), nothing is: ``ChangedMeanwhile``."""
     if action != "snoozed":
         # a change is an answer: the count of unanswered nudges starts again
         updates.setdefault("nudge_count", 0)
@@ -163,7 +169,7 @@ async def change(
     changes = diff(item, new)
     if not changes and note is None:
         return item
-    await ctx.uow.items.update(new)
+    await ctx.uow.items.save_change(item, new)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
     return new
 

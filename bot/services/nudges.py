@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,7 +74,9 @@ async def due(
     """The nudge of a ``nudge`` run if the item still deserves it, counted as sent; None
     when nudges are off or the item was resolved, re-dated or snoozed since the sweep.
     ``zone`` turns the channel's time zone setting into the zone to use."""
-    item = await uow.items.get(run.channel, Kind(run.payload["kind"]), int(run.payload["number"]))
+    # Locked: a resolve at the same moment either comes first (then no nudge) or waits.
+    kind, number = Kind(run.payload["kind"]), int(run.payload["number"])
+    item = await uow.items.get(run.channel, kind, number, lock=True)
     settings = await uow.channels.get_settings(run.channel)
     tz = zone(settings.timezone)
     if item is None or not settings.nudges_enabled:
@@ -83,7 +84,5 @@ async def due(
     why = reason(item, settings, tz, now)
     if why is None:  # resolved, re-dated or snoozed since the sweep
         return None
-    await uow.items.update(
-        dataclasses.replace(item, nudge_count=item.nudge_count + 1, last_nudged_at=now)
-    )
+    await uow.items.record_nudge(item.stored_id, now)
     return Nudge(item, why, settings, tz)

@@ -12,8 +12,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true, update
+import psycopg
+from sqlalchemy import RowMapping, Select, and_, bindparam, case, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from bot.domain.model import (
     ACTIVE_STATUSES,
@@ -22,8 +24,10 @@ from bot.domain.model import (
     ItemFilter,
     ItemOrder,
     Kind,
+    Ref,
     Status,
 )
+from bot.errors import ChangedMeanwhile
 from storage.db import translate_errors
 from storage.repositories.common import (
     CHANNEL_KEY_COLUMNS,
@@ -40,6 +44,15 @@ __all__ = ["SqlItemRepository"]
 # The statements every logged item runs, built once: building an INSERT of 30 columns costs
 # more than executing it. Values go in as parameters.
 _ADD_ITEM = items.insert().returning(items.c.id)
+#: PostgreSQL gave up a lock wait: deadlock_detected, serialization_failure.
+_LOST_RACE = frozenset({"40P01", "40001"})
+# The nudge bookkeeping writes its two columns only: a whole-row write from the copy the
+# nudge was built from would undo a change committed meanwhile.
+_RECORD_NUDGE = (
+    update(items)
+    .where(items.c.id == bindparam("nudged_item_id"))
+    .values(nudge_count=items.c.nudge_count + 1, last_nudged_at=bindparam("nudged_at"))
+)
 
 
 @functools.cache
@@ -104,7 +117,9 @@ class SqlItemRepository(ItemHistory):
         return replace(item, id=item_id)
 
     @translate_errors
-    async def get(self, channel: ChannelKey, kind: Kind, number: int) -> Item | None:
+    async def get(
+        self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
+    ) -> Item | None:
         query = (
             select(items)
             .join(channels, channels.c.id == items.c.channel_id)
@@ -114,8 +129,20 @@ class SqlItemRepository(ItemHistory):
                 items.c.number == number,
             )
         )
-        row = (await self._session.execute(query)).mappings().one_or_none()
+        if lock:
+            query = query.with_for_update(of=items, key_share=True)
+        row = await self._one(query, Ref(kind, number))
         return None if row is None else item_from_row(channel, row)
+
+    async def _one(self, query: Select[Any], ref: Ref) -> RowMapping | None:
+        """The one row of ``query``; a lock given up on (deadlock) is a lost race."""
+        try:
+            row: RowMapping | None = (await self._session.execute(query)).mappings().one_or_none()
+            return row
+        except DBAPIError as error:
+            if isinstance(error.orig, psycopg.Error) and error.orig.sqlstate in _LOST_RACE:
+                raise ChangedMeanwhile(ref) from error
+            raise
 
     @translate_errors
     async def update(self, item: Item) -> None:
@@ -137,6 +164,26 @@ class SqlItemRepository(ItemHistory):
         )
         if (await self._session.execute(statement)).scalar_one_or_none() is None:
             raise LookupError(f"no stored item {item.ref} with id {item.id}")
+
+    @translate_errors
+    async def save_change(self, old: Item, new: Item) -> None:
+        if old.id is None or new.id != old.id or new.ref != old.ref:
+            raise ValueError(f"{new.ref} (id {new.id}) is not a change of {old.ref} ({old.id})")
+        # Held until commit: already so when the caller loaded the item with lock=True.
+        query = select(items).where(items.c.id == old.id).with_for_update(key_share=True)
+        row = await self._one(query, old.ref)
+        if row is None:
+            raise LookupError(f"no stored item {old.ref} with id {old.id}")
+        if replace(item_from_row(old.channel, row), date_moves=old.date_moves) != old:
+            raise ChangedMeanwhile(old.ref)
+        before, after = item_values(old), item_values(new)
+        changed = {column: value for column, value in after.items() if before[column] != value}
+        if changed:
+            await self._session.execute(update(items).where(items.c.id == old.id).values(**changed))
+
+    @translate_errors
+    async def record_nudge(self, item_id: int, at: datetime) -> None:
+        await self._session.execute(_RECORD_NUDGE, {"nudged_item_id": item_id, "nudged_at": at})
 
     @translate_errors
     async def list(
