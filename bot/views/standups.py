@@ -100,7 +100,7 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
             for n, q in enumerate(standup.questions)
         )
         sections.append(Section(f"{mention(answer.person)}", body))
-    actions = []
+    actions: list[Action] = []
     if result.findings:
         finding_lines = []
         for found in result.findings:
