@@ -203,6 +203,33 @@ def discord_markdown(text: str) -> str:
     return _SLACK_BOLD_RE.sub(r"**\1**", text)
 
 
+# What people type is shown as typed: only what Discord makes of a real mention (``<@123>``,
+# ``<#123>``) and plain URLs stay live. Masked links ``[label](url)`` lose their link (the
+# ``(`` is escaped, so Discord shows the brackets and the address as typed), ``@everyone`` and
+# ``@here`` get a zero-width space after the ``@``, role pings ``<@&123>`` likewise (the
+# adapter's ``allowed_mentions`` pings no one anyway; this keeps them from even looking live),
+# and quotes and headings at the start of a line are escaped.
+_MASKED_LINK_RE = re.compile(r"\]\s*\(")
+_EVERYONE_RE = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_ROLE_RE = re.compile(r"<@&")
+_LINE_MARKUP_RE = re.compile(r"^(\s*)(#{1,3}\s|-#\s|>)", re.MULTILINE)
+
+
+def inert(text: str) -> str:
+    """Text that mixes raidline's markup with people's words, with no link, ping or block
+    markup coming from the words: ``[Approve](https://evil.example)`` shows as typed."""
+    text = _MASKED_LINK_RE.sub(lambda m: m.group(0)[:-1] + "\\(", text)
+    text = _EVERYONE_RE.sub("@\u200b\\1", text)
+    text = _ROLE_RE.sub("<@\u200b&", text)
+    return _LINE_MARKUP_RE.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def user_text(text: str) -> str:
+    """What a person typed (a title, a field's value), every markdown character shown as typed;
+    people mentioned ``<@123>`` stay mentions."""
+    return inert(discord.utils.escape_markdown(text))
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -332,17 +359,17 @@ def card_colour(card: Card) -> int:
 def _field_value(card: Card, f: CardField) -> str:
     if f.label in _DATE_LABELS and card.due_at is not None:
         return when_markup(card.due_at, overdue=card.overdue)
-    return discord_markdown(f.value)
+    return user_text(f.value)
 
 
 def card_embed(card: Card) -> discord.Embed:
     kind = card.kind.replace("_", " ")
-    state = f"**{kind[:1].upper() + kind[1:]}** · {card.status}"
+    state = f"**{kind[:1].upper() + kind[1:]}** · {inert(card.status)}"
     if card.overdue:
         state += " · **OVERDUE**"
     url = card.url if card.url and card.url.startswith(("https://", "http://")) else None
     embed = discord.Embed(
-        title=clip(f"{card.ref} · {card.title}", MAX_TITLE),
+        title=clip(f"{card.ref} · {user_text(card.title)}", MAX_TITLE),
         description=state,
         colour=card_colour(card),
         url=url,
@@ -382,14 +409,15 @@ def _chunks(lines: Iterable[str], limit: int = _CHUNK) -> list[str]:
 
 def section_embeds(section: Section, colour: int) -> list[discord.Embed]:
     embeds: list[discord.Embed] = []
-    chunks = _chunks(discord_markdown(line) for line in section.lines)
+    chunks = _chunks(inert(discord_markdown(line)) for line in section.lines)
     for i, chunk in enumerate(chunks or ([""] if not section.cards else [])):
-        heading = section.heading if i == 0 else f"{section.heading} (continued)"
+        heading = inert(section.heading)
+        heading = heading if i == 0 else f"{heading} (continued)"
         embeds.append(
             discord.Embed(title=clip(heading, MAX_TITLE), description=chunk or None, colour=colour)
         )
     if section.cards and not section.lines and section.heading:
-        embeds.append(discord.Embed(title=clip(section.heading, MAX_TITLE), colour=colour))
+        embeds.append(discord.Embed(title=clip(inert(section.heading), MAX_TITLE), colour=colour))
     embeds.extend(card_embed(c) for c in section.cards)
     return embeds
 
@@ -405,7 +433,7 @@ def reply_embeds(reply: Reply, form: Form | None = None) -> list[discord.Embed]:
         for name, message in list(reply.field_errors.items())[:MAX_FIELDS]:
             errors.add_field(
                 name=clip(labels.get(name, name.replace("_", " ").capitalize()), MAX_FIELD_NAME),
-                value=clip(discord_markdown(message) or "—", MAX_FIELD_VALUE),
+                value=clip(inert(discord_markdown(message)) or "—", MAX_FIELD_VALUE),
                 inline=False,
             )
         embeds.append(errors)
@@ -413,7 +441,7 @@ def reply_embeds(reply: Reply, form: Form | None = None) -> list[discord.Embed]:
         embeds.append(
             discord.Embed(
                 title="Usage",
-                description=clip(f"`{reply.usage}`", MAX_DESCRIPTION),
+                description=clip(f"`{inert(reply.usage)}`", MAX_DESCRIPTION),
                 colour=colour,
             )
         )
@@ -488,7 +516,7 @@ def render(
     pages = paginate(reply_embeds(reply, form))
     page = max(0, min(page, len(pages) - 1))
     embeds = pages[page]
-    content = discord_markdown(reply.text)
+    content = inert(discord_markdown(reply.text))
     if reply.incident_id and reply.incident_id not in content:
         content += f"\nIncident id: {reply.incident_id}"
     content = clip(content, MAX_CONTENT)
@@ -528,7 +556,7 @@ def render_all(reply: Reply) -> list[Rendered]:
     for n in range(1, first.pages):
         later = render(reply, page=n)
         later.rows = []
-        later.content = clip(f"{discord_markdown(reply.text)} (part {n + 1})", MAX_CONTENT)
+        later.content = clip(f"{inert(discord_markdown(reply.text))} (part {n + 1})", MAX_CONTENT)
         out.append(later)
     if len(out) > 1:
         # The buttons belong on the last part, under everything they act on.

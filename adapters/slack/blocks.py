@@ -31,6 +31,7 @@ from bot.messages import (
     Section,
     Tone,
 )
+from bot.text.markup import ANGLE_RE, live_markup
 
 Block = dict[str, Any]
 
@@ -58,11 +59,10 @@ _KIND_LABEL = {
     "change": ":arrows_counterclockwise: Change request",
 }
 
-# Slack markup that must pass through untouched: user mentions, channels, links. Special
-# mentions (``<!channel>``, ``<!here>``, ``<!everyone>``, ``<!subteam^...>``) are escaped: raidline
-# never sends one itself, and one in user text (Slack turns a typed ``@channel`` into
-# ``<!channel>``) must not make the bot ping a whole channel or group.
-_MARKUP_RE = re.compile(r"<(?:[@#][^<>\s][^<>]*|(?:https?|mailto):[^<>\s|]+(?:\|[^<>]*)?)>")
+# Only the markup Slack itself makes of a real mention or a plain URL stays live (see
+# :mod:`bot.text.markup`): ``<@U1>``, ``<#C1>``, ``<https://x>``. Everything else people typed,
+# special mentions (``<!channel>``, ``<!here>``, ``<!subteam^...>``) and masked links
+# (``<https://evil.example|Approve here>``) included, is escaped and shown as typed.
 # A card links to its message only when it has one (a standup's "track it" item has a marker).
 _URL_RE = re.compile(r"https?://[^<>\s|]+")
 
@@ -71,12 +71,20 @@ _URL_RE = re.compile(r"https?://[^<>\s|]+")
 
 
 def escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` for mrkdwn, keeping mentions, channel refs and links."""
+    """Escape ``&``, ``<`` and ``>`` for mrkdwn (Slack's documented escaping).
+
+    Kept live: people ``<@U1>``, channels ``<#C1>`` and plain links ``<https://x>``, labels
+    dropped (``<@U1|dana>`` -> ``<@U1>``). A masked link whose label is not its own address, a
+    special mention and any other markup is shown literally.
+    """
     out: list[str] = []
     pos = 0
-    for m in _MARKUP_RE.finditer(text):
+    for m in ANGLE_RE.finditer(text):
+        live = live_markup(m.group(1))
+        if live is None:
+            continue
         out.append(_escape_plain(text[pos : m.start()]))
-        out.append(m.group(0))
+        out.append(live)
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
     return "".join(out)
@@ -93,23 +101,6 @@ def unescape(text: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _chunks(lines: Iterable[str], limit: int = MAX_TEXT) -> list[str]:
-    """Join lines into texts of at most ``limit`` characters, cutting a single long line."""
-    chunks: list[str] = []
-    current = ""
-    for raw in lines:
-        line = truncate(raw, limit)
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -334,40 +325,78 @@ def _head_block(reply: Reply) -> Block:
     return {"type": "section", "block_id": block_id, "text": mrkdwn(message_text(reply))}
 
 
-def _section_blocks(
+@dataclass
+class _Group:
+    """A part of a message that may be shown in part: a heading, then units (a block of
+    lines, or a card's blocks) that are kept or left off whole, in order."""
+
+    block_id: str
+    prefix: list[Block]
+    units: list[list[Block]]
+    #: per unit: (lines, cards) it holds, to say what was left off
+    counts: list[tuple[int, int]]
+    taken: int = 0
+
+
+def _line_chunks(lines: Iterable[str], limit: int = MAX_TEXT) -> list[tuple[str, int]]:
+    """Lines joined into texts of at most ``limit`` characters (a single long line is cut),
+    each with the number of lines it holds."""
+    chunks: list[tuple[str, int]] = []
+    current, count = "", 0
+    for raw in lines:
+        line = truncate(raw, limit)
+        candidate = f"{current}\n{line}" if count else line
+        if count and len(candidate) > limit:
+            chunks.append((current, count))
+            current, count = line, 1
+        else:
+            current, count = candidate, count + 1
+    if count:
+        chunks.append((current, count))
+    return chunks
+
+
+def _section_group(
     section: Section, index: int, first_card: int, origin: ChannelKey | None, home: bool
-) -> list[Block]:
-    blocks: list[Block] = []
+) -> _Group:
+    prefix: list[Block] = [{"type": "divider", "block_id": f"sec|{index}|div"}]
     if section.heading:
-        blocks.append(
+        prefix.append(
             {
                 "type": "section",
                 "block_id": f"sec|{index}|head",
                 "text": mrkdwn(f"*{escape(section.heading)}*"),
             }
         )
-    for n, chunk in enumerate(_chunks(f"• {escape(line)}" for line in section.lines)):
-        blocks.append(
-            {"type": "section", "block_id": f"sec|{index}|lines|{n}", "text": mrkdwn(chunk)}
+    group = _Group(f"sec|{index}|more", prefix, [], [])
+    chunks = _line_chunks(f"• {escape(line)}" for line in section.lines)
+    for n, (chunk, count) in enumerate(chunks):
+        group.units.append(
+            [{"type": "section", "block_id": f"sec|{index}|lines|{n}", "text": mrkdwn(chunk)}]
         )
+        group.counts.append((count, 0))
     for n, card in enumerate(section.cards):
-        blocks.extend(card_blocks(card, first_card + n, origin=origin))
+        group.units.append(card_blocks(card, first_card + n, origin=origin))
+        group.counts.append((0, 1))
     if home and not section.cards and not section.lines:
-        blocks.append(
+        prefix.append(
             {
                 "type": "context",
                 "block_id": f"sec|{index}|empty",
                 "elements": [mrkdwn("_Nothing here._")],
             }
         )
-    return blocks
+    return group
 
 
-def _tail_blocks(reply: Reply, actor: str | None, origin: ChannelKey | None) -> list[Block]:
+def _tail_blocks(
+    reply: Reply, actor: str | None, origin: ChannelKey | None, max_actions: int | None = None
+) -> list[Block]:
     blocks: list[Block] = []
-    if reply.actions:
+    actions = reply.actions if max_actions is None else reply.actions[:max_actions]
+    if actions:
         block_id = f"acts|{reply.item_ref}" if reply.item_ref else "acts"
-        blocks.extend(_actions_blocks(reply.actions, block_id, origin=origin))
+        blocks.extend(_actions_blocks(actions, block_id, origin=origin))
     notes: list[str] = []
     if reply.usage and reply.usage not in reply.text:
         notes.append(f"Usage: `{escape(reply.usage)}`")
@@ -382,6 +411,10 @@ def _tail_blocks(reply: Reply, actor: str | None, origin: ChannelKey | None) -> 
     return blocks
 
 
+#: Buttons kept at the end of a reply too long for one message (two actions blocks).
+MAX_TAIL_BUTTONS = 2 * MAX_BUTTONS_PER_BLOCK
+
+
 def message_blocks(
     reply: Reply,
     *,
@@ -394,47 +427,103 @@ def message_blocks(
 
     ``actor`` adds "by @someone" (posts made for a person). ``origin``: the message is shown
     outside the items' channel (a direct message), so its buttons carry the channel. ``home``
-    marks empty sections (App Home). If the reply does not fit in ``max_blocks``, whole cards
-    and sections are left off from the end and a note says how many; the buttons and notes at
-    the end (e.g. "More") are always kept.
+    marks empty sections (App Home). A reply that does not fit in ``max_blocks`` shows the
+    first cards and lines of every part, each part saying how many more it has and where to
+    see them ("…and 37 more items: `/raid list`"); the buttons and notes at the end (e.g.
+    "More") are kept, at most :data:`MAX_TAIL_BUTTONS` buttons.
     """
     head = [_head_block(reply)]
-    groups: list[list[Block]] = []
-    for n, card in enumerate(reply.cards):
-        groups.append(card_blocks(card, n, origin=origin))
+    groups: list[_Group] = []
+    if reply.cards:
+        groups.append(
+            _Group(
+                "more",
+                [],
+                [card_blocks(card, n, origin=origin) for n, card in enumerate(reply.cards)],
+                [(0, 1)] * len(reply.cards),
+            )
+        )
     first_card = len(reply.cards)
     for i, section in enumerate(reply.sections):
-        group = _section_blocks(section, i, first_card, origin, home)
+        groups.append(_section_group(section, i, first_card, origin, home))
         first_card += len(section.cards)
-        group.insert(0, {"type": "divider", "block_id": f"sec|{i}|div"})
-        groups.append(group)
     tail = _tail_blocks(reply, actor, origin)
-    return _fit(head, groups, tail, max_blocks)
+    size = len(head) + len(tail) + sum(len(g.prefix) + sum(map(len, g.units)) for g in groups)
+    if size <= max_blocks:
+        body = [b for g in groups for b in [*g.prefix, *(x for u in g.units for x in u)]]
+        return head + body + tail
+    buttons_left_off = max(0, len(reply.actions) - MAX_TAIL_BUTTONS)
+    if buttons_left_off:
+        tail = _tail_blocks(reply, actor, origin, MAX_TAIL_BUTTONS)
+    return _fit(head, groups, tail, max_blocks, home, buttons_left_off)
 
 
 def _fit(
-    head: list[Block], groups: list[list[Block]], tail: list[Block], limit: int
+    head: list[Block],
+    groups: list[_Group],
+    tail: list[Block],
+    limit: int,
+    home: bool,
+    buttons_left_off: int,
 ) -> list[Block]:
-    body = [b for g in groups for b in g]
-    if len(head) + len(body) + len(tail) <= limit:
-        return head + body + tail
+    """Every part gets its heading and, in turns, its next card or block of lines while room
+    is left, so one long part never crowds out the others; one block is kept for the note."""
     room = limit - len(head) - len(tail) - 1
-    kept: list[Block] = []
-    left_off = 0
-    for group in groups:
-        if left_off == 0 and len(kept) + len(group) <= room:
-            kept.extend(group)
-        else:
-            left_off += 1
-    what = "part" if left_off == 1 else "parts"
-    note: Block = {
-        "type": "context",
-        "block_id": "more",
-        "elements": [
-            mrkdwn(f"_{left_off} more {what} not shown: a Slack message holds {limit} blocks._")
-        ],
-    }
-    return head + kept + [note] + tail
+    shown: list[_Group] = []
+    for g in groups:
+        cost = len(g.prefix) + (1 if g.units else 0)  # its "…and N more" line, until complete
+        if cost > room:
+            break
+        shown.append(g)
+        room -= cost
+    progress = True
+    while progress:
+        progress = False
+        for g in shown:
+            if g.taken >= len(g.units):
+                continue
+            unit = g.units[g.taken]
+            cost = len(unit) - (1 if g.taken == len(g.units) - 1 else 0)
+            if cost <= room:
+                g.taken += 1
+                room -= cost
+                progress = True
+    out = list(head)
+    for g in shown:
+        out.extend(g.prefix)
+        for unit in g.units[: g.taken]:
+            out.extend(unit)
+        if g.taken < len(g.units):
+            out.append(_more_block(g, home))
+    notes: list[str] = []
+    parts_left_off = len(groups) - len(shown)
+    if parts_left_off:
+        what = "part" if parts_left_off == 1 else "parts"
+        notes.append(f"{parts_left_off} more {what} not shown")
+    if buttons_left_off:
+        what = "button" if buttons_left_off == 1 else "buttons"
+        notes.append(f"{buttons_left_off} more {what} not shown")
+    if notes:
+        text = "; ".join(notes) + f": a Slack message holds {limit} blocks."
+        out.append({"type": "context", "block_id": "more|rest", "elements": [mrkdwn(f"_{text}_")]})
+    return out + tail
+
+
+def _more_block(group: _Group, home: bool) -> Block:
+    """``…and 37 more items: `/raid list` `` under a part shown in part."""
+    lines = sum(n for n, _ in group.counts[group.taken :])
+    cards = sum(n for _, n in group.counts[group.taken :])
+    what: list[str] = []
+    if lines:
+        what.append(f"{lines} more line{'s' if lines != 1 else ''}")
+    if cards:
+        what.append(f"{cards} more item{'s' if cards != 1 else ''}")
+    text = "…and " + " and ".join(what)
+    if cards:
+        text += ": `/raid list mine` in their channels" if home else ": `/raid list`"
+    else:
+        text += " not shown here."
+    return {"type": "context", "block_id": group.block_id, "elements": [mrkdwn(text)]}
 
 
 def home_view(reply: Reply) -> dict[str, Any]:

@@ -11,14 +11,11 @@ import textwrap
 from collections.abc import Iterable
 
 from bot.messages import Action, Card, Reply, Section, Tone
+from bot.text.markup import ANGLE_RE, live_markup
 
 WIDTH = 80
 FIELD_INDENT = "    "
 
-_MENTION_RE = re.compile(r"<@!?([^>|\s]+)(?:\|([^>]+))?>")
-_CHANNEL_RE = re.compile(r"<#([^>|\s]+)(?:\|([^>]*))?>")
-_LINK_RE = re.compile(r"<((?:https?|mailto):[^>|\s]+)\|([^>]+)>")
-_BARE_LINK_RE = re.compile(r"<((?:https?|mailto):[^>|\s]+)>")
 # Chat emphasis (Slack ``*bold*``, Discord ``**bold**``) reads as noise in a terminal.
 _BOLD_MARK_RE = re.compile(r"(?<![\w*])\*{1,2}(?=\S)([^*\n]*?\S)\*{1,2}(?![\w*])")
 
@@ -31,11 +28,19 @@ _TONE_COLOUR = {Tone.ERROR: _RED, Tone.SUCCESS: _GREEN}
 
 
 def plain_mentions(text: str) -> str:
-    """Chat markup to console text: ``<@U1>`` -> ``@U1``, ``<@U1|ana>`` -> ``@ana``, links kept."""
-    text = _MENTION_RE.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    text = _CHANNEL_RE.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
-    text = _LINK_RE.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
-    return _BARE_LINK_RE.sub(lambda m: m.group(1), text)
+    """Chat markup to console text: ``<@U1>`` -> ``@U1``, ``<#C1>`` -> ``#C1``, ``<https://x>``
+    -> ``https://x``; labels are dropped (``<@U1|ana>`` -> ``@U1``). Anything else is shown as
+    typed: ``<https://evil.example|Approve here>`` and ``<!channel>`` stay exactly that."""
+    return ANGLE_RE.sub(lambda m: _console(m.group(0), live_markup(m.group(1))), text)
+
+
+def _console(typed: str, live: str | None) -> str:
+    if live is None:
+        return typed
+    inner = live[1:-1]
+    if inner.startswith("mailto:"):
+        return inner.split("|", 1)[0].removeprefix("mailto:")
+    return inner
 
 
 def plain(text: str) -> str:

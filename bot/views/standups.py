@@ -18,6 +18,9 @@ from bot.views.items import changed_reply
 #: The answer form's fields: ``q0``, ``q1``... (a standup asks a handful of questions; longer
 #: numbers are no field of the form and are ignored, as any other unknown field)
 _ANSWER_FIELD = re.compile(r"q(0|[1-9][0-9]{0,3})")
+#: Track buttons under a summary: the first findings get one, the rest are listed only (a
+#: message holds few buttons: Discord 25, and 300 buttons help nobody).
+MAX_TRACK_BUTTONS = 10
 
 
 def answer_form(standup: Standup, previous: StandupAnswer | None) -> Form:
@@ -97,17 +100,23 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
             for n, q in enumerate(standup.questions)
         )
         sections.append(Section(f"{mention(answer.person)}", body))
-    actions = []
+    actions: list[Action] = []
     if result.findings:
         finding_lines = []
         for found in result.findings:
             label = "blocker" if found.kind is Kind.BLOCKER else "decision needed"
             finding_lines.append(f"{label} from {mention(found.person)}: {found.text}")
-            actions.append(
-                Action(
-                    f"Track {label}: {found.text[:40]}",
-                    action_ids.track(standup.stored_id, found.person, found.index),
+            if len(actions) < MAX_TRACK_BUTTONS:
+                actions.append(
+                    Action(
+                        f"Track {label}: {found.text[:40]}",
+                        action_ids.track(standup.stored_id, found.person, found.index),
+                    )
                 )
+        if len(result.findings) > len(actions):
+            finding_lines.append(
+                f"…and {len(result.findings) - len(actions)} more without a Track button: "
+                "log one with `/blocker <title>` or `/decision needed <title>`."
             )
         sections.append(
             Section("Found in the answers (not tracked unless you click)", tuple(finding_lines))

@@ -1,4 +1,4 @@
-"""On the wire, Discord: no message raidline sends can ping ``@everyone`` or a role.
+"""On the wire, Discord: no message raidline sends can ping ``@everyone`` or a role, or link.
 
 ``test_hostile_input.py`` checks the renderers' output; this checks what reaches Discord through
 the real discord.py client and adapter against the stand-in: every answer and every message sent
@@ -63,7 +63,10 @@ async def test_discord_answers_never_ping_everyone_or_roles(
         )
     )
     assert not is_ephemeral(public)
-    assert "@everyone" in public["data"]["content"]  # shown as typed...
+    content = public["data"]["content"]
+    # shown as typed (a zero-width space keeps it from even looking live), the link inert...
+    assert "@\u200beveryone @\u200bhere <@\u200b&2400000000000000001>" in content
+    assert "[click]\\(https://evil.example)" in content and "](" not in content
     _forbids_mass_pings(public)  # ...but never pinging
     refused = await discord_api.answer(
         slash(place(), "blocker", [opt("title", DISCORD_TYPED[:300]), opt("due", "12/05")])
@@ -82,5 +85,6 @@ async def test_discord_messages_sent_on_its_own_never_ping_everyone_or_roles(
     posts = fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")
     assert posts, "nothing was sent"
     for post in posts:
-        assert "@everyone" in post.body["content"]
+        assert "@\u200beveryone @\u200bhere" in post.body["content"]
+        assert "](" not in post.body["content"]
         _forbids_mass_pings(post.body)

@@ -229,9 +229,15 @@ def assert_clean(store: FakeStore) -> None:
 
 # --- Slack checks ------------------------------------------------------------------------------
 
-#: What may stand between ``<`` and ``>`` in raidline's mrkdwn: a user mention, a channel link,
-#: a URL link (a malformed mention such as ``<@,>`` pings nobody). Special mentions never.
-_SLACK_MARKUP = re.compile(r"<(?:[@#][^<>\s][^<>]*|(?:https?|mailto):[^<>\s|]+(?:\|[^<>]*)?)>")
+#: What may stand between ``<`` and ``>`` in raidline's mrkdwn: a plain user mention, a plain
+#: channel link, a plain URL, a mail link labelled with its own address. Never a special
+#: mention, never a masked link, never a label on a mention (raidline's own ":link: message"
+#: link on a card's head is taken off before the check).
+_SLACK_MARKUP = re.compile(
+    r"<(?:@[A-Za-z0-9][A-Za-z0-9._\-]*|#[A-Za-z0-9][A-Za-z0-9_\-]*|https?://[^<>\s|\"]+"
+    r"|mailto:([^<>\s|\"]+)\|\1)>"
+)
+_OWN_CARD_LINK = re.compile(r"  <https?://[^<>\s|]+\|:link: message>")
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _SLACK_BLOCK_TYPES = {"section", "context", "actions", "divider", "input"}
 
@@ -311,7 +317,11 @@ def check_blocks(blocks: Sequence[Mapping[str, Any]], limit: int, where: str) ->
         if block["type"] == "section":
             assert "text" in block or "fields" in block, at
             if "text" in block:
-                check_text_object(block["text"], kit.MAX_TEXT, at)
+                text_object = block["text"]
+                if str(block.get("block_id", "")).endswith("|head"):
+                    own = _OWN_CARD_LINK.sub("", text_object["text"])
+                    text_object = {**text_object, "text": own}
+                check_text_object(text_object, kit.MAX_TEXT, at)
             fields = block.get("fields", [])
             assert len(fields) <= kit.MAX_FIELDS_PER_SECTION, at
             for f in fields:
@@ -382,8 +392,22 @@ _TEMPLATES = [
 ]
 
 
+#: Live Discord markup no text of raidline's may hold: a masked link ``[label](url)`` (a ``]``
+#: right before a ``(``), ``@everyone`` / ``@here``, a role ping. People ``<@123>`` are fine.
+_DISCORD_LIVE = re.compile(r"\]\(|@(?:everyone|here)|<@&", re.IGNORECASE)
+
+
+def check_discord_text(text: str | None, where: str) -> None:
+    m = _DISCORD_LIVE.search(text or "")
+    assert m is None, f"{where}: live {m.group(0)!r} in {(text or '')[:300]!r}"
+
+
 def check_embed(embed: discord.Embed, where: str) -> None:
     data = embed.to_dict()
+    check_discord_text(data.get("title"), f"{where} title")
+    check_discord_text(data.get("description"), f"{where} description")
+    for f in data.get("fields") or []:
+        check_discord_text(f["value"], f"{where} field")
     assert len(data.get("title") or "") <= dr.MAX_TITLE, where
     assert len(data.get("description") or "") <= dr.MAX_DESCRIPTION, where
     assert len((data.get("footer") or {}).get("text") or "") <= dr.MAX_FOOTER, where
@@ -423,6 +447,7 @@ def check_components(rows: Sequence[Sequence[dr.ComponentSpec]], where: str) -> 
 
 def check_message(rendered: dr.Rendered, where: str) -> None:
     assert len(rendered.content) <= dr.MAX_CONTENT, where
+    check_discord_text(rendered.content, f"{where} content")
     assert rendered.content.strip() or rendered.embeds, f"{where}: empty message"
     assert len(rendered.embeds) <= dr.MAX_EMBEDS, where
     assert sum(len(e) for e in rendered.embeds) <= dr.MAX_EMBED_TOTAL, f"{where}: embeds too big"
@@ -1029,6 +1054,10 @@ def test_submitted_values_read_back_exactly_from_both_platforms(values: dict[str
         "fish & chips",
         "<!subteam^S1|@team>",
         "<javascript:alert(1)|x>",
+        "<https://evil.example|Approve here>",
+        "<mailto:a@evil.example|HR>",
+        "<@U1|CEO>",
+        "<#C1|general>",
     ],
 )
 def test_the_slack_check_refuses_unescaped_text(bad: str) -> None:
@@ -1038,7 +1067,8 @@ def test_the_slack_check_refuses_unescaped_text(bad: str) -> None:
 
 def test_the_slack_check_accepts_what_raidline_means() -> None:
     check_mrkdwn(
-        "*B-1*  a &lt;b&gt; &amp; c · <@U1> in <#C1> <https://x.slack.com/p|:link: m>", "ok"
+        "*B-1*  a &lt;b&gt; &amp; c · <@U1> in <#C1> <https://x.slack.com/p> <mailto:a@b.c|a@b.c>",
+        "ok",
     )
 
 

@@ -74,3 +74,25 @@ async def test_slack_special_mentions_typed_into_a_modal_are_posted_inert(
     shown = blocks_text(post.body["blocks"])
     assert "&lt;!channel&gt; please look &lt;!here&gt;" in shown
     assert "&lt;!everyone&gt; &amp; <@U2>" in shown
+
+
+#: A masked link typed literally (Slack escapes it), one Slack sends as markup (a formatted
+#: link pasted into the command), and what Slack makes of a typed address.
+SLACK_LINKS = (
+    "&lt;https://evil.example|Approve here&gt; <https://evil.example|Approve too> "
+    "<http://example.com|example.com>"
+)
+
+
+async def test_slack_masked_links_typed_into_a_command_are_posted_as_typed(
+    slack: Harness,
+) -> None:
+    status, ack, _ = await slack.command("/blocker", "Read " + SLACK_LINKS + " due friday")
+    assert (status, ack) == (200, "")
+    post = await slack.last("chat.postMessage")
+    _check_slack_post(post.body)
+    shown = blocks_text(post.body["blocks"]) + post.body["text"]
+    assert "|Approve" not in re.sub(r"&lt;[^<>]*&gt;", "", shown)  # no live masked link
+    assert "&lt;https://evil.example|Approve here&gt;" in shown
+    assert "&lt;https://evil.example|Approve too&gt;" in shown
+    assert "<http://example.com>" in shown  # what Slack made of a typed address stays a link

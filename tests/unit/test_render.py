@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.messages import Action, Card, Field, Form, Reply, Section, Tone
-from bot.views.plain import numbered_actions, plain, render_text, wrap
+from bot.views.plain import numbered_actions, plain, render_card, render_text, wrap
 
 BLOCKER = Card(
     ref="B-1",
@@ -52,11 +54,34 @@ def test_sections_with_headings_and_lines() -> None:
 
 
 def test_mentions_in_every_slack_and_discord_shape() -> None:
-    assert (
-        plain("<@U024BE7LH> <@!8035> <@U1|bob> <#C1|general>") == "@U024BE7LH @8035 @bob #general"
-    )
-    assert plain("see <https://x.test/a|the doc>") == "see the doc (https://x.test/a)"
+    # Labels never show: a typed label could name someone else.
+    assert plain("<@U024BE7LH> <@!8035> <@U1|bob> <#C1|general>") == "@U024BE7LH @8035 @U1 #C1"
+    assert plain("see <https://x.test/a|the doc>") == "see <https://x.test/a|the doc>"
     assert plain("5 * 3 = 15, **bold**") == "5 * 3 = 15, bold"
+
+
+#: Typed in a title -> how the console shows the card's title: as typed, but for plain
+#: mentions, channels and links (written the way chat writes them).
+TYPED = [
+    ("<https://evil.example|Approve here>", "<https://evil.example|Approve here>"),
+    ("<!channel> <!here> <!subteam^S1|@team>", "<!channel> <!here> <!subteam^S1|@team>"),
+    ("[Approve](https://evil.example)", "[Approve](https://evil.example)"),
+    ("@everyone <@&123> **b** _i_ `c`", "@everyone <@&123> **b** _i_ `c`"),
+    ("<b> & <>", "<b> & <>"),
+    ("ask <@dana> in <#C1>", "ask @dana in #C1"),
+    ("<https://x.test/a> <http://x.test|x.test>", "https://x.test/a http://x.test"),
+    ("<mailto:a@b.c|a@b.c>", "a@b.c"),
+]
+
+
+@pytest.mark.parametrize(("typed", "shown"), TYPED, ids=[t for t, _ in TYPED])
+def test_typed_markup_is_shown_as_typed(typed: str, shown: str) -> None:
+    card = Card("B-1", "blocker", typed, "open", (Field("Details", typed),))
+    assert render_card(card).splitlines() == [
+        f"B-1  {shown}",
+        "    blocker · open",
+        f"    Details: {shown}",
+    ]
 
 
 def test_usage_and_incident_id_close_the_reply() -> None:

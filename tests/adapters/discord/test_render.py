@@ -370,3 +370,72 @@ def test_schema_hash_ignores_what_discord_adds_and_sees_real_changes() -> None:
 def test_choice_labels_are_clipped_for_autocomplete() -> None:
     assert len(dr.choice_name("B-1 " + "x" * 300)) == 100
     assert Choice("1", "one").label == "one"
+
+
+# --- what people type is shown as typed ------------------------------------------------------
+
+ZW = "\u200b"
+#: Typed in a title -> how the card's title shows it (every markdown character escaped).
+TITLE_INJECTIONS = [
+    ("[Approve](https://evil.example)", r"\[Approve]\(https://evil.example)"),
+    ("[a](http://x) and [b](http://y)", r"\[a]\(http://x) and [b]\(http://y)"),
+    ("[x](<javascript:1>)", r"\[x]\(<javascript:1>)"),
+    ("@everyone look", f"@{ZW}everyone look"),
+    ("@here look", f"@{ZW}here look"),
+    ("<@&123> look", f"<@{ZW}&123> look"),
+    (
+        "**bold** _it_ ~~x~~ ||spoiler|| `code`",
+        r"\*\*bold\*\* \_it\_ \~\~x\~\~ \|\|spoiler\|\| \`code\`",
+    ),
+    ("# heading", r"\# heading"),
+    ("> quote", r"\> quote"),
+    # what Discord makes of a real mention, and plain URLs, stay as they are
+    ("ask <@123>", "ask <@123>"),
+    ("in <#456>", "in <#456>"),
+    ("see https://example.com/a_b", "see https://example.com/a_b"),
+]
+
+
+@pytest.mark.parametrize(("typed", "shown"), TITLE_INJECTIONS, ids=[t for t, _ in TITLE_INJECTIONS])
+def test_typed_markup_in_a_title_or_field_is_shown_as_typed(typed: str, shown: str) -> None:
+    card = Card("B-3", "blocker", typed, "open", (Field("Details", typed),))
+    embed = dr.card_embed(card).to_dict()
+    assert embed["title"] == f"B-3 · {shown}"
+    assert embed["fields"][0]["value"] == shown
+
+
+#: Typed text inside raidline's own sentences (content, section lines, headings) -> shown.
+MIXED_INJECTIONS = [
+    ("[Approve](https://evil.example)", r"[Approve]\(https://evil.example)"),
+    ("[Approve] (https://evil.example)", r"[Approve] \(https://evil.example)"),
+    ("@everyone", f"@{ZW}everyone"),
+    ("@HERE", f"@{ZW}HERE"),
+    ("<@&123>", f"<@{ZW}&123>"),
+    ("<@123>", "<@123>"),
+    ("<#456>", "<#456>"),
+    ("https://example.com", "https://example.com"),
+]
+
+
+@pytest.mark.parametrize(("typed", "shown"), MIXED_INJECTIONS, ids=[t for t, _ in MIXED_INJECTIONS])
+def test_typed_markup_in_raidlines_sentences_is_shown_as_typed(typed: str, shown: str) -> None:
+    reply = Reply(
+        f"Logged *B-1*: {typed}",
+        Visibility.CHANNEL,
+        sections=(Section(f"Answer of {typed}", (f"*B-1* {typed}",)),),
+        field_errors={"title": f"bad {typed}"},
+    )
+    rendered = dr.render(reply)
+    assert rendered.content == f"Logged **B-1**: {shown}"
+    embeds = [e.to_dict() for e in rendered.embeds]
+    assert embeds[0]["title"] == f"Answer of {shown}"
+    assert embeds[0]["description"] == f"**B-1** {shown}"
+    assert embeds[1]["fields"][0]["value"] == f"bad {shown}"
+    (part,) = dr.render_all(reply)
+    assert part.content == rendered.content
+
+
+def test_a_quote_or_heading_at_the_start_of_a_line_stays_text() -> None:
+    reply = Reply("Standup summary", sections=(Section("Answers", ("Q: a\n# big\n> quoted",)),))
+    (embed,) = dr.render(reply).embeds
+    assert embed.description == "Q: a\n\\# big\n\\> quoted"

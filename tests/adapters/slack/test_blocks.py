@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from adapters.slack import blocks as kit
 from bot.domain.model import ChannelKey
@@ -15,10 +19,29 @@ from bot.messages import (
     Form,
     FormField,
     InputKind,
+    Outgoing,
     Reply,
     Section,
     Tone,
 )
+from bot.scheduler import Scheduler
+from tests.fakes import FakeStore, FixedClock
+from tests.unit.conftest import BASE, Chat
+
+
+class Outbox:
+    """The scheduler's messenger: keeps what the bot sends on its own."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def send(self, message: Outgoing) -> str:
+        self.sent.append(message)
+        return f"ts-{len(self.sent)}"
+
+    def take(self) -> list[Outgoing]:
+        sent, self.sent = self.sent, []
+        return sent
 
 
 def card(ref: str, **kw: Any) -> Card:
@@ -63,15 +86,69 @@ def test_risk_score_is_a_field() -> None:
     assert "*Score*\n12" in texts(kit.card_blocks(risk, 0))
 
 
-def test_user_text_is_escaped_but_mentions_and_links_are_not() -> None:
+def test_user_text_is_escaped_but_plain_mentions_and_links_are_not() -> None:
     assert kit.escape("<b> & <@U1> <#C1|x> <!here> <https://a.b/c|site>") == (
-        "&lt;b&gt; &amp; <@U1> <#C1|x> &lt;!here&gt; <https://a.b/c|site>"
+        "&lt;b&gt; &amp; <@U1> <#C1> &lt;!here&gt; &lt;https://a.b/c|site&gt;"
     )
     # Special mentions never pass: user text must not make raidline ping everyone.
     assert kit.escape("<!channel> <!everyone> <!subteam^S1|@team>") == (
         "&lt;!channel&gt; &lt;!everyone&gt; &lt;!subteam^S1|@team&gt;"
     )
     assert kit.unescape("a &lt;b&gt; &amp;lt;") == "a <b> &lt;"
+
+
+#: What people type (or Slack makes of it) -> what raidline's message shows in Slack.
+INJECTIONS = [
+    # masked links: shown as typed, never a live link under the bot's name
+    ("<https://evil.example|Approve here>", "&lt;https://evil.example|Approve here&gt;"),
+    ("<http://x|y>", "&lt;http://x|y&gt;"),
+    ("<mailto:boss@evil.example|HR>", "&lt;mailto:boss@evil.example|HR&gt;"),
+    (
+        "<https://evil.example|https://good.example>",
+        "&lt;https://evil.example|https://good.example&gt;",
+    ),
+    # special mentions and anything else Slack would read as markup
+    ("<!channel>", "&lt;!channel&gt;"),
+    ("<!here>", "&lt;!here&gt;"),
+    ("<!everyone>", "&lt;!everyone&gt;"),
+    ("<!subteam^S0123|@oncall>", "&lt;!subteam^S0123|@oncall&gt;"),
+    ("<!date^1392734382^{date}|x>", "&lt;!date^1392734382^{date}|x&gt;"),
+    ("<javascript:alert(1)|x>", "&lt;javascript:alert(1)|x&gt;"),
+    ("<@U1 x>", "&lt;@U1 x&gt;"),
+    ("a <b> & c", "a &lt;b&gt; &amp; c"),
+    # labels never show: the person or channel is shown by Slack under their real name
+    ("<@U123|CEO>", "<@U123>"),
+    ("<#C1|general>", "<#C1>"),
+    # what Slack makes of a real mention or a plain URL stays live
+    ("<@U123>", "<@U123>"),
+    ("<@W9>", "<@W9>"),
+    ("<#C1>", "<#C1>"),
+    ("<https://example.com/a?b=1>", "<https://example.com/a?b=1>"),
+    ("<http://example.com|example.com>", "<http://example.com>"),
+    ("<https://example.com/|example.com>", "<https://example.com/>"),
+    ("<mailto:a@b.c|a@b.c>", "<mailto:a@b.c|a@b.c>"),
+]
+
+
+@pytest.mark.parametrize(("typed", "shown"), INJECTIONS, ids=[t for t, _ in INJECTIONS])
+def test_typed_markup_is_shown_as_typed_in_every_slot(typed: str, shown: str) -> None:
+    text = f"Look {typed} now"
+    reply = Reply(
+        text,
+        cards=(card("B-1", title=text, fields=(Field("Details", text), Field("Note", text * 9))),),
+        sections=(Section(text, (text,)),),
+        usage=f"/raid note {text}",
+    )
+    blocks = kit.message_blocks(reply)
+    rendered = texts(blocks)
+    expected = f"Look {shown} now"
+    assert kit.message_text(reply) == expected
+    assert f"*B-1*  {expected}" in rendered
+    assert f"*Details*\n{expected}" in rendered
+    assert any(t.startswith(f"*Note*\n{expected}") for t in rendered)
+    assert f"*{expected}*" in rendered  # the section's heading
+    assert f"• {expected}" in rendered
+    assert f"Usage: `/raid note {expected}`" in rendered
 
 
 def test_a_long_reply_stays_inside_50_blocks_and_keeps_more() -> None:
@@ -256,3 +333,94 @@ def test_prefill_from_a_message() -> None:
         "details": "A & B\nmore",
     }
     assert kit.prefill_from_message(form, "x" * 20)["title"] == "x" * 9 + "…"
+
+
+# --- Slack's limits, whatever people typed ----------------------------------------------------
+
+
+def _actions(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_a_standup_summary_of_many_short_lines_fits_one_message() -> None:
+    """Ten people answer with 300 short lines each: the summary the scheduler posts fits
+    Slack's 50 blocks, with ten Track buttons and a line saying how many more there are."""
+    chat = Chat(FakeStore(), FixedClock(BASE))
+    outbox = Outbox()
+    scheduler = Scheduler(chat.store, outbox, clock=chat.clock, default_timezone="Europe/Berlin")
+    people = [f"U{n:02}" for n in range(10)]
+    await chat.say("/standup members " + " ".join(f"<@{p}>" for p in people))
+    await chat.say("/standup window 1h")
+    await chat.say("/standup schedule weekdays 09:30")
+    chat.clock._now = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+    await scheduler.tick()
+    (opening,) = outbox.take()
+    answer = opening.reply.actions[0].action_id
+    lines = "\n".join(f"x{n}" for n in range(300))
+    for person in people:
+        saved = await chat.click(answer, {"q0": "shipped", "q1": lines, "q2": lines}, user=person)
+        assert saved.tone is Tone.SUCCESS, saved.text
+    chat.clock._now = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    await scheduler.tick()
+    (summary,) = outbox.take()
+
+    blocks = kit.message_blocks(summary.reply)
+    assert len(blocks) <= kit.MAX_MESSAGE_BLOCKS
+    shown = "\n".join(texts(blocks))
+    tracks = [e["text"]["text"] for e in _actions(blocks)]
+    assert tracks == [f"Track blocker: x{n}" for n in range(10)]
+    assert "…and 5990 more without a Track button" in "\n".join(summary.reply.sections[-1].lines)
+    # Every part keeps its heading: who answered, each person's answer, and what was found.
+    assert "*Standup of Thu 26 Nov*" in shown
+    assert all(f"*<@{p}>*" in shown for p in people)
+    assert "*Found in the answers (not tracked unless you click)*" in shown
+    assert "• blocker from <@U00>: x0" in shown
+    assert re.search(r"…and \d+ more lines not shown here\.", shown)
+
+
+def test_a_reply_with_hundreds_of_buttons_keeps_fifty_and_says_so() -> None:
+    reply = Reply(
+        "Many buttons",
+        sections=(Section("Lines", tuple(f"line {n}" for n in range(10))),),
+        actions=tuple(Action(f"Track {n}", f"track:1:U1:{n}") for n in range(2000)),
+    )
+    blocks = kit.message_blocks(reply)
+    assert len(blocks) <= kit.MAX_MESSAGE_BLOCKS
+    assert len(_actions(blocks)) == kit.MAX_TAIL_BUTTONS
+    assert "_1950 more buttons not shown: a Slack message holds 50 blocks._" in texts(blocks)
+    assert "• line 9" in "\n".join(texts(blocks))
+
+
+def test_app_home_with_150_open_items_shows_the_first_of_each_section() -> None:
+    chan = ChannelKey("slack", "T1", "C5")
+    blockers = tuple(card(f"B-{n}", channel=chan) for n in range(1, 151))
+    decisions = tuple(card(f"D-{n}", kind="decision", channel=chan) for n in range(1, 4))
+    reply = Reply(
+        "153 items wait on <@U1>.",
+        sections=(
+            Section("Blockers you own (150)", cards=blockers),
+            Section("Decisions you must take (3)", cards=decisions),
+            Section("Change requests you must approve (0)"),
+        ),
+    )
+    view = kit.home_view(reply)
+    blocks = view["blocks"]
+    assert len(blocks) <= kit.MAX_VIEW_BLOCKS
+    refs = kit.card_refs(blocks)
+    assert refs[:3] == ["B-1", "B-2", "B-3"] and len(refs) > 10
+    assert {"D-1", "D-2", "D-3"} <= set(refs)  # the next section is not crowded out
+    shown = texts(blocks)
+    left = 150 - len([r for r in refs if r.startswith("B-")])
+    assert f"…and {left} more items: `/raid list mine` in their channels" in shown
+    assert "_Nothing here._" in shown
+    assert len({b["block_id"] for b in blocks}) == len(blocks)
+
+
+def test_a_section_longer_than_a_message_does_not_hide_the_next_ones() -> None:
+    long = Section("Long", tuple("y" * 2000 for _ in range(80)))
+    reply = Reply("Two parts", sections=(long, Section("After", ("still here",))))
+    blocks = kit.message_blocks(reply)
+    assert len(blocks) <= kit.MAX_MESSAGE_BLOCKS
+    shown = texts(blocks)
+    assert "*After*" in shown and "• still here" in shown
+    assert any(re.fullmatch(r"…and \d+ more lines not shown here\.", t) for t in shown)
