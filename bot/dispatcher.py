@@ -306,7 +306,8 @@ def check_limits(call: object) -> None:
     if not errors:
         return
     if fields.get("from_form"):
-        raise FormInvalid(errors)
+        names: Mapping[str, str] = getattr(call, "FORM_FIELDS", {})
+        raise FormInvalid({names.get(name, name): error for name, error in errors.items()})
     raise UsageError(" ".join(dict.fromkeys(errors.values())))
 
 

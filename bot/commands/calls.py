@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.domain.model import Kind, Ref, Status
 
@@ -153,6 +153,8 @@ class SetDue:
     ref: Ref
     date: str
     from_form: bool = False
+    #: the form (``due:B-3``) names the date field ``due``
+    FORM_FIELDS: ClassVar[Mapping[str, str]] = {"date": "due"}
 
 
 @dataclass(frozen=True)

@@ -290,3 +290,27 @@ async def test_a_standup_question_states_its_limit(chat: Chat) -> None:
     assert reply.text == (
         "The question is 151 characters long; the limit is 150. Shorten it and try again."
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "values", "field"),
+    [
+        # the form's date field is `due`, the call's `date`: 21 people named in a date
+        ("due:B-1", {"due": " ".join(f"<@U{n}>" for n in range(21))}, "due"),
+        ("assign:C-1", {"owner": PEOPLE}, "owner"),
+        ("decide:D-1", {"outcome": SHORT}, "outcome"),
+        ("reject:C-1", {"reason": LONG}, "reason"),
+    ],
+)
+async def test_a_click_form_over_a_limit_marks_the_forms_own_field(
+    chat: Chat, action: str, values: dict[str, str], field: str
+) -> None:
+    await seed(chat)
+    reply = await chat.click(action, values)
+    assert reply.tone is Tone.ERROR, reply.text
+    assert list(reply.field_errors) == [field]
+    if action.startswith("due:"):
+        assert (
+            reply.field_errors[field]
+            == "That names 21 people; the limit is 20. Mention fewer people."
+        )
