@@ -1,18 +1,26 @@
-"""The one aiohttp web server: Slack HTTP mode (routes added by the Slack adapter), health,
+"""The aiohttp web servers: Slack HTTP mode (routes added by the Slack adapter), health,
 readiness and metrics.
 
-* ``GET /healthz``: 200 ``{"status": "ok"}`` while the process runs (liveness).
+* ``GET /healthz``: 200 ``{"status": "ok"}`` while the process runs (liveness). Always on the
+  public port, never behind a token: the container's health check calls it.
 * ``GET /readyz``: 200 or 503 ``{"ready": bool, "stopping": bool, "checks": {...}}``: the
   database answers, every enabled adapter is connected, the scheduler ticked recently, and
   the process is not shutting down (:class:`Readiness`).
 * ``GET /metrics``: the Prometheus text format (:class:`adapters.metrics.Metrics`).
+
+``/readyz`` and ``/metrics`` are the operations endpoints. They are served on the public
+application (:func:`build_app`) unless the operator gives them a listener of their own
+(``RAIDLINE_OPS_PORT``, on loopback by default: a second :class:`WebServer`), and with an
+``ops_token`` (``RAIDLINE_OPS_TOKEN``) they answer 401 to any request without
+``Authorization: Bearer <token>``, wherever they are served.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -108,45 +116,86 @@ class Readiness:
 
 
 def build_app(
-    readiness: Readiness | None = None, metrics: Metrics | None = None
+    readiness: Readiness | None = None,
+    metrics: Metrics | None = None,
+    *,
+    ops_token: str | None = None,
 ) -> web.Application:
-    """The application adapters add their routes to before the server starts."""
+    """An application with ``/healthz``, and ``/readyz`` and ``/metrics`` for what is passed
+    in. The public one, which the adapters add their routes to before the server starts, gets
+    neither when the operations endpoints are served apart, on an application of their own."""
     app = web.Application()
-
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
     app.router.add_get("/healthz", healthz)
+    _add_ops_routes(app, readiness, metrics, ops_token=ops_token)
+    return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: What a request to an operations endpoint without the right bearer token gets.
+UNAUTHORIZED = {"error": "unauthorized: send Authorization: Bearer <RAIDLINE_OPS_TOKEN>"}
+
+
+def _add_ops_routes(
+    app: web.Application,
+    readiness: Readiness | None,
+    metrics: Metrics | None,
+    *,
+    ops_token: str | None = None,
+) -> None:
+    """``/readyz`` (with ``readiness``) and ``/metrics`` (with ``metrics``) on ``app``; with
+    ``ops_token`` both answer 401 unless the request carries ``Bearer <ops_token>``."""
+
+    def guarded(handler: _Handler) -> _Handler:
+        if not ops_token:
+            return handler
+        expected = f"Bearer {ops_token}".encode()
+
+        async def check(request: web.Request) -> web.StreamResponse:
+            given = request.headers.get("Authorization", "").strip().encode()
+            if not hmac.compare_digest(given, expected):
+                return web.json_response(
+                    UNAUTHORIZED,
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="raidline operations"'},
+                )
+            return await handler(request)
+
+        return check
 
     if readiness is not None:
         ready_check = readiness
 
-        async def readyz(_request: web.Request) -> web.Response:
+        async def readyz(_request: web.Request) -> web.StreamResponse:
             body = await ready_check.check()
             return web.json_response(body, status=200 if body["ready"] else 503)
 
-        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/readyz", guarded(readyz))
 
     if metrics is not None:
         registry = metrics
 
-        async def metrics_text(_request: web.Request) -> web.Response:
+        async def metrics_text(_request: web.Request) -> web.StreamResponse:
             return web.Response(
                 body=registry.render(), headers={"Content-Type": registry.content_type}
             )
 
-        app.router.add_get("/metrics", metrics_text)
-    return app
+        app.router.add_get("/metrics", guarded(metrics_text))
 
 
 class WebServer:
     #: Seconds ``stop()`` lets requests in progress finish before closing their connections.
     shutdown_timeout = 2.0
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, *, what: str = "HTTP") -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.what = what
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -155,8 +204,12 @@ class WebServer:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        log.info("HTTP server listening on %s:%s", self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("%s server listening on %s:%s", self.what, self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -164,4 +217,12 @@ class WebServer:
             self._runner = None
 
 
-__all__ = ["TICK_GRACE_SECONDS", "Readiness", "Ticking", "WebServer", "build_app"]
+__all__ = [
+    "TICK_GRACE_SECONDS",
+    "UNAUTHORIZED",
+    "Readiness",
+    "Ticking",
+    "WebServer",
+    "build_app",
+    "healthz",
+]

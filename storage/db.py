@@ -24,6 +24,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.errors import Unavailable
 
 __all__ = [
+    "DEFAULT_SQLITE_SYNCHRONOUS",
+    "SQLITE_SYNCHRONOUS_LEVELS",
+    "check_sqlite_synchronous",
     "create_engine",
     "install_sqlite_transaction_control",
     "is_sqlite",
@@ -44,6 +47,15 @@ _EXAMPLES = "e.g. sqlite:///raidline.db or postgresql+psycopg://user:password@ho
 PG_CONNECT_TIMEOUT = 10
 #: Milliseconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: SQLite's ``PRAGMA synchronous`` levels raidline accepts, weakest first. FULL (the default)
+#: syncs the write-ahead log at every commit: a commit that was answered survives a power cut
+#: or an operating-system crash. NORMAL syncs only at checkpoints: still never a corrupt file,
+#: but the last commits before such a crash can be lost (a process crash loses nothing).
+#: EXTRA also syncs the directory. OFF is not offered: it can corrupt the file.
+SQLITE_SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
+#: The default for a system of record.
+DEFAULT_SQLITE_SYNCHRONOUS = "FULL"
 
 
 def _parse(url: str) -> URL:
@@ -115,23 +127,39 @@ def is_sqlite(engine: AsyncEngine | Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # SQLAlchemy emits BEGIN itself (see _begin_immediate); sqlite3's own implicit BEGIN
-    # would otherwise start transactions late and as DEFERRED.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        # busy_timeout first, so that a connection racing another one to switch the file to
-        # WAL waits instead of failing with "database is locked".
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable enough in WAL mode (a power cut may lose the last commits but
-        # never corrupts the file) and FULL costs ~2.5x per commit.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        # Per connection, not per file: without this, ON DELETE CASCADE and FKs are ignored.
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
+def _sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], None]:
+    """The ``connect`` listener setting every pragma raidline's SQLite connections need."""
+    level = check_sqlite_synchronous(synchronous)
+
+    def set_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # SQLAlchemy emits BEGIN itself (see _begin_immediate); sqlite3's own implicit BEGIN
+        # would otherwise start transactions late and as DEFERRED.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first, so that a connection racing another one to switch the file
+            # to WAL waits instead of failing with "database is locked".
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # Per connection: see SQLITE_SYNCHRONOUS_LEVELS for what each level keeps.
+            cursor.execute(f"PRAGMA synchronous={level}")
+            # Per connection, not per file: without this, ON DELETE CASCADE and FKs are ignored.
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    return set_pragmas
+
+
+def check_sqlite_synchronous(level: str) -> str:
+    """``level`` upper-cased when it is one of :data:`SQLITE_SYNCHRONOUS_LEVELS`, else
+    ``ValueError`` (the level ends up in a PRAGMA: nothing else may)."""
+    name = str(level).strip().upper()
+    if name not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise ValueError(
+            f"{level!r} is not a SQLite synchronous level ({', '.join(SQLITE_SYNCHRONOUS_LEVELS)})"
+        )
+    return name
 
 
 def _set_migration_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -150,15 +178,21 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def install_sqlite_transaction_control(engine: Engine, *, foreign_keys: bool = True) -> None:
+def install_sqlite_transaction_control(
+    engine: Engine,
+    *,
+    foreign_keys: bool = True,
+    synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS,
+) -> None:
     """Let SQLAlchemy, not sqlite3, start transactions, as ``BEGIN IMMEDIATE``.
 
     With ``foreign_keys=False`` (used for migrations, where SQLite's batch mode drops and
     re-creates tables and must not cascade) only transaction control and the busy timeout are
-    set up.
+    set up (SQLite's own ``synchronous`` default, FULL, then applies). ``synchronous`` is one
+    of :data:`SQLITE_SYNCHRONOUS_LEVELS`.
     """
     if foreign_keys:
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
     else:
         event.listen(engine, "connect", _set_migration_pragmas)
     event.listen(engine, "begin", _begin_immediate)
@@ -199,15 +233,20 @@ def secure_sqlite_file(url: str) -> None:
                 companion.chmod(SQLITE_FILE_MODE)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An asyncio engine for a user's database URL (see :func:`normalize_url`)."""
+def create_engine(url: str, *, sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS) -> AsyncEngine:
+    """An asyncio engine for a user's database URL (see :func:`normalize_url`).
+
+    ``sqlite_synchronous`` is SQLite's ``PRAGMA synchronous`` level on every connection (one of
+    :data:`SQLITE_SYNCHRONOUS_LEVELS`; ``ValueError`` otherwise); PostgreSQL ignores it.
+    """
     normalized = _normalized(url)
     if normalized.drivername == "sqlite+aiosqlite":
+        check_sqlite_synchronous(sqlite_synchronous)
         secure_sqlite_file(url)
         engine = create_async_engine(
             normalized, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
-        install_sqlite_transaction_control(engine.sync_engine)
+        install_sqlite_transaction_control(engine.sync_engine, synchronous=sqlite_synchronous)
         return engine
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in normalized.query:

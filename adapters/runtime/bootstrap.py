@@ -81,8 +81,11 @@ class Parts:
     engine: AsyncEngine | None = None
     #: the platform adapters, built but not connected
     adapters: list[PlatformAdapter] = field(default_factory=list)
-    #: the one web application (Slack HTTP mode, health, metrics) when adapters are served
+    #: the public web application (Slack HTTP mode, health; readiness and metrics unless
+    #: they are served apart) when adapters are served
     web_app: web.Application | None = None
+    #: /readyz and /metrics on RAIDLINE_OPS_HOST:RAIDLINE_OPS_PORT, when that is set
+    ops_app: web.Application | None = None
     metrics: Metrics | None = None
     readiness: Readiness | None = None
 
@@ -165,7 +168,12 @@ def _wire(
     core.observers.append(parts.metrics.observe_request)
     if engine is not None:
         parts.readiness = Readiness(engine, tick_seconds=settings.raidline_tick_seconds)
-    parts.web_app = build_app(parts.readiness, parts.metrics)
+    token = settings.ops_token
+    if settings.ops_apart:
+        parts.web_app = build_app()
+        parts.ops_app = build_app(parts.readiness, parts.metrics, ops_token=token)
+    else:
+        parts.web_app = build_app(parts.readiness, parts.metrics, ops_token=token)
     deps = AdapterDeps(settings=settings, core=core, web_app=parts.web_app, engine=engine)
     parts.adapters = [build(deps) for build in adapters.values()]
     if parts.readiness is not None:

@@ -7,6 +7,7 @@ the variable and what is wrong with it; a secret's value never appears in that l
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,6 +26,8 @@ from pydantic_settings import (
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
+#: SQLite's ``PRAGMA synchronous`` levels (``storage.db.SQLITE_SYNCHRONOUS_LEVELS``)
+SqliteSynchronous = Literal["NORMAL", "FULL", "EXTRA"]
 
 DEFAULT_DATABASE_URL = "sqlite:///raidline.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -47,12 +51,20 @@ _SECRET_FIELDS = frozenset(
         "discord_bot_token",
         "raidline_secret_key",
         "raidline_secret_key_old",
+        "raidline_ops_token",
     }
 )
+
+#: Where secret files are looked for when RAIDLINE_SECRETS_DIR is not set (Docker and
+#: Kubernetes mount secrets there), if that folder exists.
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+DEFAULT_OPS_HOST = "127.0.0.1"
 
 #: The shortest RAIDLINE_SECRET_KEY accepted: 32 characters of ``secrets.token_urlsafe(32)``'s
 #: 43 carry 192 bits.
 SECRET_KEY_MIN_LENGTH = 32
+#: The shortest RAIDLINE_OPS_TOKEN accepted.
+OPS_TOKEN_MIN_LENGTH = 32
 #: How an operator makes a key (said in complaints about it).
 KEY_HOWTO = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
@@ -136,6 +148,18 @@ class Settings(BaseSettings):
     raidline_secret_key: SecretStr | None = None
     #: earlier keys, comma-separated: still decrypt until `raidline rotate-tokens`
     raidline_secret_key_old: SecretStr | None = None
+
+    # -- operations endpoints, SQLite durability, secrets from files ------------------------
+    #: /readyz and /metrics on their own listener (loopback by default) instead of the public
+    #: port; unset: they stay on RAIDLINE_HTTP_PORT
+    raidline_ops_host: str = DEFAULT_OPS_HOST
+    raidline_ops_port: int | None = None
+    #: when set, /readyz and /metrics answer only ``Authorization: Bearer <token>``
+    raidline_ops_token: SecretStr | None = None
+    #: SQLite's PRAGMA synchronous: FULL (every commit on disk), NORMAL or EXTRA
+    raidline_sqlite_synchronous: SqliteSynchronous = "FULL"
+    #: a folder of files named after the settings (e.g. slack_bot_token); default /run/secrets
+    raidline_secrets_dir: str | None = None
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -358,6 +382,80 @@ class Settings(BaseSettings):
         keys = [_check_key(k.strip()) for k in text.split(",") if k.strip()]
         return SecretStr(",".join(keys)) if keys else None
 
+    @field_validator("raidline_ops_host", mode="before")
+    @classmethod
+    def _ops_host(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return DEFAULT_OPS_HOST
+        host = str(value).strip()
+        if any(c.isspace() for c in host) or "/" in host:
+            raise _Invalid(f"{host!r} is not a host name or IP address (e.g. 127.0.0.1)")
+        return host
+
+    @field_validator("raidline_ops_port", mode="before")
+    @classmethod
+    def _ops_port(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise _Invalid(f"{text!r} is not a port number (1-65535)")
+        return int(text)
+
+    @field_validator("raidline_ops_token", mode="before")
+    @classmethod
+    def _ops_token(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        text = text.strip()
+        if any(c.isspace() for c in text):
+            raise _Invalid("contains spaces (value not shown); paste the token without them")
+        if len(text) < OPS_TOKEN_MIN_LENGTH:
+            raise _Invalid(
+                f"too short (value not shown): at least {OPS_TOKEN_MIN_LENGTH} characters; "
+                f"{KEY_HOWTO}"
+            )
+        return SecretStr(text)
+
+    @field_validator("raidline_sqlite_synchronous", mode="before")
+    @classmethod
+    def _sqlite_synchronous(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return "FULL"
+        level = str(value).strip().upper()
+        if level not in ("NORMAL", "FULL", "EXTRA"):
+            raise _Invalid(
+                f"{value!r} is not one of FULL (the default), NORMAL, EXTRA"
+                + (" (OFF can corrupt the database file)" if level == "OFF" else "")
+            )
+        return level
+
+    @field_validator("raidline_secrets_dir", mode="before")
+    @classmethod
+    def _secrets_dir(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        folder = str(value).strip()
+        if not Path(folder).is_dir():
+            raise _Invalid(f"{folder!r} is not a folder (one file per secret, e.g. /run/secrets)")
+        return folder
+
+    @model_validator(mode="after")
+    def _ops_apart(self) -> Settings:
+        port = self.raidline_ops_port
+        if port is not None and port == self.raidline_http_port:
+            raise _Invalid(
+                f"[RAIDLINE_OPS_PORT] {port} is also RAIDLINE_HTTP_PORT; the operations "
+                "endpoints need a port of their own (or leave RAIDLINE_OPS_PORT empty)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         has_transport = self.slack_app_token is not None or self.slack_signing_secret is not None
@@ -462,6 +560,21 @@ class Settings(BaseSettings):
         return tuple(old.get_secret_value().split(",")) if old is not None else ()
 
     @property
+    def ops_apart(self) -> bool:
+        """/readyz and /metrics on RAIDLINE_OPS_HOST:RAIDLINE_OPS_PORT, not the public port."""
+        return self.raidline_ops_port is not None
+
+    @property
+    def ops_token(self) -> str | None:
+        """RAIDLINE_OPS_TOKEN: the bearer token /readyz and /metrics ask for, or None."""
+        token = self.raidline_ops_token
+        return token.get_secret_value() if token is not None else None
+
+    @property
+    def sqlite_synchronous(self) -> SqliteSynchronous:
+        return self.raidline_sqlite_synchronous
+
+    @property
     def database_url_for_display(self) -> str:
         """The database URL with any password replaced by ``***``."""
         return mask_url_password(self.database_url)
@@ -477,6 +590,7 @@ class Settings(BaseSettings):
                 self.slack_client_secret,
                 self.discord_bot_token,
                 self.raidline_secret_key,
+                self.raidline_ops_token,
             )
             if secret is not None and secret.get_secret_value()
         ]
@@ -528,7 +642,8 @@ def mask_url_password(url: str) -> str:
 
 
 class _MappingSettings(Settings):
-    """Settings read from an explicit mapping only (tests, tools): no process env, no .env."""
+    """Settings read from an explicit mapping (tests, tools) and, when it names
+    RAIDLINE_SECRETS_DIR, from that folder's files: no process env, no .env."""
 
     @classmethod
     def settings_customise_sources(
@@ -539,7 +654,7 @@ class _MappingSettings(Settings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+        return (init_settings, file_secret_settings)
 
 
 def load_settings(
@@ -547,22 +662,63 @@ def load_settings(
 ) -> Settings:
     """Build the settings.
 
-    ``env=None`` reads the process environment and ``.env`` in the current directory (or
-    ``env_file``); a mapping is read on its own, as if it were the whole environment.
+    ``env=None`` reads the process environment, ``.env`` in the current directory (or
+    ``env_file``) and the secret files (:func:`secrets_folder`); a mapping is read on its own,
+    as if it were the whole environment (its RAIDLINE_SECRETS_DIR too, but not the default
+    ``/run/secrets``). An empty value counts as unset, so that a secret file fills it in.
+    A variable set in the environment or ``.env`` wins over a file of the same name.
     Raises :class:`ConfigError` with one line naming the variable when a value is wrong.
     """
     try:
         if env is None:
+            kwargs: dict[str, Any] = {"_env_ignore_empty": True}
             if env_file is not None:
-                return Settings(_env_file=env_file)  # type: ignore[call-arg]
-            return Settings()
+                kwargs["_env_file"] = env_file
+            folder = secrets_folder(
+                _lookup(os.environ, "RAIDLINE_SECRETS_DIR")
+                or _dotenv_value(env_file or Path(".env"), "RAIDLINE_SECRETS_DIR"),
+                default=DEFAULT_SECRETS_DIR,
+            )
+            if folder is not None:
+                kwargs["_secrets_dir"] = folder
+            return Settings(**kwargs)
         fields = Settings.model_fields
         values: dict[str, Any] = {
-            key.lower(): value for key, value in env.items() if key.lower() in fields
+            key.lower(): value
+            for key, value in env.items()
+            if key.lower() in fields and not (isinstance(value, str) and not value.strip())
         }
+        folder = secrets_folder(_lookup(env, "RAIDLINE_SECRETS_DIR"), default=None)
+        if folder is not None:
+            values["_secrets_dir"] = folder
         return _MappingSettings(**values)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
+
+
+def secrets_folder(configured: str | None, *, default: Path | None = None) -> Path | None:
+    """The folder secret files are read from: RAIDLINE_SECRETS_DIR when it is a folder (when
+    it is not, the setting's own check says so), else ``default`` if that exists."""
+    if configured and configured.strip():
+        folder = Path(configured.strip())
+        return folder if folder.is_dir() else None
+    if default is not None and default.is_dir():
+        return default
+    return None
+
+
+def _lookup(env: Mapping[str, str], name: str) -> str | None:
+    """``env[name]``, the name compared case-insensitively like the settings' own."""
+    for key, value in env.items():
+        if key.upper() == name and isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _dotenv_value(path: Path, name: str) -> str | None:
+    if not path.is_file():
+        return None
+    return _lookup({k: v or "" for k, v in dotenv_values(path).items()}, name)
 
 
 def _one_line(exc: ValidationError) -> str:

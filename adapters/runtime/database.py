@@ -74,7 +74,7 @@ async def open_engine(settings: Settings) -> AsyncEngine:
     database cannot be reached or is not migrated.
     """
     check_database_url(settings)
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         if db.is_sqlite(engine):
             await migrate_database(settings)

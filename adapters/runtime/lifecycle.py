@@ -28,7 +28,7 @@ from adapters.runtime.bootstrap import AdapterFactory, Parts, bootstrap, enabled
 from adapters.runtime.config import Settings
 from adapters.runtime.database import database_display, one_process
 from adapters.runtime.ticker import TickRunner
-from adapters.web import WebServer
+from adapters.web import WebServer, build_app
 
 log = logging.getLogger("raidline.runtime")
 
@@ -66,7 +66,13 @@ async def run(
     adapters = enabled_adapters(settings)
     if not adapters:
         return await run_console(
-            settings, user=user, channel=channel, stdin=stdin, stdout=stdout, show_banner=True
+            settings,
+            user=user,
+            channel=channel,
+            stdin=stdin,
+            stdout=stdout,
+            show_banner=True,
+            serve_health=True,
         )
     return await run_platforms(settings, adapters, stop=stop)
 
@@ -80,8 +86,14 @@ async def run_console(
     stdout: TextIO | None = None,
     show_banner: bool = False,
     files_dir: Path | None = None,
+    serve_health: bool = False,
 ) -> int:
-    """The local console on the configured database until ``/quit`` or the end of input."""
+    """The local console on the configured database until ``/quit`` or the end of input.
+
+    With ``serve_health`` (``raidline run`` without chat credentials) it also answers
+    ``GET /healthz`` on RAIDLINE_HTTP_HOST:RAIDLINE_HTTP_PORT while it runs, where the
+    container's health check looks (:func:`_health_server`).
+    """
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     user = user or default_user()
@@ -103,14 +115,36 @@ async def run_console(
             if show_banner:
                 stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
                 stdout.flush()
+            health = await _health_server(settings) if serve_health else None
             ticks = parts.ticker({"console": console})
             ticks.start()
             try:
                 return await console.run()
             finally:
                 await ticks.stop()
+                if health is not None:
+                    await health.stop()
         finally:
             await parts.close()
+
+
+async def _health_server(settings: Settings) -> WebServer | None:
+    """``GET /healthz`` for the console; a port that cannot be had is a warning, not an end:
+    the console is usable without it."""
+    server = WebServer(
+        build_app(), settings.raidline_http_host, settings.raidline_http_port, what="Health"
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        log.warning(
+            "not serving /healthz on %s:%s (%s); the console runs without it",
+            settings.raidline_http_host,
+            settings.raidline_http_port,
+            exc.strerror or exc,
+        )
+        return None
+    return server
 
 
 async def run_platforms(
@@ -147,6 +181,14 @@ async def _run_platforms(
             parts.web_app, settings.raidline_http_host, settings.raidline_http_port
         )
         await running.server.start()
+        if parts.ops_app is not None and settings.raidline_ops_port is not None:
+            running.ops_server = WebServer(
+                parts.ops_app,
+                settings.raidline_ops_host,
+                settings.raidline_ops_port,
+                what="Operations (/readyz, /metrics)",
+            )
+            await running.ops_server.start()
         for adapter in parts.adapters:
             await adapter.start()
             log.info("%s adapter started", adapter.name)
@@ -177,6 +219,8 @@ class Running:
 
     parts: Parts
     server: WebServer | None = None
+    #: /readyz and /metrics apart from the public port (RAIDLINE_OPS_PORT)
+    ops_server: WebServer | None = None
     ticks: TickRunner | None = None
     #: the tasks running once start-up finished: everything later is per-request work
     baseline: set[asyncio.Task[object]] = field(default_factory=set)
@@ -320,6 +364,8 @@ async def _close(running: Running, ticking: asyncio.Task[None] | None, budget: f
     ]
     if running.server is not None:
         steps.append(("the web server", running.server.stop))
+    if running.ops_server is not None:
+        steps.append(("the operations server", running.ops_server.stop))
     steps.append(("the database engine", running.parts.close))
     for what, step in steps:
         try:

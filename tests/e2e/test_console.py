@@ -14,9 +14,12 @@ import json
 import os
 import queue
 import secrets
+import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -363,17 +366,24 @@ TIMEOUT = 60
 
 
 class Session:
-    """``raidline console`` as a subprocess that the test talks to line by line."""
+    """``raidline console`` (or ``command``) as a subprocess that the test talks to line by
+    line."""
 
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(
+        self,
+        db: Path,
+        *args: str,
+        command: str = "console",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "adapters", "console", *args],
+            [sys.executable, "-m", "adapters", command, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             bufsize=1,
-            env=clean_env(db),
+            env=clean_env(db, env),
             cwd=db.parent,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -589,6 +599,62 @@ def test_run_without_credentials_starts_the_console_with_a_two_line_banner(tmp_p
         assert variable in second
     assert "DISCORD_BOT_TOKEN" in second
     assert rest and rest[0] != ""  # the console answered /raid list right after
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - a local URL
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.e2e
+def test_run_without_credentials_answers_healthz_while_the_console_runs(tmp_path: Path) -> None:
+    """A container without chat credentials: the image's health check (GET /healthz on
+    RAIDLINE_HTTP_PORT) passes while the console runs, and stops with it."""
+    port = free_port()
+    session = Session(
+        tmp_path / "raidline.db",
+        command="run",
+        env={"RAIDLINE_HTTP_HOST": "127.0.0.1", "RAIDLINE_HTTP_PORT": str(port)},
+    )
+    session.until(lambda line: "To connect Slack set" in line)  # the banner: it is up
+    base = f"http://127.0.0.1:{port}"
+    assert get(base + "/healthz") == (200, '{"status": "ok"}')
+    assert get(base + "/readyz")[0] == 404  # no chat platform: nothing to be ready for
+    session.send("/blocker Printer is broken")
+    session.until(lambda line: line.startswith("B-1  Printer is broken"))
+    assert get(base + "/healthz")[0] == 200
+    status, stderr = session.close()
+    assert status == 0, stderr
+    with pytest.raises(urllib.error.URLError):  # the server ended with the console
+        get(base + "/healthz")
+
+
+@pytest.mark.e2e
+def test_a_busy_health_port_does_not_stop_the_console(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = raidline(
+            "run",
+            db=tmp_path / "raidline.db",
+            stdin="/blocker Printer is broken\n",
+            env={"RAIDLINE_HTTP_HOST": "127.0.0.1", "RAIDLINE_HTTP_PORT": str(port)},
+        )
+    assert result.returncode == 0, result.stderr
+    assert "B-1  Printer is broken" in result.stdout
+    (warning,) = [line for line in result.stderr.splitlines() if "/healthz" in line]
+    assert f"not serving /healthz on 127.0.0.1:{port}" in warning
+    assert "the console runs without it" in warning
 
 
 @pytest.mark.e2e

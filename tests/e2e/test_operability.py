@@ -102,16 +102,22 @@ class Raidline:
         return [json.loads(line) for line in list(self.err)]
 
     async def until_ready(
-        self, session: aiohttp.ClientSession, within: float = 30
+        self,
+        session: aiohttp.ClientSession,
+        within: float = 30,
+        *,
+        base: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Poll /readyz until it answers 200; fail early if the process died."""
+        """Poll /readyz (on ``base``, by default the public port) until it answers 200; fail
+        early if the process died."""
         deadline = time.monotonic() + within
         body: dict[str, Any] = {}
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"raidline exited with {self.proc.returncode}:\n{self.log}")
             try:
-                async with session.get(self.base + "/readyz") as resp:
+                async with session.get((base or self.base) + "/readyz", headers=headers) as resp:
                     body = await resp.json()
                     if resp.status == 200:
                         return body
@@ -267,6 +273,53 @@ async def test_a_full_run_is_ready_counts_commands_logs_json_without_secrets_and
     everything = "\n".join(raidline.out + raidline.err)
     for secret in SECRETS:
         assert secret not in everything, f"{secret!r} appears in the output"
+
+
+OPS_TOKEN = "ops-token-0123456789-abcdefghijklmnop"
+
+
+@pytest.mark.e2e
+async def test_ops_port_and_token_keep_readyz_and_metrics_off_the_public_port(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    ops_port = free_port()
+    env = base_env(
+        tmp_path,
+        DISCORD_BOT_TOKEN=TOKEN,
+        DISCORD_API_URL=fake_discord.api_url,
+        DISCORD_GATEWAY_URL=fake_discord.gateway_url,
+        RAIDLINE_OPS_PORT=str(ops_port),
+        RAIDLINE_OPS_TOKEN=OPS_TOKEN,
+    )  # RAIDLINE_OPS_HOST left to its default, loopback
+    raidline = Raidline(env)
+    ops = f"http://127.0.0.1:{ops_port}"
+    bearer = {"Authorization": f"Bearer {OPS_TOKEN}"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            ready = await raidline.until_ready(session, base=ops, headers=bearer)
+            assert set(ready["checks"]) == {"database", "discord", "scheduler"}
+            # The public port: liveness only.
+            for path, status in (("/healthz", 200), ("/readyz", 404), ("/metrics", 404)):
+                async with session.get(raidline.base + path, headers=bearer) as resp:
+                    assert resp.status == status, path
+            # The operations port: both, with the token only.
+            for path in ("/readyz", "/metrics"):
+                async with session.get(ops + path) as resp:
+                    assert resp.status == 401, path
+                    assert "raidline_" not in await resp.text()
+                async with session.get(ops + path, headers={"Authorization": "Bearer x"}) as resp:
+                    assert resp.status == 401, path
+            async with session.get(ops + "/metrics", headers=bearer) as resp:
+                assert resp.status == 200
+                samples = metric_samples(await resp.text())
+            assert samples[("raidline_scheduler_last_tick_timestamp", frozenset())] > 0
+        status, _elapsed = await raidline.terminate()
+    finally:
+        raidline.kill()
+    assert status == 0, raidline.log
+    listening = [r["message"] for r in raidline.records() if "listening" in r["message"]]
+    assert f"Operations (/readyz, /metrics) server listening on 127.0.0.1:{ops_port}" in listening
+    assert OPS_TOKEN not in "\n".join(raidline.out + raidline.err)
 
 
 async def seed_standups(url: str, channels: list[str], now: datetime) -> None:

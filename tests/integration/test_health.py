@@ -264,3 +264,88 @@ async def test_readyz_on_sqlite_with_a_migrated_database_file(
     finally:
         await engine.dispose()
     assert status == 200 and body["ready"] is True
+
+
+# --- the operations endpoints apart from the public port, or behind a bearer token ---------
+
+OPS_TOKEN = "ops-token-0123456789-abcdefghijklmnop"
+
+
+def wired(engine: AsyncEngine, uow_factory: UowFactory, **env: str) -> Any:
+    """The parts ``raidline run`` wires for one (fake) adapter with these settings."""
+    parts = bootstrap_for_tests(
+        uow_factory,
+        settings=load_settings(env),
+        engine=engine,
+        adapters={"slack": lambda _deps: FakeAdapter("slack")},
+    )
+    assert parts.readiness is not None
+    parts.readiness.scheduler = Ticks(datetime.now(UTC))
+    return parts
+
+
+async def test_ops_port_takes_readyz_and_metrics_off_the_public_port(
+    serve: Client, engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
+    parts = wired(engine, uow_factory, RAIDLINE_OPS_PORT="9464")
+    public = await serve(app=parts.web_app)
+    assert await get_json(public, "/healthz") == (200, {"status": "ok"})
+    for path in ("/readyz", "/metrics"):
+        assert (await public.get(path)).status == 404, path
+
+    assert parts.ops_app is not None
+    ops = await serve(app=parts.ops_app)
+    status, body = await get_json(ops, "/readyz")
+    assert (status, body["ready"]) == (200, True), body
+    resp = await ops.get("/metrics")
+    assert resp.status == 200
+    assert "raidline_requests_total" in await resp.text()
+    assert await get_json(ops, "/healthz") == (200, {"status": "ok"})
+
+
+async def test_without_ops_port_they_stay_on_the_public_port(
+    serve: Client, engine: AsyncEngine, uow_factory: UowFactory
+) -> None:
+    parts = wired(engine, uow_factory)
+    assert parts.ops_app is None
+    public = await serve(app=parts.web_app)
+    assert (await public.get("/readyz")).status == 200
+    assert (await public.get("/metrics")).status == 200
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["public port", "ops port"])
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong-token", 401),
+        (OPS_TOKEN, 401),  # the token without "Bearer"
+        (f"Basic {OPS_TOKEN}", 401),
+        (f"Bearer {OPS_TOKEN}", 200),
+    ],
+    ids=["no header", "wrong token", "no scheme", "basic", "right token"],
+)
+async def test_ops_token_guards_readyz_and_metrics_but_not_healthz(
+    serve: Client,
+    engine: AsyncEngine,
+    uow_factory: UowFactory,
+    apart: bool,
+    authorization: str | None,
+    status: int,
+) -> None:
+    env = {"RAIDLINE_OPS_TOKEN": OPS_TOKEN}
+    if apart:
+        env["RAIDLINE_OPS_PORT"] = "9464"
+    parts = wired(engine, uow_factory, **env)
+    client = await serve(app=parts.ops_app if apart else parts.web_app)
+    headers = {"Authorization": authorization} if authorization else {}
+    for path in ("/readyz", "/metrics"):
+        resp = await client.get(path, headers=headers)
+        assert resp.status == status, path
+        if status == 401:
+            assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+            assert await resp.json() == {
+                "error": "unauthorized: send Authorization: Bearer <RAIDLINE_OPS_TOKEN>"
+            }
+            assert "raidline_" not in await resp.text()
+    assert await get_json(client, "/healthz") == (200, {"status": "ok"})

@@ -97,7 +97,9 @@ async def test_sqlite_pragmas_and_begin_immediate(tmp_path: Path) -> None:
 
             assert await pragma("journal_mode") == "wal"
             assert await pragma("foreign_keys") == 1
-            assert await pragma("synchronous") == 1  # NORMAL
+            assert (
+                await pragma("synchronous") == 2
+            )  # FULL, the default (RAIDLINE_SQLITE_SYNCHRONOUS)
             busy_timeout = await pragma("busy_timeout")
             assert isinstance(busy_timeout, int)
             assert busy_timeout > 0

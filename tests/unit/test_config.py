@@ -298,3 +298,149 @@ def test_secret_keys_are_read_and_listed_for_redaction() -> None:
     assert set(settings.secret_values()) == {KEY, *OLD_KEYS}
     assert KEY not in repr(settings) and OLD_KEYS[0] not in repr(settings)
     assert load_settings({}).secret_key is None and load_settings({}).secret_keys_old == ()
+
+
+# --- operations endpoints, SQLite durability, secrets from files ------------------------------
+
+OPS_TOKEN = "ops-token-0123456789-abcdefghijklmnop"
+
+
+def test_ops_and_durability_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.raidline_ops_host, settings.raidline_ops_port) == ("127.0.0.1", None)
+    assert not settings.ops_apart
+    assert settings.ops_token is None
+    assert settings.sqlite_synchronous == "FULL"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RAIDLINE_SQLITE_SYNCHRONOUS": "normal"}, ("sqlite_synchronous", "NORMAL")),
+        ({"RAIDLINE_SQLITE_SYNCHRONOUS": " Extra "}, ("sqlite_synchronous", "EXTRA")),
+        ({"RAIDLINE_SQLITE_SYNCHRONOUS": ""}, ("sqlite_synchronous", "FULL")),
+        ({"RAIDLINE_OPS_PORT": "9464"}, ("raidline_ops_port", 9464)),
+        ({"RAIDLINE_OPS_PORT": "9464"}, ("ops_apart", True)),
+        ({"RAIDLINE_OPS_HOST": " 0.0.0.0 "}, ("raidline_ops_host", "0.0.0.0")),  # noqa: S104
+        ({"RAIDLINE_OPS_TOKEN": f" {OPS_TOKEN} "}, ("ops_token", OPS_TOKEN)),
+    ],
+)
+def test_ops_and_durability_values(env: dict[str, str], expected: tuple[str, object]) -> None:
+    attribute, value = expected
+    assert getattr(load_settings(env), attribute) == value
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"RAIDLINE_SQLITE_SYNCHRONOUS": "OFF"},
+            "RAIDLINE_SQLITE_SYNCHRONOUS: 'OFF' is not one of FULL (the default), NORMAL, EXTRA "
+            "(OFF can corrupt the database file)",
+        ),
+        (
+            {"RAIDLINE_SQLITE_SYNCHRONOUS": "2"},
+            "RAIDLINE_SQLITE_SYNCHRONOUS: '2' is not one of FULL (the default), NORMAL, EXTRA",
+        ),
+        ({"RAIDLINE_OPS_PORT": "0"}, "RAIDLINE_OPS_PORT: '0' is not a port number (1-65535)"),
+        (
+            {"RAIDLINE_OPS_PORT": "3000"},
+            "RAIDLINE_OPS_PORT: 3000 is also RAIDLINE_HTTP_PORT; the operations endpoints need "
+            "a port of their own (or leave RAIDLINE_OPS_PORT empty)",
+        ),
+        (
+            {"RAIDLINE_OPS_HOST": "http://x/"},
+            "RAIDLINE_OPS_HOST: 'http://x/' is not a host name or IP address (e.g. 127.0.0.1)",
+        ),
+        (
+            {"RAIDLINE_OPS_TOKEN": "short-leaky"},
+            "RAIDLINE_OPS_TOKEN: too short (value not shown): at least 32 characters; generate "
+            "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        ),
+        (
+            {"RAIDLINE_SECRETS_DIR": "/no/such/folder"},
+            "RAIDLINE_SECRETS_DIR: '/no/such/folder' is not a folder (one file per secret, "
+            "e.g. /run/secrets)",
+        ),
+    ],
+)
+def test_ops_and_durability_refused_with_one_line(env: dict[str, str], line: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value) == line
+
+
+def test_the_ops_token_is_secret() -> None:
+    settings = load_settings({"RAIDLINE_OPS_TOKEN": OPS_TOKEN})
+    assert OPS_TOKEN not in repr(settings)
+    assert settings.secret_values() == (OPS_TOKEN,)
+
+
+def secrets_in(folder: Path, **files: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, value in files.items():
+        (folder / name).write_text(value + "\n")
+    return folder
+
+
+def test_secrets_are_read_from_a_secrets_folder(tmp_path: Path) -> None:
+    folder = secrets_in(
+        tmp_path / "secrets",
+        slack_bot_token="xoxb-from-a-file",
+        SLACK_APP_TOKEN="xapp-from-a-file",  # the name in any case
+        database_url="postgresql+psycopg://raid:file-pw@db:5432/raid",
+    )
+    settings = load_settings({"RAIDLINE_SECRETS_DIR": str(folder)})
+    assert settings.slack_bot_token is not None and settings.slack_app_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-a-file"
+    assert settings.slack_app_token.get_secret_value() == "xapp-from-a-file"
+    assert settings.slack_socket_mode
+    assert settings.database_url == "postgresql+psycopg://raid:file-pw@db:5432/raid"
+    assert "file-pw" in settings.secret_values()
+
+
+def test_a_secret_file_is_checked_like_the_variable(tmp_path: Path) -> None:
+    folder = secrets_in(
+        tmp_path / "secrets", slack_bot_token="xoxp-leaky-user", slack_app_token="xapp-1"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAIDLINE_SECRETS_DIR": str(folder)})
+    assert str(caught.value) == (
+        "SLACK_BOT_TOKEN: must start with 'xoxb-' (a Slack bot token); the value is not shown"
+    )
+
+
+def test_the_environment_wins_over_a_file_and_an_empty_variable_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = secrets_in(
+        tmp_path / "secrets", slack_bot_token="xoxb-from-a-file", slack_app_token="xapp-from-a-file"
+    )
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "RAIDLINE_SECRETS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("RAIDLINE_SECRETS_DIR", str(folder))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "")  # e.g. .env.example copied unchanged
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-from-the-environment")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None and settings.slack_app_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-a-file"
+    assert settings.slack_app_token.get_secret_value() == "xapp-from-the-environment"
+
+
+def test_run_secrets_is_the_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.runtime import config
+
+    folder = secrets_in(tmp_path / "run-secrets", discord_bot_token="discord-from-a-file")
+    monkeypatch.setattr(config, "DEFAULT_SECRETS_DIR", folder)
+    for name in ("DISCORD_BOT_TOKEN", "RAIDLINE_SECRETS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.discord_bot_token is not None
+    assert settings.discord_bot_token.get_secret_value() == "discord-from-a-file"
+    # A mapping is the whole configuration: the default folder is not read for it.
+    assert load_settings({}).discord_bot_token is None
+    # Nor is a folder that is missing (outside a container): no warning, no error.
+    monkeypatch.setattr(config, "DEFAULT_SECRETS_DIR", tmp_path / "missing")
+    assert load_settings().discord_bot_token is None

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import itertools
 import json
+import posixpath
 import re
 import shlex
 import tomllib
@@ -225,11 +227,22 @@ def final(stages: list[Stage]) -> Stage:
     return stages[-1]
 
 
+HASHES = "requirements.hashes.txt"
+
+
+def hash_locked(args: list[str]) -> bool:
+    """``pip install --require-hashes -r requirements.hashes.txt``."""
+    return "--require-hashes" in args and any(
+        a == "-r" and b == HASHES for a, b in itertools.pairwise(args)
+    )
+
+
 def dependency_stage(stages: list[Stage]) -> Stage | None:
-    """The stage that installs the locked dependencies (``pip install -c requirements.lock``)."""
+    """The stage that installs the hash-locked dependencies
+    (``pip install --require-hashes -r requirements.hashes.txt``)."""
     for stage in stages:
         for _, args in pip_installs(stage):
-            if "requirements.lock" in args and "-c" in args:
+            if hash_locked(args):
                 return stage
     return None
 
@@ -306,11 +319,11 @@ def rule_cache_order(stages: list[Stage]) -> list[str]:
     """The locked dependencies are installed before the source is copied in."""
     deps = dependency_stage(stages)
     if deps is None:
-        return ["no stage runs `pip install -c requirements.lock ...` for the dependencies"]
+        return [f"no stage runs `pip install --require-hashes -r {HASHES}` for the dependencies"]
     problems = []
-    install_deps = next(r for r, a in pip_installs(deps) if "requirements.lock" in a)
+    install_deps = next(r for r, a in pip_installs(deps) if hash_locked(a))
     position = deps.instructions.index(install_deps)
-    early = {"pyproject.toml", "requirements.lock"}
+    early = {HASHES}
     for copy in deps.all("COPY") + deps.all("ADD"):
         if "from" in copy.flags:
             continue
@@ -332,7 +345,7 @@ def rule_cache_order(stages: list[Stage]) -> list[str]:
     for source in project_sources():
         if source not in copied and "." not in copied:
             problems.append(f"{source} is never copied, but `pip install .` needs it")
-    project = [(r, a) for r, a in pip_installs(deps) if "." in a and "requirements.lock" not in a]
+    project = [(r, a) for r, a in pip_installs(deps) if "." in a and not hash_locked(a)]
     if not project:
         problems.append("the project itself is never installed (`pip install --no-deps .`)")
     for run, args in project:
@@ -341,6 +354,18 @@ def rule_cache_order(stages: list[Stage]) -> list[str]:
                 f"line {run.line}: the project is installed with its dependencies; "
                 "use --no-deps so the locked ones from the earlier layer are kept"
             )
+        if "--no-build-isolation" not in args:
+            problems.append(
+                f"line {run.line}: the project is built in an isolated environment, which "
+                "fetches an unlocked setuptools; use --no-build-isolation (the locked one)"
+            )
+    checked = any(
+        words[at : at + 2] == ["pip", "check"] or words[at : at + 3] == ["-m", "pip", "check"]
+        for _, words in run_commands(deps)
+        for at in range(len(words))
+    )
+    if not checked:
+        problems.append("no `pip check` after the install: a dependency missing from the lock")
     return problems
 
 
@@ -351,12 +376,12 @@ def rule_pip(stages: list[Stage]) -> list[str]:
         for run, args in pip_installs(stage):
             if "--no-cache-dir" not in args:
                 problems.append(f"line {run.line}: DL3042 pip install without --no-cache-dir")
-            locked = "-c" in args and "requirements.lock" in args
+            locked = hash_locked(args) and "--no-deps" in args
             local = "--no-deps" in args and "." in args
             if not (locked or local):
                 problems.append(
-                    f"line {run.line}: pip install {' '.join(args)!r} is neither constrained by "
-                    "requirements.lock nor the project with --no-deps"
+                    f"line {run.line}: pip install {' '.join(args)!r} is neither hash-locked "
+                    f"(--require-hashes --no-deps -r {HASHES}) nor the project with --no-deps"
                 )
     return problems
 
@@ -545,6 +570,47 @@ def rule_healthcheck(stages: list[Stage]) -> list[str]:
     return problems
 
 
+#: Where the image keeps its data: a declared volume, never the container's writable layer.
+DATA_VOLUME = "/app/data"
+
+
+def rule_volume(stages: list[Stage]) -> list[str]:
+    """Without DATABASE_URL, the SQLite file (Settings' relative default, or an ENV
+    DATABASE_URL the image sets) lands on a declared VOLUME, created owned by the runtime user."""
+    runtime = final(stages)
+    problems = []
+    volumes: set[str] = set()
+    for volume in runtime.all("VOLUME"):
+        volumes.update(volume.exec_form() or volume.rest.split())
+    if DATA_VOLUME not in volumes:
+        problems.append(f"the runtime stage declares no VOLUME {DATA_VOLUME} for the SQLite file")
+    url = str(Settings.model_fields["database_url"].default)
+    for env in runtime.all("ENV"):
+        found = re.search(r"\bDATABASE_URL[= ]\"?([^\"\s]+)", env.rest)
+        if found:
+            url = found.group(1)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        workdirs = runtime.all("WORKDIR")
+        workdir = workdirs[-1].rest if workdirs else "/"
+        where = path if path.startswith("/") else posixpath.join(workdir, path)
+        if not any(where.startswith(v.rstrip("/") + "/") for v in volumes):
+            problems.append(
+                f"the SQLite file {where} (DATABASE_URL {url}) is not on a declared VOLUME: "
+                "it would be written to the container's writable layer"
+            )
+    owned = any(
+        DATA_VOLUME in run.rest and re.search(r"chown|install\s+(\S+\s+)*-o\b", run.rest)
+        for run in runtime.all("RUN")
+    )
+    if DATA_VOLUME in volumes and not owned:
+        problems.append(
+            f"{DATA_VOLUME} is not created owned by the runtime user (chown/install -o): a new "
+            "volume mounted there would belong to root"
+        )
+    return problems
+
+
 DOCKERFILE_RULES: tuple[Callable[[list[Stage]], list[str]], ...] = (
     rule_stages,
     rule_base_images,
@@ -556,6 +622,7 @@ DOCKERFILE_RULES: tuple[Callable[[list[Stage]], list[str]], ...] = (
     rule_user,
     rule_command,
     rule_healthcheck,
+    rule_volume,
 )
 
 
@@ -790,6 +857,30 @@ def compose_problems(document: dict[str, Any]) -> list[str]:
     if migrate.get("image") != raidline.get("image"):
         problems.append("migrate and raidline run different images")
 
+    # hardening: read-only, no capabilities, no new privileges, a memory limit
+    for name, service in (("migrate", migrate), ("raidline", raidline)):
+        if service.get("read_only") is not True:
+            problems.append(f"{name}: read_only is not true (a writable root file system)")
+        if "ALL" not in _list(service.get("cap_drop")):
+            problems.append(f"{name}: cap_drop does not drop ALL capabilities")
+        if service.get("read_only") and not any(
+            str(t).partition(":")[0] == "/tmp"  # noqa: S108 - a tmpfs, not a file in /tmp
+            for t in _list(service.get("tmpfs"))
+        ):
+            problems.append(f"{name}: read-only without a tmpfs on /tmp")
+    for name, service in services.items():
+        options = [str(o).replace("=", ":") for o in _list(service.get("security_opt"))]
+        if not {"no-new-privileges", "no-new-privileges:true"} & set(options):
+            problems.append(f"{name}: security_opt lacks no-new-privileges:true")
+        limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        if not (service.get("mem_limit") or limits.get("memory")):
+            problems.append(f"{name}: no memory limit (mem_limit)")
+    ops_port = interpolate_defaults(
+        str((raidline.get("environment") or {}).get("RAIDLINE_OPS_PORT", ""))
+    )
+    if ops_port and ops_port in published:
+        problems.append(f"raidline: the operations port {ops_port} is published: {published}")
+
     for name, service in services.items():
         for key, value in (service.get("environment") or {}).items():
             secret = re.search(r"PASSWORD|TOKEN|SECRET", key)
@@ -905,6 +996,138 @@ def dockerignore_problems(text: str, stages: list[Stage]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------
+# Comments point only at documents that exist; the hash-locked requirements
+# ------------------------------------------------------------------------------------------
+
+#: Files named in comments: paths in this repository.
+_PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:md|py|txt|lock|toml|yml|yaml|sh))\b")
+#: How a comment names a section of the README: README.md, "Section title".
+_SECTION_RE = re.compile(r'README\.md, "([^"]+)"')
+
+
+def readme_sections() -> set[str]:
+    sections = set()
+    fenced = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            sections.add(line.lstrip("#").strip())
+    return sections
+
+
+def comment_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The comment of each line (whole-line, or after `` #``) with its line number."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = re.search(r"(?:^|\s)#(.*)$", line)
+        if found:
+            yield number, found.group(1)
+
+
+def reference_problems(text: str, name: str) -> list[str]:
+    sections = readme_sections()
+    problems = []
+    for number, comment in comment_lines(text):
+        for path in _PATH_RE.findall(comment):
+            if not (ROOT / path).exists():
+                problems.append(f"{name} line {number}: points at {path}, which does not exist")
+        for section in _SECTION_RE.findall(comment):
+            if section not in sections:
+                problems.append(f"{name} line {number}: README.md has no section {section!r}")
+        if re.search(r"\bREADME\b(?!\.md)", comment):
+            problems.append(
+                f'{name} line {number}: name a README section as README.md, "Section title"'
+            )
+    return problems
+
+
+CONTAINER_FILES = (DOCKERFILE, COMPOSE, ENV_EXAMPLE, DOCKERIGNORE, ROOT / HASHES)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_versions() -> dict[str, str]:
+    lines = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    return {
+        _normal(name): version
+        for name, _, version in (line.partition("==") for line in lines)
+        if version and not name.startswith("#")
+    }
+
+
+def runtime_closure() -> set[str]:
+    """pyproject's dependencies and theirs, from the installed packages' metadata (the venv
+    holds the versions of requirements.lock), as they apply on Linux CPython 3.11."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    wanted = [(Requirement(d), "") for d in PYPROJECT["project"]["dependencies"]]
+    seen: set[str] = set()
+    while wanted:
+        requirement, extra = wanted.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        name = _normal(requirement.name)
+        extras = sorted(requirement.extras)
+        key = name + "[" + ",".join(extras) + "]"
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = distribution(requirement.name).requires or []
+        except PackageNotFoundError:
+            continue  # not installed here: the hash lock check names it as missing
+        for line in requires:
+            inner = Requirement(line)
+            for wanted_extra in extras or [""]:
+                wanted.append((inner, wanted_extra))
+    return {key.partition("[")[0] for key in seen}
+
+
+def hash_lock_problems(text: str) -> list[str]:
+    """Every package pinned with ``==`` and sha256 hashes, at requirements.lock's versions,
+    covering pyproject's runtime dependencies and the build backend."""
+    from packaging.requirements import Requirement
+
+    joined = re.sub(r"\\\n", " ", text)
+    entries: dict[str, str] = {}
+    problems = []
+    for raw in joined.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        spec, *options = line.split()
+        name, _, version = spec.partition("==")
+        if not version:
+            problems.append(f"{spec!r} is not pinned with ==")
+            continue
+        hashes = [o for o in options if o.startswith("--hash=")]
+        if not hashes:
+            problems.append(f"{spec} has no --hash")
+        for option in hashes:
+            if not re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", option):
+                problems.append(f"{spec}: {option!r} is not a sha256 hash")
+        entries[_normal(name)] = version
+    locked = locked_versions()
+    for name, version in sorted(entries.items()):
+        if name in locked and locked[name] != version:
+            problems.append(f"{name}=={version}, but requirements.lock has {locked[name]}")
+    for name in sorted(runtime_closure() - set(entries)):
+        problems.append(f"{name} (a runtime dependency) is missing from {HASHES}")
+    for backend in PYPROJECT["build-system"]["requires"]:
+        requirement = Requirement(backend)
+        version = entries.get(_normal(requirement.name))
+        if version is None:
+            problems.append(f"{requirement.name} (the build backend) is missing from {HASHES}")
+        elif not requirement.specifier.contains(version):
+            problems.append(f"{requirement.name}=={version} does not satisfy {backend!r}")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------
 # The tests: the real files pass every rule
 # ------------------------------------------------------------------------------------------
 
@@ -955,6 +1178,15 @@ def test_dependencies_in_pyproject_are_locked() -> None:
         for dependency in PYPROJECT["project"]["dependencies"]
     }
     assert sorted(wanted - locked) == []
+
+
+@pytest.mark.parametrize("path", CONTAINER_FILES, ids=lambda path: path.name)
+def test_comments_point_only_at_documents_that_exist(path: Path) -> None:
+    assert reference_problems(path.read_text(encoding="utf-8"), path.name) == []
+
+
+def test_the_hash_lock_covers_the_runtime_dependencies_at_the_locked_versions() -> None:
+    assert hash_lock_problems((ROOT / HASHES).read_text(encoding="utf-8")) == []
 
 
 def test_dockerignore(stages: list[Stage]) -> None:
@@ -1019,18 +1251,36 @@ DOCKERFILE_BREAKS = [
     ),
     (
         "source first",
-        r"^COPY pyproject.toml requirements.lock ./$",
+        r"^COPY requirements.hashes.txt ./$",
         "COPY . ./",
         "copied before the dependencies",
     ),
-    ("deps reinstalled", r"--no-deps \.", ".", "use --no-deps"),
+    ("deps reinstalled", r"--no-deps (--no-build-isolation \.)", r"\1", "use --no-deps"),
+    ("build isolation", r"--no-build-isolation \.", ".", "use --no-build-isolation"),
+    ("no pip check", r"\n    && pip check \\", "", "no `pip check`"),
+    ("hashes off", r"--require-hashes ", "", "neither hash-locked"),
+    (
+        "constraints only",
+        r"--require-hashes --no-deps --only-binary=:all: -r requirements.hashes.txt",
+        "-c requirements.lock -r requirements.runtime.txt",
+        "neither hash-locked",
+    ),
+    ("no volume", r'^VOLUME \["/app/data"\]\n', "", "declares no VOLUME /app/data"),
+    ("workdir off the volume", r"^WORKDIR /app/data$", "WORKDIR /app", "not on a declared VOLUME"),
+    (
+        "database off the volume",
+        r"^(WORKDIR /app/data)$",
+        r"\1\nENV DATABASE_URL=sqlite:////app/raidline.db",
+        "not on a declared VOLUME",
+    ),
+    ("volume not owned", r" /app /app/data$", " /app", "would belong to root"),
     ("a package left out", r"^COPY storage/ storage/$", "", "storage is never copied"),
-    ("pip cache", r"pip install --no-cache-dir -c", "pip install -c", "DL3042"),
+    ("pip cache", r"pip install --no-cache-dir --require", "pip install --require", "DL3042"),
     (
         "unpinned pip",
         r"^(RUN python -m venv /opt/venv)$",
         r"\1 && pip install --no-cache-dir requests",
-        "neither constrained",
+        "neither hash-locked",
     ),
     (
         "apt-get",
@@ -1058,7 +1308,12 @@ DOCKERFILE_BREAKS = [
         "",
         "not given to the runtime user",
     ),
-    ("source in runtime", r"^(WORKDIR /app)$", r"\1\nCOPY bot/ bot/", "from the build context"),
+    (
+        "source in runtime",
+        r"^(WORKDIR /app/data)$",
+        r"\1\nCOPY bot/ bot/",
+        "from the build context",
+    ),
     ("unbuffered", r"PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED=0", "PYTHONUNBUFFERED"),
     ("port", r"^EXPOSE 3000$", "EXPOSE 8080", "EXPOSE 3000"),
     ("shell cmd", r'^CMD \["run"\]$', "CMD raidline run", "DL3025"),
@@ -1135,6 +1390,38 @@ COMPOSE_BREAKS = [
         r"restart: unless-stopped\n    stop_grace",
         "stop_grace",
         "is not unless-stopped",
+    ),
+    (
+        "writable root",
+        r"(  raidline:[\s\S]*?)read_only: true",
+        r"\1read_only: false",
+        "raidline: read_only",
+    ),
+    (
+        "capabilities kept",
+        r'(  migrate:[\s\S]*?)cap_drop: \["ALL"\]',
+        r'\1cap_drop: ["NET_RAW"]',
+        "migrate: cap_drop",
+    ),
+    (
+        "new privileges",
+        r'(  raidline:[\s\S]*?)    security_opt: \["no-new-privileges:true"\]\n',
+        r"\1",
+        "raidline: security_opt lacks no-new-privileges",
+    ),
+    ("no memory limit", r"    mem_limit: 512m\n", "", "raidline: no memory limit"),
+    ("db memory", r"    mem_limit: 1g\n", "", "db: no memory limit"),
+    (
+        "no tmp",
+        r'(  raidline:[\s\S]*?)    tmpfs: \["/tmp:size=16m"\]\n',
+        r"\1",
+        "raidline: read-only without a tmpfs",
+    ),
+    (
+        "ops port published",
+        r'^(      - "\$\{RAIDLINE_PUBLISHED_PORTS:-3000\}:\$\{RAIDLINE_HTTP_PORT:-3000\}")$',
+        r'\1\n      - "9464:9464"',
+        "operations port 9464 is published",
     ),
 ]
 
@@ -1232,3 +1519,53 @@ def test_dockerignore_rules_catch(stages: list[Stage]) -> None:
     assert any("exclude .env" in p for p in dockerignore_problems(broken, stages))
     broken = text + "\nREADME.md\n"
     assert any("copies README.md" in p for p in dockerignore_problems(broken, stages))
+
+
+REFERENCE_BREAKS = [
+    (DOCKERFILE, r'README.md, "Running with Docker"', "docs/docker.md", "does not exist"),
+    (DOCKERFILE, r'README.md, "Running with Docker"', 'README.md, "Docker"', "no section 'Docker'"),
+    (COMPOSE, r'README.md, "Several replicas"', "README: Several replicas", "name a README"),
+    (ENV_EXAMPLE, r'\(README.md, "Slack"\)', "(README: Slack)", "name a README section"),
+    (DOCKERFILE, r"tests/unit/test_container_files.py", "tests/test_docker.py", "does not exist"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern", "replacement", "complaint"),
+    REFERENCE_BREAKS,
+    ids=[f"{case[0].name}: {case[3]}" for case in REFERENCE_BREAKS],
+)
+def test_reference_rules_catch(path: Path, pattern: str, replacement: str, complaint: str) -> None:
+    problems = reference_problems(_break(path, pattern, replacement), path.name)
+    assert any(complaint in p for p in problems), problems
+
+
+HASH_BREAKS = [
+    (
+        "a hash removed",
+        r"^(aiosqlite==\S+) \\\n    --hash=\S+$",
+        r"\1",
+        "aiosqlite==0.22.1 has no --hash",
+    ),
+    ("not sha256", r"(aiosqlite==\S+ \\\n    --hash=)sha256:", r"\1md5:", "is not a sha256 hash"),
+    ("unpinned", r"^aiosqlite==\S+", "aiosqlite>=0.20", "is not pinned"),
+    ("old version", r"^aiosqlite==\S+", "aiosqlite==0.20.0", "but requirements.lock has"),
+    ("a dependency missing", r"^yarl==\S+ \\\n(    --hash=\S+ \\\n)*    --hash=\S+\n", "", "yarl"),
+    (
+        "no build backend",
+        r"^setuptools==\S+ \\\n(    --hash=\S+ \\\n)*    --hash=\S+\n",
+        "",
+        "setuptools (the build backend) is missing",
+    ),
+    ("old build backend", r"^setuptools==\S+", "setuptools==65.5.0", "does not satisfy"),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "complaint"),
+    [case[1:] for case in HASH_BREAKS],
+    ids=[case[0] for case in HASH_BREAKS],
+)
+def test_hash_lock_rules_catch(pattern: str, replacement: str, complaint: str) -> None:
+    problems = hash_lock_problems(_break(ROOT / HASHES, pattern, replacement))
+    assert any(complaint in p for p in problems), problems
