@@ -176,6 +176,9 @@ class Outgoing:
     #: the run this message delivers; adapters that can use it to drop a repeated send of the
     #: same run (a retry after a crash) do so (Discord: the message nonce)
     key: str | None = None
+    #: an earlier attempt of this run started to send it and did not finish, so it may have
+    #: been posted: adapters that can find their earlier message look before posting again
+    resend: bool = False
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,27 @@ class ScheduleRepository(Protocol):
         """Back to pending, to be delivered again at ``due_at``."""
         ...
 
+    async def renew_lease(
+        self,
+        run_id: int,
+        attempt: int,
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> bool:
+        """Extend the lease of a run still held by its claim number ``attempt`` (sending, with
+        that many attempts), and record ``send_started_at`` if given. False, and nothing
+        written, when the run is no longer that attempt's: another worker took it over."""
+        ...
+
+    async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
+        """Keep the message a run's first attempt built, and when: every retry sends it."""
+        ...
+
+    async def stored_message(self, run_id: int) -> Outgoing | None:
+        """The message kept by :meth:`save_message`, or None."""
+        ...
+
     async def release_runs(self, run_ids: Sequence[int]) -> int:
         """Hand claimed runs back unsent (shutting down): those still sending go back to
         pending with no lease and the claim's attempt undone. Returns how many."""

@@ -4,7 +4,13 @@ Every replica runs ``tick()`` every few seconds. Correctness comes from the data
 from timing: schedules are claimed with row locks that other workers skip, every occurrence
 is a run with a unique key (a second insert does nothing), and runs are delivered under a
 lease, so a worker that dies between claiming and sending is replaced once its lease ends.
-Content is built at delivery time from fresh data.
+
+A run's message is built from fresh data by its first attempt and kept with the run: a retry
+sends that same message. What sending it changes (the last digest's time, an item's nudge
+count, where a standup was posted) is written in the transaction that marks the run done,
+never per attempt. The lease is renewed while a send runs, and a run claimed again after a
+send started is logged as a possible duplicate and sent with ``Outgoing.resend`` so that
+adapters able to find their earlier message look first.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ from bot.views import standups as standup_views
 log = logging.getLogger("raidline.scheduler")
 
 LEASE = timedelta(minutes=2)
+#: The longest one send may take (a platform's retries and rate-limit waits included); the
+#: lease is renewed every quarter lease while it runs.
+SEND_TIMEOUT = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 #: After downtime, at most this many missed occurrences of one schedule are recorded.
 MAX_CATCH_UP = 14
@@ -52,6 +61,14 @@ DELIVERY_BATCH = 50
 
 class NoRoute(Exception):
     """No adapter in this process serves the run's platform: leave it to a replica that does."""
+
+
+class LeaseLost(Exception):
+    """Another worker holds the run now (this worker's lease ran out): leave it to that one."""
+
+
+class SendTimedOut(Exception):
+    """A send took longer than ``SEND_TIMEOUT``: given up, retried later."""
 
 
 @dataclass
@@ -87,6 +104,23 @@ class TickReport:
 TickObserver = Callable[[TickReport], None]
 #: Builds the message of one run in the run's unit of work; None: nothing to send.
 RunHandler = Callable[[UnitOfWork, Run, datetime], Awaitable[Outgoing | None]]
+#: What sending a run changes, in the transaction that marks it done: (unit of work, the run
+#: with its ``built_at``, the platform's message ref, when it was sent).
+RunDone = Callable[[UnitOfWork, Run, str | None, datetime], Awaitable[None]]
+#: On a retry of a run whose message is kept: is it still worth sending now?
+RunCheck = Callable[[UnitOfWork, Run, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class RunSteps:
+    """What one kind of run does."""
+
+    #: builds its message (first attempt only; retries send the kept message)
+    build: RunHandler
+    #: what sending it changes, written when it is marked done (None: nothing)
+    done: RunDone | None = None
+    #: a retry sends the kept message only if this still says yes (None: always)
+    still_due: RunCheck | None = None
 
 
 class Scheduler:
@@ -99,6 +133,7 @@ class Scheduler:
         default_timezone: str = "UTC",
         platforms: frozenset[str] | None = None,
         delivery_concurrency: int = 1,
+        lease: timedelta | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.messenger = messenger
@@ -106,6 +141,8 @@ class Scheduler:
         self.default_timezone = default_timezone
         #: platforms this process delivers to (None: all)
         self.platforms = platforms
+        #: how long a claim holds a run; renewed every quarter of it while a send runs
+        self.lease = lease if lease is not None else LEASE
         self.last_tick_at: datetime | None = None
         #: called with the report of every tick, also of a failed one (metrics)
         self.observers: list[TickObserver] = []
@@ -117,12 +154,12 @@ class Scheduler:
         self.in_delivery: dict[str, Run] = {}
         self._unsent: list[Run] = []
         #: what each kind of run sends
-        self.handlers: dict[RunKind, RunHandler] = {
-            RunKind.NUDGE: self._nudge,
-            RunKind.DIGEST: self._digest,
-            RunKind.STANDUP_OPEN: self._standup_open,
-            RunKind.STANDUP_REMIND: self._standup_remind,
-            RunKind.STANDUP_CLOSE: self._standup_close,
+        self.handlers: dict[RunKind, RunSteps] = {
+            RunKind.NUDGE: RunSteps(self._nudge, self._nudge_done, self._nudge_still_due),
+            RunKind.DIGEST: RunSteps(self._digest, self._digest_done),
+            RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
+            RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
+            RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
         }
 
     def _tz(self, name: str | None) -> str:
@@ -183,7 +220,7 @@ class Scheduler:
             log.warning(
                 "could not hand back %s claimed runs; their leases expire within %s",
                 len(runs),
-                LEASE,
+                self.lease,
                 extra={"runs": keys},
             )
             return []
@@ -305,7 +342,7 @@ class Scheduler:
         if self.stopping:
             return
         async with self.uow_factory() as uow:
-            runs = await uow.schedules.claim_runs(now, now + LEASE, DELIVERY_BATCH)
+            runs = await uow.schedules.claim_runs(now, now + self.lease, DELIVERY_BATCH)
             await uow.commit()
         report.busy |= len(runs) >= DELIVERY_BATCH
         self._unsent = list(runs)
@@ -344,13 +381,26 @@ class Scheduler:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
             return
         now = self.clock.now()
+        if run.send_started_at is not None:
+            log.warning(
+                "possible duplicate: %s is sent again after an earlier attempt started to "
+                "send it at %s and did not see it through (attempt %s)",
+                run.key,
+                run.send_started_at.isoformat(),
+                run.attempts,
+            )
         try:
             outgoing = await self._build(run, now)
             if outgoing is not None:
-                outgoing = dataclasses.replace(outgoing, key=run.key)
-            ref = await self.messenger.send(outgoing) if outgoing else None
+                outgoing = dataclasses.replace(
+                    outgoing, key=run.key, resend=run.send_started_at is not None
+                )
+            ref = await self._send_leased(run, outgoing) if outgoing else None
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        except LeaseLost:
+            log.warning("%s: lease lost to another worker; left to that one", run.key)
             return
         except Unavailable:
             report.database_errors += 1
@@ -373,7 +423,49 @@ class Scheduler:
             report.delivered += 1
             report.sent.append(run.key)
             report.deliveries.append((run.kind.value, (now - run.due_at).total_seconds()))
-            await self._finish(run, RunStatus.DONE, ref)
+            built = dataclasses.replace(run, built_at=run.built_at or now)
+            await self._finish(built, RunStatus.DONE, ref, sent_at=self.clock.now())
+
+    async def _send_leased(self, run: Run, outgoing: Outgoing) -> str | None:
+        """Send, renewing the run's lease every quarter lease while the send runs; give the
+        send up at ``SEND_TIMEOUT``, or as soon as the run is another worker's."""
+        loop = asyncio.get_running_loop()
+        every = self.lease.total_seconds() / 4
+        began = loop.time()
+        held_until = began + self.lease.total_seconds()
+        send = asyncio.ensure_future(self.messenger.send(outgoing))
+        try:
+            while True:
+                done, _ = await asyncio.wait({send}, timeout=every)
+                if done:
+                    return send.result()
+                if loop.time() - began >= SEND_TIMEOUT.total_seconds():
+                    raise SendTimedOut(f"no answer from the platform in {SEND_TIMEOUT}")
+                held = await self._renew(run)
+                if held is False:
+                    raise LeaseLost(run.key)
+                if held:
+                    held_until = loop.time() + self.lease.total_seconds()
+                elif loop.time() + every >= held_until:
+                    # The database is unreachable and the lease ends before the next try.
+                    raise LeaseLost(run.key)
+        finally:
+            if not send.done():
+                send.cancel()
+                send.add_done_callback(_forget)
+
+    async def _renew(self, run: Run) -> bool | None:
+        """Extend the lease of a run being sent; None: the database could not be reached."""
+        try:
+            async with self.uow_factory() as uow:
+                held = await uow.schedules.renew_lease(
+                    run.stored_id, run.attempts, self.clock.now() + self.lease
+                )
+                await uow.commit()
+        except Unavailable:
+            log.warning("could not renew the lease of %s (database unavailable)", run.key)
+            return None
+        return held
 
     async def _finish(
         self,
@@ -381,24 +473,53 @@ class Scheduler:
         status: RunStatus,
         ref: str | None = None,
         retry_at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> None:
-        """Record how the run ended, in one transaction with what its message left behind."""
+        """Record how the run ended, in one transaction with what sending it changed."""
         try:
             async with self.uow_factory() as uow:
                 if retry_at is not None:
                     await uow.schedules.retry_run(run.stored_id, retry_at)
                 else:
                     await uow.schedules.finish_run(run.stored_id, status, ref)
-                if status is RunStatus.DONE and ref is not None:
-                    await standups.delivered(uow, run, ref)
+                done = self.handlers[run.kind].done
+                if status is RunStatus.DONE and done is not None:
+                    await done(uow, run, ref, sent_at or self.clock.now())
                 await uow.commit()
         except Unavailable:
             log.warning("could not record the end of %s; its lease will expire", run.key)
 
     async def _build(self, run: Run, now: datetime) -> Outgoing | None:
-        """The message a run sends, from fresh data; None when there is nothing to send."""
+        """The message a run sends, None when there is nothing (more) to send: the message its
+        first attempt built and kept, or, on the first attempt, one built now from fresh data
+        and kept. In the same transaction the lease is renewed and the send recorded as
+        started; raises :class:`LeaseLost` when another worker holds the run now."""
+        steps = self.handlers[run.kind]
         async with self.uow_factory() as uow:
-            outgoing = await self.handlers[run.kind](uow, run, now)
+            outgoing: Outgoing | None = None
+            kept = False
+            if run.built_at is not None:
+                outgoing = await uow.schedules.stored_message(run.stored_id)
+                kept = outgoing is not None
+                if (
+                    kept
+                    and steps.still_due is not None
+                    and not await steps.still_due(uow, run, now)
+                ):
+                    outgoing = None
+            if not kept:
+                outgoing = await steps.build(uow, run, now)
+                if outgoing is not None:
+                    outgoing = dataclasses.replace(outgoing, key=run.key)
+                    await uow.schedules.save_message(run.stored_id, outgoing, now)
+            held = await uow.schedules.renew_lease(
+                run.stored_id,
+                run.attempts,
+                now + self.lease,
+                send_started_at=now if outgoing is not None else None,
+            )
+            if not held:
+                raise LeaseLost(run.key)
             await uow.commit()
         return outgoing
 
@@ -410,11 +531,20 @@ class Scheduler:
             return None
         return nudge_views.message(nudge.item, nudge.why, nudge.settings, nudge.timezone, now)
 
+    async def _nudge_still_due(self, uow: UnitOfWork, run: Run, now: datetime) -> bool:
+        return await nudges.due(uow, run, now, self._tz) is not None
+
+    async def _nudge_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
+        await nudges.delivered(uow, run, at)
+
     async def _digest(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         digest, tz = await digests.due(uow, run.channel, now, self._tz)
         if not digest.worth_sending:
             return None
         return Outgoing(run.channel, digest_views.digest(digest, tz, now))
+
+    async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
+        await digests.delivered(uow, run.channel, run.built_at or at)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         opened = await standups.open_run(uow, run, now)
@@ -424,6 +554,12 @@ class Scheduler:
             opened.standup, opened.timezone, now, questions_by_dm=opened.questions_by_dm
         )
         return Outgoing(run.channel, reply, to_user=opened.to_user)
+
+    async def _standup_open_done(
+        self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime
+    ) -> None:
+        if ref is not None:
+            await standups.delivered(uow, run, ref)
 
     async def _standup_remind(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         reminder = await standups.remind_run(uow, run, now, self.default_timezone)
@@ -437,3 +573,9 @@ class Scheduler:
         if closed is None:
             return None
         return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+
+
+def _forget(task: asyncio.Future[str | None]) -> None:
+    """A send given up on: its outcome no longer matters (read it so asyncio does not warn)."""
+    if not task.cancelled():
+        task.exception()

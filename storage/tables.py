@@ -259,6 +259,14 @@ class RunRow(Base):
     result_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: the message the first attempt built (``storage.repositories.outbox``'s encoding):
+    #: every retry sends exactly this
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: when that message was built (a digest covers the changes up to this time)
+    built_at: Mapped[datetime | None]
+    #: when the latest attempt started to send: a run reclaimed after this may have been
+    #: posted already
+    send_started_at: Mapped[datetime | None]
 
 
 class StandupRow(Base):

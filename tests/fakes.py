@@ -30,6 +30,7 @@ from bot.domain.model import (
     Status,
 )
 from bot.errors import ChangedMeanwhile
+from bot.messages import Outgoing
 
 
 class FixedClock:
@@ -53,6 +54,8 @@ class _State:
     runs: dict[int, Run] = dataclasses.field(default_factory=dict)
     standups: dict[int, Standup] = dataclasses.field(default_factory=dict)
     answers: dict[tuple[int, str], StandupAnswer] = dataclasses.field(default_factory=dict)
+    #: the message each run's first attempt built (by run id)
+    messages: dict[int, Outgoing] = dataclasses.field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -307,6 +310,29 @@ class _Schedules:
         self.s.runs[run_id] = dataclasses.replace(
             run, status=RunStatus.PENDING, due_at=due_at, lease_until=None
         )
+
+    async def renew_lease(
+        self,
+        run_id: int,
+        attempt: int,
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> bool:
+        run = self.s.runs[run_id]
+        if run.status is not RunStatus.SENDING or run.attempts != attempt:
+            return False
+        self.s.runs[run_id] = dataclasses.replace(
+            run, lease_until=lease_until, send_started_at=send_started_at or run.send_started_at
+        )
+        return True
+
+    async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
+        self.s.messages[run_id] = message
+        self.s.runs[run_id] = dataclasses.replace(self.s.runs[run_id], built_at=built_at)
+
+    async def stored_message(self, run_id: int) -> Outgoing | None:
+        return self.s.messages.get(run_id)
 
     async def release_runs(self, run_ids: Sequence[int]) -> int:
         released = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 
 import discord
@@ -12,12 +13,18 @@ from adapters.discord import render as dr
 from adapters.discord.components import build_view
 from bot.messages import Outgoing
 
+log = logging.getLogger("raidline.discord")
+
 
 async def send(client: discord.Client, message: Outgoing) -> str | None:
     """Post to a channel (or a DM, or under a message's thread); returns the message id.
 
     discord.py waits out 429s itself; any other failure raises so the caller can retry.
+    A resend (``message.resend``) carries the same nonces as the earlier attempt, so Discord
+    drops it if that attempt's message arrived within its de-duplication window.
     """
+    if message.resend:
+        log.info("sending %s again with its nonces: Discord drops a repeat", message.key)
     target: discord.abc.Messageable
     if message.to_user:
         user = await client.fetch_user(int(message.to_user))

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     raidline_tick_seconds: float = 15.0
     #: how many channels' scheduled messages one process sends at once
     raidline_delivery_concurrency: int = 8
+    #: how long a claim holds a scheduled message (renewed while it is being sent)
+    raidline_run_lease_seconds: float = 120.0
     #: encrypts stored Slack tokens; generated and kept in the database on SQLite when unset
     raidline_secret_key: SecretStr | None = None
     #: earlier keys, comma-separated: still decrypt until `raidline rotate-tokens`
@@ -350,6 +352,20 @@ class Settings(BaseSettings):
             raise _Invalid(f"{value!r} is not a number of seconds (e.g. 15)") from None
         if not 0.2 <= seconds <= 3600:
             raise _Invalid(f"{value!r} is out of range (0.2 to 3600 seconds)")
+        return seconds
+
+    @field_validator("raidline_run_lease_seconds", mode="before")
+    @classmethod
+    def _run_lease_seconds(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return 120.0
+        try:
+            seconds = float(str(value).strip())
+        except ValueError:
+            raise _Invalid(f"{value!r} is not a number of seconds (e.g. 120)") from None
+        if not 1 <= seconds <= 3600:
+            raise _Invalid(f"{value!r} is out of range (1 to 3600 seconds)")
         return seconds
 
     @field_validator("raidline_delivery_concurrency", mode="before")

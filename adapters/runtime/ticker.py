@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.errors import Unavailable
@@ -119,6 +119,7 @@ def make_ticker(
         default_timezone=settings.timezone,
         platforms=frozenset(messengers),
         delivery_concurrency=settings.raidline_delivery_concurrency,
+        lease=timedelta(seconds=settings.raidline_run_lease_seconds),
     )
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)

@@ -26,6 +26,12 @@ from bot.messages import File, Form, Outgoing, Reply, Tone, Visibility
 
 log = logging.getLogger("raidline.slack")
 
+#: The message metadata event type that marks a message raidline sent for a run; its payload
+#: is ``{"key": <run key>}``, so a retry can find the earlier copy (conversations.history).
+RUN_EVENT = "raidline_run"
+#: How many recent messages a retry looks through for its earlier copy.
+LOOK_BACK = 100
+
 #: Web API errors that mean the bot cannot post into that conversation by itself.
 _CANNOT_POST = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -56,6 +62,13 @@ class Outbound:
             channel = str(opened["channel"]["id"])
             origin = message.channel  # a DM's buttons name the items' channel
         reply = message.reply
+        if message.key and message.resend:
+            earlier = await self._earlier_copy(client, channel, message.thread, message.key)
+            if earlier is not None:
+                log.warning(
+                    "not posting %s again: Slack already has it (ts %s)", message.key, earlier
+                )
+                return earlier
         response = await client.chat_postMessage(
             channel=channel,
             text=kit.message_text(reply),
@@ -63,11 +76,45 @@ class Outbound:
             thread_ts=message.thread,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=(
+                {"event_type": RUN_EVENT, "event_payload": {"key": message.key}}
+                if message.key
+                else None
+            ),
         )
         ts = response.get("ts")
         for file in reply.files:
             await self.upload(client, channel, file, thread_ts=message.thread)
         return str(ts) if ts else None
+
+    async def _earlier_copy(
+        self, client: AsyncWebClient, channel: str, thread: str | None, key: str
+    ) -> str | None:
+        """The ts of a message raidline already posted for run ``key`` in the conversation (or
+        under ``thread``), from its message metadata; None when there is none, or when Slack
+        will not show the history (then the run is sent again: a possible duplicate)."""
+        try:
+            if thread:
+                found = await client.conversations_replies(
+                    channel=channel, ts=thread, include_all_metadata=True, limit=LOOK_BACK
+                )
+            else:
+                found = await client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=LOOK_BACK
+                )
+        except SlackApiError as e:
+            log.warning(
+                "cannot look for an earlier copy of %s (Slack said %s); posting it again",
+                key,
+                e.response.get("error"),
+            )
+            return None
+        for posted in found.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == RUN_EVENT and payload.get("key") == key:
+                return str(posted["ts"])
+        return None
 
     async def open_form(
         self,

@@ -353,6 +353,10 @@ class Run:
     result_ref: str | None = None
     created_at: datetime | None = None
     id: int | None = None
+    #: when its message was first built (and stored): a retry sends that message again
+    built_at: datetime | None = None
+    #: when an attempt last started to send it: claimed again after this, it may be a duplicate
+    send_started_at: datetime | None = None
 
     @property
     def stored_id(self) -> int:

@@ -164,10 +164,18 @@ async def build(
 async def due(
     uow: UnitOfWork, channel: ChannelKey, now: datetime, zone: Callable[[str | None], str]
 ) -> tuple[Digest, str]:
-    """A scheduled digest: everything since the channel's last one, which it moves to
-    ``now``; with the time zone to show it in (``zone`` of the channel's setting)."""
+    """A scheduled digest: everything since the channel's last one; with the time zone to
+    show it in (``zone`` of the channel's setting). Moves nothing: :func:`delivered` does,
+    once the digest is out, so a digest that failed to send is not lost."""
     settings: ChannelSettings = await uow.channels.get_settings(channel)
     tz = zone(settings.timezone)
     digest = await build(uow, channel, settings.last_digest_at, now)
-    await uow.channels.save_settings(dataclasses.replace(settings, last_digest_at=now))
     return digest, tz
+
+
+async def delivered(uow: UnitOfWork, channel: ChannelKey, built_at: datetime) -> None:
+    """A scheduled digest built at ``built_at`` was sent: the next one starts there (never
+    earlier than a digest sent meanwhile)."""
+    settings = await uow.channels.get_settings(channel)
+    if settings.last_digest_at is None or settings.last_digest_at < built_at:
+        await uow.channels.save_settings(dataclasses.replace(settings, last_digest_at=built_at))

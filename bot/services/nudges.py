@@ -71,9 +71,10 @@ class Nudge:
 async def due(
     uow: UnitOfWork, run: Run, now: datetime, zone: Callable[[str | None], str]
 ) -> Nudge | None:
-    """The nudge of a ``nudge`` run if the item still deserves it, counted as sent; None
-    when nudges are off or the item was resolved, re-dated or snoozed since the sweep.
-    ``zone`` turns the channel's time zone setting into the zone to use."""
+    """The nudge of a ``nudge`` run if the item still deserves it; None when nudges are off
+    or the item was resolved, re-dated or snoozed since the sweep. Counts nothing:
+    :func:`delivered` does, once the nudge is out. ``zone`` turns the channel's time zone
+    setting into the zone to use."""
     # Locked: a resolve at the same moment either comes first (then no nudge) or waits.
     kind, number = Kind(run.payload["kind"]), int(run.payload["number"])
     item = await uow.items.get(run.channel, kind, number, lock=True)
@@ -84,5 +85,13 @@ async def due(
     why = reason(item, settings, tz, now)
     if why is None:  # resolved, re-dated or snoozed since the sweep
         return None
-    await uow.items.record_nudge(item.stored_id, now)
     return Nudge(item, why, settings, tz)
+
+
+async def delivered(uow: UnitOfWork, run: Run, at: datetime) -> None:
+    """The nudge of ``run`` was sent at ``at``: one more nudge about its item, however many
+    attempts it took."""
+    kind, number = Kind(run.payload["kind"]), int(run.payload["number"])
+    item = await uow.items.get(run.channel, kind, number, lock=True)
+    if item is not None:
+        await uow.items.record_nudge(item.stored_id, at)

@@ -4,18 +4,40 @@ A run is unique per key (schedule and occurrence), so adding one twice adds it o
 lock rows ``FOR UPDATE … SKIP LOCKED`` on PostgreSQL; on SQLite the clause renders as nothing
 and the unit of work's ``BEGIN IMMEDIATE`` serialises the ticks instead. A claim sets a short
 lease, which the caller commits before it delivers anything.
+
+A run keeps the message its first attempt built (``message``, JSON: see
+:func:`encode_message`), so a retry sends the same message; ``renew_lease`` extends a lease
+while a send runs, and only for the attempt that holds it.
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
 
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
+from bot.messages import (
+    Action,
+    Card,
+    Choice,
+    Field,
+    File,
+    Form,
+    FormField,
+    InputKind,
+    Outgoing,
+    Reply,
+    Section,
+    Tone,
+    Visibility,
+)
 from storage.db import translate_errors
 from storage.repositories.common import (
     SessionRepository,
@@ -28,10 +50,64 @@ from storage.repositories.common import (
 from storage.repositories.rows import run_from_row
 from storage.tables import runs
 
-__all__ = ["RunLedger"]
+__all__ = ["RunLedger", "decode_message", "encode_message"]
 
 #: Runs per multi-row INSERT: 11 columns each stays far below SQLite's parameter limit.
 _RUN_CHUNK = 500
+
+
+# --- the stored message ----------------------------------------------------------------------
+
+_CLASSES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (Outgoing, Reply, Card, Section, Action, Form, FormField, Field, Choice, File)
+}
+_CLASSES[ChannelKey.__name__] = ChannelKey
+_ENUMS: dict[str, type[Enum]] = {cls.__name__: cls for cls in (Visibility, Tone, InputKind)}
+
+
+def encode_message(value: Any) -> Any:
+    """A message (``bot.messages.Outgoing`` and what it holds) as JSON-safe data, tagged so
+    that :func:`decode_message` gives back an equal message."""
+    if isinstance(value, Enum):
+        return {"$enum": type(value).__name__, "value": value.value}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        name = type(value).__name__
+        if _CLASSES.get(name) is not type(value):
+            raise TypeError(f"cannot store a {name} in a run")
+        fields = {f.name: encode_message(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"$type": name, **fields}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, tuple | builtins.list):
+        return [encode_message(v) for v in value]
+    if isinstance(value, Mapping):
+        return {"$map": {str(k): encode_message(v) for k, v in value.items()}}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a run")
+
+
+def decode_message(data: Any) -> Any:
+    """The inverse of :func:`encode_message` (sequences come back as tuples)."""
+    if isinstance(data, builtins.list):
+        return tuple(decode_message(v) for v in data)
+    if not isinstance(data, dict):
+        return data
+    if "$enum" in data:
+        return _ENUMS[data["$enum"]](data["value"])
+    if "$type" in data:
+        cls = _CLASSES[data["$type"]]
+        return cls(**{k: decode_message(v) for k, v in data.items() if k != "$type"})
+    if "$datetime" in data:
+        return datetime.fromisoformat(data["$datetime"])
+    if "$bytes" in data:
+        return base64.b64decode(data["$bytes"])
+    if "$map" in data:
+        return {k: decode_message(v) for k, v in data["$map"].items()}
+    raise ValueError(f"not a stored message: {sorted(data)}")
 
 
 class RunLedger(SessionRepository):
@@ -157,6 +233,45 @@ class RunLedger(SessionRepository):
         await self._update_run(
             run_id, status=RunStatus.PENDING.value, due_at=due_at, lease_until=None
         )
+
+    @translate_errors
+    async def renew_lease(
+        self,
+        run_id: int,
+        attempt: int,
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {"lease_until": lease_until}
+        if send_started_at is not None:
+            values["send_started_at"] = send_started_at
+        statement = (
+            update(runs)
+            .where(
+                runs.c.id == run_id,
+                runs.c.status == RunStatus.SENDING.value,
+                runs.c.attempts == attempt,
+            )
+            .values(updated_at=datetime.now(UTC), **values)
+            .returning(runs.c.id)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
+        await self._update_run(run_id, message=encode_message(message), built_at=built_at)
+
+    @translate_errors
+    async def stored_message(self, run_id: int) -> Outgoing | None:
+        query = select(runs.c.message).where(runs.c.id == run_id)
+        data = (await self._session.execute(query)).scalar_one_or_none()
+        if data is None:
+            return None
+        message = decode_message(data)
+        if not isinstance(message, Outgoing):
+            raise ValueError(f"run {run_id} holds no message")
+        return message
 
     @translate_errors
     async def release_runs(self, run_ids: Sequence[int]) -> int:

@@ -192,6 +192,8 @@ def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
         lease_until=row["lease_until"],
         result_ref=row["result_ref"],
         created_at=row["created_at"],
+        built_at=row.get("built_at"),
+        send_started_at=row.get("send_started_at"),
     )
 
 

@@ -36,7 +36,7 @@ RAIDLINE_TABLES = {
     "raidline_secrets",
     "seen_requests",
 }
-HEAD = "0004"
+HEAD = "0005"
 
 
 def table_names(url: str) -> set[str]:

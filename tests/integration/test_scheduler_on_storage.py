@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.model import ChannelKey, RunStatus, Schedule, ScheduleKind
-from bot.messages import Outgoing
+import bot.scheduler
+from bot.domain.model import ChannelKey, Run, RunKind, RunStatus, Schedule, ScheduleKind
+from bot.messages import (
+    Action,
+    Card,
+    Field,
+    File,
+    Form,
+    FormField,
+    InputKind,
+    Outgoing,
+    Reply,
+    Section,
+    Tone,
+    Visibility,
+)
 from bot.scheduler import LEASE, Scheduler, TickReport
 from storage.db import create_engine
 from storage.uow import make_uow_factory
@@ -122,3 +138,101 @@ async def test_a_failed_delivery_is_retried_not_dropped(uow_factory: UowFactory)
 
 def test_lease_is_short() -> None:
     assert timedelta(minutes=1) <= LEASE <= timedelta(minutes=5)
+
+
+class Slow(Recorder):
+    """A platform that posts a message the moment the call arrives and answers ``delay``
+    seconds later (timeouts, retries, rate-limit waits...)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.started = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> str:
+        self.sent.append(message)
+        self.started.set()
+        await asyncio.sleep(self.delay)
+        return f"m{len(self.sent)}"
+
+
+async def test_a_send_slower_than_the_lease_is_not_taken_over_by_a_second_worker(
+    migrated_url: str, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers on the system clock with a one-second lease; the first one's send takes
+    # 2.5 s. The second ticks all the while: it must not take the run over and post it again.
+    monkeypatch.setattr(bot.scheduler, "LEASE", timedelta(seconds=1))
+    now = datetime.now(UTC)
+    async with make_uow_factory(engine)() as uow:
+        await uow.schedules.save(
+            Schedule(
+                channel=ChannelKey("console", "local", "team"),
+                kind=ScheduleKind.STANDUP,
+                days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                at="09:30",
+                timezone="Europe/Berlin",
+                enabled=True,
+                next_run_at=now - timedelta(seconds=5),
+                members=("ana",),
+            )
+        )
+        await uow.commit()
+    other = create_engine(migrated_url)
+    try:
+        outbox = Slow(2.5)
+        first = Scheduler(make_uow_factory(engine), outbox, default_timezone="Europe/Berlin")
+        second = Scheduler(make_uow_factory(other), outbox, default_timezone="Europe/Berlin")
+        sending = asyncio.create_task(first.tick())
+        await asyncio.wait_for(outbox.started.wait(), 10)
+        began = time.monotonic()
+        while not sending.done() and time.monotonic() - began < 6:
+            await second.tick()
+            await asyncio.sleep(0.2)
+        report = await sending
+        await second.tick()
+    finally:
+        await other.dispose()
+    assert report.delivered == 1
+    assert [m.reply.text.startswith("Standup time!") for m in outbox.sent] == [True]
+
+
+async def test_a_runs_message_is_kept_exactly_as_built(uow_factory: UowFactory) -> None:
+    channel = ChannelKey("slack", "T1", "C1")
+    form = Form("assign:B-1", "Assign", (FormField("owner", "Owner", InputKind.USER),))
+    message = Outgoing(
+        channel,
+        Reply(
+            "Digest: 1 open blocker",
+            visibility=Visibility.CHANNEL,
+            tone=Tone.SUCCESS,
+            cards=(
+                Card(
+                    "B-1",
+                    "blocker",
+                    "Waiting on VPN",
+                    "open",
+                    fields=(Field("Owner", "<@dana>"),),
+                    actions=(Action("Assign", "assign:B-1", form=form),),
+                    due_at=NOW,
+                    channel=channel,
+                ),
+            ),
+            sections=(Section("What is blocked (1)", ("B-1 Waiting on VPN",)),),
+            files=(File("raid.csv", b"ref,title\nB-1,VPN\n", "text/csv"),),
+            field_errors={"owner": "who?"},
+        ),
+        to_user="dana",
+        thread="1700000000.000100",
+        key="digest:1:2026-11-26",
+    )
+    async with uow_factory() as uow:
+        run_id = await uow.schedules.add_run(
+            Run(message.key or "", RunKind.DIGEST, channel, NOW, created_at=NOW)
+        )
+        assert run_id is not None
+        await uow.schedules.save_message(run_id, message, NOW)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.schedules.stored_message(run_id) == message
+        (run,) = await uow.schedules.runs(channel, RunKind.DIGEST)
+    assert run.built_at == NOW

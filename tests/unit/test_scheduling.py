@@ -362,3 +362,62 @@ async def test_standup_and_digest_help(chat: Chat) -> None:
     text = render_text(await chat.say("/raid help"))
     assert "/standup" in text and "/digest" in text
     assert Kind.BLOCKER and Status.OPEN  # imported names in use
+
+
+# --- retries send the same work ----------------------------------------------------------
+
+
+class Flaky(Recorder):
+    """A messenger whose next ``fails`` sends raise (the platform said 503)."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__()
+        self.fails = fails
+
+    async def send(self, message: Outgoing) -> str:
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("platform said 503")
+        return await super().send(message)
+
+
+async def test_a_digest_whose_first_send_fails_is_retried_with_the_same_content(
+    chat: Chat,
+) -> None:
+    flaky = Flaky(fails=1)
+    scheduler = Scheduler(chat.store, flaky, clock=chat.clock, default_timezone="Europe/Berlin")
+    await chat.say("/digest daily 17:00")
+    await chat.say("/blocker Waiting on VPN @dana due friday")
+    at(chat, 2026, 11, 26, 17, 0)
+    report = await scheduler.tick()
+    assert report.delivery_errors == 1 and flaky.sent == []
+    at(chat, 2026, 11, 26, 17, 10)  # retried after its back-off, ten minutes later
+    await scheduler.tick()
+    (digest,) = flaky.take()
+    assert digest.reply.text.startswith("Digest: 1 change, 1 open blocker")
+    assert "Nothing changed." not in render_text(digest.reply)
+    # The next digest starts where the one that was sent did, not at the failed attempt.
+    settings = chat.store.state.settings[digest.channel]
+    assert settings.last_digest_at == datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+
+
+async def test_a_nudge_that_fails_twice_then_succeeds_counts_once(chat: Chat) -> None:
+    flaky = Flaky(fails=2)
+    scheduler = Scheduler(chat.store, flaky, clock=chat.clock, default_timezone="Europe/Berlin")
+    await chat.say("/raid settings leads @ana @raj")
+    await chat.say("/blocker Waiting on VPN @dana due tomorrow")
+    at(chat, 2026, 11, 27, 10, 0)  # Friday, a day late
+    for minutes in (0, 1, 5):  # two failures, then the send goes through
+        chat.clock.advance(minutes=minutes)
+        await scheduler.tick()
+    (first,) = flaky.take()
+    assert first.reply.text.startswith("<@dana>: B-1 “Waiting on VPN” was due")
+    assert chat.item("B-1").nudge_count == 1
+    # Escalation comes where it did without the failures: the fourth nudge names the leads.
+    for day in (30, 1, 2):  # Mon 30 Nov, Tue 1 Dec, Wed 2 Dec
+        at(chat, 2026, 11 if day == 30 else 12, day, 10, 0)
+        await scheduler.tick()
+    sent = flaky.take()
+    assert [m.to_user for m in sent] == ["dana", "dana", None]
+    assert "reminder 4; leads: <@ana> <@raj>" in sent[-1].reply.text
+    assert chat.item("B-1").nudge_count == 4

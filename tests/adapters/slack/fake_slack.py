@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-JSON_KEYS = ("blocks", "view", "attachments", "files", "users")
+JSON_KEYS = ("blocks", "view", "attachments", "files", "users", "metadata")
 
 
 @dataclass
@@ -29,6 +29,8 @@ class Call:
     body: dict[str, Any]
     raw: bytes = b""
     at: float = field(default_factory=time.monotonic)
+    #: the ts a chat.postMessage got when it arrived
+    ts: str | None = None
 
     @property
     def token(self) -> str | None:
@@ -74,6 +76,10 @@ class FakeSlack:
         #: seconds to wait before answering a method (slow Slack)
         self.delays: dict[str, float] = {}
         self.calls: list[Call] = []
+        #: messages posted with chat.postMessage, by channel, oldest first: what
+        #: conversations.history and conversations.replies show (a message is posted when the
+        #: call arrives, before any delay, as on Slack a slow answer does not undo the post)
+        self.posted: dict[str, list[dict[str, Any]]] = {}
         self.acks: dict[str, dict[str, Any]] = {}
         self.connections = 0
         self._scripts: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
@@ -264,9 +270,42 @@ class FakeSlack:
                 return queue.pop(0)
         return None
 
+    def _post(self, call: Call) -> None:
+        """Keep a posted message (with its ts) for conversations.history."""
+        if call.token not in self.tokens or self._scripts.get("chat.postMessage"):
+            return
+        b = call.body
+        ts = f"1700000000.{next(self._ts):06d}"
+        call.ts = ts
+        message = {"type": "message", "ts": ts, "text": b.get("text"), "user": "UBOT"}
+        if b.get("thread_ts"):
+            message["thread_ts"] = b["thread_ts"]
+        if isinstance(b.get("metadata"), dict):
+            message["metadata"] = b["metadata"]
+        with self._lock:
+            self.posted.setdefault(str(b.get("channel")), []).append(message)
+
+    def _history(self, method: str, b: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages) or .replies (a thread), newest first;
+        metadata only with include_all_metadata, as on Slack."""
+        with self._lock:
+            messages = list(self.posted.get(str(b.get("channel")), []))
+        if method == "conversations.replies":
+            parent = str(b.get("ts"))
+            messages = [m for m in messages if parent in (m["ts"], m.get("thread_ts"))]
+        else:
+            messages = [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+        limit = int(b.get("limit") or 100)
+        shown = list(reversed(messages))[:limit]
+        if str(b.get("include_all_metadata")).lower() not in ("1", "true"):
+            shown = [{k: v for k, v in m.items() if k != "metadata"} for m in shown]
+        return {"ok": True, "messages": shown, "has_more": len(messages) > limit}
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         call = await self._record(method, request)
+        if method == "chat.postMessage":
+            self._post(call)
         if self.delays.get(method):
             await asyncio.sleep(self.delays[method])
         scripted = self._pop_script(method)
@@ -301,8 +340,10 @@ class FakeSlack:
                 "is_enterprise_install": False,
             }
         if method == "chat.postMessage":
-            ts = f"1700000000.{next(self._ts):06d}"
+            ts = call.ts or f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": b.get("channel"), "ts": ts, "message": {"ts": ts}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, b)
         if method == "chat.update":
             return {"ok": True, "channel": b.get("channel"), "ts": b.get("ts")}
         if method == "chat.postEphemeral":
