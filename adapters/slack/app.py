@@ -376,11 +376,15 @@ class SlackApp:
                 is_enterprise_install=context.is_enterprise_install,
             )
         except Unavailable as outage:
-            return self._outage_response(body, outage.message)
+            return self._outage_response(
+                body, context.team_id or context.enterprise_id, outage.message
+            )
         await next()
         return resp
 
-    def _outage_response(self, body: dict[str, Any], text: str) -> BoltResponse:
+    def _outage_response(
+        self, body: dict[str, Any], workspace: str | None, text: str
+    ) -> BoltResponse:
         """The outage answer for a request no listener can take (no token without the
         database): in the response itself where Slack shows it, else through response_url."""
         reply = Reply(text=text, tone=Tone.ERROR)
@@ -410,9 +414,7 @@ class SlackApp:
             log.warning(
                 "a Slack %s from workspace %s couldn't be answered: the database is unreachable",
                 body.get("type") or "request",
-                (body.get("team") or {}).get("id")
-                if isinstance(body.get("team"), dict)
-                else body.get("team_id"),
+                workspace,
             )
         return BoltResponse(status=200, body="")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,35 @@ from storage.uow import make_uow_factory
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, MakeSlack
 from tests.adapters.slack.fake_slack import FakeSlack
+from tests.integration.conftest import POSTGRES_SKIP, postgres_base_url, postgres_database
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
-OAUTH = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret"}
+OAUTH = {
+    "SLACK_CLIENT_ID": "111.222",
+    "SLACK_CLIENT_SECRET": "client-secret",
+    "RAIDLINE_SECRET_KEY": "r" * 24 + "-removed-key-of-raidline",
+}
 NINE = ChannelKey("slack", "T9", "C9")
 ONE = ChannelKey("slack", "T1", "C1")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'raidline.db'}"
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip(POSTGRES_SKIP)
+    with postgres_database(base) as url:
+        yield url
+
+
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite:///{tmp_path / 'raidline.db'}"
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url)
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    await asyncio.to_thread(upgrade, db_url)
+    engine = create_engine(db_url)
     yield engine
     await engine.dispose()
 
