@@ -8,6 +8,13 @@ Tokens are stored encrypted (:mod:`storage.secrets`): :class:`EncryptedInstallat
 encrypts the bot, user and refresh tokens before it saves and decrypts them after it finds.
 A plain-text token stored by an earlier release is read as it is and encrypted when it is
 saved again, or by :func:`rotate_tokens`.
+
+A database that cannot be reached raises :class:`bot.errors.Unavailable` from every read and
+write here, so the adapter can answer "can't reach its database" instead of failing.
+
+OAuth states (one row per visit of the install page) expire after :data:`STATE_EXPIRATION`
+seconds; each new state deletes the expired ones (:class:`PurgingOAuthStateStore`), so the
+table holds only the states of the last few minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -25,10 +33,11 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData, Table, Text, and_, desc, or_, select
+from sqlalchemy import MetaData, Table, Text, and_, desc, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import db, secrets
+from storage.db import translate_errors
 from storage.secrets import KeyMismatch, TokenCipher
 
 #: Seconds an OAuth ``state`` stays valid between /slack/install and the redirect.
@@ -86,6 +95,7 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         copy.__dict__.update(values)
         return copy
 
+    @translate_errors
     async def async_save(self, installation: Installation) -> None:
         # The parent saves the installation's bot through async_save_bot, with the tokens
         # sealed here already.
@@ -95,11 +105,13 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         finally:
             _SEALED.reset(sealed)
 
+    @translate_errors
     async def async_save_bot(self, bot: Bot) -> None:
         if not _SEALED.get():
             bot = self._sealed(bot, BOT_TOKENS, True)
         await super().async_save_bot(bot)
 
+    @translate_errors
     async def async_find_bot(
         self,
         *,
@@ -114,6 +126,7 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         )
         return None if bot is None else self._sealed(bot, BOT_TOKENS, False)
 
+    @translate_errors
     async def async_find_installation(
         self,
         *,
@@ -133,6 +146,52 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         if installation is None:
             return None
         return self._sealed(installation, INSTALLATION_TOKENS, False)
+
+    @translate_errors
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    @translate_errors
+    async def async_delete_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+    ) -> None:
+        await super().async_delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+
+    @translate_errors
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await super().async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class PurgingOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's OAuth state store; issuing a state deletes the expired ones first."""
+
+    @translate_errors
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
+        await self.purge_expired()
+        state: str = await super().async_issue(*args, **kwargs)
+        return state
+
+    async def purge_expired(self) -> int:
+        """Delete the states past their expiry; returns how many went."""
+        now = datetime.now(UTC).replace(tzinfo=None)  # slack_sdk stores naive UTC
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                self.oauth_states.delete().where(self.oauth_states.c.expire_at <= now)
+            )
+        return int(result.rowcount)
+
+    @translate_errors
+    async def count(self) -> int:
+        """How many states are stored (expired ones not yet purged included)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(select(func.count()).select_from(self.oauth_states))
+        return int(found.scalar_one())
 
 
 @dataclass(frozen=True)
@@ -159,7 +218,7 @@ class SlackInstallations:
         self.installation_store = EncryptedInstallationStore(
             client_id=client_id, engine=engine, logger=logger
         )
-        self.state_store = AsyncSQLAlchemyOAuthStateStore(
+        self.state_store = PurgingOAuthStateStore(
             expiration_seconds=STATE_EXPIRATION, engine=engine, logger=logger
         )
 
@@ -186,6 +245,7 @@ class SlackInstallations:
             await self._own_engine.dispose()
             self._own_engine = None
 
+    @translate_errors
     async def token_for(self, workspace: str) -> str | None:
         """The newest bot token installed in ``workspace``, or None.
 
@@ -305,6 +365,7 @@ async def rotate_tokens(
 
 __all__ = [
     "EncryptedInstallationStore",
+    "PurgingOAuthStateStore",
     "RotationReport",
     "SlackInstallations",
     "rotate_tokens",

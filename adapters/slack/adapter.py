@@ -43,9 +43,8 @@ class SlackAdapter:
 
     @property
     def installation_store(self) -> AsyncInstallationStore | None:
-        """slack_sdk's installation store (with OAuth), else None."""
-        installations = self.slack.installations
-        return installations.installation_store if installations is not None else None
+        """The installation store Bolt uses (with OAuth), else None."""
+        return self.slack.installs
 
     @property
     def connected(self) -> bool:

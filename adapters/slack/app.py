@@ -7,6 +7,17 @@
   ``/slack/install`` and ``/slack/oauth_redirect`` install raidline into more workspaces; the
   installations live in slack_sdk's tables in raidline's database
   (:mod:`storage.slack_installations`).
+- **Database outages.** Bolt finds each request's workspace through :class:`Installs`, a
+  bounded cache in front of the database. A request from a workspace that cannot be found
+  because the database is down is answered by :meth:`SlackApp._answer_outage` with "can't
+  reach its database" (the slash command's response, the response_url, or the modal's field
+  error) instead of Slack's generic failure.
+- **Install page.** ``GET /slack/install`` is rate-limited per client address
+  (:mod:`adapters.slack.throttle`: 429 with ``Retry-After``); each visit stores an OAuth
+  state that expires, and expired states are deleted.
+- **Removed workspaces.** ``app_uninstalled`` and ``tokens_revoked`` (the bot's), and a
+  message refused with a revoked token, stop the workspace's standups, digests and nudges
+  (:func:`storage.workspaces.stop_workspace`); the refused token is not tried again.
 - **Replays.** A signed request (or Socket Mode envelope, or Events API delivery) already
   taken is acknowledged and dropped (:mod:`adapters.slack.replays`), after Bolt's signature
   check.
@@ -19,9 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -29,6 +44,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -38,6 +54,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -47,14 +64,19 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
 from adapters.runtime.config import ConfigError
 from adapters.runtime.tokens import key_error
-from adapters.slack.inbound import workspace_of
+from adapters.slack import blocks as kit
+from adapters.slack.cache import Bounded
+from adapters.slack.inbound import PLATFORM, workspace_of
+from adapters.slack.installs import Installs
 from adapters.slack.replays import SeenRequests
+from adapters.slack.throttle import PerClient
 from bot.domain.model import ChannelKey
-from bot.errors import apology, report_incident
+from bot.errors import Unavailable, apology, report_incident
 from bot.messages import Reply, Tone
 from storage.db import is_sqlite
 from storage.secrets import KeyMismatch, KeyMissing
 from storage.slack_installations import SlackInstallations
+from storage.workspaces import stop_workspace
 
 log = logging.getLogger("raidline.slack")
 
@@ -88,8 +110,33 @@ _BAD_TOKEN = frozenset(
     }
 )
 
+#: Web API errors that mean the workspace took the token back: nothing sent with it can
+#: ever arrive, so its schedules stop and the token is not tried again.
+REVOKED = frozenset({"invalid_auth", "account_inactive", "token_revoked"})
+#: Seconds a refused token is remembered (Slack never accepts a revoked token again).
+REFUSED_TTL = 7 * 24 * 3600.0
+#: The most refused tokens remembered at once.
+REFUSED_KEPT = 10_000
+
+#: The events that take tokens back; their requests need no token of their own.
+_REVOCATIONS = ("app_uninstalled", "tokens_revoked")
+
 #: A request timestamp as Slack sends it: whole seconds since the epoch.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+class TokenRefused(LookupError):
+    """Slack refused this workspace's token before (revoked, uninstalled): not tried again."""
+
+    def __init__(self, workspace: str, error: str) -> None:
+        super().__init__(f"Slack refused the token of workspace {workspace} ({error})")
+        self.workspace = workspace
+        self.error = error
+
+
+def _fingerprint(token: str) -> str:
+    """What the refused-token memory keeps instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SlackStartError(StartupError):
@@ -174,6 +221,15 @@ class SlackApp:
             logger=logging.getLogger("raidline.slack.web"),
         )
         self.installations: SlackInstallations | None = None
+        #: Bolt's installation store: the installations behind a bounded cache (OAuth only)
+        self.installs: Installs | None = None
+        self._engine = deps.engine
+        #: fingerprints of tokens Slack refused as revoked -> the error it gave
+        self._refused: Bounded[str, str] = Bounded(REFUSED_KEPT, REFUSED_TTL)
+        #: ``GET /slack/install`` (and the redirect) per client address
+        self.install_limit = PerClient()
+        #: answers sent after the request was acknowledged (kept so they are not collected)
+        self._later: set[asyncio.Task[None]] = set()
         oauth_settings: AsyncOAuthSettings | None = None
         # With OAuth every request brings its workspace's token; the app's own client has none.
         app_client = self.client
@@ -191,17 +247,16 @@ class SlackApp:
             oauth_settings=oauth_settings,
             logger=logging.getLogger("raidline.slack.bolt"),
             request_verification_enabled=True,
+            # After the signature check, before Bolt's authorize step reads the store.
+            before_authorize=self._answer_outage if oauth_settings is not None else None,
         )
         #: the requests taken lately: across replicas (in the database) on PostgreSQL
         shared = deps.engine is not None and not is_sqlite(deps.engine)
         self.seen = SeenRequests(deps.engine if shared else None)
         # Global middleware runs after Bolt's own (the signature check among them).
         self.app.use(self._drop_replays)
-        if self.installations is not None:
-            self.app.enable_token_revocation_listeners()
-        else:
-            self.app.event("tokens_revoked")(self._on_uninstalled)
-            self.app.event("app_uninstalled")(self._on_uninstalled)
+        for event in _REVOCATIONS:
+            self.app.event(event)(self._on_uninstalled)
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
         self._stopped = False
@@ -222,20 +277,160 @@ class SlackApp:
         secret = self.settings.slack_client_secret
         assert client_id is not None and secret is not None  # noqa: S101 - slack_oauth_enabled
         self.installations = SlackInstallations(client_id, deps.engine, self.settings.database_url)
+        self.installs = Installs(self.installations)
         return AsyncOAuthSettings(
             client_id=client_id,
             client_secret=secret.get_secret_value(),
             scopes=list(BOT_SCOPES),
-            installation_store=self.installations.installation_store,
+            installation_store=self.installs,
+            # raidline uses bot tokens only: authorize reads the workspace's bot, one query.
+            installation_store_bot_only=True,
             state_store=self.installations.state_store,
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,
         )
 
     async def _on_uninstalled(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        """``app_uninstalled`` / ``tokens_revoked``: forget the tokens, stop the schedules."""
+        workspace = workspace_of(context)
+        kind = str(event.get("type"))
+        bot_revoked = kind == "app_uninstalled" or bool(event.get("tokens", {}).get("bot"))
+        log.warning("Slack workspace %s removed raidline (%s)", workspace, kind)
+        if self.installs is not None:
+            revocations = AsyncTokenRevocationListeners(self.installs)
+            if kind == "app_uninstalled":
+                await revocations.handle_app_uninstalled_events(context)
+            else:
+                await revocations.handle_tokens_revoked_events(event, context)
+        if not bot_revoked or workspace is None:
+            return
+        if self.bot_token and self._serves_itself(workspace):
+            self._refused.put(_fingerprint(self.bot_token), kind)
+        await self.stop_workspace(workspace, kind)
+
+    async def stop_workspace(self, workspace: str, why: str) -> None:
+        """Turn off what ``workspace`` gets on its own (standups, digests, nudges) and log it."""
+        if self._engine is None:
+            log.warning(
+                "Slack workspace %s can't be reached (%s); no database to stop its schedules in",
+                workspace,
+                why,
+            )
+            return
+        stopped = await stop_workspace(self._engine, PLATFORM, workspace, datetime.now(UTC))
+        if not stopped:
+            return
         log.warning(
-            "Slack workspace %s removed raidline (%s)", workspace_of(context), event.get("type")
+            "Slack workspace %s can't be reached (%s): %s standup/digest schedules and "
+            "nudges in %s channels turned off, %s waiting messages skipped; after reinstalling "
+            "raidline, a lead turns them on again",
+            workspace,
+            why,
+            stopped.schedules,
+            stopped.nudges,
+            stopped.runs,
         )
+
+    async def refused(self, workspace: str, token: str | None, error: str) -> None:
+        """Slack refused ``token`` of ``workspace`` with ``error`` while sending: when it
+        means the token is revoked, it is not tried again and the workspace's schedules stop."""
+        if error not in REVOKED or not token or self._refused.fresh(_fingerprint(token)):
+            return
+        try:
+            await self.stop_workspace(workspace, f"Slack refused its token: {error}")
+        except Unavailable:
+            # Remembered only once stopped: the next attempt meets the refusal again.
+            log.warning("couldn't stop the schedules of Slack workspace %s yet", workspace)
+            return
+        self._refused.put(_fingerprint(token), error)
+
+    def _serves_itself(self, workspace: str) -> bool:
+        """Whether ``workspace`` is the configured bot token's own."""
+        return workspace in (self.identity.get("team_id"), self.identity.get("enterprise_id"))
+
+    # -- the database down -------------------------------------------------------------------
+
+    async def _answer_outage(
+        self,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[None]],  # Bolt passes it by this name
+    ) -> BoltResponse:
+        """Before Bolt's authorize step: a workspace whose installation can't be read because
+        the database is down gets "can't reach its database" instead of an HTTP 500."""
+        installs, context = self.installs, req.context
+        body: dict[str, Any] = req.body if isinstance(req.body, dict) else {}
+        event = body.get("event")
+        revocation = isinstance(event, dict) and event.get("type") in _REVOCATIONS
+        if (
+            installs is None
+            or (context.team_id is None and context.enterprise_id is None)
+            or revocation
+        ):
+            await next()
+            return resp
+        try:
+            await installs.async_find_bot(
+                enterprise_id=context.enterprise_id,
+                team_id=context.team_id,
+                is_enterprise_install=context.is_enterprise_install,
+            )
+        except Unavailable as outage:
+            return self._outage_response(
+                body, context.team_id or context.enterprise_id, outage.message
+            )
+        await next()
+        return resp
+
+    def _outage_response(
+        self, body: dict[str, Any], workspace: str | None, text: str
+    ) -> BoltResponse:
+        """The outage answer for a request no listener can take (no token without the
+        database): in the response itself where Slack shows it, else through response_url."""
+        reply = Reply(text=text, tone=Tone.ERROR)
+        message = {
+            "response_type": "ephemeral",
+            "text": kit.message_text(reply),
+            "blocks": kit.message_blocks(reply),
+        }
+        if body.get("command"):
+            return _json_response(message)
+        if body.get("type") == "view_submission":
+            view = body.get("view")
+            errors = kit.view_errors({"": text}, view if isinstance(view, dict) else {})
+            if "" not in errors:
+                return _json_response({"response_action": "errors", "errors": errors})
+            return _json_response({"response_action": "update", "view": kit.notice_view(reply)})
+        url = body.get("response_url")
+        if not url:
+            urls = body.get("response_urls")
+            if isinstance(urls, list) and urls and isinstance(urls[0], dict):
+                url = urls[0].get("response_url")
+        if isinstance(url, str) and url:
+            self._run_later(self._respond_quietly(url, {**message, "replace_original": False}))
+        else:
+            # App Home, a global shortcut or an event: Slack offers no way to answer them
+            # without the workspace's token, and that is in the database.
+            log.warning(
+                "a Slack %s from workspace %s couldn't be answered: the database is unreachable",
+                body.get("type") or "request",
+                workspace,
+            )
+        return BoltResponse(status=200, body="")
+
+    async def _respond_quietly(self, url: str, message: dict[str, Any]) -> None:
+        try:
+            response = await self.webhook(url).send_dict(message)
+        except (SlackClientError, aiohttp.ClientError, OSError) as e:
+            log.warning("couldn't answer through response_url: %s", type(e).__name__)
+            return
+        if response.status_code != 200:
+            log.warning("response_url answered %s", response.status_code)
+
+    def _run_later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     async def _drop_replays(
         self,
@@ -289,34 +484,58 @@ class SlackApp:
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
+    def _throttled(self, request: web.Request) -> web.Response | None:
+        """429 with ``Retry-After`` when this client asked too often, else None."""
+        wait = self.install_limit.take(request.remote or "")
+        if not wait:
+            return None
+        log.info("install page: %s asked too often; retry in %ss", request.remote, wait)
+        return web.Response(
+            status=429,
+            text="Too many requests; try again later.",
+            headers={"Retry-After": str(wait)},
+        )
+
     async def _handle_install(self, request: web.Request) -> web.Response:
         flow = self.app.oauth_flow
         if flow is None:  # pragma: no cover - the route exists only with OAuth
             return web.Response(status=404)
-        return await to_aiohttp_response(
-            await flow.handle_installation(await to_bolt_request(request))
-        )
+        refused = self._throttled(request)
+        if refused is not None:
+            return refused
+        try:
+            response = await flow.handle_installation(await to_bolt_request(request))
+        except Unavailable as outage:
+            return web.Response(status=503, text=outage.message, headers={"Retry-After": "30"})
+        return await to_aiohttp_response(response)
 
     async def _handle_oauth_redirect(self, request: web.Request) -> web.Response:
         flow = self.app.oauth_flow
         if flow is None:  # pragma: no cover - the route exists only with OAuth
             return web.Response(status=404)
+        refused = self._throttled(request)
+        if refused is not None:
+            return refused
         return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
 
     # -- Web API clients ---------------------------------------------------------------------
 
     async def client_for(self, workspace: str) -> AsyncWebClient:
-        """A Web API client holding the bot token of ``workspace``."""
-        if self.installations is None:
+        """A Web API client holding the bot token of ``workspace``.
+
+        Raises :class:`TokenRefused` for a token Slack refused as revoked before, LookupError
+        when raidline is not installed there.
+        """
+        if self.installs is None:
+            self._check_refused(workspace, self.bot_token)
             return self.client
-        token = await self.installations.token_for(workspace)
+        token = await self.installs.token_for(workspace)
         if token is None:
-            if self.bot_token and workspace in (
-                self.identity.get("team_id"),
-                self.identity.get("enterprise_id"),
-            ):
+            if self.bot_token and self._serves_itself(workspace):
+                self._check_refused(workspace, self.bot_token)
                 return self.client
             raise LookupError(f"raidline is not installed in Slack workspace {workspace}")
+        self._check_refused(workspace, token)
         return AsyncWebClient(
             token=token,
             base_url=self.settings.slack_api_url,
@@ -324,6 +543,11 @@ class SlackApp:
             retry_handlers=retry_handlers(),
             logger=self.client.logger,
         )
+
+    def _check_refused(self, workspace: str, token: str | None) -> None:
+        error = self._refused.fresh(_fingerprint(token)) if token else None
+        if error is not None:
+            raise TokenRefused(workspace, error)
 
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A client for a ``response_url``, on the shared HTTP session."""
@@ -352,6 +576,7 @@ class SlackApp:
                 self.identity.get("user_id"),
             )
             await self._remember_token_installation()
+            self._know_own_workspace()
         if self._app_token is not None:
             await self._connect_socket_mode(self._app_token)
         self._started = True
@@ -390,6 +615,25 @@ class SlackApp:
             bot_id=self.identity.get("bot_id"),
             bot_user_id=self.identity.get("user_id"),
             scopes=BOT_SCOPES,
+        )
+
+    def _know_own_workspace(self) -> None:
+        """The configured token serves its own workspace even while the database is down."""
+        team = self.identity.get("team_id")
+        if self.installs is None or not team or not self.bot_token:
+            return
+        self.installs.know_own(
+            Bot(
+                app_id=self.identity.get("app_id"),
+                enterprise_id=self.identity.get("enterprise_id") or None,
+                team_id=team,
+                team_name=self.identity.get("team"),
+                bot_token=self.bot_token,
+                bot_id=str(self.identity.get("bot_id") or ""),
+                bot_user_id=str(self.identity.get("user_id") or ""),
+                bot_scopes=list(BOT_SCOPES),
+                installed_at=time.time(),
+            )
         )
 
     async def _connect_socket_mode(self, app_token: str) -> None:
@@ -432,6 +676,8 @@ class SlackApp:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        for task in list(self._later):
+            task.cancel()
         if self.installations is not None:
             await self.installations.close()
         await self._close_http()
@@ -459,3 +705,9 @@ class SlackApp:
         client = self._socket.client
         session = client.current_session
         return not client.closed and session is not None and not session.closed
+
+
+def _json_response(body: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(body), headers={"content-type": "application/json"}
+    )

@@ -4,7 +4,8 @@
   (``response_url``, else chat.postEphemeral).
 - A click's reply replaces the message it came from (or its card) in place.
 - A message raidline sends on its own (:meth:`Outbound.send`) uses the bot token of the
-  channel's workspace and opens a direct message when it is for one person.
+  channel's workspace and opens a direct message when it is for one person. When Slack
+  refuses the token (revoked, uninstalled), the app is told (:meth:`WebApi.refused`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class WebApi(Protocol):
 
     def webhook(self, url: str) -> AsyncWebhookClient: ...
 
+    async def refused(self, workspace: str, token: str | None, error: str) -> None:
+        """Slack answered a call made with ``token`` with ``error``."""
+
 
 class Outbound:
     """Sends replies to Slack. Listeners pass the request's own client; :meth:`send` finds one."""
@@ -55,6 +59,14 @@ class Outbound:
     async def send(self, message: Outgoing) -> str | None:
         """Post a message raidline sends on its own; raises when Slack refuses it."""
         client = await self._api.client_for(message.channel.workspace)
+        try:
+            return await self._send(client, message)
+        except SlackApiError as e:
+            error = str(e.response.get("error", ""))
+            await self._api.refused(message.channel.workspace, client.token, error)
+            raise
+
+    async def _send(self, client: AsyncWebClient, message: Outgoing) -> str | None:
         channel = message.channel.channel
         origin: ChannelKey | None = None
         if message.to_user:

@@ -1,11 +1,14 @@
 """What Slack says about a person (users.info): their time zone and whether they administer
-the workspace, cached so most requests make no extra call."""
+the workspace, cached so most requests make no extra call.
+
+The cache is bounded: at most :data:`PEOPLE_KEPT` people (the least recently looked up go
+first), each trusted for :data:`TZ_TTL` seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +16,16 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.cache import Bounded
+
 log = logging.getLogger("raidline.slack")
 
 #: Seconds a users.info look-up may take before the request goes on without it.
 TZ_LOOKUP_TIMEOUT = 1.5
 #: Seconds a cached look-up is trusted.
 TZ_TTL = 3600.0
+#: The most people remembered at once (about 300 bytes each).
+PEOPLE_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,14 @@ class Person:
 
 
 class People:
-    """(workspace, user) -> what users.info says of them, each entry trusted for :data:`TZ_TTL`."""
+    """(workspace, user) -> what users.info says of them, each entry trusted for ``ttl``
+    seconds; at most ``size`` people."""
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[Person, float]] = {}
+    def __init__(self, size: int = PEOPLE_KEPT, ttl: float = TZ_TTL) -> None:
+        self._cache: Bounded[tuple[str, str], Person] = Bounded(size, ttl)
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     async def of(self, client: AsyncWebClient, workspace: str, user: str) -> str | None:
         """The person's Slack time zone; on a failed look-up the last known one, or None."""
@@ -49,18 +60,18 @@ class People:
         """The person as Slack describes them; on a failed look-up the last known answer, or
         nobody in particular (no time zone, not an admin)."""
         key = (workspace, user)
-        cached = self._cache.get(key)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._cache.fresh(key)
+        if cached is not None:
+            return cached
         try:
             async with asyncio.timeout(TZ_LOOKUP_TIMEOUT):
                 response = await client.users_info(user=user)
             person = Person.from_user(response.get("user") or {})
         except (SlackApiError, SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as e:
             log.info("no users.info for %s: %s", user, type(e).__name__)
-            return cached[0] if cached is not None else Person()
-        self._cache[key] = (person, now + TZ_TTL)
+            known = self._cache.last_known(key)
+            return known if known is not None else Person()
+        self._cache.put(key, person)
         return person
 
 
