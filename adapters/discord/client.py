@@ -108,7 +108,10 @@ class RaidlineClient(discord.Client):
             if parsed is not None:
                 handler = self.interactions
                 await handler.guarded(
-                    interaction, handler.on_modal_submit(interaction, *parsed, data)
+                    interaction,
+                    handler.on_modal_submit(
+                        interaction, parsed.form_id, parsed.token, data, place=parsed.place
+                    ),
                 )
 
 

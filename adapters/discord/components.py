@@ -14,6 +14,7 @@ from typing import Any, Protocol, cast
 import discord
 
 from adapters.discord import render as dr
+from bot.domain.model import ChannelKey
 from bot.messages import InputKind
 
 
@@ -29,13 +30,22 @@ class ClickHandler(Protocol):
         interaction: discord.Interaction[Any],
         action_id: str,
         values: Mapping[str, str] | None = None,
+        *,
+        place: ChannelKey | None = None,
     ) -> None: ...
 
     async def on_page(
-        self, interaction: discord.Interaction[Any], page: int, origin: dr.Origin
+        self,
+        interaction: discord.Interaction[Any],
+        page: int,
+        origin: dr.Origin,
+        *,
+        place: ChannelKey | None = None,
     ) -> None: ...
 
-    async def on_fix(self, interaction: discord.Interaction[Any], token: str) -> None: ...
+    async def on_fix(
+        self, interaction: discord.Interaction[Any], token: str, *, place: ChannelKey | None = None
+    ) -> None: ...
 
 
 class _HasClickHandler(Protocol):
@@ -49,14 +59,15 @@ def _handler(interaction: discord.Interaction[Any]) -> ClickHandler:
 class ActionButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=dr.ACTION_TEMPLATE
 ):
-    """A button carrying a core action id: ``rl:a:resolve:B-3``."""
+    """A button carrying a core action id: ``rl:a:resolve:B-3`` (``rl@<place>:a:…`` in a DM)."""
 
     def __init__(self, spec: dr.ButtonSpec, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(label=spec.label, style=spec.style, custom_id=spec.custom_id),
             row=row,
         )
-        self.action_id = spec.custom_id.removeprefix(dr.ACTION_PREFIX)
+        self.place, plain = dr.split_place(spec.custom_id)
+        self.action_id = plain.removeprefix(dr.ACTION_PREFIX)
 
     @classmethod
     async def from_custom_id(
@@ -66,7 +77,9 @@ class ActionButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         handler = _handler(interaction)
-        await handler.guarded(interaction, handler.on_action(interaction, self.action_id))
+        await handler.guarded(
+            interaction, handler.on_action(interaction, self.action_id, place=self.place)
+        )
 
 
 class PeopleSelect(
@@ -84,7 +97,8 @@ class PeopleSelect(
             ),
             row=row,
         )
-        rest = spec.custom_id.removeprefix(dr.SELECT_PREFIX)
+        self.place, plain = dr.split_place(spec.custom_id)
+        rest = plain.removeprefix(dr.SELECT_PREFIX)
         self.field_name, _, self.action_id = rest.partition(":")
 
     @classmethod
@@ -98,7 +112,10 @@ class PeopleSelect(
         people = " ".join(str(v) for v in data.get("values") or [])
         handler = _handler(interaction)
         await handler.guarded(
-            interaction, handler.on_action(interaction, self.action_id, {self.field_name: people})
+            interaction,
+            handler.on_action(
+                interaction, self.action_id, {self.field_name: people}, place=self.place
+            ),
         )
 
 
@@ -114,6 +131,7 @@ class PageButton(
         )
         self.page = 0
         self.origin: dr.Origin = ("", "")
+        self.place, _ = dr.split_place(spec.custom_id)
 
     @classmethod
     async def from_custom_id(
@@ -126,7 +144,9 @@ class PageButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         handler = _handler(interaction)
-        await handler.guarded(interaction, handler.on_page(interaction, self.page, self.origin))
+        await handler.guarded(
+            interaction, handler.on_page(interaction, self.page, self.origin, place=self.place)
+        )
 
 
 class OptionsPageButton(PageButton, template=dr.OPTIONS_PAGE_TEMPLATE):
@@ -153,7 +173,8 @@ class FixButton(
             discord.ui.Button(label=spec.label, style=spec.style, custom_id=spec.custom_id),
             row=row,
         )
-        self.token = spec.custom_id.removeprefix(dr.FIX_PREFIX)
+        self.place, plain = dr.split_place(spec.custom_id)
+        self.token = plain.removeprefix(dr.FIX_PREFIX)
 
     @classmethod
     async def from_custom_id(
@@ -163,7 +184,9 @@ class FixButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         handler = _handler(interaction)
-        await handler.guarded(interaction, handler.on_fix(interaction, self.token))
+        await handler.guarded(
+            interaction, handler.on_fix(interaction, self.token, place=self.place)
+        )
 
 
 def build_view(rows: Sequence[Sequence[dr.ComponentSpec]]) -> discord.ui.View | None:
@@ -173,13 +196,14 @@ def build_view(rows: Sequence[Sequence[dr.ComponentSpec]]) -> discord.ui.View | 
     for r, row in enumerate(rows):
         for spec in row:
             item: discord.ui.Item[Any]
+            _, plain = dr.split_place(spec.custom_id)
             if isinstance(spec, dr.UserSelectSpec):
                 item = PeopleSelect(spec, row=r)
-            elif spec.custom_id.startswith(dr.PAGE_PREFIX):
+            elif plain.startswith(dr.PAGE_PREFIX):
                 item = PageButton(spec, row=r)
-            elif spec.custom_id.startswith(dr.OPTIONS_PAGE_PREFIX):
+            elif plain.startswith(dr.OPTIONS_PAGE_PREFIX):
                 item = OptionsPageButton(spec, row=r)
-            elif spec.custom_id.startswith(dr.FIX_PREFIX):
+            elif plain.startswith(dr.FIX_PREFIX):
                 item = FixButton(spec, row=r)
             else:
                 item = ActionButton(spec, row=r)

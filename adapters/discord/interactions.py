@@ -3,7 +3,10 @@
 - Every interaction is answered within Discord's 3 seconds: when the core is slow the answer
   is deferred and sent when ready.
 - Guilds are isolated: the channel of every request is the interaction's own guild and
-  channel (a thread's parent), whatever a custom id or an option says.
+  channel (a thread's parent), whatever a custom id or an option says. The one exception is a
+  direct message, which has no guild: there a button's custom id names its guild and channel,
+  and the click is taken only from a current member of that guild who can see that channel
+  (:meth:`Interactions.where`).
 - One edge error handler: :func:`answer_error`, used by the command tree's ``on_error`` and by
   :meth:`Interactions.guarded`, through which every click and modal submission goes.
 """
@@ -113,6 +116,20 @@ class PendingForms:
 # --- the edge: errors and plain answers ------------------------------------------------------
 
 GUILD_ONLY = "raidline works in server channels: use it in a channel of your server."
+#: Answers to a component that names no channel, or one that may not be used (nothing changes).
+NO_PLACE = (
+    "That button doesn't say which server channel it is about, so it only works there; "
+    "nothing was changed. Use raidline's commands in the channel."
+)
+OTHER_CHANNEL = "That button belongs to another channel; nothing was changed."
+NOT_IN_GUILD = "That button belongs to a server raidline is not in; nothing was changed."
+NO_SUCH_CHANNEL = "That button names a channel that is not in its server; nothing was changed."
+NOT_A_MEMBER = "Only members of that button's server can use it; nothing was changed."
+CANNOT_SEE = "You can't see the channel that button is about; nothing was changed."
+CANNOT_CHECK = (
+    "I couldn't check with Discord that you are a member of that button's server; "
+    "nothing was changed. Please try again."
+)
 
 
 async def send_plain(interaction: discord.Interaction[Any], text: str) -> None:
@@ -194,6 +211,68 @@ def channel_key(interaction: discord.Interaction[Any]) -> ChannelKey | None:
     return ChannelKey("discord", str(interaction.guild_id), str(channel_id))
 
 
+@dataclass(frozen=True)
+class Where:
+    """Who acts on which channel, checked (see :meth:`Interactions.where`).
+
+    ``direct``: the interaction is in a direct message and ``key`` is the place its component
+    carried; whatever the answer shows carries that place again, so its buttons work there too.
+    """
+
+    key: ChannelKey
+    user: str
+    admin: bool
+    direct: bool = False
+
+    @property
+    def place(self) -> ChannelKey | None:
+        return self.key if self.direct else None
+
+
+def _is_command(interaction: discord.Interaction[Any]) -> bool:
+    return interaction.type in (
+        discord.InteractionType.application_command,
+        discord.InteractionType.autocomplete,
+    )
+
+
+async def _member_check(
+    interaction: discord.Interaction[Any], place: ChannelKey
+) -> tuple[str | None, bool]:
+    """Whether the person clicking in a direct message may act on ``place``: (why not, or
+    None; whether they may manage that server).
+
+    The guild must be one the bot is in (its cache, or Discord's API when another process runs
+    that guild's shard), the channel one of that guild's, the person a member of it right now
+    (asked of Discord's API: raidline keeps no member list) who can see the channel.
+    """
+    client = interaction.client
+    guild_id, channel_id = int(place.workspace), int(place.channel)
+    guild = client.get_guild(guild_id)
+    channel: Any
+    if guild is not None:
+        channel = guild.get_channel(channel_id)
+    else:
+        try:
+            guild = await client.fetch_guild(guild_id, with_counts=False)
+        except (discord.NotFound, discord.Forbidden):
+            return NOT_IN_GUILD, False
+        try:
+            channel = await guild.fetch_channel(channel_id)
+        except (discord.NotFound, discord.Forbidden, discord.InvalidData):
+            channel = None
+    if not isinstance(channel, discord.abc.GuildChannel) or channel.guild.id != guild_id:
+        return NO_SUCH_CHANNEL, False
+    try:
+        member = await guild.fetch_member(interaction.user.id)
+    except discord.NotFound:
+        return NOT_A_MEMBER, False
+    if not channel.permissions_for(member).view_channel:
+        return CANNOT_SEE, False
+    permissions = member.guild_permissions
+    return None, bool(permissions.manage_guild or permissions.administrator)
+
+
 def _guess_public(command: str, subcommand: str) -> bool:
     """Whether the answer will most likely be seen by the channel (to defer the right way)."""
     if command == "raid":
@@ -220,9 +299,13 @@ async def deliver(
     form: Form | None = None,
     extra: Sequence[dr.ComponentSpec] = (),
     page: int = 0,
+    place: ChannelKey | None = None,
 ) -> None:
-    """Send a reply as the interaction's answer: in place, new, or after a deferral."""
-    rendered = dr.render(reply, page=page, origin=origin, form=form, extra=extra)
+    """Send a reply as the interaction's answer: in place, new, or after a deferral.
+
+    ``place``: the channel the reply's components act on when it is answered outside it (a
+    direct message), so its buttons keep working there."""
+    rendered = dr.render(reply, page=page, origin=origin, form=form, extra=extra, place=place)
     message = interaction.message
     in_place = (
         edit
@@ -311,6 +394,9 @@ class Interactions:
     probe_timeout = 1.0
     #: Seconds autocomplete may take before answering with no suggestions.
     autocomplete_timeout = 2.0
+    #: Seconds a click in a direct message may spend asking Discord whether the clicker is a
+    #: member of the guild its button names (it is answered within Discord's 3 seconds).
+    member_timeout = 1.0
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -333,52 +419,50 @@ class Interactions:
         options: Mapping[str, str],
     ) -> None:
         """A slash command with its typed options (see :mod:`adapters.discord.commands`)."""
-        key = await self._channel(interaction)
-        if key is None:
+        where = await self.where(interaction)
+        if where is None:
             return
-        user = str(interaction.user.id)
         spec = COMMANDS[command]
         if subcommand is None and spec.form is not None:
-            await self._log(interaction, key, user, spec, spec.form, options)
+            await self._log(interaction, where, spec, spec.form, options)
             return
         request = Request(
-            key,
-            user,
+            where.key,
+            where.user,
             command=command,
             subcommand=subcommand,
             options=options,
             source_url=self._source_url(interaction),
-            user_is_admin=is_admin(interaction),
+            user_is_admin=where.admin,
         )
         origin = dr.TypedOrigin(command, subcommand or "", options)
         public = _guess_public(command, subcommand or "")
-        await self._answer(interaction, request, edit=False, public=public, origin=origin)
+        await self._answer(interaction, where, request, edit=False, public=public, origin=origin)
 
     async def _log(
         self,
         interaction: discord.Interaction[Any],
-        key: ChannelKey,
-        user: str,
+        where: Where,
         spec: Command,
         form: Form,
         options: Mapping[str, str],
     ) -> None:
         """``/blocker`` & co.: the typed options, or the kind's form for what is missing."""
+        key, user = where.key, where.user
         given = _form_values(spec, options)
         missing = [
             f for f in form.fields if f.required and f.default is None and f.name not in given
         ]
         if missing:
             token = self._pending.put(Pending(key, user, form, given)) if given else None
-            modal = dr.modal_spec(form, dr.form_custom_id(form.form_id, token), given=given)
+            custom_id = dr.form_custom_id(form.form_id, token, where.place)
+            modal = dr.modal_spec(form, custom_id, given=given)
             await interaction.response.send_modal(build_modal(modal))
             return
-        request = Request(
-            key, user, command=spec.name, options=options, user_is_admin=is_admin(interaction)
-        )
+        request = Request(key, user, command=spec.name, options=options, user_is_admin=where.admin)
         pending = Pending(key, user, form, given)
         await self._answer(
-            interaction, request, edit=False, public=True, form=form, pending=pending
+            interaction, where, request, edit=False, public=True, form=form, pending=pending
         )
 
     async def autocomplete(
@@ -405,30 +489,34 @@ class Interactions:
         interaction: discord.Interaction[Any],
         action_id: str,
         values: Mapping[str, str] | None = None,
+        *,
+        place: ChannelKey | None = None,
     ) -> None:
         """A button or select on a message: run its action, or open the form it needs."""
-        key = await self._channel(interaction)
-        if key is None:
+        where = await self.where(interaction, place)
+        if where is None:
             return
-        user = str(interaction.user.id)
         form = None if values is not None else self.core.form_for(action_id)
         if form is not None:
             if any(f.required for f in form.fields):
-                refusal = await self._probe(Request(key, user, action_id=action_id))
+                probe = Request(
+                    where.key, where.user, action_id=action_id, user_is_admin=where.admin
+                )
+                refusal = await self._probe(probe)
                 if refusal is not None:
                     await deliver(interaction, refusal, edit=False, deferred=None)
                     return
-            spec = dr.modal_spec(form, dr.form_custom_id(form.form_id))
-            await interaction.response.send_modal(build_modal(spec))
+            custom_id = dr.form_custom_id(form.form_id, place=where.place)
+            await interaction.response.send_modal(build_modal(dr.modal_spec(form, custom_id)))
             return
         request = Request(
-            key,
-            user,
+            where.key,
+            where.user,
             action_id=action_id,
             values=dict(values or {}),
-            user_is_admin=is_admin(interaction),
+            user_is_admin=where.admin,
         )
-        await self._answer(interaction, request, edit=True, public=True)
+        await self._answer(interaction, where, request, edit=True, public=True)
 
     async def on_modal_submit(
         self,
@@ -436,11 +524,13 @@ class Interactions:
         form_id: str,
         token: str | None,
         data: Mapping[str, Any],
+        *,
+        place: ChannelKey | None = None,
     ) -> None:
-        key = await self._channel(interaction)
-        if key is None:
+        where = await self.where(interaction, place)
+        if where is None:
             return
-        user = str(interaction.user.id)
+        key, user = where.key, where.user
         entered = dr.modal_values(data.get("components") or [])
         pending = self._pending.get(token, key, user)
         typed = dict(pending.typed) if pending else {}
@@ -452,21 +542,23 @@ class Interactions:
             user,
             action_id=form_id,
             values={**typed, **entered},
-            user_is_admin=is_admin(interaction),
+            user_is_admin=where.admin,
         )
         retry = Pending(key, user, form, typed, entered) if form is not None else None
         ok = await self._answer(
-            interaction, request, edit=edit, public=True, form=form, pending=retry
+            interaction, where, request, edit=edit, public=True, form=form, pending=retry
         )
         if ok:
             self._pending.drop(token)
 
-    async def on_fix(self, interaction: discord.Interaction[Any], token: str) -> None:
+    async def on_fix(
+        self, interaction: discord.Interaction[Any], token: str, *, place: ChannelKey | None = None
+    ) -> None:
         """ "Fix it" on a refused form: the modal again, filled with what was typed."""
-        key = await self._channel(interaction)
-        if key is None:
+        where = await self.where(interaction, place)
+        if where is None:
             return
-        pending = self._pending.get(token, key, str(interaction.user.id))
+        pending = self._pending.get(token, where.key, where.user)
         if pending is None:
             await send_plain(
                 interaction, "That form has expired; run the command again to start over."
@@ -476,7 +568,7 @@ class Interactions:
         values = {**pending.typed, **pending.entered}
         spec = dr.modal_spec(
             pending.form,
-            dr.form_custom_id(pending.form.form_id, token),
+            dr.form_custom_id(pending.form.form_id, token, where.place),
             given=given,
             values=values,
             prefer=pending.errors,
@@ -484,13 +576,18 @@ class Interactions:
         await interaction.response.send_modal(build_modal(spec))
 
     async def on_page(
-        self, interaction: discord.Interaction[Any], page: int, origin: dr.Origin
+        self,
+        interaction: discord.Interaction[Any],
+        page: int,
+        origin: dr.Origin,
+        *,
+        place: ChannelKey | None = None,
     ) -> None:
         """Another page of a private reply: its (read-only) command again."""
-        key = await self._channel(interaction)
-        if key is None:
+        where = await self.where(interaction, place)
+        if where is None:
             return
-        user = str(interaction.user.id)
+        key, user = where.key, where.user
         if isinstance(origin, dr.TypedOrigin):
             read_only = origin.command == "raid" and origin.subcommand in _READ_ONLY_SUBCOMMANDS
             request = Request(
@@ -513,15 +610,45 @@ class Interactions:
         if not read_only:
             await send_plain(interaction, "That button does nothing.")
             return
-        await self._answer(interaction, request, edit=True, public=False, origin=origin, page=page)
+        await self._answer(
+            interaction, where, request, edit=True, public=False, origin=origin, page=page
+        )
 
-    # -- answering ----------------------------------------------------------------------------
+    # -- who acts where -----------------------------------------------------------------------
 
-    async def _channel(self, interaction: discord.Interaction[Any]) -> ChannelKey | None:
-        key = channel_key(interaction)
-        if key is None:
-            await send_plain(interaction, GUILD_ONLY)
-        return key
+    async def where(
+        self, interaction: discord.Interaction[Any], place: ChannelKey | None = None
+    ) -> Where | None:
+        """Who acts on which channel; None (and the person told why) when they may not.
+
+        In a server the channel is the interaction's own; a component that carries a place
+        must carry that one. In a direct message the place the component carries names the
+        channel, taken only from a member of its guild who can see it.
+        """
+        user = str(interaction.user.id)
+        if interaction.guild_id is not None:
+            key = channel_key(interaction)
+            if key is None:
+                await send_plain(interaction, GUILD_ONLY)
+                return None
+            if place is not None and place != key:
+                await send_plain(interaction, OTHER_CHANNEL)
+                return None
+            return Where(key, user, is_admin(interaction))
+        if place is None:
+            await send_plain(interaction, GUILD_ONLY if _is_command(interaction) else NO_PLACE)
+            return None
+        try:
+            async with asyncio.timeout(self.member_timeout):
+                refusal, admin = await _member_check(interaction, place)
+        except (TimeoutError, discord.HTTPException):
+            log.warning("could not check a direct-message click with Discord", exc_info=True)
+            refusal, admin = CANNOT_CHECK, False
+        if refusal is not None:
+            log.info("refused a direct-message click for %s: %s", place, refusal)
+            await send_plain(interaction, refusal)
+            return None
+        return Where(place, user, admin, direct=True)
 
     def _source_url(self, interaction: discord.Interaction[Any]) -> str | None:
         channel = interaction.channel
@@ -550,6 +677,7 @@ class Interactions:
     async def _answer(
         self,
         interaction: discord.Interaction[Any],
+        where: Where,
         request: Request,
         *,
         edit: bool,
@@ -575,7 +703,8 @@ class Interactions:
             self._opened[reply.form.form_id] = reply.form
             while len(self._opened) > 2000:
                 self._opened.popitem(last=False)
-            spec = dr.modal_spec(reply.form, dr.form_custom_id(reply.form.form_id))
+            custom_id = dr.form_custom_id(reply.form.form_id, place=where.place)
+            spec = dr.modal_spec(reply.form, custom_id)
             await interaction.response.send_modal(build_modal(spec))
             return True
         extra: list[dr.ComponentSpec] = []
@@ -594,5 +723,6 @@ class Interactions:
             form=form,
             extra=extra,
             page=page,
+            place=where.place,
         )
         return not dr.is_refusal(reply)

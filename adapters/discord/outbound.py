@@ -37,7 +37,9 @@ async def send(client: discord.Client, message: Outgoing) -> str | None:
         )
     first: str | None = None
     mentions = discord.AllowedMentions(everyone=False, roles=False, users=True)
-    for n, part in enumerate(dr.render_all(message.reply)):
+    # A direct message's buttons carry the channel they act on (a DM has no guild of its own).
+    place = message.channel if message.to_user else None
+    for n, part in enumerate(dr.render_all(message.reply, place)):
         view = build_view(part.rows)
         files = part.discord_files()
         # Without a run key, a random nonce, as discord.py would make up itself.

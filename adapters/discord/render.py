@@ -20,14 +20,16 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from re import Match
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import discord
 
 from bot.domain.kinds import KINDS
+from bot.domain.model import ChannelKey
 from bot.messages import (
     Action,
     Card,
@@ -43,6 +45,9 @@ from bot.messages import (
 from bot.messages import (
     Field as CardField,
 )
+
+#: The platform name of Discord's channel keys.
+PLATFORM = "discord"
 
 # --- Discord's limits ------------------------------------------------------------------------
 
@@ -108,9 +113,19 @@ TONE_COLOURS: Mapping[Tone, int] = {Tone.ERROR: RED, Tone.SUCCESS: GREEN, Tone.I
 
 # --- custom ids ------------------------------------------------------------------------------
 #
-# Every component raidline sends has a custom id starting with ``rl:``; the part after the
-# second colon is everything needed to act on a click, so no state is kept between a message
-# and its clicks (the "fix it" button of a refused form is the one in-memory exception).
+# Every component raidline sends has a custom id starting with ``rl``; the rest is everything
+# needed to act on a click, so no state is kept between a message and its clicks (the "fix it"
+# button of a refused form is the one in-memory exception).
+#
+# A component on a message outside its channel (a direct message: a nudge, a standup prompt)
+# also carries its *place*, the guild and channel it acts on, right after ``rl``:
+# ``rl@<guild>.<channel>:a:resolve:B-3`` with both ids in base 36 (13 characters at most for a
+# 64-bit snowflake), so a placed id is at most 28 characters longer than the plain one. A click
+# in a direct message has no guild of its own; the place says which, and the click is taken
+# only from a member of that guild who can see that channel (see
+# :meth:`adapters.discord.interactions.Interactions.where`). Ids without a place (every
+# message sent before places existed, and every message in a server channel) act on the
+# channel they are clicked in.
 
 ACTION_PREFIX = "rl:a:"  # a button: rl:a:<action_id>
 SELECT_PREFIX = "rl:u:"  # a user select: rl:u:<field>:<action_id>
@@ -120,14 +135,68 @@ OPTIONS_PAGE_PREFIX = "rl:o:"
 FORM_PREFIX = "rl:f:"  # a modal: rl:f:<form_id>[|<token>]
 FIX_PREFIX = "rl:x:"  # reopen a refused form with what was typed: rl:x:<token>
 
-ACTION_TEMPLATE = r"rl:a:(?P<action>.+)"
-SELECT_TEMPLATE = r"rl:u:(?P<field>[a-z_]+):(?P<action>.+)"
-PAGE_TEMPLATE = r"rl:p:(?P<page>\d+):(?P<command>[a-z]+):(?P<text>.*)"
+#: The optional place of a custom id: ``@<guild>.<channel>`` in base 36, after ``rl``.
+PLACE_TEMPLATE = r"(?:@(?P<place_guild>[0-9a-z]{1,13})\.(?P<place_channel>[0-9a-z]{1,13}))?"
+_MAX_SNOWFLAKE = 2**64 - 1
+
+ACTION_TEMPLATE = rf"rl{PLACE_TEMPLATE}:a:(?P<action>.+)"
+SELECT_TEMPLATE = rf"rl{PLACE_TEMPLATE}:u:(?P<field>[a-z_]+):(?P<action>.+)"
+PAGE_TEMPLATE = rf"rl{PLACE_TEMPLATE}:p:(?P<page>\d+):(?P<command>[a-z]+):(?P<text>.*)"
 OPTIONS_PAGE_TEMPLATE = (
-    r"rl:o:(?P<page>\d+):(?P<command>[a-z]+):(?P<subcommand>[a-z_ ]*):(?P<options>.*)"
+    rf"rl{PLACE_TEMPLATE}:o:(?P<page>\d+):(?P<command>[a-z]+):(?P<subcommand>[a-z_ ]*)"
+    r":(?P<options>.*)"
 )
-FIX_TEMPLATE = r"rl:x:(?P<token>[A-Za-z0-9_-]+)"
-_FORM_RE = re.compile(r"rl:f:(?P<form>[^|]+)(?:\|(?P<token>[A-Za-z0-9_-]+))?")
+FIX_TEMPLATE = rf"rl{PLACE_TEMPLATE}:x:(?P<token>[A-Za-z0-9_-]+)"
+_FORM_RE = re.compile(rf"rl{PLACE_TEMPLATE}:f:(?P<form>[^|]+)(?:\|(?P<token>[A-Za-z0-9_-]+))?")
+_PLACED_RE = re.compile(rf"rl{PLACE_TEMPLATE}(?P<rest>:.*)", re.DOTALL)
+
+_DIGITS36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS36[digit] + out
+        if number == 0:
+            return out
+
+
+def _snowflake(text: str) -> int | None:
+    return int(text) if text.isdecimal() and 0 < int(text) <= _MAX_SNOWFLAKE else None
+
+
+def place_code(place: ChannelKey) -> str | None:
+    """``@<guild>.<channel>`` for a Discord channel; None for a key that is not one."""
+    guild, channel = _snowflake(place.workspace), _snowflake(place.channel)
+    if place.platform != PLATFORM or guild is None or channel is None:
+        return None
+    return f"@{_base36(guild)}.{_base36(channel)}"
+
+
+def placed(custom_id: str, place: ChannelKey | None) -> str | None:
+    """``custom_id`` carrying ``place`` (unchanged without one); None when it would not fit."""
+    code = place_code(place) if place is not None else None
+    if code is None or not custom_id.startswith("rl:"):
+        return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+    out = "rl" + code + custom_id[2:]
+    return out if len(out) <= MAX_CUSTOM_ID else None
+
+
+def place_of(match: Match[str]) -> ChannelKey | None:
+    """The place a custom id (matched by one of the templates above) carries, if any."""
+    guild, channel = match.group("place_guild"), match.group("place_channel")
+    if guild is None or channel is None:
+        return None
+    return ChannelKey(PLATFORM, str(int(guild, 36)), str(int(channel, 36)))
+
+
+def split_place(custom_id: str) -> tuple[ChannelKey | None, str]:
+    """``rl@1a.2b:a:resolve:B-3`` -> (its place, ``rl:a:resolve:B-3``); others unchanged."""
+    m = _PLACED_RE.fullmatch(custom_id)
+    if m is None:
+        return None, custom_id
+    return place_of(m), "rl" + m.group("rest")
 
 
 def action_custom_id(action_id: str) -> str | None:
@@ -174,19 +243,29 @@ def parse_page_options(encoded: str) -> dict[str, str]:
     return dict(parse_qsl(encoded, keep_blank_values=True))
 
 
-def form_custom_id(form_id: str, token: str | None = None) -> str:
-    custom_id = FORM_PREFIX + form_id + (f"|{token}" if token else "")
-    if len(custom_id) > MAX_CUSTOM_ID:
+def form_custom_id(form_id: str, token: str | None = None, place: ChannelKey | None = None) -> str:
+    """A modal's custom id; with ``place`` when it is opened outside its channel (a DM)."""
+    custom_id = placed(FORM_PREFIX + form_id + (f"|{token}" if token else ""), place)
+    if custom_id is None:
         raise ValueError(f"form id {form_id!r} is too long for a Discord custom id")
     return custom_id
 
 
-def parse_form_custom_id(custom_id: str) -> tuple[str, str | None] | None:
-    """``rl:f:new:risk|tok`` -> ("new:risk", "tok"); ``None`` for a custom id not ours."""
+@dataclass(frozen=True)
+class FormId:
+    """A modal's custom id, read: its form, its pending-form token, and its place."""
+
+    form_id: str
+    token: str | None = None
+    place: ChannelKey | None = None
+
+
+def parse_form_custom_id(custom_id: str) -> FormId | None:
+    """``rl:f:new:risk|tok`` -> FormId("new:risk", "tok"); ``None`` for a custom id not ours."""
     m = _FORM_RE.fullmatch(custom_id)
     if not m:
         return None
-    return m.group("form"), m.group("token")
+    return FormId(m.group("form"), m.group("token"), place_of(m))
 
 
 def fix_custom_id(token: str) -> str:
@@ -504,13 +583,15 @@ def render(
     origin: Origin | None = None,
     form: Form | None = None,
     extra: Sequence[ComponentSpec] = (),
+    place: ChannelKey | None = None,
 ) -> Rendered:
     """Page ``page`` of ``reply``.
 
     ``origin`` is what produced a private reply (a text or slash command); with it a reply too long
     for one message gets Previous/Next buttons that run the command again for another page.
     ``form`` names the fields of ``reply.field_errors``; ``extra`` adds components (a "fix it"
-    button for a refused form).
+    button for a refused form). ``place``: the channel the components act on, for a message
+    outside it (a direct message); every custom id then carries it.
     """
     ephemeral = is_ephemeral(reply)
     pages = paginate(reply_embeds(reply, form))
@@ -534,6 +615,7 @@ def render(
                 paging.append(ButtonSpec("◀ Previous", prev_id))
             if next_id:
                 paging.append(ButtonSpec("Next ▶", next_id))
+    specs, paging = with_place(specs, place), with_place(paging, place)
     rows = layout(specs, MAX_ROWS - (1 if paging else 0))
     if paging:
         rows.append(paging)
@@ -549,12 +631,24 @@ def render(
     )
 
 
-def render_all(reply: Reply) -> list[Rendered]:
-    """Every page of a reply, for messages the bot sends on its own (no page buttons)."""
-    first = render(reply)
+def with_place(specs: Sequence[ComponentSpec], place: ChannelKey | None) -> list[ComponentSpec]:
+    """The components with ``place`` in their custom ids; one that would not fit is dropped."""
+    out: list[ComponentSpec] = []
+    for spec in specs:
+        custom_id = placed(spec.custom_id, place)
+        if custom_id is not None:
+            out.append(replace(spec, custom_id=custom_id))
+    return out
+
+
+def render_all(reply: Reply, place: ChannelKey | None = None) -> list[Rendered]:
+    """Every page of a reply, for messages the bot sends on its own (no page buttons).
+
+    ``place``: the channel the buttons act on, for a direct message (see :func:`placed`)."""
+    first = render(reply, place=place)
     out = [first]
     for n in range(1, first.pages):
-        later = render(reply, page=n)
+        later = render(reply, page=n, place=place)
         later.rows = []
         later.content = clip(f"{inert(discord_markdown(reply.text))} (part {n + 1})", MAX_CONTENT)
         out.append(later)

@@ -37,6 +37,8 @@ ANA = 3100000000000000001
 DANA = 3100000000000000002
 EVE = 3100000000000000003
 LEAD = 3100000000000000004
+#: a member of no guild of the fake
+OUTSIDER = 3100000000000000009
 
 
 class RecordingCore(Core):
@@ -58,8 +60,15 @@ class RecordingCore(Core):
 def fake() -> Iterator[FakeDiscord]:
     server = FakeDiscord(
         [
-            FakeGuild(GUILD_A, (CHANNEL_A, CHANNEL_A2), "Team A", threads={THREAD_A: CHANNEL_A}),
-            FakeGuild(GUILD_B, (CHANNEL_B,), "Team B"),
+            FakeGuild(
+                GUILD_A,
+                (CHANNEL_A, CHANNEL_A2),
+                "Team A",
+                threads={THREAD_A: CHANNEL_A},
+                members=frozenset({ANA, DANA, EVE, LEAD}),
+                hidden={CHANNEL_A2: frozenset({EVE})},
+            ),
+            FakeGuild(GUILD_B, (CHANNEL_B,), "Team B", members=frozenset({ANA, EVE})),
         ]
     )
     server.start()

@@ -58,6 +58,13 @@ class FakeGuild:
     channels: tuple[int, ...]
     name: str = "guild"
     threads: Mapping[int, int] = field(default_factory=dict)  # thread id -> parent id
+    #: who is a member (``GET /guilds/{id}/members/{user}``); None: everyone asked about
+    members: frozenset[int] | None = None
+    #: channel id -> members a permission overwrite denies View Channel
+    hidden: Mapping[int, frozenset[int]] = field(default_factory=dict)
+
+    def has_member(self, user_id: int) -> bool:
+        return self.members is None or user_id in self.members
 
 
 @dataclass
@@ -321,7 +328,7 @@ class FakeDiscord:
                 "guild_id": str(guild.id),
                 "name": f"channel-{i}",
                 "position": i,
-                "permission_overwrites": [],
+                "permission_overwrites": self._overwrites(guild, cid),
                 "nsfw": False,
                 "parent_id": None,
             }
@@ -372,6 +379,17 @@ class FakeDiscord:
             "nsfw_level": 0,
             "system_channel_flags": 0,
         }
+
+    @staticmethod
+    def _overwrites(guild: FakeGuild, channel_id: int) -> list[dict[str, Any]]:
+        """A member overwrite denying View Channel (1 << 10) to each hidden member."""
+        return [
+            {"id": str(user), "type": 1, "allow": "0", "deny": str(1 << 10)}
+            for user in sorted(guild.hidden.get(channel_id, ()))
+        ]
+
+    def _guild(self, guild_id: str) -> FakeGuild | None:
+        return next((g for g in self.guilds if str(g.id) == guild_id), None)
 
     def _thread_payload(self, guild_id: int, thread_id: int, parent_id: int) -> dict[str, Any]:
         return {
@@ -526,6 +544,22 @@ class FakeDiscord:
             thread = self._thread_payload(guild.id, int(m.group(2)), int(m.group(1)))
             thread["name"] = body.get("name", thread["name"])
             return _json(thread, 201)
+        m = re.fullmatch(r"/guilds/(\d+)/members/(\d+)", path)
+        if m and method == "GET":
+            guild = self._guild(m.group(1))
+            if guild is None:
+                return _json({"message": "Unknown Guild", "code": 10004}, 404)
+            if not guild.has_member(int(m.group(2))):
+                return _json({"message": "Unknown Member", "code": 10007}, 404)
+            member = self._member(m.group(2))
+            del member["permissions"]  # only interaction payloads carry resolved permissions
+            return _json(member)
+        m = re.fullmatch(r"/guilds/(\d+)", path)
+        if m and method == "GET":
+            guild = self._guild(m.group(1))
+            if guild is None:
+                return _json({"message": "Unknown Guild", "code": 10004}, 404)
+            return _json(self._guild_payload(guild))
         m = re.fullmatch(r"/channels/(\d+)", path)
         if m and method == "GET":
             for g in self.guilds:
@@ -541,7 +575,7 @@ class FakeDiscord:
                             "guild_id": str(g.id),
                             "name": "c",
                             "position": 0,
-                            "permission_overwrites": [],
+                            "permission_overwrites": self._overwrites(g, int(m.group(1))),
                         }
                     )
             return _json({"message": "Unknown Channel", "code": 10003}, 404)
@@ -770,6 +804,30 @@ def _base(place: Place, kind: int, data: Mapping[str, Any], **extra: Any) -> dic
     }
 
 
+def in_dm(payload: Mapping[str, Any], dm_channel: int | str) -> dict[str, Any]:
+    """The same interaction as Discord sends it from a direct message with the bot: no guild,
+    no member (the ``user`` instead), the DM channel, context 1 (bot DM)."""
+    out = dict(payload)
+    for key in ("guild_id", "guild", "guild_locale"):
+        out.pop(key, None)
+    out["user"] = out.pop("member")["user"]
+    out["channel"] = {
+        "id": str(dm_channel),
+        "type": 1,
+        "last_message_id": None,
+        "flags": 0,
+        "recipients": [out["user"]],
+    }
+    out["channel_id"] = str(dm_channel)
+    out["context"] = 1
+    out["app_permissions"] = "2248473465835073"
+    out["authorizing_integration_owners"] = {"0": "0"}
+    data = dict(out["data"])
+    data.pop("guild_id", None)
+    out["data"] = data
+    return out
+
+
 def _resolved(users: Iterable[int | str]) -> dict[str, Any]:
     users = [str(u) for u in users]
     return {
@@ -880,6 +938,14 @@ def components_of(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     for row in message.get("components") or []:
         out.extend(row.get("components") or [row])
     return out
+
+
+def with_button(message: Mapping[str, Any], custom_id: str) -> dict[str, Any]:
+    """``message`` as if it had been sent with one more button ``custom_id`` (discord.py only
+    routes a click to a component the clicked message has)."""
+    button = {"type": 2, "style": 2, "label": "Forged", "custom_id": custom_id}
+    rows = [*(message.get("components") or []), {"type": 1, "components": [button]}]
+    return {**message, "components": rows}
 
 
 def custom_ids(message: Mapping[str, Any]) -> list[str]:

@@ -6,12 +6,15 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.discord import render as dr
 from adapters.discord.client import schema_hash
+from bot import actions
 from bot.commands.log import form_for
 from bot.dispatcher import Core
-from bot.domain.model import Kind
+from bot.domain.model import ChannelKey, Kind
 from bot.messages import (
     Action,
     Card,
@@ -299,8 +302,10 @@ def test_modal_values_read_labels_action_rows_and_selects() -> None:
 
 
 def test_form_custom_ids_round_trip() -> None:
-    assert dr.parse_form_custom_id(dr.form_custom_id("new:risk", "tok_1")) == ("new:risk", "tok_1")
-    assert dr.parse_form_custom_id(dr.form_custom_id("decide:D-1")) == ("decide:D-1", None)
+    assert dr.parse_form_custom_id(dr.form_custom_id("new:risk", "tok_1")) == dr.FormId(
+        "new:risk", "tok_1"
+    )
+    assert dr.parse_form_custom_id(dr.form_custom_id("decide:D-1")) == dr.FormId("decide:D-1")
     assert dr.parse_form_custom_id("something else") is None
     with pytest.raises(ValueError):
         dr.form_custom_id("x" * 200)
@@ -439,3 +444,94 @@ def test_a_quote_or_heading_at_the_start_of_a_line_stays_text() -> None:
     reply = Reply("Standup summary", sections=(Section("Answers", ("Q: a\n# big\n> quoted",)),))
     (embed,) = dr.render(reply).embeds
     assert embed.description == "Q: a\n\\# big\n\\> quoted"
+
+
+# --- custom ids that carry their place (buttons in direct messages) ------------------------------
+
+MAX_SNOWFLAKE = 2**64 - 1  # 20 digits; 13 in base 36
+LONGEST_PLACE = ChannelKey("discord", str(MAX_SNOWFLAKE), str(MAX_SNOWFLAKE))
+BIG_REF = "C-9999999999"  # ten digits of items in one channel
+BIG_STANDUP = 2**63 - 1  # the largest id a database gives a standup
+PERSON = str(MAX_SNOWFLAKE)
+
+
+def _longest_ids() -> list[str]:
+    """Every kind of custom id raidline puts in a direct message, with the longest arguments."""
+    action_ids = [
+        *(actions.item_action(verb, BIG_REF) for verb in sorted(actions.ITEM_VERBS)),
+        actions.snooze(BIG_REF, 99),
+        actions.standup_answer(BIG_STANDUP),
+        actions.track(BIG_STANDUP, PERSON, 99),
+    ]
+    out = [dr.ACTION_PREFIX + a for a in action_ids]
+    out += [
+        f"{dr.SELECT_PREFIX}{name}:{actions.assign(BIG_REF)}" for name in ("owner", "approvers")
+    ]
+    token = "Zz0_-" * 2 + "Zz"  # as long as the secrets.token_urlsafe(9) PendingForms hands out
+    out += [dr.FORM_PREFIX + a + f"|{token}" for a in action_ids]
+    out.append(dr.fix_custom_id(token))
+    return out
+
+
+@pytest.mark.parametrize("custom_id", _longest_ids())
+def test_the_longest_ids_with_the_longest_place_fit_and_read_back(custom_id: str) -> None:
+    placed = dr.placed(custom_id, LONGEST_PLACE)
+    assert placed is not None and len(placed) <= dr.MAX_CUSTOM_ID, (custom_id, placed)
+    assert placed.startswith("rl@3w5e11264sgsf.3w5e11264sgsf:")
+    assert dr.split_place(placed) == (LONGEST_PLACE, custom_id)
+    assert dr.split_place(custom_id) == (None, custom_id), "an old id has no place"
+
+
+@given(
+    guild=st.integers(min_value=1, max_value=MAX_SNOWFLAKE),
+    channel=st.integers(min_value=1, max_value=MAX_SNOWFLAKE),
+    custom_id=st.sampled_from(_longest_ids()),
+)
+def test_any_place_fits_and_reads_back(guild: int, channel: int, custom_id: str) -> None:
+    place = ChannelKey("discord", str(guild), str(channel))
+    placed = dr.placed(custom_id, place)
+    assert placed is not None and len(placed) <= dr.MAX_CUSTOM_ID
+    assert dr.split_place(placed) == (place, custom_id)
+    form = dr.parse_form_custom_id(placed)
+    if custom_id.startswith(dr.FORM_PREFIX):
+        assert form is not None and form.place == place
+        assert dr.form_custom_id(form.form_id, form.token, place) == placed
+    else:
+        assert form is None
+
+
+def test_a_direct_messages_rendered_components_all_carry_the_place() -> None:
+    card = Card("B-3", "blocker", "Waiting", "open")
+    reply = Reply(
+        "B-3 is overdue",
+        Visibility.CHANNEL,
+        cards=(card,),
+        actions=(
+            Action("Resolve", actions.resolve(BIG_REF), "primary"),
+            Action("Snooze 1 day", actions.snooze(BIG_REF, 1)),
+            Action("New date", actions.due(BIG_REF)),
+            Action("Answer", actions.standup_answer(BIG_STANDUP)),
+            Action("Track", actions.track(BIG_STANDUP, PERSON, 99)),
+        ),
+    )
+    plain = dr.render_all(reply)[0].components
+    placed = dr.render_all(reply, LONGEST_PLACE)[0].components
+    assert len(placed) == len(plain) == 5, "no button is dropped for its place"
+    assert [dr.split_place(c.custom_id) for c in placed] == [
+        (LONGEST_PLACE, c.custom_id) for c in plain
+    ]
+    assert all(len(c.custom_id) <= dr.MAX_CUSTOM_ID for c in placed)
+
+
+@pytest.mark.parametrize(
+    ("place", "expected"),
+    [
+        (ChannelKey("slack", "T1", "C1"), "rl:a:resolve:B-1"),  # not a Discord channel
+        (ChannelKey("discord", "0", "5"), "rl:a:resolve:B-1"),  # not a snowflake
+        (ChannelKey("discord", str(MAX_SNOWFLAKE + 1), "5"), "rl:a:resolve:B-1"),
+        (ChannelKey("discord", "36", "35"), "rl@10.z:a:resolve:B-1"),
+    ],
+)
+def test_only_a_discord_channel_is_a_place(place: ChannelKey, expected: str) -> None:
+    assert dr.placed("rl:a:resolve:B-1", place) == expected
+    assert dr.placed("x" * 101, None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -9,8 +10,17 @@ import pytest
 from adapters.discord import DiscordAdapter, ShardedRaidlineClient
 from adapters.platform import AdapterDeps
 from adapters.runtime.config import ConfigError, load_settings
-from tests.adapters.discord.conftest import RecordingCore, settings_for
-from tests.adapters.discord.fake_discord import FakeDiscord, FakeGuild
+from bot.domain.model import ChannelKey
+from bot.messages import Action, Outgoing, Reply, Request, Visibility
+from tests.adapters.discord.conftest import Driver, RecordingCore, settings_for
+from tests.adapters.discord.fake_discord import (
+    FakeDiscord,
+    FakeGuild,
+    Place,
+    click,
+    custom_ids,
+    in_dm,
+)
 from tests.fakes import FakeStore
 
 # A guild's shard is (guild_id >> 22) % shard_count.
@@ -74,3 +84,37 @@ async def test_without_shard_settings_one_unsharded_connection(two_guilds: FakeD
 def test_shard_settings_are_checked(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+async def test_a_dm_click_for_a_guild_of_another_shard_is_checked_through_the_api(
+    two_guilds: FakeDiscord,
+) -> None:
+    """Discord sends every direct message to shard 0; the process running shard 0 does not
+    hold the guild of shard 1 in its cache, so it asks Discord's API about that guild."""
+    core = RecordingCore(FakeStore())
+    adapter = DiscordAdapter(
+        AdapterDeps(settings_for(two_guilds, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0"), core)
+    )
+    adapter.gateway.guild_ready_timeout = 0.05
+    key = ChannelKey("discord", str(ODD), str(ODD + 1))
+    user = 3100000000000000001
+    try:
+        await adapter.start()
+        assert adapter.client is not None and adapter.client.get_guild(ODD) is None
+        await core.handle(Request(key, str(user), command="blocker", text="Odd one out"))
+        nudge = Reply("B-1 waits", Visibility.CHANNEL, actions=(Action("Resolve", "resolve:B-1"),))
+        message = two_guilds.message(
+            await adapter.send(Outgoing(key, nudge, to_user=str(user))) or ""
+        )
+        [custom_id] = custom_ids(message)
+        where = Place(ODD, ODD + 1, user)
+        body = await Driver(two_guilds).answer(
+            in_dm(click(where, message, custom_id), message["channel_id"])
+        )
+        assert body["type"] == 7
+        assert "resolved" in json.dumps(two_guilds.message(message["id"])["embeds"])
+        assert core.requests[-1].channel == key
+        assert two_guilds.calls_to("GET", rf"/guilds/{ODD}")
+        assert two_guilds.calls_to("GET", rf"/guilds/{ODD}/members/{user}")
+    finally:
+        await adapter.stop()
