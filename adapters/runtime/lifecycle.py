@@ -112,10 +112,11 @@ async def run_console(
                 color=interactive and wants_color(stdout),
                 files_dir=files_dir,
             )
+            # Health first: once the banner is out, the container's health check may ask.
+            health = await _health_server(settings) if serve_health else None
             if show_banner:
                 stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
                 stdout.flush()
-            health = await _health_server(settings) if serve_health else None
             ticks = parts.ticker({"console": console})
             ticks.start()
             try:
