@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from adapters.platform import PlatformAdapter
-from storage.uow import check_database
+from storage.uow import HEALTH_CHECK_TIMEOUT, check_database
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -66,6 +66,7 @@ class Readiness:
         scheduler: Ticking | None = None,
         tick_seconds: float = 15.0,
         now: Callable[[], datetime] = _utcnow,
+        database_timeout: float = HEALTH_CHECK_TIMEOUT,
     ) -> None:
         self.engine = engine
         self.adapters = list(adapters)
@@ -73,6 +74,9 @@ class Readiness:
         self.tick_seconds = tick_seconds
         self.now = now
         self.stopping = False
+        #: seconds the database check may take; it reads only, and never takes SQLite's
+        #: write lock, so a long write does not make a replica look down
+        self.database_timeout = database_timeout
 
     @property
     def max_tick_age(self) -> float:
@@ -94,7 +98,7 @@ class Readiness:
 
     async def _database(self) -> dict[str, Any]:
         started = time.perf_counter()
-        ok = await check_database(self.engine)
+        ok = await check_database(self.engine, self.database_timeout)
         entry: dict[str, Any] = {"ok": ok, "seconds": round(time.perf_counter() - started, 4)}
         if not ok:
             entry["reason"] = "the database does not answer"

@@ -11,6 +11,7 @@ import functools
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -24,12 +25,16 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.errors import Unavailable
 
 __all__ = [
+    "BUSY",
     "DEFAULT_SQLITE_SYNCHRONOUS",
+    "READ_ONLY",
     "SQLITE_SYNCHRONOUS_LEVELS",
+    "Timeouts",
     "check_sqlite_synchronous",
     "create_engine",
     "install_sqlite_transaction_control",
     "is_sqlite",
+    "is_timeout_error",
     "is_unavailable_error",
     "normalize_url",
     "sync_url",
@@ -56,6 +61,28 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
 #: The default for a system of record.
 DEFAULT_SQLITE_SYNCHRONOUS = "FULL"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """PostgreSQL's limits per connection, in seconds (0: none). A statement that runs longer,
+    a lock waited for longer, or a transaction left idle longer ends with "try again"."""
+
+    statement: float = 15.0
+    lock: float = 5.0
+    idle_in_transaction: float = 60.0
+
+    def settings(self) -> dict[str, int]:
+        """The PostgreSQL settings, in milliseconds."""
+        return {
+            "statement_timeout": round(self.statement * 1000),
+            "lock_timeout": round(self.lock * 1000),
+            "idle_in_transaction_session_timeout": round(self.idle_in_transaction * 1000),
+        }
+
+
+#: What a user is told when the database was there but too busy (a timeout above).
+BUSY = "raidline's database is busy right now; nothing was saved, please try again."
 
 
 def _parse(url: str) -> URL:
@@ -171,7 +198,16 @@ def _set_migration_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) 
         cursor.close()
 
 
+#: An execution option: this engine or connection only reads (a backup, a health check). On
+#: SQLite its transactions start DEFERRED: in WAL mode a reader sees one snapshot and neither
+#: waits for the writer nor holds it up.
+READ_ONLY = "raidline_read_only"
+
+
 def _begin_immediate(conn: Connection) -> None:
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
     # A DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
     # (busy_timeout does not apply to that upgrade) when another writer got in between.
     # Taking the write lock at BEGIN turns that into a wait, and serializes the units of work.
@@ -233,11 +269,33 @@ def secure_sqlite_file(url: str) -> None:
                 companion.chmod(SQLITE_FILE_MODE)
 
 
-def create_engine(url: str, *, sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS) -> AsyncEngine:
+def _set_timeouts(timeouts: Timeouts) -> Callable[[Any, ConnectionPoolEntry], None]:
+    statements = [f"SET {name} = {value}" for name, value in timeouts.settings().items()]
+
+    def set_timeouts(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # SET is transactional in PostgreSQL: commit it, or the pool's first rollback undoes it.
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    return set_timeouts
+
+
+def create_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS,
+    timeouts: Timeouts | None = None,
+) -> AsyncEngine:
     """An asyncio engine for a user's database URL (see :func:`normalize_url`).
 
     ``sqlite_synchronous`` is SQLite's ``PRAGMA synchronous`` level on every connection (one of
-    :data:`SQLITE_SYNCHRONOUS_LEVELS`; ``ValueError`` otherwise); PostgreSQL ignores it.
+    :data:`SQLITE_SYNCHRONOUS_LEVELS`; ``ValueError`` otherwise); PostgreSQL ignores it. On
+    PostgreSQL every connection gets ``timeouts`` (by default :class:`Timeouts`' own).
     """
     normalized = _normalized(url)
     if normalized.drivername == "sqlite+aiosqlite":
@@ -253,13 +311,15 @@ def create_engine(url: str, *, sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRON
         # libpq waits indefinitely for a host that drops packets; a command should instead
         # fail with "can't reach the database" while the bot keeps running.
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
-    return create_async_engine(
+    engine = create_async_engine(
         normalized,
         pool_size=5,
         max_overflow=10,
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "connect", _set_timeouts(timeouts or Timeouts()))
+    return engine
 
 
 # SQLite result codes (the low byte of sqlite_errorcode) that mean the file cannot be used
@@ -289,6 +349,17 @@ def _sqlite_unavailable(error: sqlite3.Error) -> bool:
     )
 
 
+#: SQLSTATEs of PostgreSQL's timeouts: statement_timeout (query_canceled), lock_timeout
+#: (lock_not_available) and idle_in_transaction_session_timeout.
+_PG_TIMEOUT_STATES = frozenset({"57014", "55P03", "25P03"})
+
+
+def is_timeout_error(error: BaseException) -> bool:
+    """Whether ``error`` is one of PostgreSQL's timeouts (see :class:`Timeouts`)."""
+    original = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    return isinstance(original, psycopg.Error) and original.sqlstate in _PG_TIMEOUT_STATES
+
+
 def is_unavailable_error(error: BaseException) -> bool:
     """Whether ``error`` means the database cannot be reached or used right now.
 
@@ -297,6 +368,8 @@ def is_unavailable_error(error: BaseException) -> bool:
     """
     if isinstance(error, sa_exc.TimeoutError):
         return True  # no pooled connection became free in time
+    if is_timeout_error(error):
+        return True
     if isinstance(error, sa_exc.DBAPIError):
         if error.connection_invalidated:
             return True
@@ -322,7 +395,8 @@ _R = TypeVar("_R")
 def translate_errors(
     function: Callable[_P, Awaitable[_R]],
 ) -> Callable[_P, Coroutine[Any, Any, _R]]:
-    """Raise :class:`bot.errors.Unavailable` for database outages; anything else unchanged."""
+    """Raise :class:`bot.errors.Unavailable` for database outages (saying "busy" for a
+    timeout); anything else unchanged."""
 
     @functools.wraps(function)
     async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -331,6 +405,8 @@ def translate_errors(
         except Unavailable:
             raise
         except Exception as error:
+            if is_timeout_error(error):
+                raise Unavailable(BUSY) from error
             if is_unavailable_error(error):
                 raise Unavailable() from error
             raise

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import Unavailable
 from bot.ports import ChannelRepository, ItemRepository, ScheduleRepository
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, is_sqlite, is_unavailable_error, translate_errors
+from storage.db import (
+    READ_ONLY,
+    SQLITE_BUSY_TIMEOUT_MS,
+    is_sqlite,
+    is_unavailable_error,
+    translate_errors,
+)
 from storage.repositories import (
     CHANNEL_IDS,
     SqlChannelRepository,
@@ -26,7 +32,7 @@ from storage.repositories import (
 if TYPE_CHECKING:
     from bot.ports import UnitOfWorkFactory
 
-__all__ = ["SqlUnitOfWork", "check_database", "make_uow_factory"]
+__all__ = ["SqlUnitOfWork", "check_database", "make_read_only_uow_factory", "make_uow_factory"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +162,42 @@ def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     return factory
 
 
-#: Seconds a health check may take; a hung database must not hang ``/healthz`` too.
+def make_read_only_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
+    """Units of work that only read one consistent snapshot (exports, backups).
+
+    They never hold up the running bot's writes: on SQLite they start DEFERRED (WAL mode lets
+    a reader keep its snapshot while the writer commits) and skip the writer gate; on
+    PostgreSQL they are REPEATABLE READ, READ ONLY: every table as of the first statement.
+    """
+    if is_sqlite(engine.sync_engine):
+        engine = engine.execution_options(**{READ_ONLY: True})
+    else:
+        engine = engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def factory() -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessions)
+
+    return factory
+
+
+#: Seconds a health check may take; a hung database must not hang ``/readyz`` too.
 HEALTH_CHECK_TIMEOUT = 5.0
 
+# Probes still running after their caller stopped waiting (a thread blocked in SQLite).
+_probes: set[asyncio.Task[bool]] = set()
 
-async def check_database(engine: AsyncEngine) -> bool:
-    """Whether the database answers a trivial query (for ``/healthz``); never raises."""
+
+async def _probe(engine: AsyncEngine) -> bool:
+    # Read-only: on SQLite a DEFERRED transaction and a read of the schema, which neither
+    # takes the write lock nor waits for whoever holds it (WAL mode).
+    sqlite = is_sqlite(engine.sync_engine)
+    query = "SELECT count(*) FROM sqlite_master" if sqlite else "SELECT 1"
     try:
-        async with asyncio.timeout(HEALTH_CHECK_TIMEOUT), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except TimeoutError:
-        logger.warning("database health check timed out after %ss", HEALTH_CHECK_TIMEOUT)
-        return False
+        async with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            await connection.execute(text(query))
     except Exception as error:
         if not is_unavailable_error(error):
             logger.exception("database health check failed unexpectedly")
@@ -175,6 +205,22 @@ async def check_database(engine: AsyncEngine) -> bool:
             logger.warning("database health check failed: %s", error.__class__.__name__)
         return False
     return True
+
+
+async def check_database(engine: AsyncEngine, limit: float = HEALTH_CHECK_TIMEOUT) -> bool:
+    """Whether the database answers a read within ``limit`` seconds (for ``/readyz``).
+
+    Never raises and never takes longer than ``limit``: a probe stuck in the driver (a
+    SQLite thread waiting on a lock) is left to finish in the background.
+    """
+    probe = asyncio.create_task(_probe(engine))
+    _probes.add(probe)
+    probe.add_done_callback(_probes.discard)
+    done, _ = await asyncio.wait({probe}, timeout=limit)
+    if not done:
+        logger.warning("database health check timed out after %ss", limit)
+        return False
+    return probe.result()
 
 
 if TYPE_CHECKING:

@@ -20,14 +20,17 @@ from adapters.logging import configure_logging
 from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
-from adapters.runtime.database import database_display, migrate_database
+from adapters.runtime.database import database_display, migrate_database, open_engine
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
 from adapters.runtime.tokens import rotate_tokens
+from bot.dispatcher import Core
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError, UsageError
+from bot.ports import SystemClock
 from bot.services import items
 from bot.text.parsing import parse_people
 from storage import backup
+from storage.uow import make_read_only_uow_factory
 
 log = logging.getLogger("raidline.cli")
 
@@ -152,14 +155,16 @@ def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
 
 
 async def export_channel(settings: Settings, ident: str, fmt: str, output: Path | None) -> int:
-    parts = await bootstrap(settings)
+    engine = await open_engine(settings, migrate_sqlite=False)
     try:
-        async with parts.uow_factory() as uow:
+        uow_factory = make_read_only_uow_factory(engine)
+        async with uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        file = await parts.core.export_channel(channel, fmt)
+        core = Core(uow_factory, default_timezone=settings.timezone)
+        file = await core.export_channel(channel, fmt)
     finally:
-        await parts.close()
+        await engine.dispose()
     await _write_output(file.content, output)
     return EXIT_OK
 
@@ -191,13 +196,17 @@ async def channel_leads(settings: Settings, ident: str, people: Sequence[str] | 
 
 
 async def export_all(settings: Settings, output: Path | None) -> int:
-    """``raidline export --all --format json``: the backup of every channel."""
-    parts = await bootstrap(settings)
+    """``raidline export --all --format json``: the backup of every channel.
+
+    It runs next to the bot: it reads one snapshot without holding up the bot's writes, and
+    never migrates the database (a database at another revision is refused).
+    """
+    engine = await open_engine(settings, migrate_sqlite=False)
     try:
-        async with backup.snapshot_uow_factory(parts.database)() as uow:
-            document = await backup.export_all(uow, parts.core.clock.now())
+        async with backup.snapshot_uow_factory(engine)() as uow:
+            document = await backup.export_all(uow, SystemClock().now())
     finally:
-        await parts.close()
+        await engine.dispose()
     await _write_output(backup.encode_backup(document), output)
     return EXIT_OK
 

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -67,6 +74,15 @@ SECRET_KEY_MIN_LENGTH = 32
 OPS_TOKEN_MIN_LENGTH = 32
 #: How an operator makes a key (said in complaints about it).
 KEY_HOWTO = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+#: RAIDLINE_PG_*_TIMEOUT defaults, in seconds.
+PG_TIMEOUT_DEFAULTS = {
+    "raidline_pg_statement_timeout": 15.0,
+    "raidline_pg_lock_timeout": 5.0,
+    "raidline_pg_idle_in_transaction_timeout": 60.0,
+}
+#: The longest PostgreSQL timeout accepted (a day).
+PG_TIMEOUT_MAX = 86_400.0
 
 _URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -150,6 +166,13 @@ class Settings(BaseSettings):
     raidline_secret_key: SecretStr | None = None
     #: earlier keys, comma-separated: still decrypt until `raidline rotate-tokens`
     raidline_secret_key_old: SecretStr | None = None
+    #: PostgreSQL limits in seconds (0: none): a statement, a wait for a lock, a transaction
+    #: left idle; past them the request is answered "busy, please try again"
+    raidline_pg_statement_timeout: float = PG_TIMEOUT_DEFAULTS["raidline_pg_statement_timeout"]
+    raidline_pg_lock_timeout: float = PG_TIMEOUT_DEFAULTS["raidline_pg_lock_timeout"]
+    raidline_pg_idle_in_transaction_timeout: float = PG_TIMEOUT_DEFAULTS[
+        "raidline_pg_idle_in_transaction_timeout"
+    ]
 
     # -- operations endpoints, SQLite durability, secrets from files ------------------------
     #: /readyz and /metrics on their own listener (loopback by default) instead of the public
@@ -378,6 +401,20 @@ class Settings(BaseSettings):
         if not text.isdigit() or not 1 <= int(text) <= 64:
             raise _Invalid(f"{value!r} is not a whole number from 1 to 64 (e.g. 8)")
         return int(text)
+
+    @field_validator(*PG_TIMEOUT_DEFAULTS, mode="before")
+    @classmethod
+    def _pg_timeout(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return PG_TIMEOUT_DEFAULTS[str(info.field_name)]
+        try:
+            seconds = float(str(value).strip())
+        except ValueError:
+            raise _Invalid(f"{value!r} is not a number of seconds (e.g. 15; 0: no limit)") from None
+        if not 0 <= seconds <= PG_TIMEOUT_MAX:
+            raise _Invalid(f"{value!r} is out of range (0 to {PG_TIMEOUT_MAX:g} seconds)")
+        return seconds
 
     @field_validator("raidline_secret_key", mode="before")
     @classmethod

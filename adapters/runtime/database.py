@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.platform import EXIT_UNAVAILABLE, StartupError
+from adapters.platform import EXIT_CONFIG, EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.config import ConfigError, Settings, mask_url_password
 from storage import db, migrate
 from storage.process_lock import AlreadyRunning, single_process
@@ -55,36 +55,83 @@ def unreachable(settings: Settings, error: BaseException | None = None) -> Start
     return StartupError(message, EXIT_UNAVAILABLE)
 
 
+def newer_database(settings: Settings, state: migrate.Compatibility) -> StartupError:
+    """A newer raidline migrated the database past what this one works with (status 2)."""
+    return StartupError(
+        f"the database at {database_display(settings)} is at revision {state.revision}, "
+        f"which a newer raidline migrated to and this one (revision {state.head}) cannot run "
+        f"on (it needs {state.oldest_compatible or 'an unknown release'} or later); "
+        "upgrade this replica to the newer release.",
+        EXIT_CONFIG,
+    )
+
+
+def _on_newer(settings: Settings, state: migrate.Compatibility) -> str | None:
+    """Run on a newer database when its migrations were expand-only for this release."""
+    if not state.works_here:
+        raise newer_database(settings, state)
+    log.warning(
+        "database revision %s is newer than this raidline's %s; it keeps working for releases "
+        "from revision %s on, so this one runs on it: upgrade it soon",
+        state.revision,
+        state.head,
+        state.oldest_compatible,
+    )
+    return state.revision
+
+
 async def migrate_database(settings: Settings) -> str | None:
-    """Apply every migration; returns the database's revision afterwards."""
+    """Apply every migration; returns the database's revision afterwards.
+
+    A database a newer raidline migrated is left as it is: when its migrations keep this
+    release working the revision is returned, else a :class:`StartupError` (status 2).
+    """
     check_database_url(settings)
     try:
         await migrate.upgrade_async(settings.database_url)
         return await asyncio.to_thread(migrate.current, settings.database_url)
+    except migrate.NewerDatabase as newer:
+        return _on_newer(settings, newer.state)
     except Exception as exc:
         if db.is_unavailable_error(exc):
             raise unreachable(settings, exc) from exc
         raise
 
 
-async def open_engine(settings: Settings) -> AsyncEngine:
+async def open_engine(settings: Settings, *, migrate_sqlite: bool = True) -> AsyncEngine:
     """The engine on the configured database, reachable and migrated (SQLite automatically).
 
-    Raises :class:`ConfigError` for an unusable URL and :class:`StartupError` when the
-    database cannot be reached or is not migrated.
+    With ``migrate_sqlite=False`` (a tool next to a running bot: exports) SQLite is not
+    migrated either, only checked. Raises :class:`ConfigError` for an unusable URL and
+    :class:`StartupError` when the database cannot be reached, is not migrated, or was
+    migrated by a newer raidline that this one does not work with.
     """
     check_database_url(settings)
-    engine = db.create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = db.create_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        timeouts=database_timeouts(settings),
+    )
     try:
-        if db.is_sqlite(engine):
+        sqlite = db.is_sqlite(engine)
+        if sqlite and migrate_sqlite:
             await migrate_database(settings)
         await _probe(settings, engine)
-        if not db.is_sqlite(engine):
+        if not (sqlite and migrate_sqlite):
             await _check_migrated(settings)
     except BaseException:
         await engine.dispose()
         raise
     return engine
+
+
+def database_timeouts(settings: Settings) -> db.Timeouts:
+    """PostgreSQL's statement, lock and idle-in-transaction limits from the settings."""
+    return db.Timeouts(
+        statement=settings.raidline_pg_statement_timeout,
+        lock=settings.raidline_pg_lock_timeout,
+        idle_in_transaction=settings.raidline_pg_idle_in_transaction_timeout,
+    )
 
 
 async def _probe(settings: Settings, engine: AsyncEngine) -> None:
@@ -101,23 +148,25 @@ async def _probe(settings: Settings, engine: AsyncEngine) -> None:
 
 
 async def _check_migrated(settings: Settings) -> None:
-    """Outside SQLite migrations are the operator's step: say so instead of failing later."""
+    """Outside SQLite migrations are the operator's step: say so instead of failing later.
+
+    A database a newer raidline migrated is fine while its migrations were expand-only for
+    this release (a rolling upgrade); otherwise this replica refuses to start (status 2).
+    """
     try:
-        revision = await asyncio.to_thread(migrate.current, settings.database_url)
+        state = await asyncio.to_thread(migrate.compatibility, settings.database_url)
     except Exception as exc:
         if db.is_unavailable_error(exc):
             raise unreachable(settings, exc) from exc
         raise
-    head, known = await asyncio.to_thread(migrate.known_revisions)
-    if revision == head:
+    if state.revision == state.head:
         return
-    if revision is not None and revision not in known:
-        # A newer raidline migrated it (rolling upgrade): its schema is a superset.
-        log.warning("database revision %s is newer than this raidline's %s", revision, head)
+    if state.newer:
+        _on_newer(settings, state)
         return
     raise StartupError(
-        f"the database at {database_display(settings)} is at revision {revision or 'none'} "
-        f"but this raidline needs {head}; run `raidline migrate` first.",
+        f"the database at {database_display(settings)} is at revision {state.revision or 'none'} "
+        f"but this raidline needs {state.head}; run `raidline migrate` first.",
         EXIT_UNAVAILABLE,
     )
 
@@ -136,7 +185,9 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "check_database_url",
     "database_display",
+    "database_timeouts",
     "migrate_database",
+    "newer_database",
     "one_process",
     "open_engine",
     "unreachable",

@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.domain.model import ChannelSettings, Schedule, ScheduleKind
 from bot.ports import UnitOfWork
 from bot.services.export import item_record
-from storage.db import is_sqlite
-from storage.uow import SqlUnitOfWork, make_uow_factory
+from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
 
 __all__ = [
     "BACKUP_FORMAT",
@@ -121,8 +120,7 @@ def snapshot_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
 
     PostgreSQL's default READ COMMITTED would let a backup taken while the bot runs see an
     item without the event committed just after it was read; REPEATABLE READ reads every
-    table as of the first statement. SQLite's transactions are serialised anyway.
+    table as of the first statement. On SQLite a read transaction in WAL mode keeps its
+    snapshot without holding up the bot's writes (see :func:`make_read_only_uow_factory`).
     """
-    if not is_sqlite(engine):
-        engine = engine.execution_options(isolation_level="REPEATABLE READ")
-    return make_uow_factory(engine)
+    return make_read_only_uow_factory(engine)

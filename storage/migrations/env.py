@@ -13,7 +13,8 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
 from storage.db import install_sqlite_transaction_control, is_sqlite, sync_url
-from storage.tables import is_raidline_table, metadata
+from storage.migrate import include_name
+from storage.tables import metadata
 
 config = context.config
 
@@ -23,7 +24,7 @@ OPTIONS: dict[str, Any] = {
     "target_metadata": metadata,
     "render_as_batch": True,
     "compare_type": True,
-    "include_name": is_raidline_table,
+    "include_name": include_name,
 }
 
 

@@ -15,6 +15,10 @@ revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+#: Expand/contract (storage.migrate): "expand" when the release before keeps working on the
+#: schema this leaves (new tables, nullable or defaulted columns, indexes, wider types);
+#: "contract" otherwise, with compatible_with = "<oldest revision whose release still works>".
+schema_change = "contract"
 
 
 def upgrade() -> None:

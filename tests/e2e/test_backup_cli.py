@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from storage.migrate import current, known_revisions, upgrade
 from tests.e2e.test_console import (  # noqa: F401 - postgres_url is a fixture
     FIRST_SESSION,
     blocks,
@@ -244,3 +245,29 @@ def test_import_from_sqlite_into_postgres(
     shown = raidline("console", "--channel", "proj", db=unused, env=env, stdin="/raid show B-1\n")
     assert blocks(shown.stdout)["B-1"].splitlines()[1] == "    blocker · resolved"
     assert not unused.exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(("export", "--all", "--format", "json"), id="all"),
+        pytest.param(("export", "--channel", "proj", "--format", "md"), id="channel"),
+    ],
+)
+def test_export_never_migrates_the_database_it_reads(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # A bot of the release before still runs on this file: an export from the newer one
+    # must not migrate it under that bot's feet.
+    db = tmp_path / "a.db"
+    url = f"sqlite:///{db}"
+    upgrade(url, "0003")
+    exported = raidline(*command, db=db)
+    head = known_revisions()[0]
+    assert (exported.returncode, exported.stdout) == (1, "")
+    assert exported.stderr == (
+        f"raidline: the database at {url} is at revision 0003 but this raidline needs {head}; "
+        "run `raidline migrate` first.\n"
+    )
+    assert current(url) == "0003"

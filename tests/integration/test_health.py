@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -349,3 +351,56 @@ async def test_ops_token_guards_readyz_and_metrics_but_not_healthz(
             }
             assert "raidline_" not in await resp.text()
     assert await get_json(client, "/healthz") == (200, {"status": "ok"})
+
+
+def hold_sqlite_lock(url: str, *, exclusive: bool = False) -> sqlite3.Connection:
+    """Another process's connection in the middle of a write (uncommitted)."""
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=5)
+    if exclusive:  # what a VACUUM or a backup tool's exclusive lock does: readers wait too
+        other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE" if exclusive else "BEGIN IMMEDIATE")
+    other.execute("INSERT INTO seen_requests VALUES ('k', '2026-12-01 09:00:00')")
+    return other
+
+
+async def test_readyz_on_sqlite_does_not_wait_for_a_write_in_progress(
+    serve: Client, migrated_url: str, sqlite_only: None
+) -> None:
+    engine = create_engine(migrated_url)
+    client = await serve(readiness_on(engine))
+    assert (await client.get("/readyz")).status == 200  # the bot's file is in WAL mode now
+    other = hold_sqlite_lock(migrated_url)
+    try:
+        started = time.perf_counter()
+        status, body = await get_json(client, "/readyz")
+        elapsed = time.perf_counter() - started
+        other.execute("COMMIT")  # the writer was never held up either
+    finally:
+        other.close()
+        await engine.dispose()
+    assert status == 200 and body["checks"]["database"]["ok"] is True, body
+    assert elapsed < 2
+
+
+async def test_readyz_answers_within_its_own_limit_when_the_database_hangs(
+    serve: Client, migrated_url: str, sqlite_only: None
+) -> None:
+    engine = create_engine(migrated_url)
+    readiness = readiness_on(engine)
+    readiness.database_timeout = 0.5
+    client = await serve(readiness)
+    assert (await client.get("/readyz")).status == 200  # the bot's file is in WAL mode now
+    await engine.dispose()  # an exclusive lock waits for no open connection
+    other = hold_sqlite_lock(migrated_url, exclusive=True)
+    try:
+        started = time.perf_counter()
+        status, body = await get_json(client, "/readyz")
+        elapsed = time.perf_counter() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        await engine.dispose()
+    assert status == 503 and body["ready"] is False
+    database = body["checks"]["database"]
+    assert (database["ok"], database["reason"]) == (False, "the database does not answer")
+    assert 0.5 <= elapsed < 2

@@ -8,15 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
+from adapters.platform import EXIT_CONFIG, StartupError
+from adapters.runtime.config import load_settings
+from adapters.runtime.database import database_display, migrate_database, open_engine
 from storage.db import sync_url
 from storage.migrate import (
     MIGRATIONS_DIR,
+    Compatibility,
+    NewerDatabase,
+    compatibility,
     current,
     downgrade,
+    oldest_compatible,
     pending_diff,
     upgrade,
     upgrade_async,
@@ -37,6 +45,8 @@ RAIDLINE_TABLES = {
     "seen_requests",
 }
 HEAD = "0005"
+#: Kept by storage.migrate next to alembic_version: which releases work on the schema.
+BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
 
 def table_names(url: str) -> set[str]:
@@ -58,16 +68,16 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
 
     upgrade(db_url)
     assert current(db_url) == HEAD
-    assert table_names(db_url) == RAIDLINE_TABLES | {"alembic_version"}
+    assert table_names(db_url) == RAIDLINE_TABLES | BOOKKEEPING
     assert pending_diff(db_url) == []
 
     downgrade(db_url)
     assert current(db_url) is None
-    assert table_names(db_url) == {"alembic_version"}
+    assert table_names(db_url) == BOOKKEEPING
 
     upgrade(db_url)
     assert current(db_url) == HEAD
-    assert table_names(db_url) == RAIDLINE_TABLES | {"alembic_version"}
+    assert table_names(db_url) == RAIDLINE_TABLES | BOOKKEEPING
     assert pending_diff(db_url) == []
 
 
@@ -140,3 +150,126 @@ def test_tables_of_slack_sdk_stores_are_left_alone(migrated_url: str) -> None:
         connection.exec_driver_sql("CREATE TABLE slack_installations (id INTEGER PRIMARY KEY)")
     engine.dispose()
     assert pending_diff(migrated_url) == []
+
+
+# --- rolling upgrades: expand/contract ---------------------------------------------------
+
+#: What each migration declares, and so which releases keep working after it.
+OLDEST_COMPATIBLE = {
+    "0001": "0001",
+    "0002": "0001",
+    "0003": "0003",
+    "0004": "0003",
+    "0005": "0003",
+}
+
+
+def test_every_migration_says_whether_the_release_before_keeps_working() -> None:
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    for script in scripts.walk_revisions():
+        assert getattr(script.module, "schema_change", None) in ("expand", "contract"), (
+            f"{script.path}: declare schema_change = 'expand' or 'contract' (storage/migrate.py)"
+        )
+    found = {s.revision: oldest_compatible(s.revision) for s in scripts.walk_revisions()}
+    assert found == OLDEST_COMPATIBLE
+
+
+def _write_chain(folder: Path, declarations: dict[str, str]) -> ScriptDirectory:
+    """Migrations 0001, 0002, … declaring what ``declarations`` says (module attribute lines)."""
+    versions = folder / "versions"
+    versions.mkdir(parents=True)
+    (folder / "script.py.mako").write_text("")
+    down = None
+    for revision, declared in declarations.items():
+        (versions / f"{revision}_m.py").write_text(
+            f"revision = {revision!r}\ndown_revision = {down!r}\n{declared}\n"
+            "def upgrade(): pass\ndef downgrade(): pass\n"
+        )
+        down = revision
+    return ScriptDirectory(str(folder))
+
+
+def test_oldest_compatible_follows_expand_and_contract(tmp_path: Path) -> None:
+    scripts = _write_chain(
+        tmp_path,
+        {
+            "0001": "schema_change = 'contract'",
+            "0002": "schema_change = 'expand'",  # a nullable column, written from now on
+            "0003": "schema_change = 'expand'",  # a new table
+            "0004": "schema_change = 'contract'\ncompatible_with = '0003'",  # NOT NULL, later
+            "0005": "",  # says nothing: counts as a contract nothing older survives
+            "0006": "schema_change = 'contract'\ncompatible_with = '0001'",  # cannot reach back
+        },
+    )
+    found = {r: oldest_compatible(r, scripts) for r in ("0001", "0002", "0003", "0004")}
+    assert found == {"0001": "0001", "0002": "0001", "0003": "0001", "0004": "0003"}
+    assert oldest_compatible("0005", scripts) == "0005"
+    assert oldest_compatible("0006", scripts) == "0005"
+
+
+def test_the_database_records_which_releases_work_on_it(db_url: str) -> None:
+    upgrade(db_url, "0002")
+    assert compatibility(db_url) == Compatibility("0002", HEAD, True, "0001")
+    upgrade(db_url)
+    assert compatibility(db_url) == Compatibility(HEAD, HEAD, True, OLDEST_COMPATIBLE[HEAD])
+    assert compatibility(db_url).works_here
+    downgrade(db_url, "0003")
+    assert compatibility(db_url) == Compatibility("0003", HEAD, True, "0003")
+    assert not compatibility(db_url).works_here  # behind: it needs migrating
+
+
+def pretend_a_newer_release_migrated(url: str, revision: str, oldest: str) -> None:
+    """What a newer release's ``raidline migrate`` leaves: its revision and who still works."""
+    engine = sa.create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision}
+            )
+            connection.execute(
+                sa.text("UPDATE schema_compatibility SET revision = :r, oldest_compatible = :o"),
+                {"r": revision, "o": oldest},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_leaves_a_newer_database_alone(migrated_url: str) -> None:
+    pretend_a_newer_release_migrated(migrated_url, "0099", HEAD)
+    with pytest.raises(NewerDatabase) as raised:
+        upgrade(migrated_url)
+    assert raised.value.state == Compatibility("0099", HEAD, False, HEAD)
+    assert current(migrated_url) == "0099"
+
+
+@pytest.mark.parametrize(
+    ("oldest", "starts"),
+    [
+        pytest.param(HEAD, True, id="expand-only"),
+        pytest.param("0003", True, id="expand-only-since-0003"),
+        pytest.param("0099", False, id="contract"),
+        pytest.param("0098", False, id="contract-one-release-later"),
+    ],
+)
+async def test_an_older_replica_runs_on_expand_and_refuses_a_contract(
+    migrated_url: str, oldest: str, starts: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    pretend_a_newer_release_migrated(migrated_url, "0099", oldest)
+    settings = load_settings({"DATABASE_URL": migrated_url})
+    shown = database_display(settings)
+    if starts:
+        engine = await open_engine(settings)
+        await engine.dispose()
+        assert f"database revision 0099 is newer than this raidline's {HEAD}" in caplog.text
+        assert await migrate_database(settings) == "0099"  # `raidline migrate`: nothing to do
+    else:
+        expected = (
+            f"the database at {shown} is at revision 0099, which a newer raidline migrated to "
+            f"and this one (revision {HEAD}) cannot run on (it needs {oldest} or later); "
+            "upgrade this replica to the newer release."
+        )
+        for attempt in (open_engine(settings), migrate_database(settings)):
+            with pytest.raises(StartupError) as raised:
+                await attempt
+            assert (raised.value.message, raised.value.status) == (expected, EXIT_CONFIG)
+    assert current(migrated_url) == "0099"  # never migrated by the older replica

@@ -15,6 +15,8 @@ revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand/contract (storage.migrate): the first schema; nothing older exists.
+schema_change = "contract"
 
 # Frozen copies of the model's types: a migration must keep meaning what it meant when written.
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

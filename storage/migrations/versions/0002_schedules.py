@@ -16,6 +16,9 @@ revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand/contract (storage.migrate): new tables, and new columns that default themselves;
+#: the release before keeps working.
+schema_change = "expand"
 
 # Frozen copies of the model's types: a migration must keep meaning what it meant when written.
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

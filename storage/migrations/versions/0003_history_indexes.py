@@ -18,6 +18,9 @@ revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand/contract (storage.migrate): item_events.channel_id is NOT NULL without a default,
+#: so the release before it, which does not write it, cannot add events (nothing older works).
+schema_change = "contract"
 
 
 def _date_moves(connection: sa.Connection) -> Counter[int]:

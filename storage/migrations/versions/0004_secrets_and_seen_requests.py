@@ -19,6 +19,9 @@ revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand/contract (storage.migrate): new tables and wider columns; the release before keeps
+#: working.
+schema_change = "expand"
 
 UTC_DATETIME = sa.DateTime(timezone=True)
 

@@ -22,6 +22,9 @@ revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand/contract (storage.migrate): three nullable columns on runs; the release before keeps
+#: working (it ignores them and builds messages at delivery time).
+schema_change = "expand"
 
 UTC_DATETIME = sa.DateTime(timezone=True)
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
