@@ -124,6 +124,20 @@ def _number_list(value: Any, what: str, how: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
+def _seconds(value: Any, *, default: float, low: float, high: float) -> float:
+    """A number of seconds from ``low`` to ``high``; blank means ``default``."""
+    value = _blank_to_none(value)
+    if value is None:
+        return default
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        raise _Invalid(f"{value!r} is not a number of seconds (e.g. {default:g})") from None
+    if not low <= seconds <= high:
+        raise _Invalid(f"{value!r} is out of range ({low:g} to {high:g} seconds)")
+    return seconds
+
+
 class Settings(BaseSettings):
     """Every variable of the product contract (SPEC §5), with its default."""
 
@@ -366,30 +380,12 @@ class Settings(BaseSettings):
     @field_validator("raidline_tick_seconds", mode="before")
     @classmethod
     def _tick_seconds(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return 15.0
-        try:
-            seconds = float(str(value).strip())
-        except ValueError:
-            raise _Invalid(f"{value!r} is not a number of seconds (e.g. 15)") from None
-        if not 0.2 <= seconds <= 3600:
-            raise _Invalid(f"{value!r} is out of range (0.2 to 3600 seconds)")
-        return seconds
+        return _seconds(value, default=15.0, low=0.2, high=3600)
 
     @field_validator("raidline_run_lease_seconds", mode="before")
     @classmethod
     def _run_lease_seconds(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return 120.0
-        try:
-            seconds = float(str(value).strip())
-        except ValueError:
-            raise _Invalid(f"{value!r} is not a number of seconds (e.g. 120)") from None
-        if not 1 <= seconds <= 3600:
-            raise _Invalid(f"{value!r} is out of range (1 to 3600 seconds)")
-        return seconds
+        return _seconds(value, default=120.0, low=1, high=3600)
 
     @field_validator("raidline_delivery_concurrency", mode="before")
     @classmethod
