@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -246,6 +247,11 @@ def message_shortcut(
     }
 
 
+# Slack's event ids are unique per delivery; a timestamp alone is not (two events can share a
+# millisecond), and raidline rightly drops a repeated event_id as a retry.
+_EVENT_SERIAL = itertools.count(1)
+
+
 def event_callback(event: Mapping[str, Any], *, team: str = "T1") -> bytes:
     return json.dumps(
         {
@@ -254,7 +260,7 @@ def event_callback(event: Mapping[str, Any], *, team: str = "T1") -> bytes:
             "api_app_id": "A1",
             "event": dict(event),
             "type": "event_callback",
-            "event_id": f"Ev{int(time.time() * 1000)}",
+            "event_id": f"Ev{int(time.time() * 1000)}x{next(_EVENT_SERIAL)}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team, "user_id": f"UBOT{team}", "is_bot": True}],
         }
