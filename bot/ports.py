@@ -69,9 +69,9 @@ class ItemRepository(Protocol):
         """
         ...
 
-    async def record_nudge(self, item_id: int, at: datetime) -> None:
-        """Count one more nudge about the item, sent ``at``: only ``nudge_count`` and
-        ``last_nudged_at`` are written, whatever else changed."""
+    async def record_nudge(self, item_id: int, at: datetime, *, counted: bool = True) -> None:
+        """A nudge about the item was sent ``at``; ``counted`` adds one to ``nudge_count``.
+        Only ``nudge_count`` and ``last_nudged_at`` are written, whatever else changed."""
         ...
 
     async def list(

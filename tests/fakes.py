@@ -103,10 +103,10 @@ class _Items:
             raise ChangedMeanwhile(old.ref)
         self.s.items[old.id] = dataclasses.replace(new, date_moves=stored.date_moves)
 
-    async def record_nudge(self, item_id: int, at: datetime) -> None:
+    async def record_nudge(self, item_id: int, at: datetime, *, counted: bool = True) -> None:
         item = self.s.items[item_id]
         self.s.items[item_id] = dataclasses.replace(
-            item, nudge_count=item.nudge_count + 1, last_nudged_at=at
+            item, nudge_count=item.nudge_count + (1 if counted else 0), last_nudged_at=at
         )
 
     async def list(

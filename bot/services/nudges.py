@@ -93,5 +93,7 @@ async def delivered(uow: UnitOfWork, run: Run, at: datetime) -> None:
     attempts it took."""
     kind, number = Kind(run.payload["kind"]), int(run.payload["number"])
     item = await uow.items.get(run.channel, kind, number, lock=True)
+    # Closed while the nudge was on its way: it was sent, but the change answered it, so it
+    # is not counted (a count left on a resolved item would come back if it were reopened).
     if item is not None:
-        await uow.items.record_nudge(item.stored_id, at)
+        await uow.items.record_nudge(item.stored_id, at, counted=item.active)

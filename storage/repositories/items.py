@@ -51,7 +51,10 @@ _LOST_RACE = frozenset({"40P01", "40001"})
 _RECORD_NUDGE = (
     update(items)
     .where(items.c.id == bindparam("nudged_item_id"))
-    .values(nudge_count=items.c.nudge_count + 1, last_nudged_at=bindparam("nudged_at"))
+    .values(
+        nudge_count=items.c.nudge_count + bindparam("nudge_step"),
+        last_nudged_at=bindparam("nudged_at"),
+    )
 )
 
 
@@ -182,8 +185,11 @@ class SqlItemRepository(ItemHistory):
             await self._session.execute(update(items).where(items.c.id == old.id).values(**changed))
 
     @translate_errors
-    async def record_nudge(self, item_id: int, at: datetime) -> None:
-        await self._session.execute(_RECORD_NUDGE, {"nudged_item_id": item_id, "nudged_at": at})
+    async def record_nudge(self, item_id: int, at: datetime, *, counted: bool = True) -> None:
+        await self._session.execute(
+            _RECORD_NUDGE,
+            {"nudged_item_id": item_id, "nudged_at": at, "nudge_step": 1 if counted else 0},
+        )
 
     @translate_errors
     async def list(

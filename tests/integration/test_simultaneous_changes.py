@@ -50,19 +50,31 @@ class Racing:
     def __init__(self, factory: UnitOfWorkFactory, *, barrier: bool) -> None:
         self.factory = factory
         self.barrier = asyncio.Barrier(2) if barrier else None
-        self.armed = False
+        self._armed = False
+        self._met = False
+
+    @property
+    def armed(self) -> bool:
+        return self._armed
+
+    @armed.setter
+    def armed(self, value: bool) -> None:
+        self._armed, self._met = value, False
 
     def __call__(self) -> UnitOfWork:
         uow = self.factory()
         return _Meeting(uow, self._meet) if self.armed else uow  # type: ignore[return-value]
 
     async def _meet(self) -> None:
-        if self.barrier is None:
+        # The two requests meet once; a later unit of work of either (a nudge is counted in
+        # its own, after the send) has nobody left to meet and must not wait for one.
+        if self.barrier is None or self._met:
             for _ in range(5):
                 await asyncio.sleep(0)
             return
         async with asyncio.timeout(10):
             await self.barrier.wait()
+        self._met = True
 
 
 class _Meeting:
