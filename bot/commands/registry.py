@@ -77,6 +77,8 @@ class Subcommand:
     parse: TextParser | None = None
     convert: OptionsConverter | None = None
     handler: CallHandler | None = None
+    #: typed only (``/raid rename``, an alias of ``edit``): platform menus leave it out
+    text_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,18 @@ _FORMATS = (
     Choice("md", "Markdown (.md)"),
     Choice("csv", "CSV (.csv)"),
     Choice("json", "JSON (.json)"),
+)
+_EDIT_FIELDS = (
+    Choice("title", "Title"),
+    Choice("details", "Details"),
+    Choice("owner", "Owner, decider or approvers"),
+    Choice("date", "Due, next review or decide-by date"),
+    Choice("waiting_on", "Waiting on (blocker)"),
+    Choice("likelihood", "Likelihood (risk)"),
+    Choice("impact", "Impact (risk or change request)"),
+    Choice("response", "Response (risk)"),
+    Choice("mitigation", "Mitigation (risk)"),
+    Choice("rationale", "Rationale or why (decision, change request)"),
 )
 _STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
 _DAYS = tuple(
@@ -300,6 +314,25 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
         raid.supersede,
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
+    "edit": (
+        "edit B-3 waiting on the vendor's API keys",
+        "change a field: title, details, waiting on, likelihood, impact, response, "
+        "mitigation, rationale, a change's impact or why, the owner or the date",
+        raid.parse_edit,
+        raid.edit,
+    ),
+    "rename": (
+        "rename B-3 Waiting on API keys from NetOps",
+        "change an item's title (`edit <ref> title ...`)",
+        raid.parse_rename,
+        raid.edit,
+    ),
+    "rescore": (
+        "rescore R-2 high medium",
+        "change a risk's likelihood and impact (`edit <ref> likelihood ...`)",
+        raid.parse_rescore,
+        raid.edit,
+    ),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
     "settings": (
         "settings timezone Europe/Berlin",
@@ -341,6 +374,9 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Reject: raid.reject,
     calls.Supersede: raid.supersede,
     calls.Snooze: raid.snooze,
+    calls.Edit: raid.edit,
+    calls.OpenEdit: raid.open_edit,
+    calls.SaveEdit: raid.save_edit,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
     calls.Settings: raid.settings,
@@ -490,7 +526,11 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "A risk happened: it becomes a blocker",
         (_ref(), _text("note", "what happened")),
     ),
-    _raid_sub("reopen", "Reopen a resolved blocker or closed risk", (_ref(),)),
+    _raid_sub(
+        "reopen",
+        "Reopen a resolved blocker or closed risk",
+        (_ref(), _text("reason", "why it is open again")),
+    ),
     _raid_sub(
         "withdraw", "Take an item back (it stays in history)", (_ref(), _text("reason", "why"))
     ),
@@ -501,6 +541,31 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_ref(), _ref("by", "the decision that replaces it", required=False)),
     ),
     _raid_sub("history", "Who changed what, when", (_ref(),)),
+    _raid_sub(
+        "edit",
+        "Change an item's title, details, score or another field",
+        (
+            _ref(),
+            _choice("field", "which field", _EDIT_FIELDS, required=True),
+            _text("value", "its new value (none clears details and notes)", required=True),
+        ),
+    ),
+    _raid_sub(
+        "rename",
+        "Change an item's title",
+        (_ref(), _title("the new title")),
+        text_only=True,
+    ),
+    _raid_sub(
+        "rescore",
+        "Change a risk's likelihood and impact",
+        (
+            _ref(),
+            _choice("likelihood", "how likely it is", _LEVELS, required=True),
+            _choice("impact", "how bad it would be", _LEVELS, required=True),
+        ),
+        text_only=True,
+    ),
     _raid_sub(
         "export",
         "This channel's full log as a file",
