@@ -99,6 +99,15 @@ class ItemRepository(Protocol):
         """How many of one channel's items match each of ``wheres``, in one query."""
         ...
 
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> builtins.list[Item]:
+        """At most ``limit`` of one channel's items (closed ones too) in which every one of
+        ``words`` appears, ignoring case, as plain text (``%`` and ``_`` are not wildcards)
+        in the title, the details or a note of the history. Active items first, then the
+        newest first."""
+        ...
+
     async def owner_counts(
         self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
     ) -> builtins.list[tuple[str, int]]:
