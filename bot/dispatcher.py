@@ -26,11 +26,12 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, SystemClock, UnitOfWorkFactory
-from bot.services import export
+from bot.ports import Clock, Links, SystemClock, UnitOfWorkFactory
+from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
 from bot.text.parsing import check_command_length, check_fields, did_you_mean
+from bot.views import calendar as calendar_views
 from bot.views import export as export_views
 from bot.views import home as views
 
@@ -85,6 +86,9 @@ class Core:
         self.observers: list[Observer] = []
         #: False once shutting down: new requests get :data:`SHUTTING_DOWN`, nothing runs
         self.accepting = True
+        #: the addresses of raidline's web pages, set where a web server serves them (the
+        #: calendar feed); None: ``/raid calendar`` says there is no feed here
+        self.links: Links | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -196,6 +200,8 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
+                channel_name=request.channel_name,
+                links=self.links,
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
@@ -259,6 +265,15 @@ class Core:
             for i in matches[:limit]
         ]
 
+    async def calendar_feed(self, token: str) -> bytes | None:
+        """The ``.ics`` of a calendar token; None when the token is unknown or revoked.
+        Raises :class:`bot.errors.Unavailable` when the database cannot be reached."""
+        async with self.uow_factory() as uow:
+            found = await calendar.feed(uow, token, self.default_timezone)
+        if found is None:
+            return None
+        return calendar_views.render(found, self.clock.now())
+
     async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
@@ -292,6 +307,11 @@ def clean_request(request: Request) -> Request:
             None if request.action_id is None else clean_text(request.action_id, multiline=False)
         ),
         values=_clean_values(request.values),
+        channel_name=(
+            None
+            if request.channel_name is None
+            else clean_text(request.channel_name, multiline=False)[:100] or None
+        ),
     )
 
 

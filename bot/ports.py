@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Protocol
 
 from bot.domain.model import (
+    CalendarToken,
     ChannelKey,
     ChannelSettings,
     Event,
@@ -268,10 +269,31 @@ class ScheduleRepository(Protocol):
         ...
 
 
+class CalendarTokenRepository(Protocol):
+    """The calendar feed tokens (``/raid calendar``), kept as their SHA-256 only."""
+
+    async def add(self, token: CalendarToken) -> CalendarToken:
+        """Store a new token; returns it with its ``id`` set."""
+        ...
+
+    async def find(self, token_hash: str) -> CalendarToken | None:
+        """The token with this hash, if it is not revoked; None otherwise."""
+        ...
+
+    async def active_count(self, channel: ChannelKey, user: str) -> int:
+        """How many tokens ``user`` holds for ``channel`` that are not revoked."""
+        ...
+
+    async def revoke(self, channel: ChannelKey, user: str, at: datetime) -> int:
+        """Revoke every token ``user`` holds for ``channel`` (``revoked_at = at``); how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     items: ItemRepository
     channels: ChannelRepository
     schedules: ScheduleRepository
+    calendars: CalendarTokenRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -299,6 +321,14 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Links(Protocol):
+    """The addresses of raidline's web pages, as people open them (``RAIDLINE_PUBLIC_URL``)."""
+
+    def calendar_feed(self, token: str) -> str:
+        """The address of the calendar feed of ``token``."""
+        ...
 
 
 class Messenger(Protocol):

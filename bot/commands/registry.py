@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calendar, calls, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -344,6 +344,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -505,6 +506,17 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "export",
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
+    ),
+    Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
     ),
     Subcommand(
         "help",

@@ -28,7 +28,7 @@ from bot.domain.model import (
     mention,
 )
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import Links, UnitOfWork
 
 
 @dataclass
@@ -43,6 +43,10 @@ class Context:
     source_url: str | None = None
     #: the platform says the user administers the workspace (may always set the leads)
     user_is_admin: bool = False
+    #: the channel's name as the platform shows it (``apollo``), when it said
+    channel_name: str | None = None
+    #: the addresses of raidline's web pages; None where no web server serves them
+    links: Links | None = None
 
     @property
     def channel(self) -> Any:
