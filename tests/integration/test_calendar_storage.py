@@ -17,6 +17,7 @@ from bot.dispatcher import Core
 from bot.domain.model import CalendarToken, ChannelKey
 from bot.messages import Request, Tone
 from bot.services.calendar import token_hash
+from storage.backup import encode_backup, export_all
 from storage.uow import make_uow_factory
 from tests.fakes import FixedClock
 from tests.integration.conftest import UowFactory
@@ -120,3 +121,18 @@ async def test_a_hash_is_stored_once(uow_factory: UowFactory, secret: str) -> No
         async with uow_factory() as uow:
             await uow.calendars.add(token(APOLLO, "U_BOB", secret))
             await uow.commit()
+
+
+async def test_a_backup_holds_no_calendar_link(uow_factory: UowFactory) -> None:
+    core = Core(uow_factory, clock=FixedClock(T0), default_timezone="UTC")
+    core.links = PublicLinks(load_settings({}))
+    await core.handle(Request(APOLLO, "U_ANA", command="blocker", text="Creds due friday"))
+    reply = await core.handle(Request(APOLLO, "U_ANA", command="raid", text="calendar"))
+    issued = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", reply.text)
+    assert issued is not None, reply.text
+    async with uow_factory() as uow:
+        document = encode_backup(await export_all(uow, T0)).decode()
+    assert "Creds" in document  # the backup holds the channel...
+    assert issued.group(1) not in document  # ...but neither the token
+    assert token_hash(issued.group(1)) not in document  # nor its hash
+    assert "calendar" not in document
