@@ -122,6 +122,11 @@ class _Cancelled(Exception):
     """The user left a form (``/cancel``, another command, or the end of input)."""
 
 
+#: Where the console saves the files the bot hands over (``/raid export``), from the
+#: directory raidline runs in.
+EXPORTS_DIR = Path("exports")
+
+
 class Console:
     """A chat channel in the terminal: ``#channel`` of workspace ``local``, as ``@user``."""
 
@@ -146,7 +151,8 @@ class Console:
         self._out = out
         self._interactive = interactive
         self._color = color
-        self._files_dir = files_dir if files_dir is not None else Path()
+        #: where files the bot hands over (exports) are saved; git ignores ``exports/``
+        self._files_dir = files_dir if files_dir is not None else EXPORTS_DIR
         self._queued: list[str] = []  # lines that ended a question and run as the next command
         self._prompt_on_screen: str | None = None
         self._sent = 0
@@ -359,6 +365,7 @@ class Console:
     def _save_files(self, reply: Reply) -> None:
         for file in reply.files:
             try:
+                self._files_dir.mkdir(parents=True, exist_ok=True)
                 path, size = _write_unique(self._files_dir, file.filename, file.content)
             except OSError as exc:
                 self._say(f"Could not save {file.filename}: {exc.strerror or exc}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot import actions
@@ -26,7 +27,7 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, SystemClock, UnitOfWorkFactory
+from bot.ports import Clock, PeopleDirectory, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -38,6 +39,9 @@ log = logging.getLogger("raidline.core")
 
 #: The answer to a request that arrives while raidline shuts down.
 SHUTTING_DOWN = "raidline is restarting; nothing was changed, please try again in a minute."
+
+#: Seconds a platform may take to name the people of an export; after that, ids are shown.
+NAME_LOOKUP_SECONDS = 5.0
 
 #: Action verbs named in metrics; any other verb is counted as ``unknown``.
 _ACTION_VERBS = actions.VERBS
@@ -85,6 +89,8 @@ class Core:
         self.observers: list[Observer] = []
         #: False once shutting down: new requests get :data:`SHUTTING_DOWN`, nothing runs
         self.accepting = True
+        #: how each platform names people (by platform); adapters register theirs
+        self.directories: dict[str, PeopleDirectory] = {}
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -196,6 +202,7 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
+                names=functools.partial(self.names, request.channel),
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
@@ -206,6 +213,8 @@ class Core:
             check_limits(call)
             reply = await run(ctx, call)
             await uow.commit()
+        if ctx.finish is not None:
+            reply = await ctx.finish()
         if command in ("standup", "digest") and self.on_schedule_change is not None:
             self.on_schedule_change()
         return reply
@@ -259,13 +268,28 @@ class Core:
             for i in matches[:limit]
         ]
 
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """Display names of ``people`` from the channel's platform, by id. Never raises and
+        never takes longer than :data:`NAME_LOOKUP_SECONDS`: whoever is not named by then
+        is shown by id."""
+        directory = self.directories.get(channel.platform)
+        if directory is None or not people:
+            return {}
+        try:
+            async with asyncio.timeout(NAME_LOOKUP_SECONDS):
+                return await directory.names(channel, list(dict.fromkeys(people)))
+        except Exception as exc:  # a platform outage must not stop an export
+            log.warning("no names from %s: %s", channel.platform, type(exc).__name__)
+            return {}
+
     async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
+        fmt = export.check_format(fmt)
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
-            fmt = export.check_format(fmt)
             log = await export.channel_log(uow, channel)
-            return export_views.render(fmt, channel, log.items, log.events, tz, self.clock.now())
+        names = await self.names(channel, log.people)
+        return export_views.render(fmt, log, tz, self.clock.now(), names)
 
 
 def _clean_values(values: Mapping[str, str]) -> dict[str, str]:

@@ -290,6 +290,18 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+class PeopleDirectory(Protocol):
+    """How a platform names people, for texts read outside the chat (exports).
+
+    Slack asks users.info, Discord the user's profile; the console has none (its people are
+    their names already). Anyone a directory cannot name is shown by their id.
+    """
+
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """Display names of those of ``people`` (ids) the platform can name, by id."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, time-zone aware, in UTC."""

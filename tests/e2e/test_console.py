@@ -317,6 +317,26 @@ async def test_files_are_saved_without_overwriting(tmp_path: Path) -> None:
     assert f"Saved {tmp_path / 'proj-1.md'} (19 bytes)" in shown
 
 
+async def test_exports_go_to_an_exports_folder_that_git_ignores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    core = ScriptedCore()
+    out = io.StringIO()
+    console = Console(
+        core,
+        user="ana",
+        channel="proj",
+        lines=StreamLines(io.StringIO("/raid export md\n")),
+        out=out,
+    )
+    await console.run()
+    assert (tmp_path / "exports" / "proj.md").read_bytes() == b"# proj\n- B-1 creds\n"
+    assert "Saved exports/proj.md (19 bytes)" in out.getvalue()
+    ignored = (Path(__file__).parents[2] / ".gitignore").read_text().splitlines()
+    assert "exports/" in ignored
+
+
 async def test_show_prints_a_message_the_bot_sends_on_its_own() -> None:
     out = io.StringIO()
     console = Console(

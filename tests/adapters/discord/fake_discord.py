@@ -94,6 +94,8 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.gw_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        #: members' nicknames in their server, by user id (what ``GET .../members/{id}`` says)
+        self.nicknames: dict[str, str] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}  # session id -> last sequence
         self.identifies = 0
@@ -553,6 +555,8 @@ class FakeDiscord:
                 return _json({"message": "Unknown Member", "code": 10007}, 404)
             member = self._member(m.group(2))
             del member["permissions"]  # only interaction payloads carry resolved permissions
+            if m.group(2) in self.nicknames:
+                member["nick"] = self.nicknames[m.group(2)]
             return _json(member)
         m = re.fullmatch(r"/guilds/(\d+)", path)
         if m and method == "GET":

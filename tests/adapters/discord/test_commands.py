@@ -463,6 +463,19 @@ async def test_raid_export_sends_the_file_as_an_attachment(
     assert body["data"]["attachments"][0]["filename"] == name
 
 
+async def test_raid_export_names_people_as_the_server_does(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    fake.nicknames[str(DANA)] = "Dana from NetOps"
+    await _blocker(discord_api, owner=DANA)
+    interaction = slash(place(), "raid export", [opt("format", "md")])
+    await discord_api.answer(interaction)
+    _, data = fake.callbacks(interaction["id"])[0].files[0]
+    text = data.decode()
+    assert "| B-1 | Waiting on creds | Dana from NetOps | open |" in text
+    assert f"<@{DANA}>" not in text and f"| {DANA} |" not in text
+
+
 async def test_raid_help_lists_everything_privately(
     bot: DiscordAdapter, discord_api: Driver
 ) -> None:
