@@ -221,10 +221,14 @@ class Console:
             heading.append(f"#{message.channel.channel}")
         if message.to_user:
             heading.append(f"direct message to @{message.to_user}")
+        if message.edit:
+            heading.append(f"updates {message.edit}")
         reply = message.reply
         if heading:
             reply = dataclasses.replace(reply, text=f"[{', '.join(heading)}] {reply.text}")
         await self.show(reply)
+        if message.edit:
+            return message.edit
         self._sent += 1
         return f"console-{self._sent}"
 

@@ -131,6 +131,18 @@ _MODES = (
     Choice("dm", "a direct message to each member"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+_ROLES = (
+    Choice("member", "member: asked, counted if missing"),
+    Choice("optional", "optional: asked, never listed as missing"),
+    Choice("observer", "observer: gets the summary, never asked"),
+    Choice("remove", "remove from the standup"),
+)
+_REMINDER_CHOICES = (
+    Choice("off", "no reminders"),
+    Choice("50%", "once, halfway through the window"),
+    Choice("75%", "once, at 75% of the window (default)"),
+    Choice("twice", "twice, at 50% and 85%"),
+)
 
 
 def _title(description: str) -> Option:
@@ -531,9 +543,10 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup(
         "members",
-        "Who is asked",
+        "Who is asked; optional members and observers",
         (
             _user("member", "a member", required=True),
+            _choice("role", "member (default), optional, observer, or remove", _ROLES),
             _user("member_2", "another member"),
             _user("member_3", "another member"),
             _user("member_4", "another member"),
@@ -549,6 +562,21 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "mode",
         "Answer in a thread or by direct message",
         (_choice("mode", "thread or dm", _MODES, required=True),),
+    ),
+    _standup(
+        "late",
+        "Take answers after the close, marked late",
+        (_text("duration", "e.g. 4h, or off", required=True),),
+    ),
+    _standup(
+        "reminder",
+        "When members who have not answered are reminded",
+        (_choice("when", "off, 50%, 75% or twice", _REMINDER_CHOICES, required=True),),
+    ),
+    _standup(
+        "mentions",
+        "Whether the summary mentions who did not answer",
+        (_choice("mentions", "on or off", _ON_OFF, required=True),),
     ),
     _standup("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
     _standup(
@@ -657,7 +685,8 @@ COMMANDS: dict[str, Command] = {
             "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
-            "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            "scheduled standup polls: schedule, questions, members (optional, observers), "
+            "window, mode, late answers, reminders, mentions, skip, away, now",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
