@@ -236,6 +236,10 @@ class ScheduleRepository(Protocol):
         """Runs waiting to be sent: pending (due or not) plus sending."""
         ...
 
+    async def run_by_key(self, key: str) -> Run | None:
+        """The run with this key (with its ``result_ref``: where its message went), or None."""
+        ...
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
         """The channel's most recent runs of a kind, newest first (for status views)."""
         ...
@@ -317,5 +321,8 @@ class Messenger(Protocol):
     """Delivers messages the bot sends on its own, through the channel's platform adapter."""
 
     async def send(self, message: Outgoing) -> str | None:
-        """Returns the platform's message ref; raises when delivery failed (to retry later)."""
+        """Returns the platform's message ref; raises when delivery failed (to retry later).
+
+        A message with ``edit`` set replaces that earlier message in place instead of posting
+        a new one (and returns its ref)."""
         ...

@@ -44,7 +44,7 @@ RAIDLINE_TABLES = {
     "raidline_secrets",
     "seen_requests",
 }
-HEAD = "0005"
+HEAD = "0006"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -161,6 +161,7 @@ OLDEST_COMPATIBLE = {
     "0003": "0003",
     "0004": "0003",
     "0005": "0003",
+    "0006": "0003",
 }
 
 

@@ -540,6 +540,13 @@ class FakeDiscord:
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
         if m and method == "POST":
             return _json(self._new_message(m.group(1), body, call.files))
+        m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
+        if m and method == "PATCH":
+            with self.lock:
+                found = self.messages.get(m.group(2))
+            if found is None or str(found.get("channel_id")) != m.group(1):
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            return _json(self._edit(m.group(2), body, call.files))
         m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
         if m and method == "POST":
             guild = next(g for g in self.guilds if int(m.group(1)) in g.channels)

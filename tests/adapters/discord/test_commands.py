@@ -147,8 +147,8 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     }
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
-        "status", "schedule", "questions", "members", "window", "mode", "skip", "away", "answer",
-        "now", "off",
+        "status", "schedule", "questions", "members", "window", "mode", "late", "reminder",
+        "mentions", "skip", "away", "answer", "now", "off",
     }  # fmt: skip
     assert {o["name"] for o in schema["digest"]["options"]} == {"now", "daily", "weekly", "off"}
 
@@ -513,8 +513,21 @@ async def test_raid_help_lists_everything_privately(
             [user_opt("member", DANA), user_opt("member_2", EVE)],
             f"members <@{DANA}> <@{EVE}>",
         ),
+        (
+            "standup members",
+            [user_opt("member", DANA), opt("role", "observer")],
+            f"members observer <@{DANA}>",
+        ),
+        (
+            "standup members",
+            [user_opt("member", EVE), opt("role", "member")],
+            f"members <@{EVE}>",
+        ),
         ("standup window", [opt("duration", "2h")], "window 2h"),
         ("standup mode", [opt("mode", "dm")], "mode dm"),
+        ("standup late", [opt("duration", "4h")], "late 4h"),
+        ("standup reminder", [opt("when", "twice")], "reminder twice"),
+        ("standup mentions", [opt("mentions", "off")], "mentions off"),
         ("standup skip", [], "skip today"),
         ("standup away", [opt("until", "dec 8")], "away until dec 8"),
         (
