@@ -184,6 +184,10 @@ class Outgoing:
     #: an earlier attempt of this run started to send it and did not finish, so it may have
     #: been posted: adapters that can find their earlier message look before posting again
     resend: bool = False
+    #: edit, not post: the platform's ref of a message the bot posted in ``channel`` earlier
+    #: (Slack ts, Discord message id), replaced in place by ``reply`` (Slack chat.update,
+    #: Discord message edit); sending returns the same ref
+    edit: str | None = None
 
 
 @dataclass(frozen=True)

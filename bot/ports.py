@@ -237,6 +237,10 @@ class ScheduleRepository(Protocol):
         """Runs waiting to be sent: pending (due or not) plus sending."""
         ...
 
+    async def run_by_key(self, key: str) -> Run | None:
+        """The run with this key (with its ``result_ref``: where its message went), or None."""
+        ...
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
         """The channel's most recent runs of a kind, newest first (for status views)."""
         ...
@@ -312,6 +316,18 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+class PeopleDirectory(Protocol):
+    """How a platform names people, for texts read outside the chat (exports).
+
+    Slack asks users.info, Discord the user's profile; the console has none (its people are
+    their names already). Anyone a directory cannot name is shown by their id.
+    """
+
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """Display names of those of ``people`` (ids) the platform can name, by id."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, time-zone aware, in UTC."""
@@ -335,5 +351,8 @@ class Messenger(Protocol):
     """Delivers messages the bot sends on its own, through the channel's platform adapter."""
 
     async def send(self, message: Outgoing) -> str | None:
-        """Returns the platform's message ref; raises when delivery failed (to retry later)."""
+        """Returns the platform's message ref; raises when delivery failed (to retry later).
+
+        A message with ``edit`` set replaces that earlier message in place instead of posting
+        a new one (and returns its ref)."""
         ...

@@ -234,6 +234,9 @@ class ScheduleRow(Base):
     skip_dates: Mapped[list[str]] = mapped_column(JSONType, default=list)
     away: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime]
+    #: standup settings added after 0005, as JSON (``storage.repositories.rows``): late
+    #: answers, reminders, optional members, observers, mentions; None: the defaults
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class RunRow(Base):
@@ -290,6 +293,9 @@ class StandupRow(Base):
     late_by_minutes: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     message_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
+    #: the schedule's options as they were when it opened (optional members, observers,
+    #: mentions, until when late answers are taken); None: the defaults
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class SecretRow(Base):

@@ -354,6 +354,9 @@ class _Schedules:
         waiting = (RunStatus.PENDING, RunStatus.SENDING)
         return sum(1 for r in self.s.runs.values() if r.status in waiting)
 
+    async def run_by_key(self, key: str) -> Run | None:
+        return next((r for r in self.s.runs.values() if r.key == key), None)
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> list[Run]:
         found = [r for r in self.s.runs.values() if r.channel == channel and r.kind is kind]
         return sorted(found, key=lambda r: (r.due_at, r.stored_id), reverse=True)[:limit]

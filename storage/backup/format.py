@@ -77,6 +77,11 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "skip_dates": list(schedule.skip_dates),
         "away": dict(schedule.away),
         "updated_at": _iso(schedule.updated_at),
+        "late_minutes": schedule.late_minutes,
+        "reminder": schedule.reminder,
+        "optional": list(schedule.optional),
+        "observers": list(schedule.observers),
+        "mentions": schedule.mentions,
     }
 
 

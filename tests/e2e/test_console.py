@@ -178,6 +178,25 @@ async def test_quit_and_exit_stop_reading() -> None:
         assert [r.text for r in core.requests] == ["one"]
 
 
+@pytest.mark.parametrize("line", ["/help", "/raid help", "/?", "/raid ?"])
+async def test_help_lists_the_consoles_own_commands(line: str) -> None:
+    _, shown, _, _ = await drive(f"{line}\n")
+    for own in ("/as NAME", "/cancel", "/quit", "`exit`"):
+        assert own in shown, shown
+
+
+async def test_help_on_one_command_does_not_repeat_the_console_commands() -> None:
+    _, shown, _, _ = await drive("/raid help resolve\n")
+    assert "/as NAME" not in shown
+
+
+@pytest.mark.parametrize("word", ["exit", "quit", "EXIT"])
+async def test_exit_and_quit_without_slash_leave(word: str) -> None:
+    status, _, core, _ = await drive(f"/risk one\n{word}\n/risk two\n")
+    assert status == 0
+    assert [r.text for r in core.requests] == ["one"]
+
+
 async def test_as_switches_the_user_and_help_is_raid_help() -> None:
     _, shown, core, console = await drive("/as @bob\n/help\n/as\n")
     assert "You are now @bob." in shown
@@ -316,6 +335,26 @@ async def test_files_are_saved_without_overwriting(tmp_path: Path) -> None:
     assert (tmp_path / "proj-1.md").read_bytes() == b"# proj\n- B-1 creds\n"
     assert (tmp_path / "proj-2.md").exists()
     assert f"Saved {tmp_path / 'proj-1.md'} (19 bytes)" in shown
+
+
+async def test_exports_go_to_an_exports_folder_that_git_ignores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    core = ScriptedCore()
+    out = io.StringIO()
+    console = Console(
+        core,
+        user="ana",
+        channel="proj",
+        lines=StreamLines(io.StringIO("/raid export md\n")),
+        out=out,
+    )
+    await console.run()
+    assert (tmp_path / "exports" / "proj.md").read_bytes() == b"# proj\n- B-1 creds\n"
+    assert "Saved exports/proj.md (19 bytes)" in out.getvalue()
+    ignored = (Path(__file__).parents[2] / ".gitignore").read_text().splitlines()
+    assert "exports/" in ignored
 
 
 async def test_show_prints_a_message_the_bot_sends_on_its_own() -> None:

@@ -25,6 +25,7 @@ def linked(slack: Harness) -> Harness:
 
 async def test_the_link_is_ephemeral_and_opens_the_channels_feed(linked: Harness) -> None:
     await linked.command("/blocker", "Waiting on firewall change <@U2|dana> due friday")
+    await linked.last("chat.postMessage")  # the blocker, in the channel
     posts = len(linked.fake.calls_to("chat.postMessage"))
     status, body, reply_to = await linked.command("/raid", "calendar")
     assert (status, body) == (200, "")

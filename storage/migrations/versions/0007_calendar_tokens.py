@@ -4,8 +4,8 @@ SHA-256 only, revoked by ``/raid calendar reset``.
 Expand-only: one new table. The previous release neither reads nor writes it and keeps working
 on this schema.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05 07:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): a new table; the release before keeps working.
