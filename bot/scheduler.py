@@ -160,6 +160,7 @@ class Scheduler:
             RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
+            RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
         }
 
     def _tz(self, name: str | None) -> str:
@@ -399,6 +400,10 @@ class Scheduler:
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
             return
+        except standups.SummaryNotPosted as waiting:
+            log.info("%s: %s; trying again shortly", run.key, waiting)
+            await self._finish(run, RunStatus.PENDING, retry_at=now + LEASE / 4)
+            return
         except LeaseLost:
             log.warning("%s: lease lost to another worker; left to that one", run.key)
             return
@@ -573,6 +578,13 @@ class Scheduler:
         if closed is None:
             return None
         return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+
+    async def _standup_update(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        closed = await standups.update_run(uow, run, self.default_timezone)
+        if closed is None:
+            return None
+        reply = standup_views.summary(closed.summary, closed.timezone, now)
+        return Outgoing(run.channel, reply, edit=closed.edit)
 
 
 def _forget(task: asyncio.Future[str | None]) -> None:

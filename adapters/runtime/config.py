@@ -145,6 +145,25 @@ def _check_public_url(value: str) -> str:
     return parts._replace(scheme=parts.scheme.lower()).geturl().rstrip("/")
 
 
+_ON = frozenset({"on", "true", "yes", "1"})
+_OFF = frozenset({"off", "false", "no", "0"})
+
+
+def _on_off(value: Any, *, default: bool) -> bool:
+    """``on``/``off`` (also true/false, yes/no, 1/0); blank means ``default``."""
+    value = _blank_to_none(value)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _ON:
+        return True
+    if word in _OFF:
+        return False
+    raise _Invalid(f"{value!r} is not on or off")
+
+
 def _number_list(value: Any, what: str, how: str) -> tuple[int, ...]:
     """``"1, 2,3"`` (or a list) -> (1, 2, 3); blank -> (); anything else names ``what``."""
     value = _blank_to_none(value)
@@ -197,6 +216,8 @@ class Settings(BaseSettings):
     #: the address people open raidline's links at (dashboard, calendar feed); default: the
     #: HTTP server's own address (http://localhost:3000 when it listens on every interface)
     raidline_public_url: str = Field(default="", validate_default=True)
+    #: the calendar feed (/raid calendar, GET /calendar/<token>.ics): on or off
+    raidline_calendar: bool = True
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -304,6 +325,11 @@ class Settings(BaseSettings):
             port = info.data.get("raidline_http_port", 3000)
             return local_http_url(str(host), int(port))
         return _check_public_url(str(value).strip())
+
+    @field_validator("raidline_calendar", mode="before")
+    @classmethod
+    def _calendar(cls, value: Any) -> Any:
+        return _on_off(value, default=True)
 
     @field_validator("slack_bot_token", mode="before")
     @classmethod
@@ -619,6 +645,11 @@ class Settings(BaseSettings):
     def public_url(self) -> str:
         """RAIDLINE_PUBLIC_URL without a trailing slash: the base of every link raidline gives."""
         return self.raidline_public_url
+
+    @property
+    def calendar_enabled(self) -> bool:
+        """RAIDLINE_CALENDAR: /raid calendar hands out links and the web server serves them."""
+        return self.raidline_calendar
 
     @property
     def log_level(self) -> LogLevel:

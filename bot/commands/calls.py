@@ -219,6 +219,13 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """``/raid calendar``: a personal calendar link; ``reset`` turns the earlier ones off."""
+
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class Help:
     topic: str = ""
 

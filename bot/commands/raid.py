@@ -679,12 +679,21 @@ def parse_export(ctx: Context, args: str) -> calls.Export:
 
 
 async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
+    """The register and its history as a file. People are named by the platform once the
+    transaction is over (a look-up must not hold the database)."""
     fmt = export.check_format(call.format or "")
     log = await export.channel_log(ctx.uow, ctx.channel)
-    file = export_views.render(fmt, ctx.channel, log.items, log.events, ctx.timezone, ctx.now)
-    return Reply(
-        text=f"Exported this channel's log as {fmt.upper()}: {file.filename}", files=(file,)
-    )
+
+    async def write() -> Reply:
+        names = await ctx.people_names(log.people)
+        file = export_views.render(fmt, log, ctx.timezone, ctx.now, names)
+        return Reply(
+            text=f"Exported this channel's register as {fmt.upper()}: {file.filename}",
+            files=(file,),
+        )
+
+    ctx.finish = write
+    return Reply(text=f"Exporting this channel's register as {fmt.upper()}…")
 
 
 def parse_settings(ctx: Context, args: str) -> calls.Settings:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calendar, calls, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -131,6 +131,18 @@ _MODES = (
     Choice("dm", "a direct message to each member"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+_ROLES = (
+    Choice("member", "member: asked, counted if missing"),
+    Choice("optional", "optional: asked, never listed as missing"),
+    Choice("observer", "observer: gets the summary, never asked"),
+    Choice("remove", "remove from the standup"),
+)
+_REMINDER_CHOICES = (
+    Choice("off", "no reminders"),
+    Choice("50%", "once, halfway through the window"),
+    Choice("75%", "once, at 75% of the window (default)"),
+    Choice("twice", "twice, at 50% and 85%"),
+)
 
 
 def _title(description: str) -> Option:
@@ -363,6 +375,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -556,6 +569,17 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_choice("format", "the file format", _FORMATS),),
     ),
     Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
+    ),
+    Subcommand(
         "help",
         "Every command with an example",
         options=(_text("topic", "a command, e.g. resolve or blocker"),),
@@ -593,16 +617,17 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup(
         "members",
-        "Who is asked",
+        "Who is asked; optional members and observers",
         (
             _user("member", "a member", required=True),
+            _choice("role", "member (default), optional, observer, or remove", _ROLES),
             _user("member_2", "another member"),
             _user("member_3", "another member"),
             _user("member_4", "another member"),
             _user("member_5", "another member"),
         ),
-        usage="members @a @b ...",
-        example="members @dana @erin",
+        usage="members [optional|observer|remove] @a @b ...",
+        example="members optional @erin",
     ),
     _standup(
         "window",
@@ -624,6 +649,27 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "late",
+        "Take answers after the close, marked late",
+        (_text("duration", "e.g. 4h, or off", required=True),),
+        usage="late <duration>|off",
+        example="late 4h",
+    ),
+    _standup(
+        "reminder",
+        "When members who have not answered are reminded",
+        (_choice("when", "off, 50%, 75% or twice", _REMINDER_CHOICES, required=True),),
+        usage="reminder off|50%|75%|twice",
+        example="reminder twice",
+    ),
+    _standup(
+        "mentions",
+        "Whether the summary mentions who did not answer",
+        (_choice("mentions", "on or off", _ON_OFF, required=True),),
+        usage="mentions on|off",
+        example="mentions off",
     ),
     _standup(
         "away",
@@ -742,7 +788,8 @@ COMMANDS: dict[str, Command] = {
             "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
-            "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            "scheduled standup polls: schedule, questions, members (optional, observers), "
+            "window, mode, late answers, reminders, mentions, skip, away, now",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,

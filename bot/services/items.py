@@ -7,7 +7,7 @@ committed together or not at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from bot.domain.model import (
     mention,
 )
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import Links, UnitOfWork
 
 
 @dataclass
@@ -43,10 +43,25 @@ class Context:
     source_url: str | None = None
     #: the platform says the user administers the workspace (may always set the leads)
     user_is_admin: bool = False
+    #: display names of people, by id, from the platform (ids it cannot name are left out)
+    names: Callable[[Sequence[str]], Awaitable[dict[str, str]]] | None = None
+    #: work a handler leaves for after its transaction (look-ups on the platform, which must
+    #: not hold the database): the dispatcher awaits it and its result is the reply
+    finish: Callable[[], Awaitable[Any]] | None = None
+    #: the channel's name as the platform shows it (``apollo``), when it said
+    channel_name: str | None = None
+    #: the addresses of raidline's web pages; None where no web server serves them
+    links: Links | None = None
 
     @property
     def channel(self) -> Any:
         return self.settings.channel
+
+    async def people_names(self, people: Sequence[str]) -> dict[str, str]:
+        """Display names of ``people`` by id; nobody is named without a directory."""
+        if self.names is None or not people:
+            return {}
+        return await self.names(people)
 
 
 def _value(field: str, value: object) -> str | None:
@@ -70,7 +85,7 @@ def _value(field: str, value: object) -> str | None:
 
 _BOOKKEEPING = frozenset(
     {"channel", "kind", "number", "created_at", "updated_at", "id", "reporter", "source_url",
-     "nudge_count", "last_nudged_at"}
+     "nudge_count", "last_nudged_at", "date_moves"}
 )  # fmt: skip
 
 

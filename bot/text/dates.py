@@ -313,6 +313,13 @@ def format_local_date(day: str, tz: str, now: datetime) -> str:
     return format_day(parsed, _local(now, tz, now)[1])
 
 
+def format_absolute(dt: datetime, tz: str) -> str:
+    """``2026-11-27 17:00``, in ``tz``: a date that means the same whenever it is read
+    (exports, which say their time zone once)."""
+    _require_aware(dt, "dt")
+    return dt.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M")
+
+
 def _plural(n: int, unit: str) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 

@@ -6,7 +6,7 @@ same thing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot import actions
@@ -297,38 +297,80 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
     return line
 
 
-def _change_value(kind: Kind, change_field: str, value: str | None, tz: str, now: datetime) -> str:
+#: Fields kept for raidline's own bookkeeping, never shown in a history (older "created"
+#: events list some of them).
+HIDDEN_FIELDS = frozenset({"date_moves", "nudge_count", "last_nudged_at"})
+
+#: Fields whose stored values are dates (ISO 8601).
+DATE_FIELDS = frozenset({"due_at", "decided_at", "snoozed_until"})
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _change_value(
+    change_field: str,
+    value: str | None,
+    date: Callable[[datetime], str],
+    text: Callable[[str], str],
+) -> str:
     if value is None:
         return "nothing"
-    if change_field in ("due_at", "decided_at"):
+    if change_field in DATE_FIELDS:
         try:
-            return format_datetime(datetime.fromisoformat(value), tz, now)
+            return date(datetime.fromisoformat(value))
         except ValueError:
-            return value
-    return value
+            return text(value)
+    return text(value)
 
 
-def describe_change(kind: Kind, change: Change, tz: str, now: datetime) -> str:
+def describe_change(
+    kind: Kind,
+    change: Change,
+    tz: str,
+    now: datetime,
+    *,
+    date: Callable[[datetime], str] | None = None,
+    text: Callable[[str], str] = _same,
+) -> str:
+    """``due from Fri 27 Nov 17:00 CET to Tue 1 Dec 17:00 CET``. ``date`` writes a date
+    (default: as chat shows it) and ``text`` any stored text (default: as stored)."""
+    show_date = date or (lambda dt: format_datetime(dt, tz, now))
     label = field_label(kind, change.field)
-    new = _change_value(kind, change.field, change.new, tz, now)
+    new = _change_value(change.field, change.new, show_date, text)
     if change.old is None:
         return f"{label}: {new}"
-    old = _change_value(kind, change.field, change.old, tz, now)
+    old = _change_value(change.field, change.old, show_date, text)
     return f"{label} from {old} to {new}"
 
 
 def history_line(
-    kind: Kind, event: Event, tz: str, now: datetime, *, reporter: str | None = None
+    kind: Kind,
+    event: Event,
+    tz: str,
+    now: datetime,
+    *,
+    reporter: str | None = None,
+    date: Callable[[datetime], str] | None = None,
+    person: Callable[[str], str] = mention,
+    text: Callable[[str], str] = _same,
 ) -> str:
     """``reporter``: the item's reporter, so an approval or decision of their own request
-    says "self-approved"."""
+    says "self-approved". ``date``, ``person`` and ``text`` write dates, the actor and stored
+    texts; by default as chat shows them (exports name people and write absolute dates)."""
     action = event.action
     if reporter is not None and event.actor == reporter and action in rules.APPROVING_ACTIONS:
         action += f" ({SELF_APPROVED})"
-    head = f"{format_datetime(event.at, tz, now)} · {mention(event.actor)} {action}"
-    details = [describe_change(kind, c, tz, now) for c in event.changes]
+    show_date = date or (lambda dt: format_datetime(dt, tz, now))
+    head = f"{show_date(event.at)} · {person(event.actor)} {action}"
+    details = [
+        describe_change(kind, c, tz, now, date=show_date, text=text)
+        for c in event.changes
+        if c.field not in HIDDEN_FIELDS
+    ]
     if event.note:
-        details.append(f"“{event.note}”")
+        details.append(f"“{text(event.note)}”")
     return head + (": " + "; ".join(details) if details else "")
 
 
