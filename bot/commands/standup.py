@@ -31,7 +31,13 @@ from bot.services import digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
-from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.dates import (
+    check_timezone,
+    format_datetime,
+    format_local_date,
+    parse_date,
+    parse_duration,
+)
 from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
 from bot.views import digests as digest_views
 from bot.views import standups as standup_views
@@ -50,6 +56,11 @@ MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
 #: The longest time after the close that late answers are taken.
 MAX_LATE = timedelta(hours=24)
+
+
+def _day(ctx: Context, day: str, tz: str) -> str:
+    """A schedule's local date (ISO text) as every date is written: ``Mon 7 Dec``."""
+    return format_local_date(day, tz, ctx.now)
 
 
 def _changed(text: str) -> Reply:
@@ -149,7 +160,7 @@ async def standup(ctx: Context, call: StandupCall) -> Reply:
 async def _standup_status(ctx: Context) -> Reply:
     s = await _schedule(ctx, ScheduleKind.STANDUP)
     away = [
-        f"{mention(p)} until {until}"
+        f"{mention(p)} until {_day(ctx, until, s.timezone)}"
         for p, until in s.away.items()
         if until >= local_date(ctx.now, s.timezone)
     ]
@@ -170,16 +181,20 @@ async def _standup_status(ctx: Context) -> Reply:
     if away:
         lines.append("Away: " + ", ".join(away))
     if s.skip_dates:
-        lines.append("Skipping: " + ", ".join(s.skip_dates))
+        lines.append("Skipping: " + ", ".join(_day(ctx, d, s.timezone) for d in s.skip_dates))
     recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=5)
     for run in recent:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
-            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
-    return Reply(
-        text="Standup of this channel",
-        sections=(Section("Standup", tuple(lines)),),
-        usage=STANDUP_USAGE,
-    )
+            day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
+            lines.append(f"{day}: {run.status.value}")
+    sections = [Section("Standup", tuple(lines))]
+    text = "Standup of this channel"
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel)
+    if latest is not None and latest.takes_answers(ctx.now):
+        answers = await ctx.uow.schedules.answers(latest.stored_id)
+        text, section = standup_views.open_now(latest, answers, ctx.timezone, ctx.now)
+        sections.insert(0, section)
+    return Reply(text=text, sections=tuple(sections), usage=STANDUP_USAGE)
 
 
 async def _standup_schedule(ctx: Context, rest: str) -> Reply:
@@ -372,7 +387,7 @@ async def _standup_skip(ctx: Context, rest: str) -> Reply:
     else:
         day = local_date(parse_date(text, ctx.now, s.timezone), s.timezone)
     await _save(ctx, dataclasses.replace(s, skip_dates=tuple(sorted({*s.skip_dates, day}))))
-    return _changed(f"No standup on {day}.")
+    return _changed(f"No standup on {_day(ctx, day, s.timezone)}.")
 
 
 _AWAY_RE = re.compile(r"^(?P<who>.*?)\s*\buntil\b\s*(?P<date>.+)$", re.IGNORECASE)
@@ -394,7 +409,9 @@ async def _standup_away(ctx: Context, rest: str) -> Reply:
     away = {**s.away, **dict.fromkeys(people, until)}
     await _save(ctx, dataclasses.replace(s, away=away))
     who = " ".join(mention(p) for p in people)
-    return _changed(f"{who} away until {until}: skipped by standups and not pinged.")
+    return _changed(
+        f"{who} away until {_day(ctx, until, s.timezone)}: skipped by standups and not pinged."
+    )
 
 
 async def _standup_now(ctx: Context, rest: str) -> Reply:
@@ -405,7 +422,7 @@ async def _standup_now(ctx: Context, rest: str) -> Reply:
     day = local_date(ctx.now, s.timezone)
     latest = await ctx.uow.schedules.latest_standup(ctx.channel)
     if latest is not None and latest.local_date == day:
-        raise UsageError(f"Today's standup ({day}) has already been opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) has already been opened.")
     run_id = await ctx.uow.schedules.add_run(
         Run(
             key=f"standup_now:{s.stored_id}:{day}",
@@ -417,7 +434,7 @@ async def _standup_now(ctx: Context, rest: str) -> Reply:
         )
     )
     if run_id is None:
-        raise UsageError(f"Today's standup ({day}) is already being opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) is already being opened.")
     return Reply(text="Opening the standup now.", tone=Tone.SUCCESS)
 
 
