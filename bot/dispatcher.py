@@ -16,6 +16,7 @@ from bot.commands.registry import COMMANDS, from_options, help_reply, run
 from bot.context import current_request_id, new_request_id
 from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
+from bot.domain.schedules import ZoneCalendar
 from bot.errors import (
     FormInvalid,
     RaidlineError,
@@ -26,7 +27,7 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, SystemClock, UnitOfWorkFactory
+from bot.ports import Calendar, Clock, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -75,9 +76,13 @@ class Core:
         *,
         clock: Clock | None = None,
         default_timezone: str = "UTC",
+        calendar: Calendar | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock or SystemClock()
+        #: schedules' next runs and holidays (``adapters.runtime.calendar`` in raidline;
+        #: the zoneinfo-only fallback, without holidays, when none is given)
+        self.calendar: Calendar = calendar or ZoneCalendar()
         self.default_timezone = default_timezone
         #: called after a command changed a schedule, so the scheduler can look at once
         self.on_schedule_change: Callable[[], None] | None = None
@@ -196,6 +201,7 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
+                calendar=self.calendar,
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)

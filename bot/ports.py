@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from bot.domain.model import (
     StandupAnswer,
     Status,
 )
+from bot.domain.schedules import Recurrence
 from bot.messages import Outgoing
 
 
@@ -288,6 +289,30 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Calendar(Protocol):
+    """Calendar arithmetic and days off: when a rule runs next, and which days are holidays.
+
+    ``adapters.runtime.calendar`` implements it with APScheduler's triggers and the
+    ``holidays`` package; the core imports neither.
+    """
+
+    def next_run(self, rule: Recurrence, after: datetime) -> datetime:
+        """The rule's first run strictly after ``after``, aware UTC. A local time that does
+        not exist that day (spring forward) runs at the shifted instant; one that happens
+        twice (fall back) runs once, at its first occurrence."""
+        ...
+
+    def holiday(self, region: str, day: date) -> str | None:
+        """The name of the public holiday on ``day`` in ``region`` (as :meth:`check_region`
+        returns it), or None."""
+        ...
+
+    def check_region(self, text: str) -> str:
+        """A holiday calendar's code (``DE-BY``, ``US``, ``IN-KA``) as stored; raises
+        :class:`bot.errors.UsageError` for one that does not exist."""
+        ...
 
 
 class Clock(Protocol):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.metrics import Metrics
 from adapters.platform import AdapterDeps, PlatformAdapter
+from adapters.runtime.calendar import CronCalendar
 from adapters.runtime.config import Settings, load_settings
 from adapters.runtime.database import open_engine
 from adapters.runtime.ticker import TickRunner, make_ticker
@@ -160,7 +161,9 @@ def _wire(
     adapters: Mapping[str, AdapterFactory] | None,
     clock: Clock | None = None,
 ) -> Parts:
-    core = Core(uow_factory, clock=clock, default_timezone=settings.timezone)
+    core = Core(
+        uow_factory, clock=clock, default_timezone=settings.timezone, calendar=CronCalendar()
+    )
     parts = Parts(settings, core, engine)
     if not adapters:
         return parts

@@ -19,6 +19,7 @@ from pathlib import Path
 from adapters.logging import configure_logging
 from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.bootstrap import bootstrap
+from adapters.runtime.calendar import CronCalendar
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
@@ -161,7 +162,7 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
         async with uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        core = Core(uow_factory, default_timezone=settings.timezone)
+        core = Core(uow_factory, default_timezone=settings.timezone, calendar=CronCalendar())
         file = await core.export_channel(channel, fmt)
     finally:
         await engine.dispose()
@@ -244,7 +245,9 @@ async def import_backup(settings: Settings, source: str) -> int:
         return EXIT_UNAVAILABLE
     parts = await bootstrap(settings)  # migrates SQLite, checks PostgreSQL
     try:
-        report = await backup.restore(parts.database, document, now=parts.core.clock.now())
+        report = await backup.restore(
+            parts.database, document, now=parts.core.clock.now(), calendar=parts.core.calendar
+        )
     except backup.BackupError as exc:
         _error(exc.message)
         return EXIT_UNAVAILABLE

@@ -16,7 +16,7 @@ from bot.commands.calls import (
 )
 from bot.domain.limits import text_error
 from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
-from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
+from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
 from bot.errors import UsageError
 from bot.messages import Reply, Section, Tone, Visibility
 from bot.services import digests
@@ -73,7 +73,7 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
         schedule = dataclasses.replace(
-            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+            schedule, next_run_at=ctx.calendar.next_run(rule_of(schedule), ctx.now)
         )
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)

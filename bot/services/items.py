@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +27,9 @@ from bot.domain.model import (
     Status,
     mention,
 )
+from bot.domain.schedules import ZoneCalendar
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import Calendar, UnitOfWork
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Context:
     source_url: str | None = None
     #: the platform says the user administers the workspace (may always set the leads)
     user_is_admin: bool = False
+    #: when schedules run next, and which days are holidays
+    calendar: Calendar = field(default_factory=ZoneCalendar)
 
     @property
     def channel(self) -> Any:
