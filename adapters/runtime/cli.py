@@ -19,10 +19,10 @@ from pathlib import Path
 from adapters.logging import configure_logging
 from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.bootstrap import bootstrap
-from adapters.runtime.calendar import CronCalendar
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
+from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey
@@ -162,7 +162,7 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
         async with uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        core = Core(uow_factory, default_timezone=settings.timezone, calendar=CronCalendar())
+        core = Core(uow_factory, default_timezone=settings.timezone, timetable=CronTimetable())
         file = await core.export_channel(channel, fmt)
     finally:
         await engine.dispose()
@@ -246,7 +246,7 @@ async def import_backup(settings: Settings, source: str) -> int:
     parts = await bootstrap(settings)  # migrates SQLite, checks PostgreSQL
     try:
         report = await backup.restore(
-            parts.database, document, now=parts.core.clock.now(), calendar=parts.core.calendar
+            parts.database, document, now=parts.core.clock.now(), timetable=parts.core.timetable
         )
     except backup.BackupError as exc:
         _error(exc.message)

@@ -1,7 +1,7 @@
 """Schedule rules: weekday names (or a monthly day), a local time and a time zone.
 
 The rule is a :class:`Recurrence`; its next UTC run is computed by a
-:class:`bot.ports.Calendar` (APScheduler's ``CronTrigger`` in ``adapters.runtime.calendar``).
+:class:`bot.ports.Timetable` (APScheduler's ``CronTrigger`` in ``adapters.runtime.timetable``).
 Weekdays are stored by name, never by number (APScheduler 3 numbers them from Monday, cron
 from Sunday: names cannot be misread). The next run is always computed from the rule, never
 by adding 24 hours, so daylight-saving changes are right:
@@ -100,7 +100,7 @@ class Recurrence:
     """When a schedule runs: weekday names (every week or every other week), or once a month
     (the ``nth`` weekday, or day ``month_day``), at ``at`` local to ``timezone``.
 
-    The next run is computed by a :class:`bot.ports.Calendar`, never here.
+    The next run is computed by a :class:`bot.ports.Timetable`, never here.
     """
 
     days: tuple[str, ...]
@@ -147,16 +147,22 @@ def rule_of(schedule: Schedule) -> Recurrence:
     return Recurrence(schedule.days, schedule.at, schedule.timezone)
 
 
+def local_at(day: date, at: str, tz: str) -> datetime:
+    """``at`` on ``day`` in ``tz`` as UTC; a wall time in a spring-forward gap reads with the
+    offset before the gap (so it lands after it), a repeated one is its first occurrence."""
+    return datetime.combine(day, clock(at), ZoneInfo(tz)).astimezone(UTC)
+
+
 def first_of_repeated(moment: datetime, tz: str) -> bool:
     """False for the second occurrence of a local time that happens twice (fall back)."""
     local = moment.astimezone(ZoneInfo(tz))
     return local.replace(fold=0).astimezone(UTC) == moment.astimezone(UTC)
 
 
-class ZoneCalendar:
-    """A :class:`bot.ports.Calendar` on ``zoneinfo`` alone, without holiday data: the
-    fallback of tests and fakes. raidline itself runs with the APScheduler calendar of
-    ``adapters.runtime.calendar``, which must agree with this one (tests compare them)."""
+class ZoneTimetable:
+    """A :class:`bot.ports.Timetable` on ``zoneinfo`` alone, without holiday data: the
+    fallback of tests and fakes. raidline itself runs with the APScheduler timetable of
+    ``adapters.runtime.timetable``, which must agree with this one (tests compare them)."""
 
     def next_run(self, rule: Recurrence, after: datetime) -> datetime:
         zone = ZoneInfo(rule.timezone)
@@ -165,9 +171,7 @@ class ZoneCalendar:
             day = start + timedelta(days=offset)
             if not rule.runs_on(day):
                 continue
-            # fold=0: a wall time in a spring-forward gap reads with the offset before the
-            # gap and lands after it; a repeated wall time is its first occurrence.
-            candidate = datetime.combine(day, clock(rule.at), zone).astimezone(UTC)
+            candidate = local_at(day, rule.at, rule.timezone)
             if candidate > after:
                 return candidate
         raise ValueError(f"{rule} has no run in the next two years")

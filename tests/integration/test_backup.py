@@ -77,6 +77,11 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup mode dm"),
     ("ana", "/standup skip tomorrow"),
     ("ana", "/standup away @raj until dec 18"),
+    ("ana", "/standup members optional @erin"),
+    ("ana", "/standup members observer @cio"),
+    ("ana", "/standup late 4h"),
+    ("ana", "/standup reminder twice"),
+    ("ana", "/standup mentions off"),
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest"),
 ]

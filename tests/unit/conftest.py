@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.runtime.calendar import CronCalendar
+from adapters.runtime.timetable import CronTimetable
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Item, Kind
 from bot.messages import Reply, Request
@@ -23,7 +23,7 @@ class Chat:
         self.store = store
         self.clock = clock
         self.core = Core(
-            store, clock=clock, default_timezone="Europe/Berlin", calendar=CronCalendar()
+            store, clock=clock, default_timezone="Europe/Berlin", timetable=CronTimetable()
         )
         self.user = user
         self.channel = ChannelKey("console", "local", "proj")

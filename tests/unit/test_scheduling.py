@@ -46,7 +46,7 @@ def scheduler(chat: Chat, outbox: Recorder) -> Scheduler:
         outbox,
         clock=chat.clock,
         default_timezone="Europe/Berlin",
-        calendar=chat.core.calendar,
+        timetable=chat.core.timetable,
     )
 
 

@@ -1,4 +1,4 @@
-"""The core's :class:`bot.ports.Calendar`: APScheduler 3's ``CronTrigger`` for the next run of
+"""The core's :class:`bot.ports.Timetable`: APScheduler 3's ``CronTrigger`` for the next run of
 a rule, the ``holidays`` package (offline data) for public holidays.
 
 Only the triggers are used: no APScheduler scheduler or job store. Schedules stay rows, and
@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.domain.schedules import Recurrence, clock, first_of_repeated
 from bot.errors import UsageError
 
-__all__ = ["CronCalendar"]
+__all__ = ["CronTimetable"]
 
 _ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last": "last"}
 #: Fire times looked at for one next run: every-other-week and fall-back skips need a few.
@@ -49,8 +49,8 @@ def _trigger(rule: Recurrence) -> CronTrigger:
     return CronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, timezone=zone)
 
 
-class CronCalendar:
-    """``bot.ports.Calendar`` on APScheduler's ``CronTrigger`` and the ``holidays`` data."""
+class CronTimetable:
+    """``bot.ports.Timetable`` on APScheduler's ``CronTrigger`` and the ``holidays`` data."""
 
     def __init__(self) -> None:
         self._years: dict[tuple[str, int], holidays.HolidayBase] = {}
