@@ -31,6 +31,7 @@ from bot.messages import (
     Outgoing,
     Reply,
     Request,
+    Section,
     Tone,
 )
 from bot.views.plain import numbered_actions, plain, render_text
@@ -46,6 +47,15 @@ HINT = (
 )
 CANCELLED = "Cancelled; nothing was saved."
 QUIT_COMMANDS = frozenset({"quit", "exit"})
+#: The console's own commands, added to the help (they never reach the core).
+CONSOLE_HELP = Section(
+    "This console",
+    (
+        "/as NAME: speak as someone else from now on, e.g. `/as dana`",
+        "/cancel: leave a form or a list of choices; nothing is saved",
+        "/quit, /exit, or just `quit` or `exit`: leave the console",
+    ),
+)
 
 _NAME_RE = re.compile(r"^[\w.\-]+$")
 _MENTION_RE = re.compile(r"^<@!?([^>|\s]+)(?:\|[^>]*)?>$")
@@ -122,6 +132,11 @@ class _Cancelled(Exception):
     """The user left a form (``/cancel``, another command, or the end of input)."""
 
 
+#: Where the console saves the files the bot hands over (``/raid export``), from the
+#: directory raidline runs in.
+EXPORTS_DIR = Path("exports")
+
+
 class Console:
     """A chat channel in the terminal: ``#channel`` of workspace ``local``, as ``@user``."""
 
@@ -146,7 +161,8 @@ class Console:
         self._out = out
         self._interactive = interactive
         self._color = color
-        self._files_dir = files_dir if files_dir is not None else Path()
+        #: where files the bot hands over (exports) are saved; git ignores ``exports/``
+        self._files_dir = files_dir if files_dir is not None else EXPORTS_DIR
         self._queued: list[str] = []  # lines that ended a question and run as the next command
         self._prompt_on_screen: str | None = None
         self._sent = 0
@@ -177,6 +193,8 @@ class Console:
         text = line.strip()
         if not text:
             return True
+        if text.lower() in QUIT_COMMANDS:
+            return False
         if not text.startswith("/"):
             self._say(HINT)
             return True
@@ -194,9 +212,11 @@ class Console:
         if command == "cancel":
             self._say("Nothing to cancel.")
             return True
-        if command == "help":
+        if command in ("help", "?"):
             command, rest = "raid", ("help " + rest).strip()
         reply = await self._send(Request(self.channel_key, self.user, command=command, text=rest))
+        if command == "raid" and rest.lower() in ("help", "?") and reply.tone is not Tone.ERROR:
+            reply = dataclasses.replace(reply, sections=(*reply.sections, CONSOLE_HELP))
         await self._follow(reply, command)
         return True
 
@@ -221,10 +241,14 @@ class Console:
             heading.append(f"#{message.channel.channel}")
         if message.to_user:
             heading.append(f"direct message to @{message.to_user}")
+        if message.edit:
+            heading.append(f"updates {message.edit}")
         reply = message.reply
         if heading:
             reply = dataclasses.replace(reply, text=f"[{', '.join(heading)}] {reply.text}")
         await self.show(reply)
+        if message.edit:
+            return message.edit
         self._sent += 1
         return f"console-{self._sent}"
 
@@ -359,6 +383,7 @@ class Console:
     def _save_files(self, reply: Reply) -> None:
         for file in reply.files:
             try:
+                self._files_dir.mkdir(parents=True, exist_ok=True)
                 path, size = _write_unique(self._files_dir, file.filename, file.content)
             except OSError as exc:
                 self._say(f"Could not save {file.filename}: {exc.strerror or exc}")

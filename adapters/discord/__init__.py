@@ -36,6 +36,7 @@ from adapters.discord.client import (
     invite_url,
 )
 from adapters.discord.interactions import Interactions
+from adapters.discord.people import DiscordNames
 from adapters.platform import AdapterDeps
 from bot.messages import Outgoing
 
@@ -50,6 +51,7 @@ class DiscordAdapter:
         self.core = deps.core
         self.interactions = Interactions(deps.core)
         self.gateway = Gateway(deps.settings, self.interactions)
+        deps.core.directories[self.name] = DiscordNames(lambda: self.gateway.client)
 
     @property
     def client(self) -> RaidlineClient | None:

@@ -24,6 +24,7 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
+from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
 from adapters.slack import signing
 from bot.dispatcher import Core
@@ -182,7 +183,7 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
         async with uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        core = Core(uow_factory, default_timezone=settings.timezone)
+        core = Core(uow_factory, default_timezone=settings.timezone, timetable=CronTimetable())
         file = await core.export_channel(channel, fmt)
     finally:
         await engine.dispose()
@@ -265,7 +266,9 @@ async def import_backup(settings: Settings, source: str) -> int:
         return EXIT_UNAVAILABLE
     parts = await bootstrap(settings)  # migrates SQLite, checks PostgreSQL
     try:
-        report = await backup.restore(parts.database, document, now=parts.core.clock.now())
+        report = await backup.restore(
+            parts.database, document, now=parts.core.clock.now(), timetable=parts.core.timetable
+        )
     except backup.BackupError as exc:
         _error(exc.message)
         return EXIT_UNAVAILABLE

@@ -143,6 +143,16 @@ def command_where(body: Mapping[str, Any], workspace: str) -> Where:
     )
 
 
+#: What Slack sends as ``channel_name`` where a conversation has no name of its own.
+_UNNAMED = frozenset({"directmessage", "privategroup", "mpdm"})
+
+
+def channel_name(body: Mapping[str, Any]) -> str | None:
+    """The channel's name from a slash command (``apollo``); None for direct messages."""
+    name = str(body.get("channel_name") or "").strip()
+    return name if name and name not in _UNNAMED else None
+
+
 def command_request(
     body: Mapping[str, Any],
     where: Where,
@@ -161,6 +171,7 @@ def command_request(
         text=kit.unescape(str(body.get("text") or "")),
         user_timezone=tz,
         user_is_admin=admin,
+        channel_name=channel_name(body),
     )
 
 

@@ -94,6 +94,8 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.gw_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        #: members' nicknames in their server, by user id (what ``GET .../members/{id}`` says)
+        self.nicknames: dict[str, str] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}  # session id -> last sequence
         self.identifies = 0
@@ -538,6 +540,13 @@ class FakeDiscord:
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
         if m and method == "POST":
             return _json(self._new_message(m.group(1), body, call.files))
+        m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
+        if m and method == "PATCH":
+            with self.lock:
+                found = self.messages.get(m.group(2))
+            if found is None or str(found.get("channel_id")) != m.group(1):
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            return _json(self._edit(m.group(2), body, call.files))
         m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
         if m and method == "POST":
             guild = next(g for g in self.guilds if int(m.group(1)) in g.channels)
@@ -553,6 +562,8 @@ class FakeDiscord:
                 return _json({"message": "Unknown Member", "code": 10007}, 404)
             member = self._member(m.group(2))
             del member["permissions"]  # only interaction payloads carry resolved permissions
+            if m.group(2) in self.nicknames:
+                member["nick"] = self.nicknames[m.group(2)]
             return _json(member)
         m = re.fullmatch(r"/guilds/(\d+)", path)
         if m and method == "GET":

@@ -147,8 +147,8 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     }
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
-        "status", "schedule", "questions", "members", "window", "mode", "skip", "away", "answer",
-        "now", "off",
+        "status", "schedule", "questions", "members", "window", "mode", "late", "reminder",
+        "mentions", "skip", "away", "answer", "now", "off",
     }  # fmt: skip
     assert {o["name"] for o in schema["digest"]["options"]} == {"now", "daily", "weekly", "off"}
 
@@ -463,6 +463,19 @@ async def test_raid_export_sends_the_file_as_an_attachment(
     assert body["data"]["attachments"][0]["filename"] == name
 
 
+async def test_raid_export_names_people_as_the_server_does(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    fake.nicknames[str(DANA)] = "Dana from NetOps"
+    await _blocker(discord_api, owner=DANA)
+    interaction = slash(place(), "raid export", [opt("format", "md")])
+    await discord_api.answer(interaction)
+    _, data = fake.callbacks(interaction["id"])[0].files[0]
+    text = data.decode()
+    assert "| B-1 | Waiting on creds | Dana from NetOps | open |" in text
+    assert f"<@{DANA}>" not in text and f"| {DANA} |" not in text
+
+
 async def test_raid_help_lists_everything_privately(
     bot: DiscordAdapter, discord_api: Driver
 ) -> None:
@@ -500,8 +513,21 @@ async def test_raid_help_lists_everything_privately(
             [user_opt("member", DANA), user_opt("member_2", EVE)],
             f"members <@{DANA}> <@{EVE}>",
         ),
+        (
+            "standup members",
+            [user_opt("member", DANA), opt("role", "observer")],
+            f"members observer <@{DANA}>",
+        ),
+        (
+            "standup members",
+            [user_opt("member", EVE), opt("role", "member")],
+            f"members <@{EVE}>",
+        ),
         ("standup window", [opt("duration", "2h")], "window 2h"),
         ("standup mode", [opt("mode", "dm")], "mode dm"),
+        ("standup late", [opt("duration", "4h")], "late 4h"),
+        ("standup reminder", [opt("when", "twice")], "reminder twice"),
+        ("standup mentions", [opt("mentions", "off")], "mentions off"),
         ("standup skip", [], "skip today"),
         ("standup away", [opt("until", "dec 8")], "away until dec 8"),
         (

@@ -81,6 +81,8 @@ class FakeSlack:
         self.timezones: dict[str, str] = {}
         #: users.info flags per user, e.g. {"U9": {"is_admin": True}}
         self.user_flags: dict[str, dict[str, bool]] = {}
+        #: users.info names per user, e.g. {"U7": {"real_name": "Dana", "profile": {...}}}
+        self.user_names: dict[str, dict[str, Any]] = {}
         #: seconds to wait before answering a method (slow Slack)
         self.delays: dict[str, float] = {}
         self.calls: list[Call] = []
@@ -377,6 +379,7 @@ class FakeSlack:
                     "id": user,
                     "tz": self.timezones.get(user, "Europe/Berlin"),
                     **self.user_flags.get(user, {}),
+                    **self.user_names.get(user, {}),
                 },
             }
         if method == "conversations.open":

@@ -35,13 +35,14 @@ def slash(
     user: str = "U1",
     response_url: str = "",
     trigger_id: str = "trig-1",
+    channel_name: str = "project",
 ) -> bytes:
     fields = {
         "token": "legacy-verification-token",
         "team_id": team,
         "team_domain": "test",
         "channel_id": channel,
-        "channel_name": "project",
+        "channel_name": channel_name,
         "user_id": user,
         "user_name": user.lower(),
         "command": command,
