@@ -27,7 +27,15 @@ from bot.text.parsing import (
     parse_ref,
 )
 from bot.views import export as export_views
-from bot.views.items import card, changed_reply, history_line, item_form, list_line
+from bot.views.items import (
+    card,
+    changed_reply,
+    history_line,
+    item_form,
+    list_line,
+    not_a_working_day,
+    with_note,
+)
 
 T = TypeVar("T")
 
@@ -403,7 +411,9 @@ async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
     with _form_field("due", call.from_form):
         date = _required(call.date, "due", "Give a date.", call.from_form)
         when = parse_date(date, ctx.now, ctx.timezone)
-    return await changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
+    item = await svc.set_due(ctx, item, when)
+    reply = await changed(ctx, "Re-dated", item)
+    return with_note(reply, not_a_working_day(item, ctx.timezone, ctx.now))
 
 
 async def decide(ctx: Context, call: calls.Decide) -> Reply:
