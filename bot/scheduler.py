@@ -556,7 +556,11 @@ class Scheduler:
         if opened is None:
             return None
         reply = standup_views.opening(
-            opened.standup, opened.timezone, now, questions_by_dm=opened.questions_by_dm
+            opened.standup,
+            opened.timezone,
+            now,
+            questions_by_dm=opened.questions_by_dm,
+            name=opened.name,
         )
         return Outgoing(run.channel, reply, to_user=opened.to_user)
 
@@ -570,20 +574,23 @@ class Scheduler:
         reminder = await standups.remind_run(uow, run, now, self.default_timezone)
         if reminder is None:
             return None
-        reply = standup_views.reminder(reminder.standup, reminder.missing, reminder.timezone, now)
+        reply = standup_views.reminder(
+            reminder.standup, reminder.missing, reminder.timezone, now, name=reminder.name
+        )
         return Outgoing(run.channel, reply, to_user=reminder.to_user, thread=reminder.thread)
 
     async def _standup_close(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         closed = await standups.close_run(uow, run, self.default_timezone)
         if closed is None:
             return None
-        return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
+        return Outgoing(run.channel, reply)
 
     async def _standup_update(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         closed = await standups.update_run(uow, run, self.default_timezone)
         if closed is None:
             return None
-        reply = standup_views.summary(closed.summary, closed.timezone, now)
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
         return Outgoing(run.channel, reply, edit=closed.edit)
 
 

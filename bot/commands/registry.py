@@ -398,15 +398,27 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
+#: On every /standup subcommand but add and remove: which standup (a named one) it is for.
+_WHICH_STANDUP = Option(
+    "standup", "a named standup, e.g. retro (default: the channel's standup)", max_length=24
+)
+
+
 def _standup(
-    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+    named: bool = True,
 ) -> Subcommand:
     return Subcommand(
         name,
         description,
         f"/standup {usage}",
         f"/standup {example}",
-        options=options,
+        options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
@@ -633,6 +645,22 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup("now", "Open a standup now", usage="now", example="now"),
     _standup("off", "Stop the standups", usage="off", example="off"),
+    _standup(
+        "add",
+        "Add a named standup (its own schedule, questions, members)",
+        (_text("name", "a short name, e.g. retro", required=True),),
+        usage="add <name>",
+        example="add retro",
+        named=False,
+    ),
+    _standup(
+        "remove",
+        "Remove a named standup",
+        (_text("name", "the named standup, e.g. retro", required=True),),
+        usage="remove <name>",
+        example="remove retro",
+        named=False,
+    ),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -736,7 +764,8 @@ COMMANDS: dict[str, Command] = {
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
-            "window, mode, late answers, reminders, mentions, skip, away, now",
+            "window, mode, late answers, reminders, mentions, skip, away, now; "
+            "several named standups per channel (add, remove)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,

@@ -44,7 +44,7 @@ RAIDLINE_TABLES = {
     "raidline_secrets",
     "seen_requests",
 }
-HEAD = "0006"
+HEAD = "0007"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -162,6 +162,7 @@ OLDEST_COMPATIBLE = {
     "0004": "0003",
     "0005": "0003",
     "0006": "0003",
+    "0007": "0003",
 }
 
 
