@@ -26,7 +26,7 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, SystemClock, UnitOfWorkFactory
+from bot.ports import ChartDrawer, Clock, LinkIssuer, SystemClock, UnitOfWorkFactory
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -85,6 +85,10 @@ class Core:
         self.observers: list[Observer] = []
         #: False once shutting down: new requests get :data:`SHUTTING_DOWN`, nothing runs
         self.accepting = True
+        #: hands out dashboard links (``/raid dashboard``); None: the dashboard is off
+        self.links: LinkIssuer | None = None
+        #: draws the charts digests carry; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -196,6 +200,8 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
+                links=self.links,
+                charts=self.charts,
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)

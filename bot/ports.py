@@ -10,7 +10,7 @@ import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.domain.model import (
     ChannelKey,
@@ -29,6 +29,7 @@ from bot.domain.model import (
     StandupAnswer,
     Status,
 )
+from bot.domain.trends import HeatMap, Trends
 from bot.messages import Outgoing
 
 
@@ -252,6 +253,10 @@ class ScheduleRepository(Protocol):
         """The channel's most recently opened standup."""
         ...
 
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> builtins.list[Standup]:
+        """The channel's standups opened after ``since``, oldest first."""
+        ...
+
     async def update_standup(self, standup: Standup) -> None: ...
 
     async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
@@ -306,4 +311,22 @@ class Messenger(Protocol):
 
     async def send(self, message: Outgoing) -> str | None:
         """Returns the platform's message ref; raises when delivery failed (to retry later)."""
+        ...
+
+
+class LinkIssuer(Protocol):
+    """Hands out the links that open a channel's dashboard (``adapters.web_auth``)."""
+
+    def dashboard_link(self, channel: ChannelKey, user: str, now: datetime) -> str:
+        """A signed, single-use link to ``channel``'s dashboard for ``user``, valid a few
+        minutes from ``now``."""
+        ...
+
+
+class ChartDrawer(Protocol):
+    """Draws the dashboard's charts (``adapters.charts``): the page's SVG and chat's PNG
+    come from the same drawing of the same numbers."""
+
+    def draw(self, trends: Trends, heat: HeatMap | None, fmt: Literal["svg", "png"]) -> bytes:
+        """The 12-week trend (and the risk heat map when given) as an image."""
         ...

@@ -374,6 +374,10 @@ class _Schedules:
         mine = [s for s in self.s.standups.values() if s.channel == channel]
         return max(mine, key=lambda s: (s.opened_at, s.stored_id), default=None)
 
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> list[Standup]:
+        mine = [s for s in self.s.standups.values() if s.channel == channel and s.opened_at > since]
+        return sorted(mine, key=lambda s: (s.opened_at, s.stored_id))
+
     async def update_standup(self, standup: Standup) -> None:
         self.s.standups[standup.stored_id] = standup
 

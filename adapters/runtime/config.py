@@ -200,6 +200,12 @@ class Settings(BaseSettings):
     #: a folder of files named after the settings (e.g. slack_bot_token); default /run/secrets
     raidline_secrets_dir: str | None = None
 
+    # -- the dashboard ---------------------------------------------------------------------
+    #: ``off`` switches the web dashboard (and ``/raid dashboard``) off
+    raidline_dashboard: bool = True
+    #: the base of the links raidline hands out (dashboard); default: the local HTTP address
+    raidline_public_url: str | None = None
+
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
     @field_validator("database_url", mode="before")
@@ -470,6 +476,36 @@ class Settings(BaseSettings):
             )
         return SecretStr(text)
 
+    @field_validator("raidline_dashboard", mode="before")
+    @classmethod
+    def _dashboard(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("on", "true", "yes", "1"):
+            return True
+        if word in ("off", "false", "no", "0"):
+            return False
+        raise _Invalid(f"{value!r} is not on or off (the default is on)")
+
+    @field_validator("raidline_public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        url = str(value).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise _Invalid(
+                f"{url!r} is not an http or https address without a query "
+                "(e.g. https://raidline.example.com)"
+            )
+        return url.rstrip("/")
+
     @field_validator("raidline_sqlite_synchronous", mode="before")
     @classmethod
     def _sqlite_synchronous(cls, value: Any) -> Any:
@@ -618,6 +654,24 @@ class Settings(BaseSettings):
         """RAIDLINE_OPS_TOKEN: the bearer token /readyz and /metrics ask for, or None."""
         token = self.raidline_ops_token
         return token.get_secret_value() if token is not None else None
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """RAIDLINE_DASHBOARD: the web dashboard and ``/raid dashboard`` (on by default)."""
+        return self.raidline_dashboard
+
+    @property
+    def public_url(self) -> str:
+        """The base of the links raidline hands out, without a trailing slash:
+        RAIDLINE_PUBLIC_URL, else the local HTTP address (loopback when listening on all)."""
+        if self.raidline_public_url:
+            return self.raidline_public_url
+        host = self.raidline_http_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - listening on all: loopback reaches it
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.raidline_http_port}"
 
     @property
     def sqlite_synchronous(self) -> SqliteSynchronous:

@@ -113,7 +113,7 @@ async def run_console(
                 files_dir=files_dir,
             )
             # Health first: once the banner is out, the container's health check may ask.
-            health = await _health_server(settings) if serve_health else None
+            health = await _health_server(settings, parts) if serve_health else None
             if show_banner:
                 stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
                 stdout.flush()
@@ -129,17 +129,19 @@ async def run_console(
             await parts.close()
 
 
-async def _health_server(settings: Settings) -> WebServer | None:
-    """``GET /healthz`` for the console; a port that cannot be had is a warning, not an end:
-    the console is usable without it."""
-    server = WebServer(
-        build_app(), settings.raidline_http_host, settings.raidline_http_port, what="Health"
-    )
+async def _health_server(settings: Settings, parts: Parts) -> WebServer | None:
+    """``GET /healthz`` and the dashboard for the console; a port that cannot be had is a
+    warning, not an end: the console is usable without it."""
+    app = build_app()
+    if parts.dashboard is not None:
+        parts.dashboard.add_routes(app)
+    server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port, what="HTTP")
     try:
         await server.start()
     except OSError as exc:
         log.warning(
-            "not serving /healthz on %s:%s (%s); the console runs without it",
+            "not serving /healthz on %s:%s (%s); the console runs without it (and the "
+            "links of /raid dashboard do not open)",
             settings.raidline_http_host,
             settings.raidline_http_port,
             exc.strerror or exc,

@@ -198,6 +198,11 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Dashboard:
+    """``/raid dashboard``: a private link to the channel's dashboard."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """``key`` is "" to show the settings, else timezone, leads or nudges (as typed)."""
 

@@ -51,6 +51,7 @@ USAGE: Mapping[str, str] = {
         ("supersede", "supersede <ref> [by <ref>]"),
         ("history", "history <ref>"),
         ("export", "export md|csv|json"),
+        ("dashboard", "dashboard"),
         ("settings", "settings [timezone <zone> | leads @a @b | nudges on|off]"),
     )
 }
@@ -536,6 +537,40 @@ async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
     file = export_views.render(fmt, ctx.channel, log.items, log.events, ctx.timezone, ctx.now)
     return Reply(
         text=f"Exported this channel's log as {fmt.upper()}: {file.filename}", files=(file,)
+    )
+
+
+#: What ``/raid dashboard`` says when the operator switched the dashboard off.
+DASHBOARD_OFF = (
+    "The dashboard is switched off on this raidline (RAIDLINE_DASHBOARD=off). "
+    "`/digest now` and `/raid list` show the same numbers in chat."
+)
+#: Minutes a dashboard link stays valid (``adapters.web_auth.LINK_MINUTES``).
+LINK_MINUTES = 10
+
+
+def parse_dashboard(ctx: Context, args: str) -> calls.Dashboard:
+    if args.strip():
+        raise UsageError(
+            f"`/raid dashboard` takes nothing after it (you wrote `{args.strip()[:40]}`).",
+            usage=USAGE["dashboard"],
+        )
+    return calls.Dashboard()
+
+
+async def dashboard(ctx: Context, call: calls.Dashboard) -> Reply:
+    """A private link to this channel's dashboard: single-use, valid a few minutes."""
+    if ctx.links is None:
+        return Reply(text=DASHBOARD_OFF)
+    link = ctx.links.dashboard_link(ctx.channel, ctx.user, ctx.now)
+    return Reply(
+        text=(
+            f"This channel's dashboard, for you only: {link}\n"
+            f"The link works once and for {LINK_MINUTES} minutes; the browser that opens it "
+            "stays signed in to this channel's dashboard for 12 hours. "
+            "Type `/raid dashboard` again for a new one."
+        ),
+        visibility=Visibility.PRIVATE,
     )
 
 

@@ -301,6 +301,12 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "dashboard": (
+        "dashboard",
+        "a private link to this channel's dashboard: heat map, trends, decisions",
+        raid.parse_dashboard,
+        raid.dashboard,
+    ),
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings",
@@ -313,6 +319,7 @@ _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+    "dashboard": lambda ctx, options: calls.Dashboard(),
 }
 
 
@@ -343,6 +350,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Snooze: raid.snooze,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.Dashboard: raid.dashboard,
     calls.Settings: raid.settings,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
@@ -506,6 +514,7 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
     ),
+    _raid_sub("dashboard", "A private link to this channel's dashboard"),
     Subcommand(
         "help",
         "Every command with an example",

@@ -28,7 +28,7 @@ from bot.domain.model import (
     mention,
 )
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import ChartDrawer, LinkIssuer, UnitOfWork
 
 
 @dataclass
@@ -43,6 +43,10 @@ class Context:
     source_url: str | None = None
     #: the platform says the user administers the workspace (may always set the leads)
     user_is_admin: bool = False
+    #: hands out dashboard links; None when the dashboard is off
+    links: LinkIssuer | None = None
+    #: draws charts for chat (digests); None when no chart can be drawn
+    charts: ChartDrawer | None = None
 
     @property
     def channel(self) -> Any:

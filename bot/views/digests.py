@@ -121,6 +121,11 @@ def _warning_lines(warnings: Warnings, unowned_total: int) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def warning_lines(warnings: Warnings, unowned_total: int) -> tuple[str, ...]:
+    """The digest's warning signs, one line each (the dashboard shows the same lines)."""
+    return _warning_lines(warnings, unowned_total)
+
+
 def digest(d: Digest, tz: str, now: datetime) -> Reply:
     totals = d.totals
     needs_total = d.needs_total
