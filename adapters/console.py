@@ -31,6 +31,7 @@ from bot.messages import (
     Outgoing,
     Reply,
     Request,
+    Section,
     Tone,
 )
 from bot.views.plain import numbered_actions, plain, render_text
@@ -46,6 +47,15 @@ HINT = (
 )
 CANCELLED = "Cancelled; nothing was saved."
 QUIT_COMMANDS = frozenset({"quit", "exit"})
+#: The console's own commands, added to the help (they never reach the core).
+CONSOLE_HELP = Section(
+    "This console",
+    (
+        "/as NAME: speak as someone else from now on, e.g. `/as dana`",
+        "/cancel: leave a form or a list of choices; nothing is saved",
+        "/quit, /exit, or just `quit` or `exit`: leave the console",
+    ),
+)
 
 _NAME_RE = re.compile(r"^[\w.\-]+$")
 _MENTION_RE = re.compile(r"^<@!?([^>|\s]+)(?:\|[^>]*)?>$")
@@ -177,6 +187,8 @@ class Console:
         text = line.strip()
         if not text:
             return True
+        if text.lower() in QUIT_COMMANDS:
+            return False
         if not text.startswith("/"):
             self._say(HINT)
             return True
@@ -194,9 +206,11 @@ class Console:
         if command == "cancel":
             self._say("Nothing to cancel.")
             return True
-        if command == "help":
+        if command in ("help", "?"):
             command, rest = "raid", ("help " + rest).strip()
         reply = await self._send(Request(self.channel_key, self.user, command=command, text=rest))
+        if command == "raid" and rest.lower() in ("help", "?") and reply.tone is not Tone.ERROR:
+            reply = dataclasses.replace(reply, sections=(*reply.sections, CONSOLE_HELP))
         await self._follow(reply, command)
         return True
 

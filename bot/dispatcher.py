@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot import actions
 from bot.commands.clicks import click_call
 from bot.commands.clicks import form_for as click_form
-from bot.commands.registry import COMMANDS, from_options, help_reply, run
+from bot.commands.registry import COMMANDS, from_options, help_reply, help_request, run
 from bot.context import current_request_id, new_request_id
 from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
@@ -30,7 +30,7 @@ from bot.ports import ChartDrawer, Clock, LinkIssuer, SystemClock, UnitOfWorkFac
 from bot.services import export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
-from bot.text.parsing import check_command_length, check_fields, did_you_mean
+from bot.text.parsing import check_command_length, check_fields, closest
 from bot.views import export as export_views
 from bot.views import home as views
 
@@ -183,11 +183,14 @@ class Core:
                 return help_reply(request.text)
             spec = COMMANDS.get(command)
             if spec is None:
-                hint = did_you_mean(command, list(COMMANDS))
+                close = closest(command, list(COMMANDS))
+                hint = f" Did you mean `/{close}`?" if close else ""
                 raise UsageError(
                     f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
-                    usage=COMMANDS["raid"].usage,
+                    usage=COMMANDS[close or "raid"].usage,
                 )
+            if request.options is None and (asked := help_request(command, request.text)):
+                return asked
             if not request.text.strip() and not request.options and spec.form is not None:
                 return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
         async with self.uow_factory() as uow:

@@ -104,6 +104,47 @@ def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
     return value
 
 
+#: Hosts that mean "every interface": a browser on the same machine reaches them at localhost.
+_ANY_HOST = frozenset({"0.0.0.0", "::", "[::]", "*"})  # noqa: S104
+
+PUBLIC_URL_EXAMPLE = "https://raidline.example.com"
+
+
+def local_http_url(host: str, port: int) -> str:
+    """The address of raidline's own HTTP server, as a browser on the same machine opens it."""
+    host = host.strip()
+    if not host or host in _ANY_HOST:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
+def _check_public_url(value: str) -> str:
+    """An http(s) URL with a host, optionally a path prefix; no query, fragment or password."""
+    example = f"e.g. {PUBLIC_URL_EXAMPLE} or http://localhost:3000"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise _Invalid(f"{value!r} is not an http or https URL ({example})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise _Invalid(f"{value!r} is not an http or https URL ({example})")
+    if any(c.isspace() for c in value):
+        raise _Invalid(f"{value!r} contains spaces; write the URL without them ({example})")
+    if parts.query or parts.fragment or value.rstrip("/").endswith(("?", "#")):
+        raise _Invalid(
+            f"{value!r} has a query or fragment (after ? or #); give only the address and "
+            f"an optional path ({example})"
+        )
+    if parts.username is not None or parts.password is not None:
+        # the password is not echoed
+        raise _Invalid(
+            f"holds a user name or password (value not shown); leave them out ({example})"
+        )
+    return parts._replace(scheme=parts.scheme.lower()).geturl().rstrip("/")
+
+
 def _number_list(value: Any, what: str, how: str) -> tuple[int, ...]:
     """``"1, 2,3"`` (or a list) -> (1, 2, 3); blank -> (); anything else names ``what``."""
     value = _blank_to_none(value)
@@ -153,6 +194,9 @@ class Settings(BaseSettings):
     raidline_timezone: str = "UTC"
     raidline_http_host: str = "0.0.0.0"  # noqa: S104 - the HTTP server listens on all interfaces
     raidline_http_port: int = 3000
+    #: the address people open raidline's links at (dashboard, calendar feed); default: the
+    #: HTTP server's own address (http://localhost:3000 when it listens on every interface)
+    raidline_public_url: str = Field(default="", validate_default=True)
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -256,6 +300,16 @@ class Settings(BaseSettings):
         if not text.isdigit() or not 1 <= int(text) <= 65535:
             raise _Invalid(f"{text!r} is not a port number (1-65535)")
         return int(text)
+
+    @field_validator("raidline_public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            host = info.data.get("raidline_http_host", "0.0.0.0")  # noqa: S104
+            port = info.data.get("raidline_http_port", 3000)
+            return local_http_url(str(host), int(port))
+        return _check_public_url(str(value).strip())
 
     @field_validator("slack_bot_token", mode="before")
     @classmethod
@@ -596,6 +650,11 @@ class Settings(BaseSettings):
     @property
     def http_port(self) -> int:
         return self.raidline_http_port
+
+    @property
+    def public_url(self) -> str:
+        """RAIDLINE_PUBLIC_URL without a trailing slash: the base of every link raidline gives."""
+        return self.raidline_public_url
 
     @property
     def log_level(self) -> LogLevel:

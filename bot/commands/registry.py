@@ -394,20 +394,28 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
-def _standup(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+def _standup(
+    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+) -> Subcommand:
     return Subcommand(
         name,
         description,
+        f"/standup {usage}",
+        f"/standup {example}",
         options=options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
 
 
-def _digest(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+def _digest(
+    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+) -> Subcommand:
     return Subcommand(
         name,
         description,
+        f"/digest {usage}",
+        f"/digest {example}",
         options=options,
         convert=lambda ctx, values: standup.convert_digest(ctx, name, values),
         handler=standup.digest,
@@ -531,12 +539,25 @@ _SCHEDULE_OPTIONS = (
 )
 
 STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _standup("status", "The standup's schedule and members"),
-    _standup("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
+    _standup(
+        "status",
+        "The standup's schedule and members",
+        usage="status",
+        example="status",
+    ),
+    _standup(
+        "schedule",
+        "When the standup opens",
+        _SCHEDULE_OPTIONS,
+        usage="schedule <days> <HH:MM> [zone]",
+        example="schedule weekdays 09:30 Europe/Berlin",
+    ),
     _standup(
         "questions",
         "The standup's questions",
         (_text("questions", "questions separated by |", required=True),),
+        usage="questions <q1> | <q2> ... (or `default`)",
+        example="questions What changed? | What is blocked?",
     ),
     _standup(
         "members",
@@ -548,34 +569,55 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _user("member_4", "another member"),
             _user("member_5", "another member"),
         ),
+        usage="members @a @b ...",
+        example="members @dana @erin",
     ),
     _standup(
         "window",
         "How long answers are collected",
         (_text("duration", "e.g. 2h or 90m", required=True),),
+        usage="window <duration>",
+        example="window 2h",
     ),
     _standup(
         "mode",
         "Answer in a thread or by direct message",
         (_choice("mode", "thread or dm", _MODES, required=True),),
+        usage="mode thread|dm",
+        example="mode dm",
     ),
-    _standup("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
+    _standup(
+        "skip",
+        "Skip a standup",
+        (_text("day", "which day (default: today)"),),
+        usage="skip today|<date>",
+        example="skip friday",
+    ),
     _standup(
         "away",
         "Away until a date: not asked meanwhile",
         (_date("until", _DATE, required=True), _user("who", "who is away (default: you)")),
+        usage="away [@who] until <date>",
+        example="away @erin until Dec 8",
     ),
-    _standup("answer", "Answer (or edit your answer to) the standup"),
-    _standup("now", "Open a standup now"),
-    _standup("off", "Stop the standups"),
+    _standup(
+        "answer",
+        "Answer (or edit your answer to) the standup",
+        usage="answer",
+        example="answer",
+    ),
+    _standup("now", "Open a standup now", usage="now", example="now"),
+    _standup("off", "Stop the standups", usage="off", example="off"),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now"),
+    _digest("now", "Post a digest now", usage="now", example="now"),
     _digest(
         "daily",
         "Post a digest every day",
         (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
+        usage="daily <HH:MM> [zone]",
+        example="daily 17:00",
     ),
     _digest(
         "weekly",
@@ -585,8 +627,10 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _text("time", "local time, e.g. 16:00", required=True),
             _text("timezone", _ZONE),
         ),
+        usage="weekly <day> <HH:MM> [zone]",
+        example="weekly fri 16:00",
     ),
-    _digest("off", "Stop the scheduled digests"),
+    _digest("off", "Stop the scheduled digests", usage="off", example="off"),
 )
 
 
@@ -713,20 +757,76 @@ def from_options(
     return sub.convert(ctx, options)
 
 
-def help_reply(topic: str = "") -> Reply:
-    topic = topic.strip().lower().lstrip("/")
-    if topic:
-        if topic in COMMANDS:
-            c = COMMANDS[topic]
-            return Reply(text=f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}")
-        sub = _RAID_TEXT_SUBS.get(topic.removeprefix("raid ").strip())
-        if sub:
-            return Reply(
-                text=f"/raid {sub.name}: {sub.summary}\nUsage: {sub.usage}\nExample: {sub.example}"
-            )
-        raise UsageError(
-            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}"
+HELP_WORDS = ("help", "?")
+
+
+def help_request(command: str, text: str) -> Reply | None:
+    """``/blocker help``, ``/standup ?``, ``/raid resolve help``: that command's (or
+    subcommand's) help; None when ``text`` is not a request for help. Never creates anything."""
+    words = text.lower().split()
+    if not words or words[-1] not in HELP_WORDS:
+        return None
+    if len(words) == 1:
+        return help_reply(command)
+    spec = COMMANDS.get(command)
+    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
+        return help_reply(f"{command} {' '.join(words[:-1])}")
+    return None
+
+
+def _sub_help(command: Command, path: str, sub: Subcommand) -> Reply:
+    # a group's subcommand (``settings timezone``) has the usage of its group
+    group = command.subcommand(path.split()[0])
+    usage = sub.usage or (group.usage if group is not None else "") or command.usage
+    lines = [f"/{command.name} {path}: {sub.summary or sub.description}", f"Usage: {usage}"]
+    if sub.example:
+        lines.append(f"Example: {sub.example}")
+    sections: tuple[Section, ...] = ()
+    if sub.subcommands:
+        sections = (
+            Section(
+                f"/{command.name} {path}",
+                tuple(f"{s.name}: {s.description}" for s in sub.subcommands),
+            ),
         )
+    return Reply(text="\n".join(lines), sections=sections)
+
+
+def _command_help(c: Command) -> Reply:
+    text = f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}"
+    if not c.subcommands:
+        return Reply(text=text)
+    subs = _help_order(c.subcommands) if c.name == "raid" else c.subcommands
+    lines = tuple(
+        f"{s.name}: {s.summary or s.description}"
+        + (f". Example: `{s.example}`" if s.example else "")
+        for s in subs
+    )
+    tail = f"`/{c.name} <subcommand> help` shows one subcommand's usage."
+    return Reply(text=f"{text}\n{tail}", sections=(Section(f"/{c.name}", lines),))
+
+
+def help_reply(topic: str = "") -> Reply:
+    topic = " ".join(topic.strip().lower().lstrip("/").split())
+    if topic:
+        if topic in COMMANDS and topic != "raid":
+            return _command_help(COMMANDS[topic])
+        first, _, rest = topic.partition(" ")
+        if first in COMMANDS and rest:
+            command = COMMANDS[first]
+            sub = command.subcommand(rest)
+            if sub is not None:
+                return _sub_help(command, rest, sub)
+        raid_path = topic.removeprefix("raid ").strip() if topic != "raid" else ""
+        sub = COMMANDS["raid"].subcommand(raid_path) if raid_path else None
+        if sub is not None and sub.name not in HELP_WORDS:
+            return _sub_help(COMMANDS["raid"], raid_path, sub)
+        if topic != "raid":
+            raise UsageError(
+                f"There is no help on `{topic}`."
+                f"{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}",
+                usage="/raid help [command], e.g. `/raid help resolve` or `/raid help standup`",
+            )
     log_lines = tuple(
         f"/{c.name}: {c.summary}. Example: `{c.example}`"
         for c in COMMANDS.values()
@@ -738,8 +838,8 @@ def help_reply(topic: str = "") -> Reply:
     return Reply(
         text=(
             "raidline keeps this channel's blockers, risks, decisions and change requests. "
-            "A logging command with no text opens a form. `/raid help <command>` shows one "
-            "command's usage."
+            "A logging command with no text opens a form. `/raid help <command>` (or "
+            "`<command> help`) shows one command's usage."
         ),
         sections=(Section("Log", log_lines), Section("/raid", raid_lines)),
     )

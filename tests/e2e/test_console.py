@@ -177,6 +177,25 @@ async def test_quit_and_exit_stop_reading() -> None:
         assert [r.text for r in core.requests] == ["one"]
 
 
+@pytest.mark.parametrize("line", ["/help", "/raid help", "/?", "/raid ?"])
+async def test_help_lists_the_consoles_own_commands(line: str) -> None:
+    _, shown, _, _ = await drive(f"{line}\n")
+    for own in ("/as NAME", "/cancel", "/quit", "`exit`"):
+        assert own in shown, shown
+
+
+async def test_help_on_one_command_does_not_repeat_the_console_commands() -> None:
+    _, shown, _, _ = await drive("/raid help resolve\n")
+    assert "/as NAME" not in shown
+
+
+@pytest.mark.parametrize("word", ["exit", "quit", "EXIT"])
+async def test_exit_and_quit_without_slash_leave(word: str) -> None:
+    status, _, core, _ = await drive(f"/risk one\n{word}\n/risk two\n")
+    assert status == 0
+    assert [r.text for r in core.requests] == ["one"]
+
+
 async def test_as_switches_the_user_and_help_is_raid_help() -> None:
     _, shown, core, console = await drive("/as @bob\n/help\n/as\n")
     assert "You are now @bob." in shown
