@@ -9,7 +9,10 @@ display needed). The numbers come from :mod:`bot.domain.trends`, as the page's t
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 from bot.domain.trends import LEVELS, HeatMap, Trends
@@ -20,9 +23,13 @@ _COLOURS = ("#c0392b", "#d68910", "#2f5d8a")
 
 
 def _pyplot() -> Any:
+    # matplotlib keeps a font cache; the image's home folder is read-only, a temp one is not
+    cache = Path(tempfile.gettempdir()) / "raidline-matplotlib"
+    os.environ.setdefault("MPLCONFIGDIR", str(cache))
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    matplotlib.rcParams["svg.hashsalt"] = "raidline"  # the same numbers, the same SVG
     import matplotlib.pyplot as plt
 
     return plt

@@ -26,9 +26,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.links import public_link
 from adapters.runtime.config import KEY_HOWTO, Settings
 from bot.domain.model import ChannelKey
 from storage import seen_requests
@@ -107,14 +109,16 @@ def _expired(payload: dict[str, Any], now: datetime) -> bool:
 class DashboardAuth:
     """Issues and checks dashboard links and sessions (the core's :class:`LinkIssuer`)."""
 
-    def __init__(self, secret: str, base_url: str, remember: Remember) -> None:
+    def __init__(self, secret: str, settings: Settings, remember: Remember) -> None:
         self._links = Signer(secret, LINK_PURPOSE)
         self._sessions = Signer(secret, SESSION_PURPOSE)
         self._slug_key = fernet_key(secret, SLUG_PURPOSE)
-        self.base_url = base_url.rstrip("/")
+        self._settings = settings
         self._remember = remember
-        #: cookies carry Secure when the dashboard is reached over https
-        self.secure = self.base_url.lower().startswith("https://")
+        #: cookies carry Secure when the dashboard is reached over https (RAIDLINE_PUBLIC_URL)
+        self.secure = settings.public_url.lower().startswith("https://")
+        #: the path RAIDLINE_PUBLIC_URL puts before raidline's own (a proxy's prefix), or ""
+        self.prefix = urlsplit(settings.public_url).path.rstrip("/")
 
     # -- links ---------------------------------------------------------------------------
 
@@ -129,7 +133,7 @@ class DashboardAuth:
                 "n": secrets.token_urlsafe(16),
             }
         )
-        return f"{self.base_url}{OPEN_PATH}?t={token}"
+        return public_link(self._settings, OPEN_PATH, {"t": token})
 
     async def redeem(self, token: str, now: datetime) -> ChannelKey | None:
         """The channel a link opens, once: None when it is forged, altered, expired or used."""
@@ -213,7 +217,7 @@ async def load_auth(engine: AsyncEngine, settings: Settings) -> DashboardAuth | 
     async def remember(key: str, expires_at: datetime) -> bool:
         return await seen_requests.remember(engine, key, expires_at)
 
-    return DashboardAuth(secret, settings.public_url, remember)
+    return DashboardAuth(secret, settings, remember)
 
 
 __all__ = [

@@ -34,8 +34,8 @@ from bot.domain.model import (
 from bot.domain.schedules import local_date, next_run, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
-from bot.ports import Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
-from bot.services import digests, nudges, standups
+from bot.ports import ChartDrawer, Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
+from bot.services import dashboard, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -146,6 +146,8 @@ class Scheduler:
         self.last_tick_at: datetime | None = None
         #: called with the report of every tick, also of a failed one (metrics)
         self.observers: list[TickObserver] = []
+        #: draws the weekly digest's chart; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         #: set by :meth:`stop_delivering`: no new claims, claimed runs are handed back
         self.stopping = False
         #: how many channels' runs are delivered at once
@@ -541,7 +543,12 @@ class Scheduler:
         digest, tz = await digests.due(uow, run.channel, now, self._tz)
         if not digest.worth_sending:
             return None
-        return Outgoing(run.channel, digest_views.digest(digest, tz, now))
+        reply = digest_views.digest(digest, tz, now)
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.DIGEST)
+        if schedule is not None and len(schedule.days) == 1:  # the weekly digest: a picture
+            png = await dashboard.chart_png(uow, run.channel, now, self.charts)
+            reply = digest_views.with_chart(reply, png, now)
+        return Outgoing(run.channel, reply)
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)

@@ -18,6 +18,7 @@ altered, expired or used link; no session; another channel's session) is a plain
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -135,14 +136,16 @@ class Dashboard:
         return scoped
 
     def _plain(self, status: int, text: str) -> web.Response:
-        page = self.templates.get_template("plain.html").render(status=status, text=text)
+        page = self.templates.get_template("plain.html").render(
+            status=status, text=text, prefix=self.auth.prefix
+        )
         return web.Response(text=page, status=status, content_type="text/html")
 
     def forbidden(self) -> web.Response:
         return self._plain(403, FORBIDDEN_TEXT)
 
     def _page(self, name: str, **values: Any) -> web.Response:
-        page = self.templates.get_template(name).render(**values)
+        page = self.templates.get_template(name).render(prefix=self.auth.prefix, **values)
         return web.Response(text=page, content_type="text/html")
 
     async def _timezone(self, channel: ChannelKey) -> str:
@@ -158,12 +161,13 @@ class Dashboard:
         if channel is None:
             return self.forbidden()
         slug = self.auth.slug(channel)
-        response = web.Response(status=303, headers={"Location": f"{CHANNEL_PREFIX}{slug}/"})
+        # relative, so that a path prefix in RAIDLINE_PUBLIC_URL is kept
+        response = web.Response(status=303, headers={"Location": f"c/{slug}/"})
         response.set_cookie(
             self.auth.cookie_name(slug),
             self.auth.session(channel, now),
             max_age=int(SESSION_TTL.total_seconds()),
-            path=f"{CHANNEL_PREFIX}{slug}/",
+            path=f"{self.auth.prefix}{CHANNEL_PREFIX}{slug}/",
             httponly=True,
             samesite="Lax",
             secure=self.auth.secure,
@@ -261,8 +265,8 @@ class Dashboard:
             return self._plain(404, "Charts are not available on this raidline.")
         now = self.core.clock.now()
         async with self.core.uow_factory() as uow:
-            view = await data.overview(uow, channel, now)
-        svg = self.charts.draw(view.trends, None, "svg")
+            series, _heat = await data.chart(uow, channel, now)
+        svg = await asyncio.to_thread(self.charts.draw, series, None, "svg")
         return web.Response(body=svg, headers={"Content-Type": "image/svg+xml"})
 
     async def stylesheet(self, request: web.Request) -> web.StreamResponse:

@@ -160,9 +160,7 @@ def bootstrap_for_tests(
     """
     settings = settings if settings is not None else load_settings({})
     auth = (
-        DashboardAuth(
-            settings.secret_key or generate_secret(), settings.public_url, memory_remember()
-        )
+        DashboardAuth(settings.secret_key or generate_secret(), settings, memory_remember())
         if settings.dashboard_enabled
         else None
     )

@@ -247,8 +247,6 @@ class Settings(BaseSettings):
     # -- the dashboard ---------------------------------------------------------------------
     #: ``off`` switches the web dashboard (and ``/raid dashboard``) off
     raidline_dashboard: bool = True
-    #: the base of the links raidline hands out (dashboard); default: the local HTTP address
-    raidline_public_url: str | None = None
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -545,21 +543,6 @@ class Settings(BaseSettings):
             return False
         raise _Invalid(f"{value!r} is not on or off (the default is on)")
 
-    @field_validator("raidline_public_url", mode="before")
-    @classmethod
-    def _public_url(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return None
-        url = str(value).strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise _Invalid(
-                f"{url!r} is not an http or https address without a query "
-                "(e.g. https://raidline.example.com)"
-            )
-        return url.rstrip("/")
-
     @field_validator("raidline_sqlite_synchronous", mode="before")
     @classmethod
     def _sqlite_synchronous(cls, value: Any) -> Any:
@@ -718,19 +701,6 @@ class Settings(BaseSettings):
     def dashboard_enabled(self) -> bool:
         """RAIDLINE_DASHBOARD: the web dashboard and ``/raid dashboard`` (on by default)."""
         return self.raidline_dashboard
-
-    @property
-    def public_url(self) -> str:
-        """The base of the links raidline hands out, without a trailing slash:
-        RAIDLINE_PUBLIC_URL, else the local HTTP address (loopback when listening on all)."""
-        if self.raidline_public_url:
-            return self.raidline_public_url
-        host = self.raidline_http_host
-        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - listening on all: loopback reaches it
-            host = "127.0.0.1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.raidline_http_port}"
 
     @property
     def sqlite_synchronous(self) -> SqliteSynchronous:

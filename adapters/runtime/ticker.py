@@ -121,6 +121,7 @@ def make_ticker(
         delivery_concurrency=settings.raidline_delivery_concurrency,
         lease=timedelta(seconds=settings.raidline_run_lease_seconds),
     )
+    scheduler.charts = core.charts
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)
     runner = TickRunner(scheduler, settings.raidline_tick_seconds)

@@ -611,7 +611,13 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now", usage="now", example="now"),
+    _digest(
+        "now",
+        "Post a digest now",
+        (_flag("chart", "attach the 12-week trend and the risk heat map as a picture"),),
+        usage="now [chart]",
+        example="now chart",
+    ),
     _digest(
         "daily",
         "Post a digest every day",

@@ -8,6 +8,7 @@ added here, from :mod:`bot.domain.trends`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from bot.domain.model import (
     Status,
 )
 from bot.domain.trends import BlockerAges, HeatMap, Trends
-from bot.ports import UnitOfWork
+from bot.ports import ChartDrawer, UnitOfWork
 from bot.services import digests
 
 #: How many of the oldest open blockers the overview lists.
@@ -64,41 +65,78 @@ class Overview:
         return sum(1 for d in self.decisions if d.status is Status.PENDING and d.overdue(self.now))
 
 
+@dataclass(frozen=True)
+class _Recent:
+    """The items the trend lines may count and their events of the trend's weeks."""
+
+    window: datetime
+    items: dict[int, Item]
+    events: dict[int, list[Event]]
+
+
+async def _recent(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> _Recent:
+    """Items open or pending now, and those changed since the first week end: any other item
+    counts in no week of the trend (nothing of it changed, and it is closed now)."""
+    window = trends.week_ends(now)[0]
+    events: dict[int, list[Event]] = {}
+    changed: dict[int, Item] = {}
+    for item, event in await uow.items.events_since(channel, window):
+        if item.id is not None:
+            events.setdefault(item.id, []).append(event)
+            changed[item.id] = item
+    counted = tuple(sorted({k for _, k, _ in trends.SERIES}))
+    active = await uow.items.find(
+        channel, ItemFilter(kinds=counted, statuses=(Status.OPEN, Status.PENDING))
+    )
+    items = {i.id: i for i in active if i.id is not None}
+    items.update({k: i for k, i in changed.items() if i.kind in counted})
+    return _Recent(window, items, events)
+
+
+async def _heat(uow: UnitOfWork, channel: ChannelKey, open_risks: int) -> HeatMap:
+    risks = await uow.items.find(channel, digests.OPEN_RISKS) if open_risks else []
+    return trends.heat_map(risks)
+
+
+async def chart(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> tuple[Trends, HeatMap]:
+    """What the digest's picture shows: the 12-week trend and the risk heat map, the same
+    numbers the dashboard's overview shows."""
+    recent = await _recent(uow, channel, now)
+    (open_risks,) = await uow.items.counts(channel, [digests.OPEN_RISKS])
+    return (
+        trends.weekly_series(recent.items.values(), recent.events, now),
+        await _heat(uow, channel, open_risks),
+    )
+
+
+async def chart_png(
+    uow: UnitOfWork, channel: ChannelKey, now: datetime, charts: ChartDrawer | None
+) -> bytes | None:
+    """The digest's picture (12-week trend and risk heat map) as PNG; None without a drawer.
+    Drawn in a worker thread: the event loop goes on meanwhile."""
+    if charts is None:
+        return None
+    series, heat = await chart(uow, channel, now)
+    return await asyncio.to_thread(charts.draw, series, heat, "png")
+
+
 async def overview(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> Overview:
     """Everything the overview page shows, from a handful of indexed queries."""
     items = uow.items
     digest = await digests.build(uow, channel, None, now)
-    risks = await items.find(channel, digests.OPEN_RISKS) if digest.totals.risks else []
-    window = trends.week_ends(now)[0]
-    recent = await items.events_since(channel, window)
-    events: dict[int, list[Event]] = {}
-    changed: dict[int, Item] = {}
-    for item, event in recent:
-        if item.id is not None:
-            events.setdefault(item.id, []).append(event)
-            changed[item.id] = item
-    counted = {k for _, k, _ in trends.SERIES}
-    active = await items.find(
-        channel, ItemFilter(kinds=tuple(sorted(counted)), statuses=(Status.OPEN, Status.PENDING))
-    )
-    candidates = {i.id: i for i in active} | {
-        i.id: i for i in changed.values() if i.kind in counted
-    }
-    series = trends.weekly_series(candidates.values(), events, now)
-    logged = [i for i in candidates.values() if i.kind is Kind.BLOCKER and i.created_at > window]
-    ages = trends.blocker_ages(logged, events)
-    oldest = await items.find(channel, digests.OPEN_BLOCKERS, limit=OLDEST_BLOCKERS)
-    decisions = await items.list(channel, kinds=[Kind.DECISION])
-    changes = await items.list(channel, kinds=[Kind.CHANGE])
+    recent = await _recent(uow, channel, now)
+    logged = [
+        i for i in recent.items.values() if i.kind is Kind.BLOCKER and i.created_at > recent.window
+    ]
     return Overview(
         now=now,
         digest=digest,
-        heat=trends.heat_map(risks),
-        trends=series,
-        ages=ages,
-        oldest_blockers=oldest,
-        decisions=decisions,
-        changes=changes,
+        heat=await _heat(uow, channel, digest.totals.risks),
+        trends=trends.weekly_series(recent.items.values(), recent.events, now),
+        ages=trends.blocker_ages(logged, recent.events),
+        oldest_blockers=await items.find(channel, digests.OPEN_BLOCKERS, limit=OLDEST_BLOCKERS),
+        decisions=await items.list(channel, kinds=[Kind.DECISION]),
+        changes=await items.list(channel, kinds=[Kind.CHANGE]),
         participation=await participation(uow, channel, now),
     )
 
@@ -185,6 +223,8 @@ __all__ = [
     "ListFilter",
     "Overview",
     "Participation",
+    "chart",
+    "chart_png",
     "item_list",
     "item_page",
     "overview",

@@ -97,7 +97,7 @@ def _browser_or_fail() -> object:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--window-size=1100,1500", "--disable-dev-shm-usage"):  # fmt: skip
+                     "--window-size=960,1100", "--disable-dev-shm-usage"):  # fmt: skip
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:

@@ -54,7 +54,13 @@ class Board:
             self.path(await self.link(channel=channel)), allow_redirects=False
         )
         assert response.status == 303, await response.text()
-        return response.headers["Location"]
+        return place(response.headers["Location"])
+
+
+def place(location: str) -> str:
+    """Where a link's redirect leads (it is relative to /dashboard/open)."""
+    assert location.startswith("c/"), location
+    return "/dashboard/" + location
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from adapters.web_auth import LINK_PURPOSE, Signer
 from bot.domain.model import ChannelKey
 from bot.messages import Visibility
 from tests.adapters.dashboard.conftest import HERE, SECRET, Board
+from tests.adapters.dashboard.conftest import place as to
 
 ELSEWHERE = ChannelKey("slack", "T1", "C2")  # another channel of the same workspace
 OTHER_TEAM = ChannelKey("slack", "T2", "C1")  # the same channel id in another workspace
@@ -53,7 +54,7 @@ async def test_the_link_is_private_and_opens_the_channels_dashboard(board: Board
     link = await board.link()
     response = await board.client.get(board.path(link), allow_redirects=False)
     assert response.status == 303
-    place = response.headers["Location"]
+    place = to(response.headers["Location"])
     assert place.startswith("/dashboard/c/")
     cookie = response.headers["Set-Cookie"]
     for attribute in ("HttpOnly", "SameSite=Lax", f"Path={place}", "Max-Age=43200"):
@@ -175,7 +176,7 @@ async def test_every_response_carries_the_security_headers(board: Board) -> None
     await board.say("/blocker Waiting on keys")
     link = await board.link()
     responses = [await board.client.get(board.path(link), allow_redirects=False)]
-    place = responses[0].headers["Location"]
+    place = to(responses[0].headers["Location"])
     for path in (
         place,
         place + "items",
@@ -206,7 +207,7 @@ async def test_no_page_shows_a_token_or_a_secret(board: Board) -> None:
     await board.say("/blocker Waiting on keys @dana")
     link = await board.link()
     response = await board.client.get(board.path(link), allow_redirects=False)
-    place = response.headers["Location"]
+    place = to(response.headers["Location"])
     session = next(iter(board.client.session.cookie_jar)).value
     leaks = (SECRET, _token(link), session, _token(link).split(".")[1], session.split(".")[1])
     for page in ("", "items", "items/B-1", "export.md", "export.csv", "export.json"):
@@ -240,4 +241,36 @@ async def test_links_expire_after_ten_minutes_not_before(board: Board) -> None:
     response = await board.client.get(board.path(link), allow_redirects=False)
     assert response.status == 303
     board.clock.advance(hours=11, minutes=59)
-    assert (await board.client.get(response.headers["Location"])).status == 200
+    assert (await board.client.get(to(response.headers["Location"]))).status == 200
+
+
+async def test_behind_an_https_proxy_with_a_path_prefix() -> None:
+    """RAIDLINE_PUBLIC_URL=https://example.com/raidline: the link carries the prefix, the
+    cookie is Secure and scoped below the prefix, the redirect stays below it."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from adapters.runtime.bootstrap import bootstrap_for_tests
+    from adapters.runtime.config import load_settings
+    from adapters.web import build_app
+    from bot.messages import Request
+    from tests.fakes import FakeStore
+
+    base = "https://example.com/raidline"
+    settings = load_settings({"RAIDLINE_SECRET_KEY": SECRET, "RAIDLINE_PUBLIC_URL": base})
+    parts = bootstrap_for_tests(FakeStore(), settings=settings)
+    assert parts.dashboard is not None
+    app = build_app()
+    parts.dashboard.add_routes(app)
+    reply = await parts.core.handle(Request(HERE, "ana", command="raid", text="dashboard"))
+    link = next(word for word in reply.text.split() if word.startswith(base))
+    assert link.startswith(f"{base}/dashboard/open?t=")
+    async with TestClient(TestServer(app)) as client:
+        # the proxy strips the prefix
+        response = await client.get(link.removeprefix(base), allow_redirects=False)
+        assert response.status == 303
+        assert response.headers["Location"].startswith("c/")
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie
+        assert "Path=/raidline/dashboard/c/" in cookie
+        page = await client.get("/dashboard/" + response.headers["Location"])
+        assert 'href="/raidline/dashboard/static/dashboard.css"' in await page.text()
