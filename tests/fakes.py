@@ -440,7 +440,11 @@ class FakeUnitOfWork:
         self.store.commits += 1
 
     async def rollback(self) -> None:
-        return None
+        """Drop what this unit of work changed, as a database's rollback does."""
+        self.state = copy.deepcopy(self.store.state)
+        self.items = _Items(self.state)
+        self.channels = _Channels(self.state)
+        self.schedules = _Schedules(self.state)
 
 
 class FakeStore:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -42,6 +42,9 @@ class OptionType(StrEnum):
     REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
     INTEGER = "integer"
     BOOLEAN = "boolean"  # ``true`` or ``false``
+    #: a file the user attaches; the value is its file name and the adapter hands its bytes
+    #: over in ``Request.attachments`` (platforms without attachments take the text form)
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Snooze: raid.snooze,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
@@ -525,6 +529,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "export",
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
+    ),
+    Subcommand(
+        "import",
+        "Import a register from a CSV file (a dry run unless apply)",
+        imports.USAGE,
+        "/raid import register.csv",
+        "import a register kept in a spreadsheet (CSV): a dry run first, then `apply`",
+        (
+            Option("file", "the register as a .csv file", OptionType.ATTACHMENT, required=True),
+            _flag("apply", "create the items (without it: a dry run that saves nothing)"),
+        ),
+        parse=imports.parse_import,
+        convert=imports.convert_import,
+        handler=imports.import_cmd,
     ),
     Subcommand(
         "help",
