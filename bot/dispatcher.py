@@ -174,11 +174,11 @@ class Core:
             )
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident), "error"
 
-    async def _handle(self, request: Request, given: object | None = None) -> Reply:
+    async def _handle(self, request: Request, prepared: object | None = None) -> Reply:
         request = clean_request(request)
         command = request.command.strip().lstrip("/").lower()
         spec = None
-        if request.action_id is None and given is None:
+        if request.action_id is None and prepared is None:
             check_command_length(request.text)
             if request.options is not None and request.subcommand:
                 # as long as the text the options stand for (``note B-3 <text>``)
@@ -211,8 +211,8 @@ class Core:
                 names=functools.partial(self.names, request.channel),
                 attachments=dict(request.attachments),
             )
-            if given is not None:
-                call = given
+            if prepared is not None:
+                call = prepared
             elif spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
             elif request.options is not None:

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -344,7 +345,9 @@ async def import_register(
         reply = await parts.core.handle(request, call=ImportCsv(name, apply, hint))
     finally:
         await parts.close()
-    print(render_text(reply, width=100), flush=True)
+    # wrapped to a terminal's width; one line per row when read by a program
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
+    print(render_text(reply, width=width), flush=True)
     return EXIT_UNAVAILABLE if reply.tone is Tone.ERROR else EXIT_OK
 
 

@@ -131,8 +131,8 @@ def _how_to_attach(ctx: Context) -> str:
     """Where the register file comes from, on this platform."""
     channel = ctx.settings.channel
     cli = (
-        f"`raidline import-csv register.csv --channel {channel.channel} "
-        f"--workspace {channel.workspace}` (a dry run; add `--apply` to create the items)"
+        f"`raidline import-csv register.csv --channel {channel}` (a dry run; add `--apply` "
+        "to create the items)"
     )
     if channel.platform == "slack":
         return (
@@ -198,11 +198,11 @@ def _status_step(kind: Kind, cells: Mapping[str, str]) -> str:
     allowed = STATUSES[kind]
     if word in allowed:
         return allowed[word]
-    named = sorted({w for w in allowed if w and w not in ("new", "active", "done")})
+    named = [f"`{w}`" for w in sorted(w for w in allowed if w not in ("", "new", "active", "done"))]
+    either = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
     raise UsageError(
         f"status: a {kind.label} can't be imported as `{cells['status']}`. Import it as "
-        f"{', '.join(f'`{w}`' for w in named)} (or leave the status empty), and change it in "
-        "chat afterwards."
+        f"{either} (or leave the status empty), and change it in chat afterwards."
     )
 
 

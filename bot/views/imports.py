@@ -90,7 +90,7 @@ def import_reply(result: ImportResult, tz: str, now: datetime, apply_hint: str) 
         sections.append(
             Section(
                 "Ignored columns",
-                (", ".join(result.ignored_columns) + " (raidline has no such field)",),
+                (", ".join(result.ignored_columns) + " (not read; refs are given out as usual)",),
             )
         )
     if result.applied:
