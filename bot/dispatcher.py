@@ -17,6 +17,7 @@ from bot.commands.registry import COMMANDS, from_options, help_reply, help_reque
 from bot.context import current_request_id, new_request_id
 from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
+from bot.domain.schedules import ZoneTimetable
 from bot.errors import (
     FormInvalid,
     RaidlineError,
@@ -27,7 +28,7 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, Links, PeopleDirectory, SystemClock, UnitOfWorkFactory
+from bot.ports import Clock, Links, PeopleDirectory, SystemClock, Timetable, UnitOfWorkFactory
 from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -80,9 +81,13 @@ class Core:
         *,
         clock: Clock | None = None,
         default_timezone: str = "UTC",
+        timetable: Timetable | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock or SystemClock()
+        #: schedules' next runs and holidays (``adapters.runtime.timetable`` in raidline;
+        #: the zoneinfo-only fallback, without holidays, when none is given)
+        self.timetable: Timetable = timetable or ZoneTimetable()
         self.default_timezone = default_timezone
         #: called after a command changed a schedule, so the scheduler can look at once
         self.on_schedule_change: Callable[[], None] | None = None
@@ -212,6 +217,7 @@ class Core:
                 names=functools.partial(self.names, request.channel),
                 channel_name=request.channel_name,
                 links=self.links,
+                timetable=self.timetable,
             )
             if spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
@@ -284,7 +290,7 @@ class Core:
             found = await calendar.feed(uow, token, self.default_timezone)
         if found is None:
             return None
-        return calendar_views.render(found, self.clock.now())
+        return calendar_views.render(found, self.clock.now(), self.timetable)
 
     async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
         """Display names of ``people`` from the channel's platform, by id. Never raises and

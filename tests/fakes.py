@@ -151,6 +151,19 @@ class _Items:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
         return found if limit is None else found[:limit]
 
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> list[Item]:
+        def holds(item: Item, word: str) -> bool:
+            notes = [e.note or "" for e in self.s.events.get(item.stored_id, [])]
+            texts = [item.title, item.details or "", *notes]
+            return any(word.casefold() in t.casefold() for t in texts)
+
+        found = [i for i in await self.list(channel) if all(holds(i, w) for w in words)]
+        found.sort(key=lambda i: (i.created_at, i.number), reverse=True)
+        found.sort(key=lambda i: not i.active)  # stable: active first, newest first in each
+        return found if limit is None else found[:limit]
+
     async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> list[int]:
         return [len(await self.find(channel, where)) for where in wheres]
 

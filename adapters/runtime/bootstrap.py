@@ -27,6 +27,7 @@ from adapters.platform import AdapterDeps, PlatformAdapter
 from adapters.runtime.config import Settings, load_settings
 from adapters.runtime.database import open_engine
 from adapters.runtime.ticker import TickRunner, make_ticker
+from adapters.runtime.timetable import CronTimetable
 from adapters.web import Readiness, add_calendar_routes, build_app
 from bot.dispatcher import Core
 from bot.ports import Clock, Messenger, UnitOfWorkFactory
@@ -161,7 +162,9 @@ def _wire(
     adapters: Mapping[str, AdapterFactory] | None,
     clock: Clock | None = None,
 ) -> Parts:
-    core = Core(uow_factory, clock=clock, default_timezone=settings.timezone)
+    core = Core(
+        uow_factory, clock=clock, default_timezone=settings.timezone, timetable=CronTimetable()
+    )
     parts = Parts(settings, core, engine)
     if not adapters:
         return parts

@@ -188,6 +188,11 @@ class Item:
             return self.status is Status.PROPOSED and person in self.approvers
         return self.owner == person
 
+    def involves(self, person: str) -> bool:
+        """Whether ``person`` owns, decides or approves this item (``list @dana``: what is
+        on Dana's plate), whatever its state."""
+        return self.owner == person or person in self.approvers
+
 
 @dataclass(frozen=True)
 class ItemFilter:
