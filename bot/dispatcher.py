@@ -17,6 +17,7 @@ from bot.commands.registry import COMMANDS, from_options, help_reply, help_reque
 from bot.context import current_request_id, new_request_id
 from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
+from bot.domain.schedules import ZoneTimetable
 from bot.errors import (
     FormInvalid,
     RaidlineError,
@@ -27,11 +28,12 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, PeopleDirectory, SystemClock, UnitOfWorkFactory
-from bot.services import export
+from bot.ports import Clock, Links, PeopleDirectory, SystemClock, Timetable, UnitOfWorkFactory
+from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
 from bot.text.parsing import check_command_length, check_fields, closest
+from bot.views import calendar as calendar_views
 from bot.views import export as export_views
 from bot.views import home as views
 
@@ -79,9 +81,13 @@ class Core:
         *,
         clock: Clock | None = None,
         default_timezone: str = "UTC",
+        timetable: Timetable | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock or SystemClock()
+        #: schedules' next runs and holidays (``adapters.runtime.timetable`` in raidline;
+        #: the zoneinfo-only fallback, without holidays, when none is given)
+        self.timetable: Timetable = timetable or ZoneTimetable()
         self.default_timezone = default_timezone
         #: called after a command changed a schedule, so the scheduler can look at once
         self.on_schedule_change: Callable[[], None] | None = None
@@ -91,6 +97,9 @@ class Core:
         self.accepting = True
         #: how each platform names people (by platform); adapters register theirs
         self.directories: dict[str, PeopleDirectory] = {}
+        #: the addresses of raidline's web pages, set where a web server serves them (the
+        #: calendar feed); None: ``/raid calendar`` says there is no feed here
+        self.links: Links | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -210,6 +219,9 @@ class Core:
                 user_is_admin=request.user_is_admin,
                 names=functools.partial(self.names, request.channel),
                 attachments=dict(request.attachments),
+                channel_name=request.channel_name,
+                links=self.links,
+                timetable=self.timetable,
             )
             if prepared is not None:
                 call = prepared
@@ -277,6 +289,15 @@ class Core:
             for i in matches[:limit]
         ]
 
+    async def calendar_feed(self, token: str) -> bytes | None:
+        """The ``.ics`` of a calendar token; None when the token is unknown or revoked.
+        Raises :class:`bot.errors.Unavailable` when the database cannot be reached."""
+        async with self.uow_factory() as uow:
+            found = await calendar.feed(uow, token, self.default_timezone)
+        if found is None:
+            return None
+        return calendar_views.render(found, self.clock.now(), self.timetable)
+
     async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
         """Display names of ``people`` from the channel's platform, by id. Never raises and
         never takes longer than :data:`NAME_LOOKUP_SECONDS`: whoever is not named by then
@@ -325,6 +346,11 @@ def clean_request(request: Request) -> Request:
             None if request.action_id is None else clean_text(request.action_id, multiline=False)
         ),
         values=_clean_values(request.values),
+        channel_name=(
+            None
+            if request.channel_name is None
+            else clean_text(request.channel_name, multiline=False)[:100] or None
+        ),
     )
 
 

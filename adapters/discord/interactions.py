@@ -275,6 +275,12 @@ async def _member_check(
     return None, bool(permissions.manage_guild or permissions.administrator)
 
 
+def _channel_name(interaction: discord.Interaction[Any]) -> str | None:
+    """The name of the channel a command was typed in (a thread's own name); None in DMs."""
+    name = getattr(interaction.channel, "name", None)
+    return name if isinstance(name, str) and name else None
+
+
 def _guess_public(command: str, subcommand: str) -> bool:
     """Whether the answer will most likely be seen by the channel (to defer the right way)."""
     if command == "raid":
@@ -445,6 +451,7 @@ class Interactions:
             source_url=self._source_url(interaction),
             user_is_admin=where.admin,
             attachments=attachments,
+            channel_name=_channel_name(interaction),
         )
         origin = dr.TypedOrigin(command, subcommand or "", options)
         public = _guess_public(command, subcommand or "")

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.links import PublicLinks
 from adapters.metrics import Metrics
 from adapters.platform import AdapterDeps, PlatformAdapter
 from adapters.runtime.config import Settings, load_settings
 from adapters.runtime.database import open_engine
 from adapters.runtime.ticker import TickRunner, make_ticker
-from adapters.web import Readiness, build_app
+from adapters.runtime.timetable import CronTimetable
+from adapters.web import Readiness, add_calendar_routes, build_app
 from bot.dispatcher import Core
 from bot.ports import Clock, Messenger, UnitOfWorkFactory
 from bot.text import dates
@@ -160,7 +162,9 @@ def _wire(
     adapters: Mapping[str, AdapterFactory] | None,
     clock: Clock | None = None,
 ) -> Parts:
-    core = Core(uow_factory, clock=clock, default_timezone=settings.timezone)
+    core = Core(
+        uow_factory, clock=clock, default_timezone=settings.timezone, timetable=CronTimetable()
+    )
     parts = Parts(settings, core, engine)
     if not adapters:
         return parts
@@ -174,11 +178,21 @@ def _wire(
         parts.ops_app = build_app(parts.readiness, parts.metrics, ops_token=token)
     else:
         parts.web_app = build_app(parts.readiness, parts.metrics, ops_token=token)
+    serve_public_pages(parts, parts.web_app)
     deps = AdapterDeps(settings=settings, core=core, web_app=parts.web_app, engine=engine)
     parts.adapters = [build(deps) for build in adapters.values()]
     if parts.readiness is not None:
         parts.readiness.adapters = parts.adapters
     return parts
+
+
+def serve_public_pages(parts: Parts, app: web.Application) -> None:
+    """The pages people open from links the bot gives (the calendar feed), on ``app``: the
+    application of the web server that will run. From then on ``/raid calendar`` hands out
+    links to them (unless RAIDLINE_CALENDAR is off)."""
+    if parts.settings.calendar_enabled:
+        add_calendar_routes(app, parts.core)
+        parts.core.links = PublicLinks(parts.settings)
 
 
 __all__ = [
@@ -189,4 +203,5 @@ __all__ = [
     "bootstrap",
     "bootstrap_for_tests",
     "enabled_adapters",
+    "serve_public_pages",
 ]

@@ -1,5 +1,5 @@
 """The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``,
-``import-csv``, ``leads``.
+``import-csv``, ``leads``, ``rotate-tokens``, ``sign-request``.
 
 Expected failures end with one line on stderr and a status: 2 for configuration (a malformed
 setting, an unusable database URL, a wrong combination of options), 1 when the database cannot
@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, default_user, run, run_console
+from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
+from adapters.slack import signing
 from bot.commands.calls import ImportCsv
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey
@@ -150,6 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--clear", action="store_true", help="no leads: everyone may do what a lead may"
     )
+    sign = commands.add_parser(
+        "sign-request",
+        help="print a curl command that sends a slash command, signed with "
+        "SLACK_SIGNING_SECRET, to raidline's Slack HTTP mode",
+        description="Print a curl command that sends a slash command to raidline's Slack HTTP "
+        "mode, signed with SLACK_SIGNING_SECRET as Slack signs it. The signature is good for "
+        "five minutes. Example: raidline sign-request /blocker Waiting on the API keys @dana",
+    )
+    sign.add_argument("slash", metavar="/COMMAND", help="the slash command, e.g. /blocker")
+    sign.add_argument("text", nargs="*", metavar="TEXT", help="what follows the command")
+    sign.add_argument(
+        "--url",
+        help="where raidline listens (default: http://127.0.0.1:RAIDLINE_HTTP_PORT/slack/events)",
+    )
+    sign.add_argument("--team", default=signing.LOCAL_TEAM, help="the workspace id")
+    sign.add_argument("--channel", default=signing.LOCAL_CHANNEL, help="the channel id")
+    sign.add_argument("--user", default=signing.LOCAL_USER, help="the user id of who types it")
+    sign.add_argument("--response-url", default="", help="where raidline sends its private answers")
     commands.add_parser(
         "rotate-tokens",
         help="re-encrypt every stored Slack token with RAIDLINE_SECRET_KEY "
@@ -201,7 +222,7 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
         async with uow_factory() as uow:
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
-        core = Core(uow_factory, default_timezone=settings.timezone)
+        core = Core(uow_factory, default_timezone=settings.timezone, timetable=CronTimetable())
         file = await core.export_channel(channel, fmt)
     finally:
         await engine.dispose()
@@ -284,7 +305,9 @@ async def import_backup(settings: Settings, source: str) -> int:
         return EXIT_UNAVAILABLE
     parts = await bootstrap(settings)  # migrates SQLite, checks PostgreSQL
     try:
-        report = await backup.restore(parts.database, document, now=parts.core.clock.now())
+        report = await backup.restore(
+            parts.database, document, now=parts.core.clock.now(), timetable=parts.core.timetable
+        )
     except backup.BackupError as exc:
         _error(exc.message)
         return EXIT_UNAVAILABLE
@@ -396,6 +419,35 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(f"unhandled command {args.command!r}")
 
 
+def sign_request(settings: Settings, args: argparse.Namespace) -> int:
+    """``raidline sign-request /COMMAND TEXT...``: print the signed request as a curl command."""
+    secret = settings.slack_signing_secret
+    if secret is None:
+        _error(
+            "sign-request signs with SLACK_SIGNING_SECRET, which is not set; set it to the "
+            "signing secret raidline's HTTP mode checks (the app's Basic Information page)"
+        )
+        return EXIT_CONFIG
+    names = settings.slack_command_names
+    command = args.slash if args.slash.startswith("/") else "/" + args.slash
+    if command not in names.values():
+        known = ", ".join(names.values())
+        _error(f"{command} is not one of raidline's Slack commands; they are {known}")
+        return EXIT_CONFIG
+    url = args.url or f"http://127.0.0.1:{settings.http_port}{signing.EVENTS_PATH}"
+    body = signing.slash_command_body(
+        command,
+        " ".join(args.text),
+        team=args.team,
+        channel=args.channel,
+        user=args.user,
+        response_url=args.response_url,
+    )
+    headers = signing.signature_headers(body, secret.get_secret_value(), int(time.time()))
+    print(signing.curl_command(url, body, headers), flush=True)
+    return EXIT_OK
+
+
 def _error(message: str) -> None:
     sys.stdout.flush()
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
@@ -419,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _error(exc.message)
         return EXIT_CONFIG
+    if args.command == "sign-request":
+        return sign_request(settings, args)
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     try:
         return asyncio.run(_dispatch(args, settings))

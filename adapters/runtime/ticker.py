@@ -120,6 +120,7 @@ def make_ticker(
         platforms=frozenset(messengers),
         delivery_concurrency=settings.raidline_delivery_concurrency,
         lease=timedelta(seconds=settings.raidline_run_lease_seconds),
+        timetable=core.timetable,
     )
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)

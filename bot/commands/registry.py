@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, imports, log, raid, standup
+from bot.commands import calendar, calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -240,12 +240,30 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
 _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     # name: (example, summary, text parser, handler)
     "list": (
-        "list overdue",
-        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        "list overdue @dana",
+        "open items, by kind, overdue, waiting on you (`mine`) or on someone's plate "
+        "(`@dana`); `all` adds closed ones",
         raid.parse_list,
         raid.list_items,
     ),
-    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "find": (
+        "find firewall",
+        "items whose title, details or notes mention every word (closed ones too)",
+        raid.parse_find,
+        raid.find,
+    ),
+    "show": (
+        "show B-2 B-3",
+        "up to 5 items with all their fields",
+        raid.parse_show,
+        raid.show,
+    ),
+    "snooze": (
+        "snooze B-3 2d",
+        "no reminders about an item for a while (at most 14 days), as the nudge's button",
+        raid.parse_snooze,
+        raid.snooze,
+    ),
     "resolve": (
         "resolve B-3 firewall rule merged",
         "resolve a blocker",
@@ -339,6 +357,7 @@ async def _help(ctx: Context, call: calls.Help) -> Reply:
 HANDLERS: Mapping[type, CallHandler] = {
     calls.Help: _help,
     calls.ListItems: raid.list_items,
+    calls.Find: raid.find,
     calls.Show: raid.show,
     calls.History: raid.history,
     calls.Resolve: raid.resolve,
@@ -360,6 +379,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Export: raid.export_cmd,
     calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -463,10 +483,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Open items, by kind, overdue or yours",
         (
             _choice("filter", "which items", _LIST_FILTERS),
+            _user("person", "only what is on this person's plate (owner, decider, approver)"),
             _flag("include_closed", "closed ones too"),
         ),
     ),
+    _raid_sub(
+        "find",
+        "Items whose title, details or notes mention the words",
+        (
+            Option(
+                "words",
+                'the words to look for; "a phrase" in quotes',
+                required=True,
+                min_length=1,
+                max_length=200,
+            ),
+        ),
+    ),
     _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub(
+        "snooze",
+        "No reminders about an item for a while",
+        (
+            _ref(),
+            _text("duration", "how long, e.g. 2d or 1 week, or until monday (default: 1 day)"),
+        ),
+    ),
     _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
     _raid_sub(
         "assign",
@@ -543,6 +585,17 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         parse=imports.parse_import,
         convert=imports.convert_import,
         handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
     ),
     Subcommand(
         "help",

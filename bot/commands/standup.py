@@ -24,7 +24,7 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
+from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
 from bot.errors import UsageError
 from bot.messages import Reply, Section, Tone, Visibility
 from bot.services import digests
@@ -84,7 +84,7 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
         schedule = dataclasses.replace(
-            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
         )
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)

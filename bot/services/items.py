@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +27,9 @@ from bot.domain.model import (
     Status,
     mention,
 )
+from bot.domain.schedules import ZoneTimetable
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import Links, Timetable, UnitOfWork
 
 
 @dataclass
@@ -50,6 +51,12 @@ class Context:
     finish: Callable[[], Awaitable[Any]] | None = None
     #: files that came with the request, by file name
     attachments: Mapping[str, bytes] = dataclasses.field(default_factory=dict)
+    #: the channel's name as the platform shows it (``apollo``), when it said
+    channel_name: str | None = None
+    #: the addresses of raidline's web pages; None where no web server serves them
+    links: Links | None = None
+    #: when schedules run next, and which days are holidays
+    timetable: Timetable = field(default_factory=ZoneTimetable)
 
     @property
     def channel(self) -> Any:
@@ -175,6 +182,41 @@ async def load(ctx: Context, ref: Ref, *, lock: bool = True) -> Item:
             f"There is no {ref} in this channel. `/raid list {ref.kind.plural}` shows them."
         )
     return item
+
+
+def baseline_due(events: Sequence[Event]) -> datetime | None:
+    """The first date an item was given (its baseline), from its history: the first due
+    date any event set or moved away from."""
+    for event in events:
+        for c in event.changes:
+            if c.field != "due_at":
+                continue
+            first = c.old if c.old is not None else c.new
+            if first is not None:
+                try:
+                    return datetime.fromisoformat(first)
+                except ValueError:
+                    return None
+    return None
+
+
+async def baselines(
+    ctx: Context, items: Sequence[Item], *, just_changed: bool = False
+) -> dict[int, datetime]:
+    """Item id -> the baseline due date, for the items whose date has moved (one read of
+    their histories; items never re-dated are not read). ``just_changed``: the items come
+    from a change in this request, whose ``date_moves`` does not count it yet, so every
+    item with a date is read."""
+    moved = [
+        i.stored_id
+        for i in items
+        if i.id is not None and (i.date_moves or (just_changed and i.due_at is not None))
+    ]
+    if not moved:
+        return {}
+    histories = await ctx.uow.items.events(moved)
+    found = {item_id: baseline_due(events) for item_id, events in histories.items()}
+    return {item_id: when for item_id, when in found.items() if when is not None}
 
 
 async def change(

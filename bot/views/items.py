@@ -6,7 +6,7 @@ same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot import actions
@@ -24,7 +24,7 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.text.dates import format_age, format_datetime, format_relative
+from bot.text.dates import format_age, format_date, format_datetime, format_relative
 from bot.text.parsing import LEVEL_NAMES, mention
 
 #: How an approval or decision of one's own request is marked on the card and in the history.
@@ -43,6 +43,17 @@ def when(dt: datetime, tz: str, now: datetime) -> str:
     return f"{format_datetime(dt, tz, now)} ({format_relative(dt, now)})"
 
 
+def was(item: Item, baseline: datetime | None, tz: str, now: datetime) -> str | None:
+    """``was Mon 7 Dec``: the baseline (the first date the item was given) once the date has
+    moved away from it; None while the date is the baseline."""
+    if baseline is None or item.due_at is None or baseline == item.due_at:
+        return None
+    day = format_date(baseline, tz, now)
+    if day == format_date(item.due_at, tz, now):  # same day, another time
+        day = format_datetime(baseline, tz, now)
+    return f"was {day}"
+
+
 def _owner_text(item: Item) -> str:
     if item.kind is Kind.CHANGE:
         return ", ".join(mention(p) for p in item.approvers) or "no approver (a lead decides)"
@@ -51,12 +62,16 @@ def _owner_text(item: Item) -> str:
     return kinds.KINDS[item.kind].no_owner
 
 
-def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
+def item_fields(
+    item: Item, tz: str, now: datetime, baseline: datetime | None = None
+) -> tuple[Field, ...]:
     row = kinds.KINDS[item.kind]
     fields: list[Field] = [Field(row.owner_label, _owner_text(item))]
     if row.date_label is not None and (item.due_at or item.active):
         if item.due_at:
             text = when(item.due_at, tz, now)
+            if moved := was(item, baseline, tz, now):
+                text = f"{text[:-1]}; {moved})"
             if item.overdue(now):
                 text += " — OVERDUE"
             fields.append(Field(row.date_label, text))
@@ -209,13 +224,21 @@ def item_form(verb: str, ref: Ref) -> Form | None:
     return None
 
 
-def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Card:
+def card(
+    item: Item,
+    tz: str,
+    now: datetime,
+    *,
+    with_actions: bool = True,
+    baseline: datetime | None = None,
+) -> Card:
+    """``baseline``: the first date the item was given, shown once its date has moved."""
     return Card(
         ref=str(item.ref),
         kind=item.kind.label,
         title=item.title,
         status=item.status.label,
-        fields=item_fields(item, tz, now),
+        fields=item_fields(item, tz, now, baseline),
         actions=item_actions(item) if with_actions else (),
         overdue=item.overdue(now),
         due_at=item.due_at,
@@ -224,14 +247,22 @@ def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Ca
     )
 
 
-def changed_reply(verb: str, tz: str, now: datetime, *items: Item) -> Reply:
-    """What the channel sees when items were created or changed: ``Resolved B-3: title``."""
+def changed_reply(
+    verb: str,
+    tz: str,
+    now: datetime,
+    *items: Item,
+    baselines: Mapping[int, datetime] | None = None,
+) -> Reply:
+    """What the channel sees when items were created or changed: ``Resolved B-3: title``.
+    ``baselines``: item id -> its first date, for the items whose date has moved."""
     item = items[0]
+    firsts = baselines or {}
     return Reply(
         text=f"{verb} {item.ref}: {item.title}",
         visibility=Visibility.CHANNEL,
         tone=Tone.SUCCESS,
-        cards=tuple(card(i, tz, now) for i in items),
+        cards=tuple(card(i, tz, now, baseline=firsts.get(i.id or 0)) for i in items),
         item_ref=str(item.ref),
     )
 
@@ -245,14 +276,18 @@ def decision_for_someone_else(item: Item) -> str:
     )
 
 
-def list_line(item: Item, tz: str, now: datetime) -> str:
-    """One line of a list: ref, title, owner, date, age, and what needs attention."""
+def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = None) -> str:
+    """One line of a list: ref, title, owner, date (and the first one, once it moved), age,
+    and what needs attention."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
         parts.append(f"score {item.score}")
     date_label = kinds.KINDS[item.kind].date_label
     if item.due_at and date_label is not None:
-        parts.append(f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}")
+        date_text = f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}"
+        if moved := was(item, baseline, tz, now):
+            date_text += f" ({moved})"
+        parts.append(date_text)
     parts.append(f"age {format_age(item.created_at, now)}")
     if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
