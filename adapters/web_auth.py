@@ -107,7 +107,7 @@ def _expired(payload: dict[str, Any], now: datetime) -> bool:
 
 
 class DashboardAuth:
-    """Issues and checks dashboard links and sessions (the core's :class:`LinkIssuer`)."""
+    """Issues and checks dashboard links and sessions (:class:`bot.ports.DashboardLinks`)."""
 
     def __init__(self, secret: str, settings: Settings, remember: Remember) -> None:
         self._links = Signer(secret, LINK_PURPOSE)

@@ -31,10 +31,18 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import local_date, next_run, within_hours
+from bot.domain.schedules import ZoneTimetable, local_date, rule_of, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
-from bot.ports import ChartDrawer, Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    Messenger,
+    SystemClock,
+    Timetable,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from bot.services import dashboard, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
@@ -134,10 +142,13 @@ class Scheduler:
         platforms: frozenset[str] | None = None,
         delivery_concurrency: int = 1,
         lease: timedelta | None = None,
+        timetable: Timetable | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.messenger = messenger
         self.clock = clock or SystemClock()
+        #: next runs and holidays (the zoneinfo-only fallback when none is given)
+        self.timetable: Timetable = timetable or ZoneTimetable()
         self.default_timezone = default_timezone
         #: platforms this process delivers to (None: all)
         self.platforms = platforms
@@ -162,6 +173,7 @@ class Scheduler:
             RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
+            RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
         }
 
     def _tz(self, name: str | None) -> str:
@@ -243,13 +255,14 @@ class Scheduler:
     async def _occurrences(self, uow: UnitOfWork, s: Schedule, now: datetime) -> int:
         """Runs for every occurrence up to ``now`` (missed ones recorded), next run advanced."""
         assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
+        rule = rule_of(s)
         occurrences = [s.next_run_at]
         while len(occurrences) < 400:
-            following = next_run(s.days, s.at, s.timezone, occurrences[-1])
+            following = self.timetable.next_run(rule, occurrences[-1])
             if following > now:
                 break
             occurrences.append(following)
-        upcoming = next_run(s.days, s.at, s.timezone, max(now, occurrences[-1]))
+        upcoming = self.timetable.next_run(rule, max(now, occurrences[-1]))
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
@@ -400,6 +413,10 @@ class Scheduler:
             ref = await self._send_leased(run, outgoing) if outgoing else None
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        except standups.SummaryNotPosted as waiting:
+            log.info("%s: %s; trying again shortly", run.key, waiting)
+            await self._finish(run, RunStatus.PENDING, retry_at=now + LEASE / 4)
             return
         except LeaseLost:
             log.warning("%s: lease lost to another worker; left to that one", run.key)
@@ -580,6 +597,13 @@ class Scheduler:
         if closed is None:
             return None
         return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+
+    async def _standup_update(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        closed = await standups.update_run(uow, run, self.default_timezone)
+        if closed is None:
+            return None
+        reply = standup_views.summary(closed.summary, closed.timezone, now)
+        return Outgoing(run.channel, reply, edit=closed.edit)
 
 
 def _forget(task: asyncio.Future[str | None]) -> None:

@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.charts import MatplotlibCharts
 from adapters.dashboard import Dashboard
+from adapters.links import PublicLinks
 from adapters.metrics import Metrics
 from adapters.platform import AdapterDeps, PlatformAdapter
 from adapters.runtime.config import Settings, load_settings
 from adapters.runtime.database import open_engine
 from adapters.runtime.ticker import TickRunner, make_ticker
-from adapters.web import Readiness, build_app
+from adapters.runtime.timetable import CronTimetable
+from adapters.web import Readiness, add_calendar_routes, build_app
 from adapters.web_auth import DashboardAuth, load_auth, memory_remember
 from bot.dispatcher import Core
 from bot.ports import Clock, Messenger, UnitOfWorkFactory
@@ -176,11 +178,12 @@ def _wire(
     clock: Clock | None = None,
     auth: DashboardAuth | None = None,
 ) -> Parts:
-    core = Core(uow_factory, clock=clock, default_timezone=settings.timezone)
+    core = Core(
+        uow_factory, clock=clock, default_timezone=settings.timezone, timetable=CronTimetable()
+    )
     core.charts = MatplotlibCharts()
     parts = Parts(settings, core, engine)
     if auth is not None:
-        core.links = auth
         parts.dashboard = Dashboard(core, auth, core.charts)
     if not adapters:
         return parts
@@ -194,13 +197,25 @@ def _wire(
         parts.ops_app = build_app(parts.readiness, parts.metrics, ops_token=token)
     else:
         parts.web_app = build_app(parts.readiness, parts.metrics, ops_token=token)
-    if parts.dashboard is not None:
-        parts.dashboard.add_routes(parts.web_app)
+    serve_public_pages(parts, parts.web_app)
     deps = AdapterDeps(settings=settings, core=core, web_app=parts.web_app, engine=engine)
     parts.adapters = [build(deps) for build in adapters.values()]
     if parts.readiness is not None:
         parts.readiness.adapters = parts.adapters
     return parts
+
+
+def serve_public_pages(parts: Parts, app: web.Application) -> None:
+    """The pages people open from links the bot gives (the calendar feed, the dashboard), on
+    ``app``: the application of the web server that will run. From then on ``/raid calendar``
+    and ``/raid dashboard`` hand out links to them (unless RAIDLINE_CALENDAR or
+    RAIDLINE_DASHBOARD is off)."""
+    if parts.settings.calendar_enabled:
+        add_calendar_routes(app, parts.core)
+        parts.core.links = PublicLinks(parts.settings)
+    if parts.dashboard is not None:
+        parts.dashboard.add_routes(app)
+        parts.core.dashboard_links = parts.dashboard.auth
 
 
 __all__ = [
@@ -211,4 +226,5 @@ __all__ = [
     "bootstrap",
     "bootstrap_for_tests",
     "enabled_adapters",
+    "serve_public_pages",
 ]

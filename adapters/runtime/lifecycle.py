@@ -24,7 +24,13 @@ from typing import TextIO
 
 from adapters.console import Console, StreamLines, wants_color
 from adapters.platform import EXIT_CONFIG, EXIT_OK, StartupError
-from adapters.runtime.bootstrap import AdapterFactory, Parts, bootstrap, enabled_adapters
+from adapters.runtime.bootstrap import (
+    AdapterFactory,
+    Parts,
+    bootstrap,
+    enabled_adapters,
+    serve_public_pages,
+)
 from adapters.runtime.config import Settings
 from adapters.runtime.database import database_display, one_process
 from adapters.runtime.ticker import TickRunner
@@ -113,7 +119,7 @@ async def run_console(
                 files_dir=files_dir,
             )
             # Health first: once the banner is out, the container's health check may ask.
-            health = await _health_server(settings, parts) if serve_health else None
+            health = await _health_server(parts) if serve_health else None
             if show_banner:
                 stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
                 stdout.flush()
@@ -129,12 +135,12 @@ async def run_console(
             await parts.close()
 
 
-async def _health_server(settings: Settings, parts: Parts) -> WebServer | None:
-    """``GET /healthz`` and the dashboard for the console; a port that cannot be had is a
-    warning, not an end: the console is usable without it."""
+async def _health_server(parts: Parts) -> WebServer | None:
+    """``GET /healthz`` and the calendar feed for the console; a port that cannot be had is
+    a warning, not an end: the console is usable without it (and hands out no feed links)."""
+    settings = parts.settings
     app = build_app()
-    if parts.dashboard is not None:
-        parts.dashboard.add_routes(app)
+    serve_public_pages(parts, app)
     server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port, what="HTTP")
     try:
         await server.start()
@@ -146,6 +152,8 @@ async def _health_server(settings: Settings, parts: Parts) -> WebServer | None:
             settings.raidline_http_port,
             exc.strerror or exc,
         )
+        parts.core.links = None
+        parts.core.dashboard_links = None
         return None
     return server
 

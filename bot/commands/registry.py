@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calendar, calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -42,6 +42,9 @@ class OptionType(StrEnum):
     REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
     INTEGER = "integer"
     BOOLEAN = "boolean"  # ``true`` or ``false``
+    #: a file the user attaches; the value is its file name and the adapter hands its bytes
+    #: over in ``Request.attachments`` (platforms without attachments take the text form)
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,18 @@ _MODES = (
     Choice("dm", "a direct message to each member"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+_ROLES = (
+    Choice("member", "member: asked, counted if missing"),
+    Choice("optional", "optional: asked, never listed as missing"),
+    Choice("observer", "observer: gets the summary, never asked"),
+    Choice("remove", "remove from the standup"),
+)
+_REMINDER_CHOICES = (
+    Choice("off", "no reminders"),
+    Choice("50%", "once, halfway through the window"),
+    Choice("75%", "once, at 75% of the window (default)"),
+    Choice("twice", "twice, at 50% and 85%"),
+)
 
 
 def _title(description: str) -> Option:
@@ -225,12 +240,30 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
 _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     # name: (example, summary, text parser, handler)
     "list": (
-        "list overdue",
-        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        "list overdue @dana",
+        "open items, by kind, overdue, waiting on you (`mine`) or on someone's plate "
+        "(`@dana`); `all` adds closed ones",
         raid.parse_list,
         raid.list_items,
     ),
-    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "find": (
+        "find firewall",
+        "items whose title, details or notes mention every word (closed ones too)",
+        raid.parse_find,
+        raid.find,
+    ),
+    "show": (
+        "show B-2 B-3",
+        "up to 5 items with all their fields",
+        raid.parse_show,
+        raid.show,
+    ),
+    "snooze": (
+        "snooze B-3 2d",
+        "no reminders about an item for a while (at most 14 days), as the nudge's button",
+        raid.parse_snooze,
+        raid.snooze,
+    ),
     "resolve": (
         "resolve B-3 firewall rule merged",
         "resolve a blocker",
@@ -331,6 +364,7 @@ async def _help(ctx: Context, call: calls.Help) -> Reply:
 HANDLERS: Mapping[type, CallHandler] = {
     calls.Help: _help,
     calls.ListItems: raid.list_items,
+    calls.Find: raid.find,
     calls.Show: raid.show,
     calls.History: raid.history,
     calls.Resolve: raid.resolve,
@@ -351,7 +385,9 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
     calls.Dashboard: raid.dashboard,
+    calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -455,10 +491,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Open items, by kind, overdue or yours",
         (
             _choice("filter", "which items", _LIST_FILTERS),
+            _user("person", "only what is on this person's plate (owner, decider, approver)"),
             _flag("include_closed", "closed ones too"),
         ),
     ),
+    _raid_sub(
+        "find",
+        "Items whose title, details or notes mention the words",
+        (
+            Option(
+                "words",
+                'the words to look for; "a phrase" in quotes',
+                required=True,
+                min_length=1,
+                max_length=200,
+            ),
+        ),
+    ),
     _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub(
+        "snooze",
+        "No reminders about an item for a while",
+        (
+            _ref(),
+            _text("duration", "how long, e.g. 2d or 1 week, or until monday (default: 1 day)"),
+        ),
+    ),
     _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
     _raid_sub(
         "assign",
@@ -524,6 +582,31 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _raid_sub("dashboard", "A private link to this channel's dashboard"),
     Subcommand(
+        "import",
+        "Import a register from a CSV file (a dry run unless apply)",
+        imports.USAGE,
+        "/raid import register.csv",
+        "import a register kept in a spreadsheet (CSV): a dry run first, then `apply`",
+        (
+            Option("file", "the register as a .csv file", OptionType.ATTACHMENT, required=True),
+            _flag("apply", "create the items (without it: a dry run that saves nothing)"),
+        ),
+        parse=imports.parse_import,
+        convert=imports.convert_import,
+        handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
+    ),
+    Subcommand(
         "help",
         "Every command with an example",
         options=(_text("topic", "a command, e.g. resolve or blocker"),),
@@ -561,16 +644,17 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup(
         "members",
-        "Who is asked",
+        "Who is asked; optional members and observers",
         (
             _user("member", "a member", required=True),
+            _choice("role", "member (default), optional, observer, or remove", _ROLES),
             _user("member_2", "another member"),
             _user("member_3", "another member"),
             _user("member_4", "another member"),
             _user("member_5", "another member"),
         ),
-        usage="members @a @b ...",
-        example="members @dana @erin",
+        usage="members [optional|observer|remove] @a @b ...",
+        example="members optional @erin",
     ),
     _standup(
         "window",
@@ -592,6 +676,27 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "late",
+        "Take answers after the close, marked late",
+        (_text("duration", "e.g. 4h, or off", required=True),),
+        usage="late <duration>|off",
+        example="late 4h",
+    ),
+    _standup(
+        "reminder",
+        "When members who have not answered are reminded",
+        (_choice("when", "off, 50%, 75% or twice", _REMINDER_CHOICES, required=True),),
+        usage="reminder off|50%|75%|twice",
+        example="reminder twice",
+    ),
+    _standup(
+        "mentions",
+        "Whether the summary mentions who did not answer",
+        (_choice("mentions", "on or off", _ON_OFF, required=True),),
+        usage="mentions on|off",
+        example="mentions off",
     ),
     _standup(
         "away",
@@ -716,7 +821,8 @@ COMMANDS: dict[str, Command] = {
             "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
-            "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            "scheduled standup polls: schedule, questions, members (optional, observers), "
+            "window, mode, late answers, reminders, mentions, skip, away, now",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,

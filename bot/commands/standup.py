@@ -17,13 +17,14 @@ from bot.commands.calls import (
 from bot.domain.limits import text_error
 from bot.domain.model import (
     DEFAULT_QUESTIONS,
+    REMINDERS,
     Run,
     RunKind,
     RunStatus,
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
+from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
 from bot.errors import UsageError
 from bot.messages import Reply, Section, Tone, Visibility
 from bot.services import dashboard, digests
@@ -38,9 +39,10 @@ from bot.views import standups as standup_views
 Handler = Callable[[Context, str], Awaitable[Reply]]
 
 STANDUP_USAGE = (
-    "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | members @a @b | "
-    "window <2h> | mode thread|dm | skip today|<date> | away [@who] until <date> | now | answer "
-    "| off]"
+    "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | "
+    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm | "
+    "late <4h>|off | reminder off|50%|75%|twice | mentions on|off | skip today|<date> | "
+    "away [@who] until <date> | now | answer | off]"
 )
 DIGEST_USAGE = (
     "/digest [now [chart] | daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | status | off]"
@@ -48,6 +50,8 @@ DIGEST_USAGE = (
 MAX_QUESTIONS = 5
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
+#: The longest time after the close that late answers are taken.
+MAX_LATE = timedelta(hours=24)
 
 
 def _changed(text: str) -> Reply:
@@ -82,7 +86,7 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
         schedule = dataclasses.replace(
-            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
         )
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)
@@ -119,9 +123,14 @@ _MEMBERS = ("member", "member_2", "member_3", "member_4", "member_5")
 _STANDUP_OPTIONS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
     "schedule": lambda o: _words(o.get("days"), o.get("time"), o.get("timezone")),
     "questions": lambda o: _words(o.get("questions")),
-    "members": lambda o: _people(o, *_MEMBERS),
+    "members": lambda o: _words(
+        o.get("role") if o.get("role") != "member" else None, _people(o, *_MEMBERS)
+    ),
     "window": lambda o: _words(o.get("duration")),
     "mode": lambda o: _words(o.get("mode")),
+    "late": lambda o: _words(o.get("duration")),
+    "reminder": lambda o: _words(o.get("when")),
+    "mentions": lambda o: _words(o.get("mentions")),
     "skip": lambda o: _words(o.get("day") or "today"),
     "away": lambda o: _words(_people(o, "who"), "until", o.get("until")),
 }
@@ -146,11 +155,18 @@ async def _standup_status(ctx: Context) -> Reply:
         for p, until in s.away.items()
         if until >= local_date(ctx.now, s.timezone)
     ]
+    regular = [p for p in s.members if p not in s.optional]
+    late = f"for {_hours(s.late_minutes)} after the close" if s.late_minutes else "off"
     lines = [
         f"Schedule: {_next_text(s, ctx)}",
         "Members: "
-        + (" ".join(mention(p) for p in s.members) or "none set (`/standup members @a @b`)"),
-        f"Window: {s.window_minutes // 60}h{s.window_minutes % 60:02d}m, mode: {s.mode}",
+        + (" ".join(mention(p) for p in regular) or "none set (`/standup members @a @b`)"),
+        *([f"Optional: {' '.join(mention(p) for p in s.optional)}"] if s.optional else []),
+        *([f"Observers: {' '.join(mention(p) for p in s.observers)}"] if s.observers else []),
+        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}",
+        f"Late answers: {late}"
+        f"; reminders: {_REMINDER_WORDS[s.reminder]}"
+        f"; mentions of who did not answer: {'on' if s.mentions else 'off'}",
         *(f"Q{n + 1}: {q}" for n, q in enumerate(s.questions)),
     ]
     if away:
@@ -201,14 +217,127 @@ async def _standup_questions(ctx: Context, rest: str) -> Reply:
     return _changed("Standup questions: " + " | ".join(questions))
 
 
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+_REMINDER_WORDS = {
+    "off": "off",
+    "50%": "once, halfway through the window",
+    "75%": "once, at 75% of the window",
+    "twice": "twice, at 50% and 85% of the window",
+}
+_ROLES = ("optional", "observer", "observers", "remove")
+
+
 async def _standup_members(ctx: Context, rest: str) -> Reply:
     svc.require_lead(ctx, "change who takes part in the standup")
-    people = find_mentions(rest) or parse_people(rest)
+    words = rest.split(maxsplit=1)
+    role = words[0].lower() if words and words[0].lower() in _ROLES else "member"
+    if role != "member":
+        rest = words[1] if len(words) > 1 else ""
+    people = tuple(dict.fromkeys(find_mentions(rest) or parse_people(rest)))
     if not people:
-        raise UsageError("Mention who takes part: `/standup members @a @b`.")
+        example = "@a @b" if role == "member" else f"{role} @a"
+        raise UsageError(
+            f"Mention who: `/standup members {example}`.", usage="/standup " + _MEMBERS_USAGE
+        )
     s = await _schedule(ctx, ScheduleKind.STANDUP)
-    await _save(ctx, dataclasses.replace(s, members=tuple(dict.fromkeys(people))))
-    return _changed("Standup members: " + " ".join(mention(p) for p in people))
+    others = [p for p in s.members if p not in people]
+    optional = [p for p in s.optional if p not in people]
+    observers = [p for p in s.observers if p not in people]
+    if role == "member":
+        # The members named replace the regular members; optional members stay.
+        members = [*people, *(p for p in s.optional if p not in people)]
+        text = "Standup members: " + " ".join(mention(p) for p in people)
+    elif role == "optional":
+        members, optional = (
+            [*s.members, *(p for p in people if p not in s.members)],
+            [
+                *optional,
+                *people,
+            ],
+        )
+        text = (
+            f"Optional in the standup: {' '.join(mention(p) for p in people)} "
+            "(asked, never listed as missing)."
+        )
+    elif role in ("observer", "observers"):
+        members, observers = others, [*observers, *people]
+        text = (
+            f"Observers of the standup: {' '.join(mention(p) for p in people)} "
+            "(get the summary; never asked, never missing)."
+        )
+    else:
+        members = others
+        text = f"No longer in the standup: {' '.join(mention(p) for p in people)}."
+    await _save(
+        ctx,
+        dataclasses.replace(
+            s, members=tuple(members), optional=tuple(optional), observers=tuple(observers)
+        ),
+    )
+    return _changed(text)
+
+
+_MEMBERS_USAGE = "members [optional|observer|remove] @a @b"
+
+
+async def _standup_late(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change how long late answers are taken")
+    text = rest.strip().lower()
+    if text in ("off", "no", "0"):
+        minutes = 0
+    else:
+        if not text:
+            raise UsageError(
+                "Say for how long after the close: `/standup late 4h`, or `/standup late off`."
+            )
+        late = parse_duration(text)
+        if not MIN_WINDOW <= late <= MAX_LATE:
+            raise UsageError(
+                "Late answers can be taken for 1 minute to 24 hours after the close, "
+                "e.g. `/standup late 4h`; `/standup late off` takes none."
+            )
+        minutes = int(late.total_seconds() // 60)
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, late_minutes=minutes))
+    if not minutes:
+        return _changed("Late answers are off: the standup takes no answers after it closes.")
+    return _changed(
+        f"Answers are taken for {_hours(minutes)} after the standup closes, marked late; "
+        "the summary is updated in place."
+    )
+
+
+async def _standup_reminder(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change the standup reminders")
+    choice = rest.strip().lower().replace(" ", "")
+    choice = {"50": "50%", "75": "75%", "none": "off", "2": "twice"}.get(choice, choice)
+    if choice not in REMINDERS:
+        raise UsageError(
+            "Say `off`, `50%`, `75%` (the default) or `twice`: `/standup reminder twice`."
+        )
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, reminder=choice))
+    if choice == "off":
+        return _changed("Standup reminders are off.")
+    return _changed(f"Standup reminders: {_REMINDER_WORDS[choice]}.")
+
+
+async def _standup_mentions(ctx: Context, rest: str) -> Reply:
+    svc.require_lead(ctx, "change the standup mentions")
+    choice = rest.strip().lower()
+    if choice not in ("on", "off"):
+        raise UsageError(
+            "Say `on` (the summary mentions who did not answer) or `off` (names only): "
+            "`/standup mentions off`."
+        )
+    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    await _save(ctx, dataclasses.replace(s, mentions=choice == "on"))
+    if choice == "on":
+        return _changed("The standup summary mentions who did not answer.")
+    return _changed("The standup summary names who did not answer without mentioning them.")
 
 
 async def _standup_window(ctx: Context, rest: str) -> Reply:
@@ -328,6 +457,9 @@ STANDUP: dict[str, Handler] = {
     "members": _standup_members,
     "window": _standup_window,
     "mode": _standup_mode,
+    "late": _standup_late,
+    "reminder": _standup_reminder,
+    "mentions": _standup_mentions,
     "skip": _standup_skip,
     "away": _standup_away,
     "now": _standup_now,

@@ -89,17 +89,29 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
     day = format_datetime(standup.opened_at, tz, now).rsplit(" ", 2)[0]
     lines = [f"Answered: {' '.join(mention(p) for p in result.answered) or 'nobody'}"]
     if result.missing:
-        lines.append(f"No answer: {' '.join(mention(p) for p in result.missing)}")
+        # With mentions off, listed by name only: nobody is pinged for not answering.
+        shown = [mention(p) if standup.mentions else p for p in result.missing]
+        lines.append(f"No answer: {(' ' if standup.mentions else ', ').join(shown)}")
     if result.away:
         # listed by name, without a mention, so people who are away are not pinged
         lines.append(f"Away: {', '.join(result.away)}")
+    if result.late:
+        lines.append(f"Answered late: {', '.join(result.late)}")
+    if standup.observers:
+        lines.append(f"For: {' '.join(mention(p) for p in standup.observers)}")
+    if standup.late_until is not None and now < standup.late_until:
+        until = format_datetime(standup.late_until, tz, now)
+        lines.append(f"Late answers are taken until {until} and added here.")
     sections = [Section(f"Standup of {day}", tuple(lines))]
     for answer in result.answers:
         body = tuple(
             f"{q}: {answer.answers[n] if n < len(answer.answers) and answer.answers[n] else '—'}"
             for n, q in enumerate(standup.questions)
         )
-        sections.append(Section(f"{mention(answer.person)}", body))
+        heading = mention(answer.person)
+        if standup.is_late(answer.answered_at):
+            heading += f" (late, {format_datetime(answer.answered_at, tz, now)})"
+        sections.append(Section(heading, body))
     actions: list[Action] = []
     if result.findings:
         finding_lines = []
@@ -134,6 +146,15 @@ def answer_form_reply(draft: AnswerDraft) -> Reply:
 
 
 def answer_saved(standup: Standup, tz: str, now: datetime) -> Reply:
+    if standup.is_late(now) and standup.late_until is not None:
+        until = format_datetime(standup.late_until, tz, now)
+        return Reply(
+            text=(
+                "Thanks, your answer is saved as a late answer and added to the summary. "
+                f"You can change it until {until}."
+            ),
+            tone=Tone.SUCCESS,
+        )
     closes = format_datetime(standup.closes_at, tz, now)
     return Reply(
         text=f"Thanks, your standup answer is saved. You can change it until {closes}.",

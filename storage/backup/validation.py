@@ -17,6 +17,7 @@ from sqlalchemy import Column
 
 from bot.domain.model import (
     DEFAULT_QUESTIONS,
+    REMINDERS,
     RESPONSES,
     WEEKDAYS,
     WORKDAYS,
@@ -319,6 +320,9 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
     )
 
 
+_REMINDERS = ", ".join(REMINDERS)
+
+
 def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
     kind = obj.choice("kind", ScheduleKind, "a schedule kind (standup, digest)")
     days = obj.texts("days", (), _weekday)
@@ -329,6 +333,9 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
     mode = obj.text("mode") or "thread"
     if mode not in STANDUP_MODES:
         raise obj.fail("mode", f"{_shown(mode)} is not a standup mode (thread, dm)")
+    reminder = obj.text("reminder") or "75%"
+    if reminder not in REMINDERS:
+        raise obj.fail("reminder", f"{_shown(reminder)} is not a reminder setting ({_REMINDERS})")
     return Schedule(
         channel=channel,
         kind=kind,
@@ -343,6 +350,11 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
         skip_dates=obj.texts("skip_dates", (), _iso_date),
         away=obj.text_map("away", _iso_date),
         updated_at=obj.when("updated_at"),
+        late_minutes=obj.integer("late_minutes", low=0, high=24 * 60, default=0) or 0,
+        reminder=reminder,
+        optional=obj.texts("optional"),
+        observers=obj.texts("observers"),
+        mentions=obj.boolean("mentions", True),
     )
 
 

@@ -43,6 +43,11 @@ OTHER = ChannelKey("slack", "T0001", "C0002")
 DISCORD = ChannelKey("discord", "G1", "100")
 
 
+#: Fields kept as JSON in ``schedules.options`` and ``standups.options``.
+SCHEDULE_OPTIONS = {"late_minutes", "reminder", "optional", "observers", "mentions"}
+STANDUP_OPTIONS = {"optional", "observers", "mentions", "late_until"}
+
+
 def full_schedule(channel: ChannelKey = CHANNEL) -> Schedule:
     """A standup schedule with every field set to a distinctive, non-default value."""
     return Schedule(
@@ -60,6 +65,11 @@ def full_schedule(channel: ChannelKey = CHANNEL) -> Schedule:
         skip_dates=("2026-12-24", "2026-12-31"),
         away={"U_RAJ": "2026-12-04"},
         updated_at=T0,
+        late_minutes=240,
+        reminder="twice",
+        optional=("U_LI",),
+        observers=("U_CIO",),
+        mentions=False,
     )
 
 
@@ -95,9 +105,9 @@ async def store_schedule(uow_factory: UowFactory, schedule: Schedule) -> Schedul
 @pytest.mark.parametrize(
     ("model", "table", "mapped_elsewhere"),
     [
-        (Schedule, schedules, {"channel"}),
+        (Schedule, schedules, {"channel", *SCHEDULE_OPTIONS}),
         (Run, runs, {"channel"}),
-        (Standup, standups, {"channel"}),
+        (Standup, standups, {"channel", *STANDUP_OPTIONS}),
         (StandupAnswer, standup_answers, set()),
         (ChannelSettings, channels, {"channel"}),
     ],
@@ -566,7 +576,16 @@ async def test_claim_runs_leases_retries_and_finishes(uow_factory: UowFactory) -
 
 async def test_open_standup_is_get_or_create(uow_factory: UowFactory) -> None:
     schedule = await store_schedule(uow_factory, full_schedule())
-    standup = make_standup(schedule.stored_id, away=("U_LI",), mode="dm", late_by_minutes=90)
+    standup = make_standup(
+        schedule.stored_id,
+        away=("U_LI",),
+        mode="dm",
+        late_by_minutes=90,
+        optional=("U_RAJ",),
+        observers=("U_CIO",),
+        mentions=False,
+        late_until=datetime(2026, 12, 2, 15, 30, tzinfo=BERLIN),
+    )
     async with uow_factory() as uow:
         opened, created = await uow.schedules.open_standup(standup)
         await uow.commit()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.runtime.bootstrap import Parts, bootstrap_for_tests
+from adapters.runtime.bootstrap import Parts, bootstrap_for_tests, serve_public_pages
 from adapters.runtime.config import load_settings
 from adapters.web import build_app
 from bot.domain.model import ChannelKey
@@ -74,7 +74,7 @@ async def board(clock: FixedClock) -> AsyncIterator[Board]:
     parts = bootstrap_for_tests(FakeStore(), settings=settings, clock=clock)
     app = build_app()
     assert parts.dashboard is not None
-    parts.dashboard.add_routes(app)
+    serve_public_pages(parts, app)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

@@ -216,17 +216,24 @@ async def test_no_page_shows_a_token_or_a_secret(board: Board) -> None:
             assert leak not in text, page
 
 
-async def test_the_dashboard_can_be_switched_off(clock: object) -> None:
-    from adapters.runtime.bootstrap import bootstrap_for_tests
+async def test_the_dashboard_can_be_switched_off() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from adapters.runtime.bootstrap import bootstrap_for_tests, serve_public_pages
     from adapters.runtime.config import load_settings
+    from adapters.web import build_app
     from bot.messages import Request
     from tests.fakes import FakeStore
 
     parts = bootstrap_for_tests(FakeStore(), settings=load_settings({"RAIDLINE_DASHBOARD": "off"}))
     assert parts.dashboard is None
+    app = build_app()
+    serve_public_pages(parts, app)
     reply = await parts.core.handle(Request(HERE, "ana", command="raid", text="dashboard"))
-    assert "switched off" in reply.text
+    assert "switched off (RAIDLINE_DASHBOARD=off)" in reply.text
     assert "http" not in reply.text
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/dashboard/open?t=x")).status == 404
 
 
 async def test_dashboard_takes_no_words(board: Board) -> None:
@@ -249,7 +256,7 @@ async def test_behind_an_https_proxy_with_a_path_prefix() -> None:
     cookie is Secure and scoped below the prefix, the redirect stays below it."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from adapters.runtime.bootstrap import bootstrap_for_tests
+    from adapters.runtime.bootstrap import bootstrap_for_tests, serve_public_pages
     from adapters.runtime.config import load_settings
     from adapters.web import build_app
     from bot.messages import Request
@@ -260,7 +267,7 @@ async def test_behind_an_https_proxy_with_a_path_prefix() -> None:
     parts = bootstrap_for_tests(FakeStore(), settings=settings)
     assert parts.dashboard is not None
     app = build_app()
-    parts.dashboard.add_routes(app)
+    serve_public_pages(parts, app)
     reply = await parts.core.handle(Request(HERE, "ana", command="raid", text="dashboard"))
     link = next(word for word in reply.text.split() if word.startswith(base))
     assert link.startswith(f"{base}/dashboard/open?t=")

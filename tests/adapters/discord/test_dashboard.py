@@ -17,7 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _equip(core: RecordingCore) -> None:
     settings = load_settings({"RAIDLINE_PUBLIC_URL": "https://raidline.example.com"})
-    core.links = DashboardAuth("k" * 40, settings, memory_remember())
+    core.dashboard_links = DashboardAuth("k" * 40, settings, memory_remember())
     core.charts = MatplotlibCharts()
 
 

@@ -16,7 +16,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _equip(slack: Harness) -> None:
     settings = load_settings({"RAIDLINE_PUBLIC_URL": "https://raidline.example.com"})
-    slack.core.links = DashboardAuth("k" * 40, settings, memory_remember())
+    slack.core.dashboard_links = DashboardAuth("k" * 40, settings, memory_remember())
     slack.core.charts = MatplotlibCharts()
 
 
