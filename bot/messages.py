@@ -34,6 +34,9 @@ class Request:
     ``user_is_admin``: the platform says the user administers the workspace (a Slack workspace
     admin or owner, a Discord member with Manage Server); such a person may always set a
     channel's leads. Adapters that cannot tell leave it False.
+
+    ``channel_name``: the channel's name (Slack's ``channel_name``, a Discord channel's name),
+    for texts read outside the chat (the calendar feed); None when the platform gave none.
     """
 
     channel: ChannelKey
@@ -47,6 +50,11 @@ class Request:
     user_timezone: str | None = None
     source_url: str | None = None
     user_is_admin: bool = False
+    #: files that came with the request, by file name (a register attached to ``/raid
+    #: import``); the adapter has downloaded or read them
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
+    #: the channel's name as the platform shows it (``apollo``), when the platform said
+    channel_name: str | None = None
 
 
 class Visibility(StrEnum):

@@ -34,6 +34,7 @@ from storage.types import UTCDateTime
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "CalendarTokenRow",
     "ChannelRow",
     "ItemEventRow",
     "ItemRow",
@@ -44,6 +45,7 @@ __all__ = [
     "SeenRequestRow",
     "StandupAnswerRow",
     "StandupRow",
+    "calendar_tokens",
     "channels",
     "item_events",
     "items",
@@ -338,6 +340,28 @@ class StandupAnswerRow(Base):
     first_answered_at: Mapped[datetime]
 
 
+class CalendarTokenRow(Base):
+    """A calendar feed token (``bot.domain.model.CalendarToken``): one person's link to one
+    channel's dates. Only the token's SHA-256 is stored; ``revoked_at`` ends it."""
+
+    __tablename__ = "calendar_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        # "How many links does this person hold here", and revoking them.
+        Index("ix_calendar_tokens_channel_id_user", "channel_id", "user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    user: Mapped[str] = mapped_column(String(PERSON))
+    #: sha256 of the token, hex
+    token_hash: Mapped[str] = mapped_column(String(64))
+    #: the channel's name when the link was made (for the feed's titles)
+    channel_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
@@ -355,6 +379,7 @@ standups = _table(StandupRow)
 standup_answers = _table(StandupAnswerRow)
 raidline_secrets = _table(SecretRow)
 seen_requests = _table(SeenRequestRow)
+calendar_tokens = _table(CalendarTokenRow)
 
 
 #: Tables other libraries own in the same database (slack_sdk's installation and OAuth state

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from bot.domain.model import (
+    CalendarToken,
     ChannelKey,
     ChannelSettings,
     Event,
@@ -56,6 +57,7 @@ class _State:
     answers: dict[tuple[int, str], StandupAnswer] = dataclasses.field(default_factory=dict)
     #: the message each run's first attempt built (by run id)
     messages: dict[int, Outgoing] = dataclasses.field(default_factory=dict)
+    calendar_tokens: dict[int, CalendarToken] = dataclasses.field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -147,6 +149,19 @@ class _Items:
         found = [i for i in found if where.matches(i)]
         if order is ItemOrder.SCORE:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
+        return found if limit is None else found[:limit]
+
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> list[Item]:
+        def holds(item: Item, word: str) -> bool:
+            notes = [e.note or "" for e in self.s.events.get(item.stored_id, [])]
+            texts = [item.title, item.details or "", *notes]
+            return any(word.casefold() in t.casefold() for t in texts)
+
+        found = [i for i in await self.list(channel) if all(holds(i, w) for w in words)]
+        found.sort(key=lambda i: (i.created_at, i.number), reverse=True)
+        found.sort(key=lambda i: not i.active)  # stable: active first, newest first in each
         return found if limit is None else found[:limit]
 
     async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> list[int]:
@@ -398,6 +413,10 @@ class _Schedules:
         ]
         return max(mine, key=lambda s: (s.opened_at, s.stored_id), default=None)
 
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> list[Standup]:
+        mine = [s for s in self.s.standups.values() if s.channel == channel and s.opened_at > since]
+        return sorted(mine, key=lambda s: (s.opened_at, s.stored_id))
+
     async def update_standup(self, standup: Standup) -> None:
         self.s.standups[standup.stored_id] = standup
 
@@ -419,6 +438,44 @@ class _Schedules:
 
     async def answers(self, standup_id: int) -> list[StandupAnswer]:
         return [a for (sid, _), a in self.s.answers.items() if sid == standup_id]
+
+
+class _Calendars:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    async def add(self, token: CalendarToken) -> CalendarToken:
+        if any(t.token_hash == token.token_hash for t in self.s.calendar_tokens.values()):
+            raise AssertionError("a token hash is unique")
+        stored = dataclasses.replace(token, id=self.s.new_id())
+        self.s.calendar_tokens[stored.id or 0] = stored
+        return stored
+
+    async def find(self, token_hash: str) -> CalendarToken | None:
+        return next(
+            (
+                t
+                for t in self.s.calendar_tokens.values()
+                if t.token_hash == token_hash and t.revoked_at is None
+            ),
+            None,
+        )
+
+    def _held(self, channel: ChannelKey, user: str) -> list[CalendarToken]:
+        return [
+            t
+            for t in self.s.calendar_tokens.values()
+            if t.channel == channel and t.user == user and t.revoked_at is None
+        ]
+
+    async def active_count(self, channel: ChannelKey, user: str) -> int:
+        return len(self._held(channel, user))
+
+    async def revoke(self, channel: ChannelKey, user: str, at: datetime) -> int:
+        held = self._held(channel, user)
+        for token in held:
+            self.s.calendar_tokens[token.id or 0] = dataclasses.replace(token, revoked_at=at)
+        return len(held)
 
 
 class FakeUnitOfWork:
@@ -443,6 +500,7 @@ class FakeUnitOfWork:
         self.items = _Items(self.state)
         self.channels = _Channels(self.state)
         self.schedules = _Schedules(self.state)
+        self.calendars = _Calendars(self.state)
         return self
 
     async def __aexit__(
@@ -461,7 +519,11 @@ class FakeUnitOfWork:
         self.store.commits += 1
 
     async def rollback(self) -> None:
-        return None
+        """Drop what this unit of work changed, as a database's rollback does."""
+        self.state = copy.deepcopy(self.store.state)
+        self.items = _Items(self.state)
+        self.channels = _Channels(self.state)
+        self.schedules = _Schedules(self.state)
 
 
 class FakeStore:

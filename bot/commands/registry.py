@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calendar, calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -42,6 +42,9 @@ class OptionType(StrEnum):
     REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
     INTEGER = "integer"
     BOOLEAN = "boolean"  # ``true`` or ``false``
+    #: a file the user attaches; the value is its file name and the adapter hands its bytes
+    #: over in ``Request.attachments`` (platforms without attachments take the text form)
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -237,12 +240,30 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
 _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     # name: (example, summary, text parser, handler)
     "list": (
-        "list overdue",
-        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        "list overdue @dana",
+        "open items, by kind, overdue, waiting on you (`mine`) or on someone's plate "
+        "(`@dana`); `all` adds closed ones",
         raid.parse_list,
         raid.list_items,
     ),
-    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "find": (
+        "find firewall",
+        "items whose title, details or notes mention every word (closed ones too)",
+        raid.parse_find,
+        raid.find,
+    ),
+    "show": (
+        "show B-2 B-3",
+        "up to 5 items with all their fields",
+        raid.parse_show,
+        raid.show,
+    ),
+    "snooze": (
+        "snooze B-3 2d",
+        "no reminders about an item for a while (at most 14 days), as the nudge's button",
+        raid.parse_snooze,
+        raid.snooze,
+    ),
     "resolve": (
         "resolve B-3 firewall rule merged",
         "resolve a blocker",
@@ -313,6 +334,12 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "dashboard": (
+        "dashboard",
+        "a private link to this channel's dashboard: heat map, trends, decisions",
+        raid.parse_dashboard,
+        raid.dashboard,
+    ),
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings",
@@ -325,6 +352,7 @@ _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+    "dashboard": lambda ctx, options: calls.Dashboard(),
 }
 
 
@@ -336,6 +364,7 @@ async def _help(ctx: Context, call: calls.Help) -> Reply:
 HANDLERS: Mapping[type, CallHandler] = {
     calls.Help: _help,
     calls.ListItems: raid.list_items,
+    calls.Find: raid.find,
     calls.Show: raid.show,
     calls.History: raid.history,
     calls.Resolve: raid.resolve,
@@ -355,7 +384,10 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Snooze: raid.snooze,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.Dashboard: raid.dashboard,
+    calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -471,10 +503,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Open items, by kind, overdue or yours",
         (
             _choice("filter", "which items", _LIST_FILTERS),
+            _user("person", "only what is on this person's plate (owner, decider, approver)"),
             _flag("include_closed", "closed ones too"),
         ),
     ),
+    _raid_sub(
+        "find",
+        "Items whose title, details or notes mention the words",
+        (
+            Option(
+                "words",
+                'the words to look for; "a phrase" in quotes',
+                required=True,
+                min_length=1,
+                max_length=200,
+            ),
+        ),
+    ),
     _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub(
+        "snooze",
+        "No reminders about an item for a while",
+        (
+            _ref(),
+            _text("duration", "how long, e.g. 2d or 1 week, or until monday (default: 1 day)"),
+        ),
+    ),
     _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
     _raid_sub(
         "assign",
@@ -537,6 +591,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "export",
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
+    ),
+    _raid_sub("dashboard", "A private link to this channel's dashboard"),
+    Subcommand(
+        "import",
+        "Import a register from a CSV file (a dry run unless apply)",
+        imports.USAGE,
+        "/raid import register.csv",
+        "import a register kept in a spreadsheet (CSV): a dry run first, then `apply`",
+        (
+            Option("file", "the register as a .csv file", OptionType.ATTACHMENT, required=True),
+            _flag("apply", "create the items (without it: a dry run that saves nothing)"),
+        ),
+        parse=imports.parse_import,
+        convert=imports.convert_import,
+        handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
     ),
     Subcommand(
         "help",
@@ -664,7 +744,13 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now", usage="now", example="now"),
+    _digest(
+        "now",
+        "Post a digest now",
+        (_flag("chart", "attach the 12-week trend and the risk heat map as a picture"),),
+        usage="now [chart]",
+        example="now chart",
+    ),
     _digest(
         "daily",
         "Post a digest every day",

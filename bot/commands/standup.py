@@ -24,10 +24,10 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
+from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
 from bot.errors import NotFound, UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.services import digests
+from bot.services import dashboard, digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
@@ -46,7 +46,9 @@ STANDUP_USAGE = (
     "away [@who] until <date> | now | answer | off | add <name> | remove <name>]; "
     "a named standup: /standup <name> <subcommand> ..."
 )
-DIGEST_USAGE = "/digest [daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | off]"
+DIGEST_USAGE = (
+    "/digest [now [chart] | daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | status | off]"
+)
 MAX_QUESTIONS = 5
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
@@ -125,7 +127,7 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
         schedule = dataclasses.replace(
-            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
         )
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)
@@ -599,6 +601,10 @@ STANDUP: dict[str, Handler] = {
 # --- /digest -------------------------------------------------------------------------------
 
 
+async def draw_chart(ctx: Context) -> bytes | None:
+    return await dashboard.chart_png(ctx.uow, ctx.channel, ctx.now, ctx.charts)
+
+
 def parse_digest(ctx: Context, text: str) -> DigestCall:
     return DigestCall(tuple(text.split()))
 
@@ -606,20 +612,29 @@ def parse_digest(ctx: Context, text: str) -> DigestCall:
 def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> DigestCall:
     """``/digest now|daily|weekly|off`` with a platform's typed options."""
     if sub == "now":
-        return DigestCall()
+        return DigestCall(("now", "chart") if options.get("chart") == "true" else ())
     parts = (sub, options.get("day"), options.get("time"), options.get("timezone"))
     return DigestCall(tuple(_words(*parts).split()))
 
 
 async def digest(ctx: Context, call: DigestCall) -> Reply:
-    words = list(call.words)
-    if not words:
+    words = [w.lower() for w in call.words]
+    if words[:1] == ["now"]:
+        words = words[1:]
+        if words and words != ["chart"]:
+            raise UsageError(
+                f"`/digest now` takes only `chart` after it (you wrote `{' '.join(words)}`).",
+                usage=DIGEST_USAGE,
+            )
+    if not words or words == ["chart"]:
         settings = ctx.settings
         found = await digests.build(ctx.uow, ctx.channel, settings.last_digest_at, ctx.now)
         reply = digest_views.digest(found, ctx.timezone, ctx.now)
+        if words == ["chart"]:
+            reply = digest_views.with_chart(reply, await draw_chart(ctx), ctx.now)
         await svc.update_settings(ctx, last_digest_at=ctx.now)
         return reply
-    sub = words[0].lower()
+    sub = words[0]
     s = await _schedule(ctx, ScheduleKind.DIGEST)
     if sub == "off":
         svc.require_lead(ctx, "turn the digest off")

@@ -188,6 +188,11 @@ class Item:
             return self.status is Status.PROPOSED and person in self.approvers
         return self.owner == person
 
+    def involves(self, person: str) -> bool:
+        """Whether ``person`` owns, decides or approves this item (``list @dana``: what is
+        on Dana's plate), whatever its state."""
+        return self.owner == person or person in self.approvers
+
 
 @dataclass(frozen=True)
 class ItemFilter:
@@ -437,3 +442,22 @@ class StandupAnswer:
     person: str
     answers: tuple[str, ...]
     answered_at: datetime
+
+
+@dataclass(frozen=True)
+class CalendarToken:
+    """One person's subscription to one channel's calendar feed (``/raid calendar``).
+
+    Only the token's SHA-256 (``token_hash``, hex) is kept: the token itself is shown once,
+    in the link, and a stored row cannot be turned back into a working link. A token is
+    valid until ``revoked_at`` is set (``/raid calendar reset``). ``channel_name`` is the
+    channel's name as the platform gave it when the link was made, for the feed's titles.
+    """
+
+    channel: ChannelKey
+    user: str
+    token_hash: str
+    created_at: datetime
+    channel_name: str | None = None
+    revoked_at: datetime | None = None
+    id: int | None = None

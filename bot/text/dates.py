@@ -57,7 +57,10 @@ __all__ = [
     "MAX_DATE_LENGTH",
     "check_timezone",
     "format_age",
+    "format_date",
     "format_datetime",
+    "format_day",
+    "format_local_date",
     "format_relative",
     "parse_date",
     "parse_duration",
@@ -268,18 +271,53 @@ def _zone_abbreviation(local: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
+def format_day(day: date, this_year: int) -> str:
+    """``Fri 27 Nov``; with the year (``Fri 5 Mar 2027``) when it is not ``this_year``. Every
+    date raidline writes is written this way (:func:`format_date`, :func:`format_datetime`,
+    :func:`format_local_date`)."""
+    text = f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return text if day.year == this_year else f"{text} {day.year}"
+
+
+def _local(dt: datetime, tz: str, now: datetime | None) -> tuple[datetime, int]:
+    """``dt`` in ``tz``, and the local year of ``now`` (default: the current time)."""
+    _require_aware(dt, "dt")
+    zone = _zone(tz)
+    reference = now if now is not None else datetime.now(UTC)
+    _require_aware(reference, "now")
+    return dt.astimezone(zone), reference.astimezone(zone).year
+
+
 def format_datetime(dt: datetime, tz: str, now: datetime | None = None) -> str:
     """``Fri 27 Nov 17:00 CET``, in ``tz``; the year is added (``Fri 5 Mar 2027 17:00 CET``)
     when it differs from the local year of ``now`` (default: the current time)."""
-    _require_aware(dt, "dt")
-    zone = _zone(tz)
-    local = dt.astimezone(zone)
-    reference = now if now is not None else datetime.now(UTC)
-    _require_aware(reference, "now")
-    text = f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
-    if local.year != reference.astimezone(zone).year:
-        text += f" {local.year}"
+    local, this_year = _local(dt, tz, now)
+    text = format_day(local.date(), this_year)
     return f"{text} {local.hour:02d}:{local.minute:02d} {_zone_abbreviation(local)}"
+
+
+def format_date(dt: datetime, tz: str, now: datetime | None = None) -> str:
+    """The day of ``dt`` in ``tz`` without the time: ``Fri 27 Nov`` (``Fri 5 Mar 2027`` in
+    another year than ``now``'s)."""
+    local, this_year = _local(dt, tz, now)
+    return format_day(local.date(), this_year)
+
+
+def format_local_date(day: str, tz: str, now: datetime) -> str:
+    """A local date kept as ISO text (``2026-12-07``, a standup's day) as :func:`format_day`
+    writes it; text that is not an ISO date is returned as it is."""
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        return day
+    return format_day(parsed, _local(now, tz, now)[1])
+
+
+def format_absolute(dt: datetime, tz: str) -> str:
+    """``2026-11-27 17:00``, in ``tz``: a date that means the same whenever it is read
+    (exports, which say their time zone once)."""
+    _require_aware(dt, "dt")
+    return dt.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _plural(n: int, unit: str) -> str:

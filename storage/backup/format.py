@@ -9,7 +9,9 @@
 :func:`export_all` makes it: every channel with its settings, standup and digest schedules,
 and every item with every field and its whole history (each item as
 ``bot.services.export.item_record`` writes it for channel exports, plus its nudge state).
-Scheduler state (runs, opened standups and their answers) is not part of it.
+Scheduler state (runs, opened standups and their answers) is not part of it, and neither are
+the calendar feed tokens (``calendar_tokens``): they are credentials, and a backup file holds
+none (after a restore people ask ``/raid calendar`` for new links).
 :mod:`storage.backup.validation` reads it back.
 """
 

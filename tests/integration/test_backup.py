@@ -389,11 +389,11 @@ async def test_a_failure_halfway_leaves_nothing_behind(
     original = restoring._restore_channel
     calls: list[str] = []
 
-    async def fail_on_the_second(connection: Any, channel: backup.ChannelBackup, now: Any) -> Any:
+    async def fail_on_the_second(connection: Any, channel: backup.ChannelBackup, *rest: Any) -> Any:
         calls.append(channel.channel.channel)
         if len(calls) == 2:
             raise RuntimeError("the disk caught fire")
-        return await original(connection, channel, now)
+        return await original(connection, channel, *rest)
 
     monkeypatch.setattr(restoring, "_restore_channel", fail_on_the_second)
     with pytest.raises(RuntimeError, match="caught fire"):

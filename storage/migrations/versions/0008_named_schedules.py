@@ -6,8 +6,8 @@ Expand-only: a wider type. The previous release keeps working on this schema; it
 the default standup and digest (``kind`` = ``standup`` / ``digest``) and must not run next to
 a release that has stored named standups (it cannot read their kind).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-05 07:40:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): a wider column; the release before keeps working.
