@@ -326,6 +326,9 @@ class Schedule:
     observers: tuple[str, ...] = ()
     #: the summary mentions (pings) who did not answer; off: their names only
     mentions: bool = True
+    #: a named standup (``/standup add retro``); None: the channel's default one. With the
+    #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
+    name: str | None = None
 
     @property
     def stored_id(self) -> int:

@@ -16,8 +16,9 @@ from icalendar import Calendar, Event, vDuration
 
 from bot.domain import kinds
 from bot.domain.model import WEEKDAYS, ChannelKey, Item, Kind, Schedule, ScheduleKind
-from bot.domain.schedules import describe_days, local_at, next_run
+from bot.domain.schedules import Recurrence, clock, describe_days
 from bot.messages import Reply, Section, Tone
+from bot.ports import Timetable
 from bot.services.calendar import Feed
 from bot.text.dates import format_datetime
 from bot.views.items import level
@@ -50,7 +51,7 @@ def _uid(channel: ChannelKey, what: str) -> str:
     return f"{what}.{channel.channel}.{channel.workspace}.{channel.platform}@raidline"
 
 
-def render(feed: Feed, now: datetime) -> bytes:
+def render(feed: Feed, now: datetime, timetable: Timetable) -> bytes:
     """The feed as an ``.ics`` document."""
     label = channel_label(feed.channel, feed.channel_name)
     calendar = Calendar()
@@ -71,7 +72,7 @@ def render(feed: Feed, now: datetime) -> bytes:
             calendar.add_component(_item_event(item, item.due_at, label, feed.timezone, now))
     for schedule in feed.schedules:
         if schedule.at and schedule.days:
-            calendar.add_component(_schedule_event(schedule, schedule.at, label, now))
+            calendar.add_component(_schedule_event(schedule, schedule.at, label, now, timetable))
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
 
@@ -117,13 +118,19 @@ def _item_lines(item: Item, due: datetime, label: str, tz: str, now: datetime) -
     return lines
 
 
-def _schedule_event(schedule: Schedule, at: str, label: str, now: datetime) -> Event:
+def _schedule_event(
+    schedule: Schedule, at: str, label: str, now: datetime, timetable: Timetable
+) -> Event:
     """A weekly recurring event on the schedule's days at local time ``at``."""
     zone = ZoneInfo(schedule.timezone)
     # The rule's first run after it was last set: stable from one fetch to the next, so
-    # past occurrences stay where they were.
+    # past occurrences stay where they were. At the rule's wall time, also on a day that
+    # skips it (02:30 on a spring-forward night): the calendar moves that one occurrence,
+    # the later ones stay at 02:30.
     anchor = schedule.updated_at or now
-    first = next_run(schedule.days, at, schedule.timezone, anchor).astimezone(zone)
+    rule = Recurrence(schedule.days, at, schedule.timezone)
+    first_day = timetable.next_run(rule, anchor).astimezone(zone).date()
+    first = datetime.combine(first_day, clock(at), tzinfo=zone)
     standup = schedule.kind is ScheduleKind.STANDUP
     minutes = schedule.window_minutes if standup else DIGEST_MINUTES
     event = Event()
@@ -133,10 +140,11 @@ def _schedule_event(schedule: Schedule, at: str, label: str, now: datetime) -> E
     event.add("dtstart", first)
     event.add("duration", timedelta(minutes=minutes))
     event.add("rrule", {"freq": "weekly", "byday": [_ICAL_DAYS[d] for d in schedule.days]})
-    skipped = sorted(
-        local_at(date.fromisoformat(d), at, schedule.timezone) for d in schedule.skip_dates
-    )
-    skipped = [s.astimezone(zone) for s in skipped if s >= first]
+    skipped = [
+        datetime.combine(day, clock(at), tzinfo=zone)
+        for day in sorted(date.fromisoformat(d) for d in schedule.skip_dates)
+        if day >= first_day
+    ]
     if skipped:
         event.add("exdate", skipped)
     if schedule.updated_at is not None:

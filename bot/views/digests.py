@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from bot.domain.model import Event, Item, Kind
-from bot.messages import Reply, Section, Visibility
+from bot.messages import File, Reply, Section, Visibility
 from bot.services.digests import SHOWN_REFS, Digest, Totals, Warnings
 from bot.text.dates import format_age, format_datetime
 from bot.text.parsing import mention
@@ -144,6 +145,11 @@ def headline(d: Digest) -> str:
     )
 
 
+def warning_lines(warnings: Warnings, totals: Totals) -> tuple[str, ...]:
+    """The digest's warning signs, one line each (the dashboard shows the same lines)."""
+    return _warning_lines(warnings, totals)
+
+
 def digest(d: Digest, tz: str, now: datetime) -> Reply:
     totals = d.totals
     needs_total = d.needs_total
@@ -169,3 +175,20 @@ def digest(d: Digest, tz: str, now: datetime) -> Reply:
     if warnings:
         sections.append(Section("Warning signs", warnings))
     return Reply(text=headline(d), visibility=Visibility.CHANNEL, sections=tuple(sections))
+
+
+def chart_file(png: bytes, now: datetime) -> File:
+    """The digest's picture: the 12-week trend and the risk heat map."""
+    return File(
+        filename=f"raidline-trends-{now:%Y-%m-%d}.png",
+        content=png,
+        mime_type="image/png",
+        title="12-week trend and risk heat map",
+    )
+
+
+def with_chart(reply: Reply, png: bytes | None, now: datetime) -> Reply:
+    """``reply`` carrying the chart (unchanged when no chart could be drawn)."""
+    if png is None:
+        return reply
+    return dataclasses.replace(reply, files=(*reply.files, chart_file(png, now)))

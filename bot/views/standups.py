@@ -48,12 +48,24 @@ def answer_action(standup: Standup) -> Action:
     return Action("Answer", action_ids.standup_answer(standup.stored_id), "primary")
 
 
-def opening(standup: Standup, tz: str, now: datetime, *, questions_by_dm: bool = False) -> Reply:
+def _named(name: str | None) -> str:
+    """`` (retro)`` after "Standup" for a named standup; nothing for the default one."""
+    return f" ({name})" if name else ""
+
+
+def opening(
+    standup: Standup,
+    tz: str,
+    now: datetime,
+    *,
+    questions_by_dm: bool = False,
+    name: str | None = None,
+) -> Reply:
     """The standup is open. ``questions_by_dm``: the channel's notice when every member is
     asked by direct message instead."""
     closes = format_datetime(standup.closes_at, tz, now)
     lines = [f"{n + 1}. {q}" for n, q in enumerate(standup.questions)]
-    text = f"Standup time! Please answer by {closes}."
+    text = f"Standup time{_named(name)}! Please answer by {closes}."
     if standup.late_by_minutes:
         opened = format_datetime(
             standup.opened_at - timedelta(minutes=standup.late_by_minutes), tz, now
@@ -74,11 +86,14 @@ def opening(standup: Standup, tz: str, now: datetime, *, questions_by_dm: bool =
     )
 
 
-def reminder(standup: Standup, missing: list[str], tz: str, now: datetime) -> Reply:
+def reminder(
+    standup: Standup, missing: list[str], tz: str, now: datetime, *, name: str | None = None
+) -> Reply:
     closes = format_datetime(standup.closes_at, tz, now)
     who = " ".join(mention(p) for p in missing)
+    which = f"the {name} standup" if name else "the standup"
     return Reply(
-        text=f"{who} the standup closes at {closes}; your answer is still missing.",
+        text=f"{who} {which} closes at {closes}; your answer is still missing.",
         visibility=Visibility.CHANNEL,
         actions=(answer_action(standup),),
     )
@@ -109,7 +124,7 @@ def open_now(
     return text, Section(f"Standup of {day}, open now", tuple(lines))
 
 
-def summary(result: Summary, tz: str, now: datetime) -> Reply:
+def summary(result: Summary, tz: str, now: datetime, *, name: str | None = None) -> Reply:
     standup = result.standup
     day = format_date(standup.opened_at, tz, now)
     lines = [f"Answered: {' '.join(mention(p) for p in result.answered) or 'nobody'}"]
@@ -127,7 +142,7 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
     if standup.late_until is not None and now < standup.late_until:
         until = format_datetime(standup.late_until, tz, now)
         lines.append(f"Late answers are taken until {until} and added here.")
-    sections = [Section(f"Standup of {day}", tuple(lines))]
+    sections = [Section(f"Standup{_named(name)} of {day}", tuple(lines))]
     for answer in result.answers:
         body = tuple(
             f"{q}: {answer.answers[n] if n < len(answer.answers) and answer.answers[n] else '—'}"
@@ -158,7 +173,7 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
         sections.append(
             Section("Found in the answers (not tracked unless you click)", tuple(finding_lines))
         )
-    text = f"Standup summary: {len(result.answered)} answered"
+    text = f"Standup summary{_named(name)}: {len(result.answered)} answered"
     if result.missing:
         text += f", {len(result.missing)} did not"
     return Reply(

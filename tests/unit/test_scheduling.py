@@ -41,7 +41,13 @@ def outbox() -> Recorder:
 
 @pytest.fixture
 def scheduler(chat: Chat, outbox: Recorder) -> Scheduler:
-    return Scheduler(chat.store, outbox, clock=chat.clock, default_timezone="Europe/Berlin")
+    return Scheduler(
+        chat.store,
+        outbox,
+        clock=chat.clock,
+        default_timezone="Europe/Berlin",
+        timetable=chat.core.timetable,
+    )
 
 
 def at(chat: Chat, *args: int) -> None:
