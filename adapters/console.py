@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from bot.domain.limits import MAX_IMPORT_BYTES
 from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import (
@@ -31,6 +32,7 @@ from bot.messages import (
     Outgoing,
     Reply,
     Request,
+    Section,
     Tone,
 )
 from bot.views.plain import numbered_actions, plain, render_text
@@ -46,6 +48,15 @@ HINT = (
 )
 CANCELLED = "Cancelled; nothing was saved."
 QUIT_COMMANDS = frozenset({"quit", "exit"})
+#: The console's own commands, added to the help (they never reach the core).
+CONSOLE_HELP = Section(
+    "This console",
+    (
+        "/as NAME: speak as someone else from now on, e.g. `/as dana`",
+        "/cancel: leave a form or a list of choices; nothing is saved",
+        "/quit, /exit, or just `quit` or `exit`: leave the console",
+    ),
+)
 
 _NAME_RE = re.compile(r"^[\w.\-]+$")
 _MENTION_RE = re.compile(r"^<@!?([^>|\s]+)(?:\|[^>]*)?>$")
@@ -122,6 +133,11 @@ class _Cancelled(Exception):
     """The user left a form (``/cancel``, another command, or the end of input)."""
 
 
+#: Where the console saves the files the bot hands over (``/raid export``), from the
+#: directory raidline runs in.
+EXPORTS_DIR = Path("exports")
+
+
 class Console:
     """A chat channel in the terminal: ``#channel`` of workspace ``local``, as ``@user``."""
 
@@ -146,7 +162,8 @@ class Console:
         self._out = out
         self._interactive = interactive
         self._color = color
-        self._files_dir = files_dir if files_dir is not None else Path()
+        #: where files the bot hands over (exports) are saved; git ignores ``exports/``
+        self._files_dir = files_dir if files_dir is not None else EXPORTS_DIR
         self._queued: list[str] = []  # lines that ended a question and run as the next command
         self._prompt_on_screen: str | None = None
         self._sent = 0
@@ -177,6 +194,8 @@ class Console:
         text = line.strip()
         if not text:
             return True
+        if text.lower() in QUIT_COMMANDS:
+            return False
         if not text.startswith("/"):
             self._say(HINT)
             return True
@@ -194,9 +213,17 @@ class Console:
         if command == "cancel":
             self._say("Nothing to cancel.")
             return True
-        if command == "help":
+        if command in ("help", "?"):
             command, rest = "raid", ("help " + rest).strip()
-        reply = await self._send(Request(self.channel_key, self.user, command=command, text=rest))
+        attachments = self._attachments(command, rest)
+        if attachments is None:
+            return True
+        request = Request(
+            self.channel_key, self.user, command=command, text=rest, attachments=attachments
+        )
+        reply = await self._send(request)
+        if command == "raid" and rest.lower() in ("help", "?") and reply.tone is not Tone.ERROR:
+            reply = dataclasses.replace(reply, sections=(*reply.sections, CONSOLE_HELP))
         await self._follow(reply, command)
         return True
 
@@ -210,6 +237,7 @@ class Console:
         if waiting is not None:
             self._out.write("\n")
         self._print_reply(reply)
+        self._save_files(reply)  # a digest's chart: its file's path is shown
         if waiting is not None:
             self._out.write(waiting)
             self._out.flush()
@@ -221,10 +249,14 @@ class Console:
             heading.append(f"#{message.channel.channel}")
         if message.to_user:
             heading.append(f"direct message to @{message.to_user}")
+        if message.edit:
+            heading.append(f"updates {message.edit}")
         reply = message.reply
         if heading:
             reply = dataclasses.replace(reply, text=f"[{', '.join(heading)}] {reply.text}")
         await self.show(reply)
+        if message.edit:
+            return message.edit
         self._sent += 1
         return f"console-{self._sent}"
 
@@ -356,9 +388,30 @@ class Console:
             )
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident)
 
+    def _attachments(self, command: str, rest: str) -> dict[str, bytes] | None:
+        """``/raid import PATH [apply]``: the file at PATH, read here as a platform would
+        download an attachment (None, and said why, when it can't be read)."""
+        words = rest.split()
+        if command != "raid" or len(words) < 2 or words[0].lower() != "import":
+            return {}
+        if words[-1].lower() in ("apply", "--apply"):
+            words = words[:-1]
+        path = " ".join(words[1:])
+        if not path:
+            return {}
+        try:
+            with Path(path).expanduser().open("rb") as handle:
+                # one byte more than a register may have, so the core can say it is too big
+                data = handle.read(MAX_IMPORT_BYTES + 1)
+        except OSError as exc:
+            self._say(f"Can't read {path}: {exc.strerror or exc}.")
+            return None
+        return {path: data}
+
     def _save_files(self, reply: Reply) -> None:
         for file in reply.files:
             try:
+                self._files_dir.mkdir(parents=True, exist_ok=True)
                 path, size = _write_unique(self._files_dir, file.filename, file.content)
             except OSError as exc:
                 self._say(f"Could not save {file.filename}: {exc.strerror or exc}")

@@ -31,4 +31,18 @@ def public_link(settings: Settings, path: str, query: Mapping[str, str] | None =
     return link
 
 
-__all__ = ["public_link"]
+#: The calendar feed's route on raidline's web app (:func:`adapters.web.add_calendar_routes`).
+CALENDAR_ROUTE = "/calendar/{token}.ics"
+
+
+class PublicLinks:
+    """``bot.ports.Links``: the addresses of raidline's web pages under RAIDLINE_PUBLIC_URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def calendar_feed(self, token: str) -> str:
+        return public_link(self.settings, CALENDAR_ROUTE.format(token=token))
+
+
+__all__ = ["CALENDAR_ROUTE", "PublicLinks", "public_link"]

@@ -1,5 +1,5 @@
 """The aiohttp web servers: Slack HTTP mode (routes added by the Slack adapter), health,
-readiness and metrics.
+readiness, metrics and the calendar feed.
 
 * ``GET /healthz``: 200 ``{"status": "ok"}`` while the process runs (liveness). Always on the
   public port, never behind a token: the container's health check calls it.
@@ -13,6 +13,10 @@ application (:func:`build_app`) unless the operator gives them a listener of the
 (``RAIDLINE_OPS_PORT``, on loopback by default: a second :class:`WebServer`), and with an
 ``ops_token`` (``RAIDLINE_OPS_TOKEN``) they answer 401 to any request without
 ``Authorization: Bearer <token>``, wherever they are served.
+
+* ``GET /calendar/<token>.ics``: a person's calendar feed (``/raid calendar`` hands out the
+  link; :func:`add_calendar_routes`). A token that is unknown, revoked or malformed gets the
+  same plain 404, so the answer never tells which.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from adapters.links import CALENDAR_ROUTE
 from adapters.platform import PlatformAdapter
+from bot.errors import Unavailable
 from storage.uow import HEALTH_CHECK_TIMEOUT, check_database
 
 if TYPE_CHECKING:
@@ -191,6 +197,53 @@ def _add_ops_routes(
         app.router.add_get("/metrics", guarded(metrics_text))
 
 
+class CalendarSource(Protocol):
+    """What the feed route needs of the core (:meth:`bot.dispatcher.Core.calendar_feed`)."""
+
+    async def calendar_feed(self, token: str) -> bytes | None: ...
+
+
+#: The body of every refused feed request: it says nothing about why.
+FEED_NOT_FOUND = "Not found\n"
+#: Seconds a calendar (or a proxy between) may keep a feed before asking again.
+FEED_MAX_AGE = 300
+
+
+def add_calendar_routes(app: web.Application, source: CalendarSource) -> None:
+    """``GET /calendar/<token>.ics`` on ``app``: the feed as ``text/calendar``, or 404."""
+    prefix, _, suffix = CALENDAR_ROUTE.partition("{token}")
+
+    async def feed(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        token = name.removesuffix(suffix) if name.endswith(suffix) else ""
+        try:
+            body = await source.calendar_feed(token) if token else None
+        except Unavailable:
+            return web.Response(
+                text="The calendar is not available right now; please try again later.\n",
+                status=503,
+                headers={"Retry-After": "60", "Cache-Control": "no-store"},
+            )
+        if body is None:
+            return web.Response(
+                text=FEED_NOT_FOUND, status=404, headers={"Cache-Control": "no-store"}
+            )
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": 'inline; filename="raidline.ics"',
+                "Cache-Control": f"private, max-age={FEED_MAX_AGE}",
+                "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff",
+                "X-Robots-Tag": "noindex",
+            },
+        )
+
+    app.router.add_get(prefix + "{name}", feed)
+
+
 class WebServer:
     #: Seconds ``stop()`` lets requests in progress finish before closing their connections.
     shutdown_timeout = 2.0
@@ -222,11 +275,14 @@ class WebServer:
 
 
 __all__ = [
+    "FEED_NOT_FOUND",
     "TICK_GRACE_SECONDS",
     "UNAUTHORIZED",
+    "CalendarSource",
     "Readiness",
     "Ticking",
     "WebServer",
+    "add_calendar_routes",
     "build_app",
     "healthz",
 ]

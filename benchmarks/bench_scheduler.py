@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.runtime.config import load_settings
+from adapters.runtime.timetable import CronTimetable
 from adapters.slack import blocks as kit
 from benchmarks._common import emit, median, postgres_base_url, postgres_database
 from benchmarks._data import NOW, add_channels, add_items, add_schedules, sync_engine
@@ -69,6 +70,7 @@ def _scheduler(url: str, clock: FixedClock) -> tuple[Scheduler, QueueMessenger, 
         clock=clock,
         default_timezone="Europe/Berlin",
         delivery_concurrency=load_settings({}).raidline_delivery_concurrency,  # the default
+        timetable=CronTimetable(),  # raidline's: APScheduler's CronTrigger
     )
     return scheduler, messenger, engine
 

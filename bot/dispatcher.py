@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot import actions
 from bot.commands.clicks import click_call
 from bot.commands.clicks import form_for as click_form
-from bot.commands.registry import COMMANDS, from_options, help_reply, run
+from bot.commands.registry import COMMANDS, from_options, help_reply, help_request, run
 from bot.context import current_request_id, new_request_id
 from bot.domain.limits import clean_text, multiline
 from bot.domain.model import ChannelKey
+from bot.domain.schedules import ZoneTimetable
 from bot.errors import (
     FormInvalid,
     RaidlineError,
@@ -26,11 +28,21 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, SystemClock, UnitOfWorkFactory
-from bot.services import export
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    DashboardLinks,
+    Links,
+    PeopleDirectory,
+    SystemClock,
+    Timetable,
+    UnitOfWorkFactory,
+)
+from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
-from bot.text.parsing import check_command_length, check_fields, did_you_mean
+from bot.text.parsing import check_command_length, check_fields, closest
+from bot.views import calendar as calendar_views
 from bot.views import export as export_views
 from bot.views import home as views
 
@@ -38,6 +50,9 @@ log = logging.getLogger("raidline.core")
 
 #: The answer to a request that arrives while raidline shuts down.
 SHUTTING_DOWN = "raidline is restarting; nothing was changed, please try again in a minute."
+
+#: Seconds a platform may take to name the people of an export; after that, ids are shown.
+NAME_LOOKUP_SECONDS = 5.0
 
 #: Action verbs named in metrics; any other verb is counted as ``unknown``.
 _ACTION_VERBS = actions.VERBS
@@ -75,9 +90,13 @@ class Core:
         *,
         clock: Clock | None = None,
         default_timezone: str = "UTC",
+        timetable: Timetable | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock or SystemClock()
+        #: schedules' next runs and holidays (``adapters.runtime.timetable`` in raidline;
+        #: the zoneinfo-only fallback, without holidays, when none is given)
+        self.timetable: Timetable = timetable or ZoneTimetable()
         self.default_timezone = default_timezone
         #: called after a command changed a schedule, so the scheduler can look at once
         self.on_schedule_change: Callable[[], None] | None = None
@@ -85,6 +104,15 @@ class Core:
         self.observers: list[Observer] = []
         #: False once shutting down: new requests get :data:`SHUTTING_DOWN`, nothing runs
         self.accepting = True
+        #: how each platform names people (by platform); adapters register theirs
+        self.directories: dict[str, PeopleDirectory] = {}
+        #: the addresses of raidline's web pages, set where a web server serves them (the
+        #: calendar feed); None: ``/raid calendar`` says there is no feed here
+        self.links: Links | None = None
+        #: hands out dashboard links (``/raid dashboard``); None: no dashboard is served here
+        self.dashboard_links: DashboardLinks | None = None
+        #: draws the charts digests carry; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -100,8 +128,11 @@ class Core:
                 self._idle = asyncio.Event()
             await self._idle.wait()
 
-    async def handle(self, request: Request) -> Reply:
+    async def handle(self, request: Request, *, call: object | None = None) -> Reply:
         """Never raises: every failure becomes a reply the user can act on.
+
+        ``call``: the typed call to run, when the caller built it itself (the command line's
+        ``raidline import-csv``); else it comes from the request's text, options or action.
 
         Each request gets a new id in :data:`bot.context.current_request_id`. It is left set
         on the caller's task afterwards, so that the adapter's own log records about
@@ -116,7 +147,7 @@ class Core:
             if not self.accepting:
                 reply, outcome = Reply(text=SHUTTING_DOWN, tone=Tone.ERROR), "unavailable"
             else:
-                reply, outcome = await self._answer(request)
+                reply, outcome = await self._answer(request, call)
                 database_error = outcome == "unavailable"
             handled = Handled(
                 request=request,
@@ -147,10 +178,10 @@ class Core:
             if not self._in_flight and self._idle is not None:
                 self._idle.set()
 
-    async def _answer(self, request: Request) -> tuple[Reply, str]:
+    async def _answer(self, request: Request, call: object | None) -> tuple[Reply, str]:
         """The reply and the outcome (ok, usage, forbidden...) of one request."""
         try:
-            return await self._handle(request), "ok"
+            return await self._handle(request, call), "ok"
         except FormInvalid as e:
             return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors), "usage"
         except Unavailable as e:
@@ -165,11 +196,11 @@ class Core:
             )
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident), "error"
 
-    async def _handle(self, request: Request) -> Reply:
+    async def _handle(self, request: Request, prepared: object | None = None) -> Reply:
         request = clean_request(request)
         command = request.command.strip().lstrip("/").lower()
         spec = None
-        if request.action_id is None:
+        if request.action_id is None and prepared is None:
             check_command_length(request.text)
             if request.options is not None and request.subcommand:
                 # as long as the text the options stand for (``note B-3 <text>``)
@@ -179,11 +210,14 @@ class Core:
                 return help_reply(request.text)
             spec = COMMANDS.get(command)
             if spec is None:
-                hint = did_you_mean(command, list(COMMANDS))
+                close = closest(command, list(COMMANDS))
+                hint = f" Did you mean `/{close}`?" if close else ""
                 raise UsageError(
                     f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
-                    usage=COMMANDS["raid"].usage,
+                    usage=COMMANDS[close or "raid"].usage,
                 )
+            if request.options is None and (asked := help_request(command, request.text)):
+                return asked
             if not request.text.strip() and not request.options and spec.form is not None:
                 return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
         async with self.uow_factory() as uow:
@@ -196,8 +230,17 @@ class Core:
                 timezone=self._timezone(request.user_timezone, settings.timezone),
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
+                names=functools.partial(self.names, request.channel),
+                attachments=dict(request.attachments),
+                channel_name=request.channel_name,
+                links=self.links,
+                timetable=self.timetable,
+                dashboard_links=self.dashboard_links,
+                charts=self.charts,
             )
-            if spec is None:
+            if prepared is not None:
+                call = prepared
+            elif spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
             elif request.options is not None:
                 call = from_options(ctx, spec, request.subcommand, request.options)
@@ -206,6 +249,8 @@ class Core:
             check_limits(call)
             reply = await run(ctx, call)
             await uow.commit()
+        if ctx.finish is not None:
+            reply = await ctx.finish()
         if command in ("standup", "digest") and self.on_schedule_change is not None:
             self.on_schedule_change()
         return reply
@@ -259,13 +304,37 @@ class Core:
             for i in matches[:limit]
         ]
 
+    async def calendar_feed(self, token: str) -> bytes | None:
+        """The ``.ics`` of a calendar token; None when the token is unknown or revoked.
+        Raises :class:`bot.errors.Unavailable` when the database cannot be reached."""
+        async with self.uow_factory() as uow:
+            found = await calendar.feed(uow, token, self.default_timezone)
+        if found is None:
+            return None
+        return calendar_views.render(found, self.clock.now(), self.timetable)
+
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """Display names of ``people`` from the channel's platform, by id. Never raises and
+        never takes longer than :data:`NAME_LOOKUP_SECONDS`: whoever is not named by then
+        is shown by id."""
+        directory = self.directories.get(channel.platform)
+        if directory is None or not people:
+            return {}
+        try:
+            async with asyncio.timeout(NAME_LOOKUP_SECONDS):
+                return await directory.names(channel, list(dict.fromkeys(people)))
+        except Exception as exc:  # a platform outage must not stop an export
+            log.warning("no names from %s: %s", channel.platform, type(exc).__name__)
+            return {}
+
     async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
+        fmt = export.check_format(fmt)
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
-            fmt = export.check_format(fmt)
             log = await export.channel_log(uow, channel)
-            return export_views.render(fmt, channel, log.items, log.events, tz, self.clock.now())
+        names = await self.names(channel, log.people)
+        return export_views.render(fmt, log, tz, self.clock.now(), names)
 
 
 def _clean_values(values: Mapping[str, str]) -> dict[str, str]:
@@ -292,6 +361,11 @@ def clean_request(request: Request) -> Request:
             None if request.action_id is None else clean_text(request.action_id, multiline=False)
         ),
         values=_clean_values(request.values),
+        channel_name=(
+            None
+            if request.channel_name is None
+            else clean_text(request.channel_name, multiline=False)[:100] or None
+        ),
     )
 
 

@@ -34,6 +34,9 @@ class Request:
     ``user_is_admin``: the platform says the user administers the workspace (a Slack workspace
     admin or owner, a Discord member with Manage Server); such a person may always set a
     channel's leads. Adapters that cannot tell leave it False.
+
+    ``channel_name``: the channel's name (Slack's ``channel_name``, a Discord channel's name),
+    for texts read outside the chat (the calendar feed); None when the platform gave none.
     """
 
     channel: ChannelKey
@@ -47,6 +50,11 @@ class Request:
     user_timezone: str | None = None
     source_url: str | None = None
     user_is_admin: bool = False
+    #: files that came with the request, by file name (a register attached to ``/raid
+    #: import``); the adapter has downloaded or read them
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
+    #: the channel's name as the platform shows it (``apollo``), when the platform said
+    channel_name: str | None = None
 
 
 class Visibility(StrEnum):
@@ -179,6 +187,10 @@ class Outgoing:
     #: an earlier attempt of this run started to send it and did not finish, so it may have
     #: been posted: adapters that can find their earlier message look before posting again
     resend: bool = False
+    #: edit, not post: the platform's ref of a message the bot posted in ``channel`` earlier
+    #: (Slack ts, Discord message id), replaced in place by ``reply`` (Slack chat.update,
+    #: Discord message edit); sending returns the same ref
+    edit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.domain.model import (
+    CalendarToken,
     ChannelKey,
     ChannelSettings,
     Event,
@@ -29,6 +30,8 @@ from bot.domain.model import (
     StandupAnswer,
     Status,
 )
+from bot.domain.schedules import Recurrence
+from bot.domain.trends import HeatMap, Trends
 from bot.messages import Outgoing
 
 
@@ -99,6 +102,15 @@ class ItemRepository(Protocol):
         """How many of one channel's items match each of ``wheres``, in one query."""
         ...
 
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> builtins.list[Item]:
+        """At most ``limit`` of one channel's items (closed ones too) in which every one of
+        ``words`` appears, ignoring case, as plain text (``%`` and ``_`` are not wildcards)
+        in the title, the details or a note of the history. Active items first, then the
+        newest first."""
+        ...
+
     async def owner_counts(
         self, channel: ChannelKey, where: ItemFilter, *, at_least: int = 1
     ) -> builtins.list[tuple[str, int]]:
@@ -158,10 +170,24 @@ class ChannelRepository(Protocol):
 class ScheduleRepository(Protocol):
     """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""
 
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None: ...
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
+        """The channel's schedule of that kind: the default one, or the one named ``name``."""
+        ...
+
+    async def get_by_id(self, schedule_id: int) -> Schedule | None: ...
+
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
+        """Every schedule of the channel (default and named), default ones first."""
+        ...
+
+    async def remove(self, schedule_id: int) -> None:
+        """Delete a schedule with its standups and their answers."""
+        ...
 
     async def save(self, schedule: Schedule) -> Schedule:
-        """Insert or update (one schedule per channel and kind); returns it with its id."""
+        """Insert or update (one schedule per channel, kind and name); returns it with its id."""
         ...
 
     async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
@@ -236,6 +262,10 @@ class ScheduleRepository(Protocol):
         """Runs waiting to be sent: pending (due or not) plus sending."""
         ...
 
+    async def run_by_key(self, key: str) -> Run | None:
+        """The run with this key (with its ``result_ref``: where its message went), or None."""
+        ...
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:
         """The channel's most recent runs of a kind, newest first (for status views)."""
         ...
@@ -248,8 +278,14 @@ class ScheduleRepository(Protocol):
 
     async def get_standup(self, standup_id: int) -> Standup | None: ...
 
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
-        """The channel's most recently opened standup."""
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        """The channel's most recently opened standup (of schedule ``schedule_id`` if given)."""
+        ...
+
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> builtins.list[Standup]:
+        """The channel's standups opened after ``since``, oldest first."""
         ...
 
     async def update_standup(self, standup: Standup) -> None: ...
@@ -268,10 +304,31 @@ class ScheduleRepository(Protocol):
         ...
 
 
+class CalendarTokenRepository(Protocol):
+    """The calendar feed tokens (``/raid calendar``), kept as their SHA-256 only."""
+
+    async def add(self, token: CalendarToken) -> CalendarToken:
+        """Store a new token; returns it with its ``id`` set."""
+        ...
+
+    async def find(self, token_hash: str) -> CalendarToken | None:
+        """The token with this hash, if it is not revoked; None otherwise."""
+        ...
+
+    async def active_count(self, channel: ChannelKey, user: str) -> int:
+        """How many tokens ``user`` holds for ``channel`` that are not revoked."""
+        ...
+
+    async def revoke(self, channel: ChannelKey, user: str, at: datetime) -> int:
+        """Revoke every token ``user`` holds for ``channel`` (``revoked_at = at``); how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     items: ItemRepository
     channels: ChannelRepository
     schedules: ScheduleRepository
+    calendars: CalendarTokenRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -290,6 +347,43 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+class Timetable(Protocol):
+    """Calendar arithmetic and days off: when a schedule's rule runs next, which days are
+    public holidays.
+
+    ``adapters.runtime.timetable`` implements it with APScheduler's triggers and the
+    ``holidays`` package; the core imports neither.
+    """
+
+    def next_run(self, rule: Recurrence, after: datetime) -> datetime:
+        """The rule's first run strictly after ``after``, aware UTC. A local time that does
+        not exist that day (spring forward) runs at the shifted instant; one that happens
+        twice (fall back) runs once, at its first occurrence."""
+        ...
+
+    def holiday(self, region: str, day: date) -> str | None:
+        """The name of the public holiday on ``day`` in ``region`` (as :meth:`check_region`
+        returns it), or None."""
+        ...
+
+    def check_region(self, text: str) -> str:
+        """A holiday calendar's code (``DE-BY``, ``US``, ``IN-KA``) as stored; raises
+        :class:`bot.errors.UsageError` for one that does not exist."""
+        ...
+
+
+class PeopleDirectory(Protocol):
+    """How a platform names people, for texts read outside the chat (exports).
+
+    Slack asks users.info, Discord the user's profile; the console has none (its people are
+    their names already). Anyone a directory cannot name is shown by their id.
+    """
+
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """Display names of those of ``people`` (ids) the platform can name, by id."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, time-zone aware, in UTC."""
@@ -301,9 +395,38 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class Links(Protocol):
+    """The addresses of raidline's web pages, as people open them (``RAIDLINE_PUBLIC_URL``)."""
+
+    def calendar_feed(self, token: str) -> str:
+        """The address of the calendar feed of ``token``."""
+        ...
+
+
 class Messenger(Protocol):
     """Delivers messages the bot sends on its own, through the channel's platform adapter."""
 
     async def send(self, message: Outgoing) -> str | None:
-        """Returns the platform's message ref; raises when delivery failed (to retry later)."""
+        """Returns the platform's message ref; raises when delivery failed (to retry later).
+
+        A message with ``edit`` set replaces that earlier message in place instead of posting
+        a new one (and returns its ref)."""
+        ...
+
+
+class DashboardLinks(Protocol):
+    """Hands out the links that open a channel's dashboard (``adapters.web_auth``)."""
+
+    def dashboard_link(self, channel: ChannelKey, user: str, now: datetime) -> str:
+        """A signed, single-use link to ``channel``'s dashboard for ``user``, valid a few
+        minutes from ``now``."""
+        ...
+
+
+class ChartDrawer(Protocol):
+    """Draws the dashboard's charts (``adapters.charts``): the page's SVG and chat's PNG
+    come from the same drawing of the same numbers."""
+
+    def draw(self, trends: Trends, heat: HeatMap | None, fmt: Literal["svg", "png"]) -> bytes:
+        """The 12-week trend (and the risk heat map when given) as an image."""
         ...

@@ -31,11 +31,19 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import local_date, next_run, within_hours
+from bot.domain.schedules import ZoneTimetable, local_date, rule_of, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
-from bot.ports import Clock, Messenger, SystemClock, UnitOfWork, UnitOfWorkFactory
-from bot.services import digests, nudges, standups
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    Messenger,
+    SystemClock,
+    Timetable,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from bot.services import dashboard, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -134,10 +142,13 @@ class Scheduler:
         platforms: frozenset[str] | None = None,
         delivery_concurrency: int = 1,
         lease: timedelta | None = None,
+        timetable: Timetable | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.messenger = messenger
         self.clock = clock or SystemClock()
+        #: next runs and holidays (the zoneinfo-only fallback when none is given)
+        self.timetable: Timetable = timetable or ZoneTimetable()
         self.default_timezone = default_timezone
         #: platforms this process delivers to (None: all)
         self.platforms = platforms
@@ -146,6 +157,8 @@ class Scheduler:
         self.last_tick_at: datetime | None = None
         #: called with the report of every tick, also of a failed one (metrics)
         self.observers: list[TickObserver] = []
+        #: draws the weekly digest's chart; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         #: set by :meth:`stop_delivering`: no new claims, claimed runs are handed back
         self.stopping = False
         #: how many channels' runs are delivered at once
@@ -160,6 +173,7 @@ class Scheduler:
             RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
+            RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
         }
 
     def _tz(self, name: str | None) -> str:
@@ -241,13 +255,14 @@ class Scheduler:
     async def _occurrences(self, uow: UnitOfWork, s: Schedule, now: datetime) -> int:
         """Runs for every occurrence up to ``now`` (missed ones recorded), next run advanced."""
         assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
+        rule = rule_of(s)
         occurrences = [s.next_run_at]
         while len(occurrences) < 400:
-            following = next_run(s.days, s.at, s.timezone, occurrences[-1])
+            following = self.timetable.next_run(rule, occurrences[-1])
             if following > now:
                 break
             occurrences.append(following)
-        upcoming = next_run(s.days, s.at, s.timezone, max(now, occurrences[-1]))
+        upcoming = self.timetable.next_run(rule, max(now, occurrences[-1]))
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
@@ -399,6 +414,10 @@ class Scheduler:
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
             return
+        except standups.SummaryNotPosted as waiting:
+            log.info("%s: %s; trying again shortly", run.key, waiting)
+            await self._finish(run, RunStatus.PENDING, retry_at=now + LEASE / 4)
+            return
         except LeaseLost:
             log.warning("%s: lease lost to another worker; left to that one", run.key)
             return
@@ -541,7 +560,12 @@ class Scheduler:
         digest, tz = await digests.due(uow, run.channel, now, self._tz)
         if not digest.worth_sending:
             return None
-        return Outgoing(run.channel, digest_views.digest(digest, tz, now))
+        reply = digest_views.digest(digest, tz, now)
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.DIGEST)
+        if schedule is not None and len(schedule.days) == 1:  # the weekly digest: a picture
+            png = await dashboard.chart_png(uow, run.channel, now, self.charts)
+            reply = digest_views.with_chart(reply, png, now)
+        return Outgoing(run.channel, reply)
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)
@@ -551,7 +575,11 @@ class Scheduler:
         if opened is None:
             return None
         reply = standup_views.opening(
-            opened.standup, opened.timezone, now, questions_by_dm=opened.questions_by_dm
+            opened.standup,
+            opened.timezone,
+            now,
+            questions_by_dm=opened.questions_by_dm,
+            name=opened.name,
         )
         return Outgoing(run.channel, reply, to_user=opened.to_user)
 
@@ -565,14 +593,24 @@ class Scheduler:
         reminder = await standups.remind_run(uow, run, now, self.default_timezone)
         if reminder is None:
             return None
-        reply = standup_views.reminder(reminder.standup, reminder.missing, reminder.timezone, now)
+        reply = standup_views.reminder(
+            reminder.standup, reminder.missing, reminder.timezone, now, name=reminder.name
+        )
         return Outgoing(run.channel, reply, to_user=reminder.to_user, thread=reminder.thread)
 
     async def _standup_close(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         closed = await standups.close_run(uow, run, self.default_timezone)
         if closed is None:
             return None
-        return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
+        return Outgoing(run.channel, reply)
+
+    async def _standup_update(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        closed = await standups.update_run(uow, run, self.default_timezone)
+        if closed is None:
+            return None
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
+        return Outgoing(run.channel, reply, edit=closed.edit)
 
 
 def _forget(task: asyncio.Future[str | None]) -> None:

@@ -34,6 +34,7 @@ from storage.types import UTCDateTime
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "CalendarTokenRow",
     "ChannelRow",
     "ItemEventRow",
     "ItemRow",
@@ -44,6 +45,7 @@ __all__ = [
     "SeenRequestRow",
     "StandupAnswerRow",
     "StandupRow",
+    "calendar_tokens",
     "channels",
     "item_events",
     "items",
@@ -76,6 +78,8 @@ PERSON = 255
 MESSAGE_REF = 255
 # "09:30"
 LOCAL_TIME = 5
+#: ``standup:`` and a standup's name (bot.commands.standup.MAX_NAME characters)
+SCHEDULE_KIND = 48
 #: The server default of ``channels.work_days``: ``bot.domain.model.WORKDAYS`` as JSON text.
 WORKDAYS_JSON = json.dumps(list(WORKDAYS))
 
@@ -219,7 +223,8 @@ class ScheduleRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    kind: Mapped[str] = mapped_column(String(16))
+    #: ``standup``, ``digest``, or a named one: ``standup:retro`` (rows.stored_kind)
+    kind: Mapped[str] = mapped_column(String(SCHEDULE_KIND))
     days: Mapped[list[str]] = mapped_column(JSONType, default=list)
     at: Mapped[str | None] = mapped_column(String(LOCAL_TIME))
     timezone: Mapped[str] = mapped_column(String(64))
@@ -232,6 +237,9 @@ class ScheduleRow(Base):
     skip_dates: Mapped[list[str]] = mapped_column(JSONType, default=list)
     away: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime]
+    #: standup settings added after 0005, as JSON (``storage.repositories.rows``): late
+    #: answers, reminders, optional members, observers, mentions; None: the defaults
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class RunRow(Base):
@@ -288,6 +296,9 @@ class StandupRow(Base):
     late_by_minutes: Mapped[int] = mapped_column(Integer, default=0)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     message_ref: Mapped[str | None] = mapped_column(String(MESSAGE_REF))
+    #: the schedule's options as they were when it opened (optional members, observers,
+    #: mentions, until when late answers are taken); None: the defaults
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class SecretRow(Base):
@@ -329,6 +340,28 @@ class StandupAnswerRow(Base):
     first_answered_at: Mapped[datetime]
 
 
+class CalendarTokenRow(Base):
+    """A calendar feed token (``bot.domain.model.CalendarToken``): one person's link to one
+    channel's dates. Only the token's SHA-256 is stored; ``revoked_at`` ends it."""
+
+    __tablename__ = "calendar_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        # "How many links does this person hold here", and revoking them.
+        Index("ix_calendar_tokens_channel_id_user", "channel_id", "user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    user: Mapped[str] = mapped_column(String(PERSON))
+    #: sha256 of the token, hex
+    token_hash: Mapped[str] = mapped_column(String(64))
+    #: the channel's name when the link was made (for the feed's titles)
+    channel_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
@@ -346,6 +379,7 @@ standups = _table(StandupRow)
 standup_answers = _table(StandupAnswerRow)
 raidline_secrets = _table(SecretRow)
 seen_requests = _table(SeenRequestRow)
+calendar_tokens = _table(CalendarTokenRow)
 
 
 #: Tables other libraries own in the same database (slack_sdk's installation and OAuth state

@@ -14,7 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import Unavailable
-from bot.ports import ChannelRepository, ItemRepository, ScheduleRepository
+from bot.ports import (
+    CalendarTokenRepository,
+    ChannelRepository,
+    ItemRepository,
+    ScheduleRepository,
+)
 from storage.db import (
     READ_ONLY,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -24,6 +29,7 @@ from storage.db import (
 )
 from storage.repositories import (
     CHANNEL_IDS,
+    SqlCalendarTokenRepository,
     SqlChannelRepository,
     SqlItemRepository,
     SqlScheduleRepository,
@@ -48,6 +54,7 @@ class SqlUnitOfWork:
     items: ItemRepository
     channels: ChannelRepository
     schedules: ScheduleRepository
+    calendars: CalendarTokenRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
@@ -56,6 +63,7 @@ class SqlUnitOfWork:
         self.items = SqlItemRepository(self._session)
         self.channels = SqlChannelRepository(self._session)
         self.schedules = SqlScheduleRepository(self._session)
+        self.calendars = SqlCalendarTokenRepository(self._session)
         self._entered = False
         self._gate = gate
         self._holding = False

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from bot.domain.model import (
+    CalendarToken,
     ChannelKey,
     ChannelSettings,
     Event,
@@ -56,6 +57,7 @@ class _State:
     answers: dict[tuple[int, str], StandupAnswer] = dataclasses.field(default_factory=dict)
     #: the message each run's first attempt built (by run id)
     messages: dict[int, Outgoing] = dataclasses.field(default_factory=dict)
+    calendar_tokens: dict[int, CalendarToken] = dataclasses.field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -149,6 +151,19 @@ class _Items:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
         return found if limit is None else found[:limit]
 
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> list[Item]:
+        def holds(item: Item, word: str) -> bool:
+            notes = [e.note or "" for e in self.s.events.get(item.stored_id, [])]
+            texts = [item.title, item.details or "", *notes]
+            return any(word.casefold() in t.casefold() for t in texts)
+
+        found = [i for i in await self.list(channel) if all(holds(i, w) for w in words)]
+        found.sort(key=lambda i: (i.created_at, i.number), reverse=True)
+        found.sort(key=lambda i: not i.active)  # stable: active first, newest first in each
+        return found if limit is None else found[:limit]
+
     async def counts(self, channel: ChannelKey, wheres: Sequence[ItemFilter]) -> list[int]:
         return [len(await self.find(channel, where)) for where in wheres]
 
@@ -233,14 +248,29 @@ class _Schedules:
     def __init__(self, state: _State) -> None:
         self.s = state
 
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
         for schedule in self.s.schedules.values():
-            if (schedule.channel, schedule.kind) == (channel, kind):
+            if (schedule.channel, schedule.kind, schedule.name) == (channel, kind, name):
                 return schedule
         return None
 
+    async def get_by_id(self, schedule_id: int) -> Schedule | None:
+        return self.s.schedules.get(schedule_id)
+
+    async def of_channel(self, channel: ChannelKey) -> list[Schedule]:
+        mine = [s for s in self.s.schedules.values() if s.channel == channel]
+        return sorted(mine, key=lambda s: (s.kind.value, s.name or ""))
+
+    async def remove(self, schedule_id: int) -> None:
+        self.s.schedules.pop(schedule_id, None)
+        gone = {k for k, s in self.s.standups.items() if s.schedule_id == schedule_id}
+        self.s.standups = {k: s for k, s in self.s.standups.items() if k not in gone}
+        self.s.answers = {k: a for k, a in self.s.answers.items() if k[0] not in gone}
+
     async def save(self, schedule: Schedule) -> Schedule:
-        existing = await self.get(schedule.channel, schedule.kind)
+        existing = await self.get(schedule.channel, schedule.kind, schedule.name)
         schedule_id = existing.id if existing else self.s.new_id()
         schedule = dataclasses.replace(schedule, id=schedule_id)
         self.s.schedules[schedule_id] = schedule  # type: ignore[index]
@@ -352,6 +382,9 @@ class _Schedules:
         waiting = (RunStatus.PENDING, RunStatus.SENDING)
         return sum(1 for r in self.s.runs.values() if r.status in waiting)
 
+    async def run_by_key(self, key: str) -> Run | None:
+        return next((r for r in self.s.runs.values() if r.key == key), None)
+
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> list[Run]:
         found = [r for r in self.s.runs.values() if r.channel == channel and r.kind is kind]
         return sorted(found, key=lambda r: (r.due_at, r.stored_id), reverse=True)[:limit]
@@ -370,9 +403,19 @@ class _Schedules:
     async def get_standup(self, standup_id: int) -> Standup | None:
         return self.s.standups.get(standup_id)
 
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
-        mine = [s for s in self.s.standups.values() if s.channel == channel]
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        mine = [
+            s
+            for s in self.s.standups.values()
+            if s.channel == channel and schedule_id in (None, s.schedule_id)
+        ]
         return max(mine, key=lambda s: (s.opened_at, s.stored_id), default=None)
+
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> list[Standup]:
+        mine = [s for s in self.s.standups.values() if s.channel == channel and s.opened_at > since]
+        return sorted(mine, key=lambda s: (s.opened_at, s.stored_id))
 
     async def update_standup(self, standup: Standup) -> None:
         self.s.standups[standup.stored_id] = standup
@@ -397,6 +440,44 @@ class _Schedules:
         return [a for (sid, _), a in self.s.answers.items() if sid == standup_id]
 
 
+class _Calendars:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    async def add(self, token: CalendarToken) -> CalendarToken:
+        if any(t.token_hash == token.token_hash for t in self.s.calendar_tokens.values()):
+            raise AssertionError("a token hash is unique")
+        stored = dataclasses.replace(token, id=self.s.new_id())
+        self.s.calendar_tokens[stored.id or 0] = stored
+        return stored
+
+    async def find(self, token_hash: str) -> CalendarToken | None:
+        return next(
+            (
+                t
+                for t in self.s.calendar_tokens.values()
+                if t.token_hash == token_hash and t.revoked_at is None
+            ),
+            None,
+        )
+
+    def _held(self, channel: ChannelKey, user: str) -> list[CalendarToken]:
+        return [
+            t
+            for t in self.s.calendar_tokens.values()
+            if t.channel == channel and t.user == user and t.revoked_at is None
+        ]
+
+    async def active_count(self, channel: ChannelKey, user: str) -> int:
+        return len(self._held(channel, user))
+
+    async def revoke(self, channel: ChannelKey, user: str, at: datetime) -> int:
+        held = self._held(channel, user)
+        for token in held:
+            self.s.calendar_tokens[token.id or 0] = dataclasses.replace(token, revoked_at=at)
+        return len(held)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the shared state; ``commit`` publishes it, anything else drops it.
 
@@ -419,6 +500,7 @@ class FakeUnitOfWork:
         self.items = _Items(self.state)
         self.channels = _Channels(self.state)
         self.schedules = _Schedules(self.state)
+        self.calendars = _Calendars(self.state)
         return self
 
     async def __aexit__(
@@ -437,7 +519,11 @@ class FakeUnitOfWork:
         self.store.commits += 1
 
     async def rollback(self) -> None:
-        return None
+        """Drop what this unit of work changed, as a database's rollback does."""
+        self.state = copy.deepcopy(self.store.state)
+        self.items = _Items(self.state)
+        self.channels = _Channels(self.state)
+        self.schedules = _Schedules(self.state)
 
 
 class FakeStore:

@@ -13,6 +13,18 @@ The package is split by direction:
 
 from __future__ import annotations
 
+import warnings
+
+# ruff: noqa: E402 - the imports below come after the warning filter, which must come first
+# discord.py imports the standard library's audioop for voice, which raidline never uses:
+# Python 3.11 and 3.12 warn that it is deprecated. Only that warning, only from discord.py.
+warnings.filterwarnings(
+    "ignore",
+    message="'audioop' is deprecated",
+    category=DeprecationWarning,
+    module=r"discord\.",
+)
+
 from adapters.discord import outbound
 from adapters.discord.client import (
     INTENTS,
@@ -24,6 +36,7 @@ from adapters.discord.client import (
     invite_url,
 )
 from adapters.discord.interactions import Interactions
+from adapters.discord.people import DiscordNames
 from adapters.platform import AdapterDeps
 from bot.messages import Outgoing
 
@@ -38,6 +51,7 @@ class DiscordAdapter:
         self.core = deps.core
         self.interactions = Interactions(deps.core)
         self.gateway = Gateway(deps.settings, self.interactions)
+        deps.core.directories[self.name] = DiscordNames(lambda: self.gateway.client)
 
     @property
     def client(self) -> RaidlineClient | None:

@@ -23,6 +23,8 @@ async def send(client: discord.Client, message: Outgoing) -> str | None:
     A resend (``message.resend``) carries the same nonces as the earlier attempt, so Discord
     drops it if that attempt's message arrived within its de-duplication window.
     """
+    if message.edit:
+        return await _edit(client, message, message.edit)
     if message.resend:
         log.info("sending %s again with its nonces: Discord drops a repeat", message.key)
     target: discord.abc.Messageable
@@ -54,6 +56,23 @@ async def send(client: discord.Client, message: Outgoing) -> str | None:
         )
         first = first or str(sent.id)
     return first
+
+
+async def _edit(client: discord.Client, message: Outgoing, ref: str) -> str:
+    """Replace the bot's earlier message ``ref`` in the channel in place (PATCH the message);
+    a reply that renders as several messages keeps its first part there."""
+    channel = client.get_partial_messageable(
+        int(message.channel.channel), guild_id=_int(message.channel.workspace)
+    )
+    part = dr.render_all(message.reply, None)[0]
+    view = build_view(part.rows)
+    await channel.get_partial_message(int(ref)).edit(
+        content=part.content or None,
+        embeds=part.embeds,
+        view=view,
+        allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+    )
+    return ref
 
 
 async def _thread(client: discord.Client, message: Outgoing) -> discord.abc.Messageable:

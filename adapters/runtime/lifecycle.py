@@ -24,7 +24,13 @@ from typing import TextIO
 
 from adapters.console import Console, StreamLines, wants_color
 from adapters.platform import EXIT_CONFIG, EXIT_OK, StartupError
-from adapters.runtime.bootstrap import AdapterFactory, Parts, bootstrap, enabled_adapters
+from adapters.runtime.bootstrap import (
+    AdapterFactory,
+    Parts,
+    bootstrap,
+    enabled_adapters,
+    serve_public_pages,
+)
 from adapters.runtime.config import Settings
 from adapters.runtime.database import database_display, one_process
 from adapters.runtime.ticker import TickRunner
@@ -113,7 +119,7 @@ async def run_console(
                 files_dir=files_dir,
             )
             # Health first: once the banner is out, the container's health check may ask.
-            health = await _health_server(settings) if serve_health else None
+            health = await _health_server(parts) if serve_health else None
             if show_banner:
                 stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
                 stdout.flush()
@@ -129,21 +135,25 @@ async def run_console(
             await parts.close()
 
 
-async def _health_server(settings: Settings) -> WebServer | None:
-    """``GET /healthz`` for the console; a port that cannot be had is a warning, not an end:
-    the console is usable without it."""
-    server = WebServer(
-        build_app(), settings.raidline_http_host, settings.raidline_http_port, what="Health"
-    )
+async def _health_server(parts: Parts) -> WebServer | None:
+    """``GET /healthz`` and the calendar feed for the console; a port that cannot be had is
+    a warning, not an end: the console is usable without it (and hands out no feed links)."""
+    settings = parts.settings
+    app = build_app()
+    serve_public_pages(parts, app)
+    server = WebServer(app, settings.raidline_http_host, settings.raidline_http_port, what="HTTP")
     try:
         await server.start()
     except OSError as exc:
         log.warning(
-            "not serving /healthz on %s:%s (%s); the console runs without it",
+            "not serving /healthz on %s:%s (%s); the console runs without it (and the "
+            "links of /raid dashboard do not open)",
             settings.raidline_http_host,
             settings.raidline_http_port,
             exc.strerror or exc,
         )
+        parts.core.links = None
+        parts.core.dashboard_links = None
         return None
     return server
 

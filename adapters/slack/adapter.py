@@ -18,7 +18,7 @@ from adapters.slack.app import SlackApp
 from adapters.slack.inbound import PLATFORM
 from adapters.slack.listeners import Listeners
 from adapters.slack.outbound import Outbound
-from adapters.slack.people import TimeZones
+from adapters.slack.people import SlackNames, TimeZones
 from bot.messages import Outgoing
 
 
@@ -33,8 +33,11 @@ class SlackAdapter:
         self.slack = SlackApp(deps)
         self.outbound = Outbound(self.slack)
         self.timezones = TimeZones()
-        self.listeners = Listeners(deps.core, self.outbound, self.timezones)
+        self.listeners = Listeners(
+            deps.core, self.outbound, self.timezones, deps.settings.slack_command_names
+        )
         self.listeners.register(self.slack.app)
+        deps.core.directories[PLATFORM] = SlackNames(self.slack, self.timezones)
 
     @property
     def identity(self) -> dict[str, Any]:

@@ -74,6 +74,15 @@ class Outbound:
             channel = str(opened["channel"]["id"])
             origin = message.channel  # a DM's buttons name the items' channel
         reply = message.reply
+        if message.edit:
+            # Replace the earlier message in place (a standup summary with a late answer).
+            await client.chat_update(
+                channel=channel,
+                ts=message.edit,
+                text=kit.message_text(reply),
+                blocks=kit.message_blocks(reply, origin=origin),
+            )
+            return message.edit
         if message.key and message.resend:
             earlier = await self._earlier_copy(client, channel, message.thread, message.key)
             if earlier is not None:

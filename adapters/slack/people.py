@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cache import Bounded
+from bot.domain.model import ChannelKey
 
 log = logging.getLogger("raidline.slack")
 
@@ -30,16 +32,23 @@ PEOPLE_KEPT = 10_000
 
 @dataclass(frozen=True)
 class Person:
-    """``is_admin``: a workspace admin or owner (may always set a channel's leads)."""
+    """``is_admin``: a workspace admin or owner (may always set a channel's leads);
+    ``name``: how Slack shows them (display name, else real name, else user name)."""
 
     timezone: str | None = None
     is_admin: bool = False
+    name: str | None = None
 
     @classmethod
     def from_user(cls, user: dict[str, Any]) -> Person:
         tz = user.get("tz")
         admin = any(bool(user.get(flag)) for flag in ("is_admin", "is_owner", "is_primary_owner"))
-        return cls(str(tz) if tz else None, admin)
+        profile = user.get("profile") or {}
+        names = (profile.get("display_name"), profile.get("real_name"), user.get("real_name"))
+        name = next(
+            (str(n).strip() for n in (*names, user.get("name")) if n and str(n).strip()), None
+        )
+        return cls(str(tz) if tz else None, admin, name)
 
 
 class People:
@@ -73,6 +82,26 @@ class People:
             return known if known is not None else Person()
         self._cache.put(key, person)
         return person
+
+
+class ClientSource(Protocol):
+    async def client_for(self, workspace: str) -> AsyncWebClient: ...
+
+
+class SlackNames:
+    """The :class:`~bot.ports.PeopleDirectory` for Slack: names from users.info, through
+    the same cache as time zones; whoever Slack does not answer for keeps their id."""
+
+    def __init__(self, api: ClientSource, people: People) -> None:
+        self._api = api
+        self._people = people
+
+    async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        client = await self._api.client_for(channel.workspace)
+        found = await asyncio.gather(
+            *(self._people.person(client, channel.workspace, p) for p in people)
+        )
+        return {p: who.name for p, who in zip(people, found, strict=True) if who.name}
 
 
 #: The name this cache had when it only knew time zones.

@@ -73,11 +73,22 @@ class ListItems:
     page: int = 1
     #: the filter words as given (without ``all`` and the page), for the page buttons
     words: tuple[str, ...] = ()
+    #: only what is on this person's plate: they own, decide or approve it (``list @dana``)
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class Find:
+    """``/raid find <words>``: items whose title, details or notes hold every word."""
+
+    words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Show:
     ref: Ref
+    #: more items to show after the first (``show B-2 B-3``)
+    more: tuple[Ref, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +228,8 @@ class SaveEdit:
 class Snooze:
     ref: Ref
     days: int = 1
+    #: how long as typed (``2d``, ``1 week``, ``until monday``); ``days`` when empty
+    span: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,11 +246,34 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Dashboard:
+    """``/raid dashboard``: a private link to the channel's dashboard."""
+
+
+@dataclass(frozen=True)
+class ImportCsv:
+    """Import a register from the CSV file ``filename`` (attached to the request): a dry run
+    unless ``apply``. ``apply_hint`` says how to apply it where the user is
+    (``/raid import register.csv apply``, Discord's ``apply`` option, ``--apply``)."""
+
+    filename: str = ""
+    apply: bool = False
+    apply_hint: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """``key`` is "" to show the settings, else timezone, leads or nudges (as typed)."""
 
     key: str = ""
     value: str = ""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """``/raid calendar``: a personal calendar link; ``reset`` turns the earlier ones off."""
+
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,6 +294,8 @@ class StandupCall:
 
     subcommand: str
     argument: str = ""
+    #: a named standup (``/standup retro schedule …``); None: the channel's default one
+    name: str | None = None
 
 
 @dataclass(frozen=True)

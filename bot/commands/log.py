@@ -30,7 +30,13 @@ from bot.text.parsing import (
     parse_person,
     parse_response,
 )
-from bot.views.items import assign_action, card, decision_for_someone_else, due_action
+from bot.views.items import (
+    assign_action,
+    card,
+    decision_for_someone_else,
+    due_action,
+    not_a_working_day,
+)
 
 USAGE = {kind: row.usage for kind, row in KINDS.items()}
 
@@ -145,6 +151,8 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
             f"`/raid rescore {item.ref} high medium` (each 1–5 or very low, low, medium, high, "
             "very high)."
         )
+    if item.active and (weekend := not_a_working_day(item, ctx.timezone, ctx.now)):
+        text += f"\n{weekend}"
     return Reply(
         text=text,
         visibility=Visibility.CHANNEL,

@@ -19,10 +19,11 @@ from bot.messages import Action, Reply, Section, Tone, Visibility
 from bot.services import export
 from bot.services import items as svc
 from bot.services.items import Context
-from bot.text.dates import check_timezone, parse_date
+from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import (
     did_you_mean,
     mention,
+    mention_of,
     parse_impacts,
     parse_level,
     parse_people,
@@ -40,7 +41,9 @@ from bot.views.items import (
     history_line,
     item_form,
     list_line,
+    not_a_working_day,
     score_lines,
+    with_note,
 )
 
 T = TypeVar("T")
@@ -51,8 +54,10 @@ PAGE_SIZE = 15
 USAGE: Mapping[str, str] = {
     name: f"/raid {usage}"
     for name, usage in (
-        ("list", "list [blockers|risks|decisions|changes|overdue|mine] [all]"),
-        ("show", "show <ref>"),
+        ("list", "list [blockers|risks|decisions|changes] [overdue|mine|@person] [all]"),
+        ("find", "find <words>"),
+        ("show", "show <ref> [<ref> ...] (at most 5)"),
+        ("snooze", "snooze <ref> [<duration> | until <date>]"),
         ("resolve", "resolve <ref> [note]"),
         ("assign", "assign <ref> @person"),
         ("due", "due <ref> <date>"),
@@ -71,6 +76,7 @@ USAGE: Mapping[str, str] = {
         ("rename", "rename <ref> <new title>"),
         ("rescore", "rescore <ref> <likelihood> <impact>"),
         ("export", "export md|csv|json"),
+        ("dashboard", "dashboard"),
         ("settings", "settings [timezone <zone> | leads @a @b | nudges on|off]"),
     )
 }
@@ -101,8 +107,11 @@ def _mentions(options: Options, *names: str) -> str:
     return " ".join(dict.fromkeys(mention(i) for i in ids if i))
 
 
-def changed(ctx: Context, verb: str, *items: Item) -> Reply:
-    return changed_reply(verb, ctx.timezone, ctx.now, *items)
+async def changed(ctx: Context, verb: str, *items: Item) -> Reply:
+    """The channel's reply to a change of ``items``: their cards, with the first date of
+    those whose date has moved."""
+    firsts = await svc.baselines(ctx, items, just_changed=True)
+    return changed_reply(verb, ctx.timezone, ctx.now, *items, baselines=firsts)
 
 
 # --- listing ---------------------------------------------------------------------------------
@@ -120,33 +129,57 @@ _KIND_WORDS = {
     "crs": Kind.CHANGE,
 }
 LIST_FILTERS = ("blockers", "risks", "decisions", "changes", "overdue", "mine", "all")
+#: every word a list filter may be, for "did you mean"
+_FILTER_WORDS = [*_KIND_WORDS, "overdue", "mine", "all"]
 
 
 def parse_list(ctx: Context, args: str) -> calls.ListItems:
-    words = args.lower().split()
+    words = args.split()
     page = 1
-    if len(words) >= 2 and words[-2] == "page" and words[-1].isdigit():
+    if len(words) >= 2 and words[-2].lower() == "page" and words[-1].isdigit():
         page = max(1, int(words[-1]))
         words = words[:-2]
     return _list_call(words, page)
 
 
 def _list_call(words: list[str], page: int) -> calls.ListItems:
-    include_closed = "all" in words
-    words = [w for w in words if w != "all"]
+    usage = USAGE["list"]
+    include_closed = any(w.lower() == "all" for w in words)
     kind: Kind | None = None
     mode = ""
-    for w in words:
+    person: str | None = None
+    kept: list[str] = []
+    for word in words:
+        w = word.lower()
+        if w == "all":
+            continue
+        who = mention_of(word)
+        if who is not None:
+            if person is not None and who != person:
+                raise UsageError(
+                    "List one person's items at a time, e.g. `/raid list overdue @dana`.",
+                    usage=usage,
+                )
+            person = who
+            kept.append(mention(who))
+            continue
         if w in _KIND_WORDS:
             kind = _KIND_WORDS[w]
         elif w in ("overdue", "mine"):
             mode = w
         else:
             raise UsageError(
-                f"`{w}` is not a list filter. Use one of: {', '.join(LIST_FILTERS)}.",
-                usage=USAGE["list"],
+                f"`{word}` is not a list filter.{did_you_mean(w, _FILTER_WORDS)} "
+                f"Use one of: {', '.join(LIST_FILTERS)}, or a person (`@dana`).",
+                usage=usage,
             )
-    return calls.ListItems(kind, mode, include_closed, page, tuple(words))
+        kept.append(w)
+    if person is not None and mode == "mine":
+        raise UsageError(
+            f"Say `mine` or {mention(person)}, not both: `/raid list {mention(person)}`.",
+            usage=usage,
+        )
+    return calls.ListItems(kind, mode, include_closed, page, tuple(kept), person)
 
 
 def list_page(ctx: Context, filter_words: str, page: int | None) -> calls.ListItems:
@@ -155,10 +188,20 @@ def list_page(ctx: Context, filter_words: str, page: int | None) -> calls.ListIt
 
 
 def convert_list(ctx: Context, options: Options) -> calls.ListItems:
-    words = _option_text(options, "filter").lower().split()
+    words = _option_text(options, "filter").split()
+    if options.get("person"):
+        words.append(mention(options["person"]))
     if options.get("include_closed") == "true":
         words.append("all")
     return _list_call(words, 1)
+
+
+def _sorted(items: list[Item]) -> list[Item]:
+    """Blockers first (oldest first), then risks by score, decisions, change requests."""
+    order = {Kind.BLOCKER: 0, Kind.RISK: 1, Kind.DECISION: 2, Kind.CHANGE: 3}
+    return sorted(
+        items, key=lambda i: (order[i.kind], -(i.score or 0) if i.kind is Kind.RISK else 0)
+    )
 
 
 async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
@@ -173,6 +216,8 @@ async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
         items = [i for i in items if i.overdue(ctx.now)]
     elif mode == "mine":
         items = [i for i in items if i.waits_on(ctx.user)]
+    if call.person is not None:
+        items = [i for i in items if i.involves(call.person)]
     what = (
         (kind.plural if kind else "items")
         if not mode
@@ -181,20 +226,25 @@ async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
     scope = "" if include_closed else "open "
     if mode == "mine":
         heading = f"{scope}{kind.plural if kind else 'items'} waiting on {mention(ctx.user)}"
+    elif call.person is not None:
+        heading = f"{scope}{what} on {mention(call.person)}'s plate"
     else:
         heading = f"{scope}{what}"
     heading = heading[0].upper() + heading[1:]
     if not items:
-        return Reply(text=f"{heading}: none. " + _empty_hint(mode))
-    # Blockers first (oldest first), then risks by score, decisions, change requests.
-    order = {Kind.BLOCKER: 0, Kind.RISK: 1, Kind.DECISION: 2, Kind.CHANGE: 3}
-    items.sort(key=lambda i: (order[i.kind], -(i.score or 0) if i.kind is Kind.RISK else 0))
+        return Reply(text=f"{heading}: none. " + _empty_hint(mode, call.person))
+    items = _sorted(items)
     pages = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(page, pages)
     shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    firsts = await svc.baselines(ctx, shown)
     sections: list[Section] = []
     for k in Kind:
-        lines = tuple(list_line(i, ctx.timezone, ctx.now) for i in shown if i.kind is k)
+        lines = tuple(
+            list_line(i, ctx.timezone, ctx.now, firsts.get(i.stored_id))
+            for i in shown
+            if i.kind is k
+        )
         if lines:
             total = sum(1 for i in items if i.kind is k)
             sections.append(Section(f"{k.plural.capitalize()} ({total})", lines))
@@ -211,16 +261,75 @@ async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
     return Reply(text=text, sections=tuple(sections), actions=tuple(buttons))
 
 
-def _empty_hint(mode: str) -> str:
+def _empty_hint(mode: str, person: str | None = None) -> str:
     if mode == "overdue":
         return "Nothing is overdue."
     if mode == "mine":
         return "Nothing waits on you."
+    if person is not None:
+        return f"Nothing is on {mention(person)}'s plate."
     return "Log one with `/blocker`, `/risk`, `/decision` or `/change`."
 
 
+#: ``/raid find`` shows at most this many items
+FIND_LIMIT = 20
+#: and looks for at most this many words
+MAX_FIND_WORDS = 8
+_FIND_TERM = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def parse_find(ctx: Context, args: str) -> calls.Find:
+    """Words to look for; a phrase in double quotes is one (``"api keys" dana``)."""
+    usage = USAGE["find"]
+    terms = [" ".join((m.group(1) or m.group(2)).split()) for m in _FIND_TERM.finditer(args)]
+    terms = list(dict.fromkeys(t for t in terms if t))
+    if not terms:
+        raise UsageError("Say what to look for, e.g. `/raid find firewall`.", usage=usage)
+    if len(terms) > MAX_FIND_WORDS:
+        raise UsageError(
+            f"Look for at most {MAX_FIND_WORDS} words at a time; you gave {len(terms)}.",
+            usage=usage,
+        )
+    return calls.Find(tuple(terms))
+
+
+def convert_find(ctx: Context, options: Options) -> calls.Find:
+    return parse_find(ctx, _option_text(options, "words"))
+
+
+async def find(ctx: Context, call: calls.Find) -> Reply:
+    found = await ctx.uow.items.search(ctx.channel, call.words, limit=FIND_LIMIT + 1)
+    what = " and ".join(f"“{w}”" for w in call.words)
+    if not found:
+        return Reply(
+            text=f"No item in this channel mentions {what} in its title, details or notes. "
+            "`/raid list all` shows every item."
+        )
+    more = len(found) > FIND_LIMIT
+    found = found[:FIND_LIMIT]
+    firsts = await svc.baselines(ctx, found)
+    lines = tuple(list_line(i, ctx.timezone, ctx.now, firsts.get(i.stored_id)) for i in found)
+    count = f"{len(found)} item{'s' if len(found) != 1 else ''}"
+    if more:
+        count = f"More than {FIND_LIMIT} items; the first {FIND_LIMIT}"
+    text = f"{count} mention{'s' if count.startswith('1 ') else ''} {what}"
+    if more:
+        text += ". Add a word to narrow it down"
+    return Reply(text=text, sections=(Section("Found", lines),))
+
+
+#: ``/raid show`` shows at most this many items at once
+MAX_SHOWN = 5
+
+
 async def show(ctx: Context, call: calls.Show) -> Reply:
-    item = await svc.load(ctx, call.ref, lock=False)
+    refs = list(dict.fromkeys((call.ref, *call.more)))
+    shown = [await svc.load(ctx, ref, lock=False) for ref in refs]
+    firsts = await svc.baselines(ctx, shown)
+    cards = tuple(card(i, ctx.timezone, ctx.now, baseline=firsts.get(i.stored_id)) for i in shown)
+    if len(shown) > 1:
+        return Reply(text=", ".join(f"{i.ref}: {i.title}" for i in shown), cards=cards)
+    item = shown[0]
     sections: tuple[Section, ...] = ()
     if item.kind is Kind.RISK:
         events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
@@ -229,7 +338,7 @@ async def show(ctx: Context, call: calls.Show) -> Reply:
             sections = (Section(f"{item.ref} score history", lines),)
     return Reply(
         text=f"{item.ref}: {item.title} ({item.status.label})",
-        cards=(card(item, ctx.timezone, ctx.now),),
+        cards=cards,
         sections=sections,
         item_ref=str(item.ref),
     )
@@ -271,42 +380,42 @@ def _required(value: str, name: str, message: str, from_form: bool) -> str:
 
 async def resolve(ctx: Context, call: calls.Resolve) -> Reply:
     item = await svc.resolve(ctx, await svc.load(ctx, call.ref), call.note)
-    return changed(ctx, "Resolved" if item.kind is Kind.BLOCKER else "Implemented", item)
+    return await changed(ctx, "Resolved" if item.kind is Kind.BLOCKER else "Implemented", item)
 
 
 async def implemented(ctx: Context, call: calls.Implement) -> Reply:
     item = await svc.implement(ctx, await svc.load(ctx, call.ref), call.note)
-    return changed(ctx, "Implemented", item)
+    return await changed(ctx, "Implemented", item)
 
 
 async def approve(ctx: Context, call: calls.Approve) -> Reply:
     item = await svc.approve(ctx, await svc.load(ctx, call.ref), call.note)
-    return changed(ctx, "Approved", item)
+    return await changed(ctx, "Approved", item)
 
 
 async def close(ctx: Context, call: calls.Close) -> Reply:
     item = await svc.close_risk(ctx, await svc.load(ctx, call.ref), call.note)
-    return changed(ctx, "Closed", item)
+    return await changed(ctx, "Closed", item)
 
 
 async def reopen(ctx: Context, call: calls.Reopen) -> Reply:
     item = await svc.reopen(ctx, await svc.load(ctx, call.ref), call.reason)
-    return changed(ctx, "Reopened", item)
+    return await changed(ctx, "Reopened", item)
 
 
 async def withdraw(ctx: Context, call: calls.Withdraw) -> Reply:
     item = await svc.withdraw(ctx, await svc.load(ctx, call.ref), call.reason)
-    return changed(ctx, "Withdrew", item)
+    return await changed(ctx, "Withdrew", item)
 
 
 async def note(ctx: Context, call: calls.Note) -> Reply:
     item = await svc.add_note(ctx, await svc.load(ctx, call.ref), call.text)
-    return changed(ctx, "Noted on", item)
+    return await changed(ctx, "Noted on", item)
 
 
 async def take(ctx: Context, call: calls.Take) -> Reply:
     item = await svc.assign(ctx, await svc.load(ctx, call.ref), [ctx.user])
-    return changed(ctx, "Taken", item)
+    return await changed(ctx, "Taken", item)
 
 
 async def assign(ctx: Context, call: calls.Assign) -> Reply:
@@ -315,7 +424,7 @@ async def assign(ctx: Context, call: calls.Assign) -> Reply:
     if call.from_form:
         with _form_field("owner", True):
             people = parse_people(_required(call.owner, "owner", "Choose who.", True))
-    return changed(ctx, "Assigned", await svc.assign(ctx, item, people))
+    return await changed(ctx, "Assigned", await svc.assign(ctx, item, people))
 
 
 async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
@@ -323,13 +432,15 @@ async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
     with _form_field("due", call.from_form):
         date = _required(call.date, "due", "Give a date.", call.from_form)
         when = parse_date(date, ctx.now, ctx.timezone)
-    return changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
+    item = await svc.set_due(ctx, item, when)
+    reply = await changed(ctx, "Re-dated", item)
+    return with_note(reply, not_a_working_day(item, ctx.timezone, ctx.now))
 
 
 async def decide(ctx: Context, call: calls.Decide) -> Reply:
     item = await svc.load(ctx, call.ref)
     outcome = _required(call.outcome, "outcome", "Say what was decided.", call.from_form)
-    return changed(ctx, "Decided", await svc.decide(ctx, item, outcome, call.rationale))
+    return await changed(ctx, "Decided", await svc.decide(ctx, item, outcome, call.rationale))
 
 
 async def reject(ctx: Context, call: calls.Reject) -> Reply:
@@ -337,12 +448,12 @@ async def reject(ctx: Context, call: calls.Reject) -> Reply:
     if call.from_form and not call.reason.strip():
         svc.check_reject(ctx, item)
         raise FormInvalid({"reason": "Say why it is rejected."})
-    return changed(ctx, "Rejected", await svc.reject(ctx, item, call.reason))
+    return await changed(ctx, "Rejected", await svc.reject(ctx, item, call.reason))
 
 
 async def occurred(ctx: Context, call: calls.Occurred) -> Reply:
     risk, blocker = await svc.risk_occurred(ctx, await svc.load(ctx, call.ref), call.note)
-    reply = changed(ctx, "Risk occurred:", risk, blocker)
+    reply = await changed(ctx, "Risk occurred:", risk, blocker)
     return Reply(
         text=f"{risk.ref} occurred; it is now blocker {blocker.ref}: {blocker.title}",
         visibility=reply.visibility,
@@ -355,12 +466,34 @@ async def occurred(ctx: Context, call: calls.Occurred) -> Reply:
 async def supersede(ctx: Context, call: calls.Supersede) -> Reply:
     by = await svc.load(ctx, call.by) if call.by is not None else None
     item = await svc.supersede(ctx, await svc.load(ctx, call.ref), by)
-    return changed(ctx, "Superseded", item)
+    return await changed(ctx, "Superseded", item)
 
 
 async def snooze(ctx: Context, call: calls.Snooze) -> Reply:
+    """The nudge's *Snooze* button, and ``/raid snooze B-3 2d`` (or ``until monday``)."""
     item = await svc.load(ctx, call.ref)
-    return changed(ctx, "Snoozed", await svc.snooze(ctx, item, timedelta(days=call.days)))
+    span = _snooze_span(ctx, call) if call.span else timedelta(days=call.days)
+    item = await svc.snooze(ctx, item, span)
+    reply = await changed(ctx, "Snoozed", item)
+    until = format_datetime(item.snoozed_until or ctx.now + span, ctx.timezone, ctx.now)
+    return dataclasses.replace(
+        reply, text=f"Snoozed {item.ref}: {item.title}. No reminders about it until {until}."
+    )
+
+
+def _snooze_span(ctx: Context, call: calls.Snooze) -> timedelta:
+    text = call.span.strip()
+    words = text.split(maxsplit=1)
+    try:
+        if words and words[0].lower() in ("until", "till", "to"):
+            return parse_date(text, ctx.now, ctx.timezone) - ctx.now
+        return parse_duration(re.sub(r"^for\s+", "", text, flags=re.IGNORECASE))
+    except UsageError as e:
+        raise UsageError(
+            f"{e.message} Say how long, e.g. `/raid snooze {call.ref} 2d`, "
+            f"or until when: `/raid snooze {call.ref} until monday`.",
+            usage=USAGE["snooze"],
+        ) from None
 
 
 async def open_item_form(ctx: Context, call: calls.OpenItemForm) -> Reply:
@@ -392,7 +525,23 @@ def _ref_and(options: Options, *names: str) -> str:
 
 
 def parse_show(ctx: Context, args: str) -> calls.Show:
-    return calls.Show(_split_ref(args, USAGE["show"])[0])
+    usage = USAGE["show"]
+    words = args.replace(",", " ").split()
+    if not words:
+        raise UsageError("Say which item, e.g. `B-3`.", usage=usage)
+    if len(words) > MAX_SHOWN:
+        raise UsageError(
+            f"`/raid show` shows at most {MAX_SHOWN} items at a time; you gave {len(words)}. "
+            f"`/raid list` shows them all.",
+            usage=usage,
+        )
+    refs = [parse_ref(w, usage) for w in words]
+    return calls.Show(refs[0], tuple(refs[1:]))
+
+
+def parse_snooze(ctx: Context, args: str) -> calls.Snooze:
+    ref, rest = _split_ref(args, USAGE["snooze"])
+    return calls.Snooze(ref, span=rest)
 
 
 def parse_history(ctx: Context, args: str) -> calls.History:
@@ -549,6 +698,8 @@ CONVERTERS: Mapping[str, Callable[[Context, Options], object]] = {
     "due": convert_due,
     "decide": convert_decide,
     "supersede": convert_supersede,
+    "snooze": _on_ref_text("snooze", "duration", lambda r, t: calls.Snooze(r, span=t)),
+    "find": convert_find,
 }
 
 
@@ -560,11 +711,55 @@ def parse_export(ctx: Context, args: str) -> calls.Export:
 
 
 async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
+    """The register and its history as a file. People are named by the platform once the
+    transaction is over (a look-up must not hold the database)."""
     fmt = export.check_format(call.format or "")
     log = await export.channel_log(ctx.uow, ctx.channel)
-    file = export_views.render(fmt, ctx.channel, log.items, log.events, ctx.timezone, ctx.now)
+
+    async def write() -> Reply:
+        names = await ctx.people_names(log.people)
+        file = export_views.render(fmt, log, ctx.timezone, ctx.now, names)
+        return Reply(
+            text=f"Exported this channel's register as {fmt.upper()}: {file.filename}",
+            files=(file,),
+        )
+
+    ctx.finish = write
+    return Reply(text=f"Exporting this channel's register as {fmt.upper()}…")
+
+
+#: What ``/raid dashboard`` says when the operator switched the dashboard off.
+DASHBOARD_OFF = (
+    "This raidline serves no dashboard: it is switched off (RAIDLINE_DASHBOARD=off) or its "
+    "web server is not running. `/digest now chart` and `/raid list` show the same numbers "
+    "in chat."
+)
+#: Minutes a dashboard link stays valid (``adapters.web_auth.LINK_MINUTES``).
+LINK_MINUTES = 10
+
+
+def parse_dashboard(ctx: Context, args: str) -> calls.Dashboard:
+    if args.strip():
+        raise UsageError(
+            f"`/raid dashboard` takes nothing after it (you wrote `{args.strip()[:40]}`).",
+            usage=USAGE["dashboard"],
+        )
+    return calls.Dashboard()
+
+
+async def dashboard(ctx: Context, call: calls.Dashboard) -> Reply:
+    """A private link to this channel's dashboard: single-use, valid a few minutes."""
+    if ctx.dashboard_links is None:
+        return Reply(text=DASHBOARD_OFF)
+    link = ctx.dashboard_links.dashboard_link(ctx.channel, ctx.user, ctx.now)
     return Reply(
-        text=f"Exported this channel's log as {fmt.upper()}: {file.filename}", files=(file,)
+        text=(
+            f"This channel's dashboard, for you only: {link}\n"
+            f"The link works once and for {LINK_MINUTES} minutes; the browser that opens it "
+            "stays signed in to this channel's dashboard for 12 hours. "
+            "Type `/raid dashboard` again for a new one."
+        ),
+        visibility=Visibility.PRIVATE,
     )
 
 
@@ -795,25 +990,24 @@ async def edit(ctx: Context, call: calls.Edit) -> Reply:
             if not value:
                 raise UsageError(f"Say who: `/raid edit {item.ref} {word} @erin`.")
             svc.check_assign(ctx, item)
-            return changed(ctx, "Assigned", await svc.assign(ctx, item, people_named(value)))
+            return await assign(ctx, calls.Assign(item.ref, tuple(people_named(value))))
         if name == "due_at":
             if not value:
                 raise UsageError(f"Say when: `/raid edit {item.ref} {word} next tuesday`.")
             svc.check_due(ctx, item)
-            when = parse_date(value, ctx.now, ctx.timezone)
-            return changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
+            return await set_due(ctx, calls.SetDue(item.ref, value))
     # who may comes before what is wrong with the value
     svc.check_edit(ctx, item)
     updates = {name: _edit_value(item, name, word, value) for name, word, value in named if name}
-    return edited(ctx, item, await svc.edit(ctx, item, **updates))
+    return await edited(ctx, item, await svc.edit(ctx, item, **updates))
 
 
-def edited(ctx: Context, old: Item, new: Item) -> Reply:
+async def edited(ctx: Context, old: Item, new: Item) -> Reply:
     """``Edited B-3: title from “x” to “y”`` and the card, or that nothing changed."""
     if new is old:
         return Reply(text=f"Nothing changed: {old.ref} already says that.")
     lines = [describe_change(new.kind, c, ctx.timezone, ctx.now) for c in svc.diff(old, new)]
-    reply = changed(ctx, "Edited", new)
+    reply = await changed(ctx, "Edited", new)
     return dataclasses.replace(reply, text=f"Edited {new.ref}: " + "; ".join(lines))
 
 
@@ -854,7 +1048,7 @@ async def save_edit(ctx: Context, call: calls.SaveEdit) -> Reply:
             errors[form_name] = e.message
     if errors:
         raise FormInvalid(errors)
-    return edited(ctx, item, await svc.edit(ctx, item, **updates))
+    return await edited(ctx, item, await svc.edit(ctx, item, **updates))
 
 
 CONVERTERS = {

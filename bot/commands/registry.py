@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calls, log, raid, standup
+from bot.commands import calendar, calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -42,6 +42,9 @@ class OptionType(StrEnum):
     REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
     INTEGER = "integer"
     BOOLEAN = "boolean"  # ``true`` or ``false``
+    #: a file the user attaches; the value is its file name and the adapter hands its bytes
+    #: over in ``Request.attachments`` (platforms without attachments take the text form)
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,18 @@ _MODES = (
     Choice("dm", "a direct message to each member"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
+_ROLES = (
+    Choice("member", "member: asked, counted if missing"),
+    Choice("optional", "optional: asked, never listed as missing"),
+    Choice("observer", "observer: gets the summary, never asked"),
+    Choice("remove", "remove from the standup"),
+)
+_REMINDER_CHOICES = (
+    Choice("off", "no reminders"),
+    Choice("50%", "once, halfway through the window"),
+    Choice("75%", "once, at 75% of the window (default)"),
+    Choice("twice", "twice, at 50% and 85%"),
+)
 
 
 def _title(description: str) -> Option:
@@ -239,12 +254,30 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
 _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     # name: (example, summary, text parser, handler)
     "list": (
-        "list overdue",
-        "open items, by kind, overdue or waiting on you (`all` adds closed ones)",
+        "list overdue @dana",
+        "open items, by kind, overdue, waiting on you (`mine`) or on someone's plate "
+        "(`@dana`); `all` adds closed ones",
         raid.parse_list,
         raid.list_items,
     ),
-    "show": ("show B-3", "one item with all its fields", raid.parse_show, raid.show),
+    "find": (
+        "find firewall",
+        "items whose title, details or notes mention every word (closed ones too)",
+        raid.parse_find,
+        raid.find,
+    ),
+    "show": (
+        "show B-2 B-3",
+        "up to 5 items with all their fields",
+        raid.parse_show,
+        raid.show,
+    ),
+    "snooze": (
+        "snooze B-3 2d",
+        "no reminders about an item for a while (at most 14 days), as the nudge's button",
+        raid.parse_snooze,
+        raid.snooze,
+    ),
     "resolve": (
         "resolve B-3 firewall rule merged",
         "resolve a blocker",
@@ -334,6 +367,12 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
         raid.edit,
     ),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "dashboard": (
+        "dashboard",
+        "a private link to this channel's dashboard: heat map, trends, decisions",
+        raid.parse_dashboard,
+        raid.dashboard,
+    ),
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings",
@@ -346,6 +385,7 @@ _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+    "dashboard": lambda ctx, options: calls.Dashboard(),
 }
 
 
@@ -357,6 +397,7 @@ async def _help(ctx: Context, call: calls.Help) -> Reply:
 HANDLERS: Mapping[type, CallHandler] = {
     calls.Help: _help,
     calls.ListItems: raid.list_items,
+    calls.Find: raid.find,
     calls.Show: raid.show,
     calls.History: raid.history,
     calls.Resolve: raid.resolve,
@@ -379,7 +420,10 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.SaveEdit: raid.save_edit,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.Dashboard: raid.dashboard,
+    calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
+    calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -422,20 +466,40 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
-def _standup(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+#: On every /standup subcommand but add and remove: which standup (a named one) it is for.
+_WHICH_STANDUP = Option(
+    "standup", "a named standup, e.g. retro (default: the channel's standup)", max_length=24
+)
+
+
+def _standup(
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+    named: bool = True,
+) -> Subcommand:
     return Subcommand(
         name,
         description,
-        options=options,
+        f"/standup {usage}",
+        f"/standup {example}",
+        options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
 
 
-def _digest(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+def _digest(
+    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+) -> Subcommand:
     return Subcommand(
         name,
         description,
+        f"/digest {usage}",
+        f"/digest {example}",
         options=options,
         convert=lambda ctx, values: standup.convert_digest(ctx, name, values),
         handler=standup.digest,
@@ -475,10 +539,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Open items, by kind, overdue or yours",
         (
             _choice("filter", "which items", _LIST_FILTERS),
+            _user("person", "only what is on this person's plate (owner, decider, approver)"),
             _flag("include_closed", "closed ones too"),
         ),
     ),
+    _raid_sub(
+        "find",
+        "Items whose title, details or notes mention the words",
+        (
+            Option(
+                "words",
+                'the words to look for; "a phrase" in quotes',
+                required=True,
+                min_length=1,
+                max_length=200,
+            ),
+        ),
+    ),
     _raid_sub("show", "One item with all its fields", (_ref(),)),
+    _raid_sub(
+        "snooze",
+        "No reminders about an item for a while",
+        (
+            _ref(),
+            _text("duration", "how long, e.g. 2d or 1 week, or until monday (default: 1 day)"),
+        ),
+    ),
     _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
     _raid_sub(
         "assign",
@@ -571,6 +657,32 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
     ),
+    _raid_sub("dashboard", "A private link to this channel's dashboard"),
+    Subcommand(
+        "import",
+        "Import a register from a CSV file (a dry run unless apply)",
+        imports.USAGE,
+        "/raid import register.csv",
+        "import a register kept in a spreadsheet (CSV): a dry run first, then `apply`",
+        (
+            Option("file", "the register as a .csv file", OptionType.ATTACHMENT, required=True),
+            _flag("apply", "create the items (without it: a dry run that saves nothing)"),
+        ),
+        parse=imports.parse_import,
+        convert=imports.convert_import,
+        handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "calendar",
+        "Your private calendar link: due dates, reviews, standups",
+        calendar.USAGE,
+        calendar.EXAMPLE,
+        calendar.SUMMARY,
+        (_flag("reset", "turn your earlier calendar links off and get a new one"),),
+        parse=calendar.parse_calendar,
+        convert=calendar.convert_calendar,
+        handler=calendar.calendar,
+    ),
     Subcommand(
         "help",
         "Every command with an example",
@@ -587,51 +699,129 @@ _SCHEDULE_OPTIONS = (
 )
 
 STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _standup("status", "The standup's schedule and members"),
-    _standup("schedule", "When the standup opens", _SCHEDULE_OPTIONS),
+    _standup(
+        "status",
+        "The standup's schedule and members",
+        usage="status",
+        example="status",
+    ),
+    _standup(
+        "schedule",
+        "When the standup opens",
+        _SCHEDULE_OPTIONS,
+        usage="schedule <days> <HH:MM> [zone]",
+        example="schedule weekdays 09:30 Europe/Berlin",
+    ),
     _standup(
         "questions",
         "The standup's questions",
         (_text("questions", "questions separated by |", required=True),),
+        usage="questions <q1> | <q2> ... (or `default`)",
+        example="questions What changed? | What is blocked?",
     ),
     _standup(
         "members",
-        "Who is asked",
+        "Who is asked; optional members and observers",
         (
             _user("member", "a member", required=True),
+            _choice("role", "member (default), optional, observer, or remove", _ROLES),
             _user("member_2", "another member"),
             _user("member_3", "another member"),
             _user("member_4", "another member"),
             _user("member_5", "another member"),
         ),
+        usage="members [optional|observer|remove] @a @b ...",
+        example="members optional @erin",
     ),
     _standup(
         "window",
         "How long answers are collected",
         (_text("duration", "e.g. 2h or 90m", required=True),),
+        usage="window <duration>",
+        example="window 2h",
     ),
     _standup(
         "mode",
         "Answer in a thread or by direct message",
         (_choice("mode", "thread or dm", _MODES, required=True),),
+        usage="mode thread|dm",
+        example="mode dm",
     ),
-    _standup("skip", "Skip a standup", (_text("day", "which day (default: today)"),)),
+    _standup(
+        "skip",
+        "Skip a standup",
+        (_text("day", "which day (default: today)"),),
+        usage="skip today|<date>",
+        example="skip friday",
+    ),
+    _standup(
+        "late",
+        "Take answers after the close, marked late",
+        (_text("duration", "e.g. 4h, or off", required=True),),
+        usage="late <duration>|off",
+        example="late 4h",
+    ),
+    _standup(
+        "reminder",
+        "When members who have not answered are reminded",
+        (_choice("when", "off, 50%, 75% or twice", _REMINDER_CHOICES, required=True),),
+        usage="reminder off|50%|75%|twice",
+        example="reminder twice",
+    ),
+    _standup(
+        "mentions",
+        "Whether the summary mentions who did not answer",
+        (_choice("mentions", "on or off", _ON_OFF, required=True),),
+        usage="mentions on|off",
+        example="mentions off",
+    ),
     _standup(
         "away",
         "Away until a date: not asked meanwhile",
         (_date("until", _DATE, required=True), _user("who", "who is away (default: you)")),
+        usage="away [@who] until <date>",
+        example="away @erin until Dec 8",
     ),
-    _standup("answer", "Answer (or edit your answer to) the standup"),
-    _standup("now", "Open a standup now"),
-    _standup("off", "Stop the standups"),
+    _standup(
+        "answer",
+        "Answer (or edit your answer to) the standup",
+        usage="answer",
+        example="answer",
+    ),
+    _standup("now", "Open a standup now", usage="now", example="now"),
+    _standup("off", "Stop the standups", usage="off", example="off"),
+    _standup(
+        "add",
+        "Add a named standup (its own schedule, questions, members)",
+        (_text("name", "a short name, e.g. retro", required=True),),
+        usage="add <name>",
+        example="add retro",
+        named=False,
+    ),
+    _standup(
+        "remove",
+        "Remove a named standup",
+        (_text("name", "the named standup, e.g. retro", required=True),),
+        usage="remove <name>",
+        example="remove retro",
+        named=False,
+    ),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now"),
+    _digest(
+        "now",
+        "Post a digest now",
+        (_flag("chart", "attach the 12-week trend and the risk heat map as a picture"),),
+        usage="now [chart]",
+        example="now chart",
+    ),
     _digest(
         "daily",
         "Post a digest every day",
         (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
+        usage="daily <HH:MM> [zone]",
+        example="daily 17:00",
     ),
     _digest(
         "weekly",
@@ -641,8 +831,10 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _text("time", "local time, e.g. 16:00", required=True),
             _text("timezone", _ZONE),
         ),
+        usage="weekly <day> <HH:MM> [zone]",
+        example="weekly fri 16:00",
     ),
-    _digest("off", "Stop the scheduled digests"),
+    _digest("off", "Stop the scheduled digests", usage="off", example="off"),
 )
 
 
@@ -722,7 +914,9 @@ COMMANDS: dict[str, Command] = {
             "The channel's asynchronous standup",
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
-            "scheduled standup polls: schedule, questions, members, window, mode, skip, away, now",
+            "scheduled standup polls: schedule, questions, members (optional, observers), "
+            "window, mode, late answers, reminders, mentions, skip, away, now; "
+            "several named standups per channel (add, remove)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
@@ -769,20 +963,76 @@ def from_options(
     return sub.convert(ctx, options)
 
 
-def help_reply(topic: str = "") -> Reply:
-    topic = topic.strip().lower().lstrip("/")
-    if topic:
-        if topic in COMMANDS:
-            c = COMMANDS[topic]
-            return Reply(text=f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}")
-        sub = _RAID_TEXT_SUBS.get(topic.removeprefix("raid ").strip())
-        if sub:
-            return Reply(
-                text=f"/raid {sub.name}: {sub.summary}\nUsage: {sub.usage}\nExample: {sub.example}"
-            )
-        raise UsageError(
-            f"There is no help on `{topic}`.{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}"
+HELP_WORDS = ("help", "?")
+
+
+def help_request(command: str, text: str) -> Reply | None:
+    """``/blocker help``, ``/standup ?``, ``/raid resolve help``: that command's (or
+    subcommand's) help; None when ``text`` is not a request for help. Never creates anything."""
+    words = text.lower().split()
+    if not words or words[-1] not in HELP_WORDS:
+        return None
+    if len(words) == 1:
+        return help_reply(command)
+    spec = COMMANDS.get(command)
+    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
+        return help_reply(f"{command} {' '.join(words[:-1])}")
+    return None
+
+
+def _sub_help(command: Command, path: str, sub: Subcommand) -> Reply:
+    # a group's subcommand (``settings timezone``) has the usage of its group
+    group = command.subcommand(path.split()[0])
+    usage = sub.usage or (group.usage if group is not None else "") or command.usage
+    lines = [f"/{command.name} {path}: {sub.summary or sub.description}", f"Usage: {usage}"]
+    if sub.example:
+        lines.append(f"Example: {sub.example}")
+    sections: tuple[Section, ...] = ()
+    if sub.subcommands:
+        sections = (
+            Section(
+                f"/{command.name} {path}",
+                tuple(f"{s.name}: {s.description}" for s in sub.subcommands),
+            ),
         )
+    return Reply(text="\n".join(lines), sections=sections)
+
+
+def _command_help(c: Command) -> Reply:
+    text = f"/{c.name}: {c.summary}\nUsage: {c.usage}\nExample: {c.example}"
+    if not c.subcommands:
+        return Reply(text=text)
+    subs = _help_order(c.subcommands) if c.name == "raid" else c.subcommands
+    lines = tuple(
+        f"{s.name}: {s.summary or s.description}"
+        + (f". Example: `{s.example}`" if s.example else "")
+        for s in subs
+    )
+    tail = f"`/{c.name} <subcommand> help` shows one subcommand's usage."
+    return Reply(text=f"{text}\n{tail}", sections=(Section(f"/{c.name}", lines),))
+
+
+def help_reply(topic: str = "") -> Reply:
+    topic = " ".join(topic.strip().lower().lstrip("/").split())
+    if topic:
+        if topic in COMMANDS and topic != "raid":
+            return _command_help(COMMANDS[topic])
+        first, _, rest = topic.partition(" ")
+        if first in COMMANDS and rest:
+            command = COMMANDS[first]
+            sub = command.subcommand(rest)
+            if sub is not None:
+                return _sub_help(command, rest, sub)
+        raid_path = topic.removeprefix("raid ").strip() if topic != "raid" else ""
+        sub = COMMANDS["raid"].subcommand(raid_path) if raid_path else None
+        if sub is not None and sub.name not in HELP_WORDS:
+            return _sub_help(COMMANDS["raid"], raid_path, sub)
+        if topic != "raid":
+            raise UsageError(
+                f"There is no help on `{topic}`."
+                f"{did_you_mean(topic, [*COMMANDS, *_RAID_TEXT_SUBS])}",
+                usage="/raid help [command], e.g. `/raid help resolve` or `/raid help standup`",
+            )
     log_lines = tuple(
         f"/{c.name}: {c.summary}. Example: `{c.example}`"
         for c in COMMANDS.values()
@@ -794,8 +1044,8 @@ def help_reply(topic: str = "") -> Reply:
     return Reply(
         text=(
             "raidline keeps this channel's blockers, risks, decisions and change requests. "
-            "A logging command with no text opens a form. `/raid help <command>` shows one "
-            "command's usage."
+            "A logging command with no text opens a form. `/raid help <command>` (or "
+            "`<command> help`) shows one command's usage."
         ),
         sections=(Section("Log", log_lines), Section("/raid", raid_lines)),
     )

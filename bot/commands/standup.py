@@ -15,30 +15,56 @@ from bot.commands.calls import (
     Track,
 )
 from bot.domain.limits import text_error
-from bot.domain.model import DEFAULT_QUESTIONS, Run, RunKind, RunStatus, Schedule, ScheduleKind
-from bot.domain.schedules import describe_days, local_date, next_run, parse_days, parse_time
-from bot.errors import UsageError
+from bot.domain.model import (
+    DEFAULT_QUESTIONS,
+    REMINDERS,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+)
+from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
+from bot.errors import NotFound, UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.services import digests
+from bot.services import dashboard, digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
-from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.dates import (
+    check_timezone,
+    format_datetime,
+    format_local_date,
+    parse_date,
+    parse_duration,
+)
 from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
 from bot.views import digests as digest_views
 from bot.views import standups as standup_views
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+#: A /standup subcommand: (context, its argument text, the named standup or None).
+Handler = Callable[[Context, str, str | None], Awaitable[Reply]]
 
 STANDUP_USAGE = (
-    "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | members @a @b | "
-    "window <2h> | mode thread|dm | skip today|<date> | away [@who] until <date> | now | answer "
-    "| off]"
+    "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | "
+    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm | "
+    "late <4h>|off | reminder off|50%|75%|twice | mentions on|off | skip today|<date> | "
+    "away [@who] until <date> | now | answer | off | add <name> | remove <name>]; "
+    "a named standup: /standup <name> <subcommand> ..."
 )
-DIGEST_USAGE = "/digest [daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | off]"
+DIGEST_USAGE = (
+    "/digest [now [chart] | daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | status | off]"
+)
 MAX_QUESTIONS = 5
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
+#: The longest time after the close that late answers are taken.
+MAX_LATE = timedelta(hours=24)
+
+
+def _day(ctx: Context, day: str, tz: str) -> str:
+    """A schedule's local date (ISO text) as every date is written: ``Mon 7 Dec``."""
+    return format_local_date(day, tz, ctx.now)
 
 
 def _changed(text: str) -> Reply:
@@ -48,6 +74,45 @@ def _changed(text: str) -> Reply:
 async def _schedule(ctx: Context, kind: ScheduleKind) -> Schedule:
     found = await ctx.uow.schedules.get(ctx.channel, kind)
     return found or Schedule(channel=ctx.channel, kind=kind, timezone=ctx.timezone)
+
+
+#: A standup's name: a short word (``retro``, ``planning``, ``team-b``).
+NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,23}")
+#: Named standups per channel, besides the default one.
+MAX_NAMED = 10
+
+
+async def _standup_of(ctx: Context, name: str | None) -> Schedule:
+    """The default standup (new if the channel has none yet), or the one named ``name``."""
+    if name is None:
+        return await _schedule(ctx, ScheduleKind.STANDUP)
+    found = await ctx.uow.schedules.get(ctx.channel, ScheduleKind.STANDUP, name)
+    if found is None:
+        names = await _names(ctx)
+        raise NotFound(
+            f"There is no standup named `{name}` in this channel."
+            f"{did_you_mean(name, [*names, *STANDUP])} "
+            + (
+                f"Its standups: {', '.join(names)}; `/standup add {name}` adds one."
+                if names
+                else f"`/standup add {name}` adds it."
+            )
+        )
+    return found
+
+
+async def _names(ctx: Context) -> list[str]:
+    """The names of the channel's named standups."""
+    return [
+        s.name
+        for s in await ctx.uow.schedules.of_channel(ctx.channel)
+        if s.kind is ScheduleKind.STANDUP and s.name
+    ]
+
+
+def _which(name: str | None) -> str:
+    """How a reply names the standup: ``standup``, ``retro standup``."""
+    return f"{name} standup" if name else "standup"
 
 
 def _next_text(s: Schedule, ctx: Context) -> str:
@@ -73,7 +138,7 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
         schedule = dataclasses.replace(
-            schedule, next_run_at=next_run(schedule.days, schedule.at, schedule.timezone, ctx.now)
+            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
         )
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)
@@ -84,16 +149,26 @@ async def _save(ctx: Context, schedule: Schedule) -> Schedule:
 
 
 def parse_standup(ctx: Context, text: str) -> StandupCall:
+    """``/standup <subcommand> ...`` for the default standup, ``/standup <name> <subcommand>
+    ...`` for a named one (``/standup retro schedule fri 15:00``; ``/standup retro``: its
+    status)."""
     words = text.split(maxsplit=1)
     if not words:
         return StandupCall("status")
     sub, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
-    if sub not in STANDUP:
-        raise UsageError(
-            f"`{sub}` is not a /standup subcommand.{did_you_mean(sub, list(STANDUP))}",
-            usage=STANDUP_USAGE,
-        )
-    return StandupCall(sub, rest)
+    if sub in STANDUP:
+        return StandupCall(sub, rest)
+    unknown = UsageError(
+        f"`{sub}` is not a /standup subcommand or standup name.{did_you_mean(sub, list(STANDUP))}",
+        usage=STANDUP_USAGE,
+    )
+    if not NAME_RE.fullmatch(sub):
+        raise unknown
+    inner = rest.split(maxsplit=1)
+    named_sub = inner[0].lower() if inner else "status"
+    if named_sub not in STANDUP or named_sub in ("add", "remove"):
+        raise unknown
+    return StandupCall(named_sub, inner[1].strip() if len(inner) > 1 else "", name=sub)
 
 
 def _words(*parts: str | None) -> str:
@@ -110,65 +185,88 @@ _MEMBERS = ("member", "member_2", "member_3", "member_4", "member_5")
 _STANDUP_OPTIONS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
     "schedule": lambda o: _words(o.get("days"), o.get("time"), o.get("timezone")),
     "questions": lambda o: _words(o.get("questions")),
-    "members": lambda o: _people(o, *_MEMBERS),
+    "members": lambda o: _words(
+        o.get("role") if o.get("role") != "member" else None, _people(o, *_MEMBERS)
+    ),
     "window": lambda o: _words(o.get("duration")),
     "mode": lambda o: _words(o.get("mode")),
+    "late": lambda o: _words(o.get("duration")),
+    "reminder": lambda o: _words(o.get("when")),
+    "mentions": lambda o: _words(o.get("mentions")),
     "skip": lambda o: _words(o.get("day") or "today"),
     "away": lambda o: _words(_people(o, "who"), "until", o.get("until")),
+    "add": lambda o: _words(o.get("name")),
+    "remove": lambda o: _words(o.get("name")),
 }
 
 
 def convert_standup(ctx: Context, sub: str, options: Mapping[str, str]) -> StandupCall:
-    """``/standup <sub>`` with a platform's typed options."""
+    """``/standup <sub>`` with a platform's typed options (``standup``: a named standup)."""
     if sub not in STANDUP:
         raise UsageError(f"`{sub}` is not a /standup subcommand.", usage=STANDUP_USAGE)
     argument = _STANDUP_OPTIONS.get(sub)
-    return StandupCall(sub, argument(options) if argument else "")
+    name = (options.get("standup") or "").strip().lower() or None
+    return StandupCall(sub, argument(options) if argument else "", name=name)
 
 
 async def standup(ctx: Context, call: StandupCall) -> Reply:
-    return await STANDUP[call.subcommand](ctx, call.argument)
+    return await STANDUP[call.subcommand](ctx, call.argument, call.name)
 
 
-async def _standup_status(ctx: Context) -> Reply:
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+async def _standup_status(ctx: Context, name: str | None) -> Reply:
+    s = await _standup_of(ctx, name)
     away = [
-        f"{mention(p)} until {until}"
+        f"{mention(p)} until {_day(ctx, until, s.timezone)}"
         for p, until in s.away.items()
         if until >= local_date(ctx.now, s.timezone)
     ]
+    regular = [p for p in s.members if p not in s.optional]
+    late = f"for {_hours(s.late_minutes)} after the close" if s.late_minutes else "off"
     lines = [
         f"Schedule: {_next_text(s, ctx)}",
         "Members: "
-        + (" ".join(mention(p) for p in s.members) or "none set (`/standup members @a @b`)"),
-        f"Window: {s.window_minutes // 60}h{s.window_minutes % 60:02d}m, mode: {s.mode}",
+        + (" ".join(mention(p) for p in regular) or "none set (`/standup members @a @b`)"),
+        *([f"Optional: {' '.join(mention(p) for p in s.optional)}"] if s.optional else []),
+        *([f"Observers: {' '.join(mention(p) for p in s.observers)}"] if s.observers else []),
+        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}",
+        f"Late answers: {late}"
+        f"; reminders: {_REMINDER_WORDS[s.reminder]}"
+        f"; mentions of who did not answer: {'on' if s.mentions else 'off'}",
         *(f"Q{n + 1}: {q}" for n, q in enumerate(s.questions)),
     ]
     if away:
         lines.append("Away: " + ", ".join(away))
     if s.skip_dates:
-        lines.append("Skipping: " + ", ".join(s.skip_dates))
-    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=5)
-    for run in recent:
+        lines.append("Skipping: " + ", ".join(_day(ctx, d, s.timezone) for d in s.skip_dates))
+    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=20)
+    for run in [r for r in recent if r.payload.get("schedule_id") == s.id][:5]:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
-            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
-    return Reply(
-        text="Standup of this channel",
-        sections=(Section("Standup", tuple(lines)),),
-        usage=STANDUP_USAGE,
-    )
+            day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
+            lines.append(f"{day}: {run.status.value}")
+    if name is None and (names := await _names(ctx)):
+        lines.append("Also in this channel: " + ", ".join(f"{n} (`/standup {n}`)" for n in names))
+    heading = f"The {name} standup" if name else "Standup"
+    sections = [Section(heading, tuple(lines))]
+    text = f"{heading} of this channel"
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.id) if s.id is not None else None
+    if latest is not None and latest.takes_answers(ctx.now):
+        answers = await ctx.uow.schedules.answers(latest.stored_id)
+        text, section = standup_views.open_now(latest, answers, ctx.timezone, ctx.now)
+        sections.insert(0, section)
+    return Reply(text=text, sections=tuple(sections), usage=STANDUP_USAGE)
 
 
-async def _standup_schedule(ctx: Context, rest: str) -> Reply:
+async def _standup_schedule(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "schedule the standup")
     days, at, tz = _parse_rule(rest.split(), ctx, STANDUP_USAGE)
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
-    members = "" if s.members else " Set who takes part with `/standup members @a @b`."
-    return _changed(f"Standup scheduled: {_next_text(s, ctx)}.{members}")
+    prefix = f"/standup {name}" if name else "/standup"
+    members = "" if s.members else f" Set who takes part with `{prefix} members @a @b`."
+    return _changed(f"{_which(name).capitalize()} scheduled: {_next_text(s, ctx)}.{members}")
 
 
-async def _standup_questions(ctx: Context, rest: str) -> Reply:
+async def _standup_questions(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup questions")
     questions: tuple[str, ...]
     if rest.lower() in ("default", "reset"):
@@ -187,27 +285,140 @@ async def _standup_questions(ctx: Context, rest: str) -> Reply:
     for question in questions:
         if problem := text_error("question", question):
             raise UsageError(problem)
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, questions=questions))
     return _changed("Standup questions: " + " | ".join(questions))
 
 
-async def _standup_members(ctx: Context, rest: str) -> Reply:
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+_REMINDER_WORDS = {
+    "off": "off",
+    "50%": "once, halfway through the window",
+    "75%": "once, at 75% of the window",
+    "twice": "twice, at 50% and 85% of the window",
+}
+_ROLES = ("optional", "observer", "observers", "remove")
+
+
+async def _standup_members(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change who takes part in the standup")
-    people = find_mentions(rest) or parse_people(rest)
+    words = rest.split(maxsplit=1)
+    role = words[0].lower() if words and words[0].lower() in _ROLES else "member"
+    if role != "member":
+        rest = words[1] if len(words) > 1 else ""
+    people = tuple(dict.fromkeys(find_mentions(rest) or parse_people(rest)))
     if not people:
-        raise UsageError("Mention who takes part: `/standup members @a @b`.")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
-    await _save(ctx, dataclasses.replace(s, members=tuple(dict.fromkeys(people))))
-    return _changed("Standup members: " + " ".join(mention(p) for p in people))
+        example = "@a @b" if role == "member" else f"{role} @a"
+        raise UsageError(
+            f"Mention who: `/standup members {example}`.", usage="/standup " + _MEMBERS_USAGE
+        )
+    s = await _standup_of(ctx, name)
+    others = [p for p in s.members if p not in people]
+    optional = [p for p in s.optional if p not in people]
+    observers = [p for p in s.observers if p not in people]
+    if role == "member":
+        # The members named replace the regular members; optional members stay.
+        members = [*people, *(p for p in s.optional if p not in people)]
+        text = "Standup members: " + " ".join(mention(p) for p in people)
+    elif role == "optional":
+        members, optional = (
+            [*s.members, *(p for p in people if p not in s.members)],
+            [
+                *optional,
+                *people,
+            ],
+        )
+        text = (
+            f"Optional in the standup: {' '.join(mention(p) for p in people)} "
+            "(asked, never listed as missing)."
+        )
+    elif role in ("observer", "observers"):
+        members, observers = others, [*observers, *people]
+        text = (
+            f"Observers of the standup: {' '.join(mention(p) for p in people)} "
+            "(get the summary; never asked, never missing)."
+        )
+    else:
+        members = others
+        text = f"No longer in the standup: {' '.join(mention(p) for p in people)}."
+    await _save(
+        ctx,
+        dataclasses.replace(
+            s, members=tuple(members), optional=tuple(optional), observers=tuple(observers)
+        ),
+    )
+    return _changed(text)
 
 
-async def _standup_window(ctx: Context, rest: str) -> Reply:
+_MEMBERS_USAGE = "members [optional|observer|remove] @a @b"
+
+
+async def _standup_late(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "change how long late answers are taken")
+    text = rest.strip().lower()
+    if text in ("off", "no", "0"):
+        minutes = 0
+    else:
+        if not text:
+            raise UsageError(
+                "Say for how long after the close: `/standup late 4h`, or `/standup late off`."
+            )
+        late = parse_duration(text)
+        if not MIN_WINDOW <= late <= MAX_LATE:
+            raise UsageError(
+                "Late answers can be taken for 1 minute to 24 hours after the close, "
+                "e.g. `/standup late 4h`; `/standup late off` takes none."
+            )
+        minutes = int(late.total_seconds() // 60)
+    s = await _standup_of(ctx, name)
+    await _save(ctx, dataclasses.replace(s, late_minutes=minutes))
+    if not minutes:
+        return _changed("Late answers are off: the standup takes no answers after it closes.")
+    return _changed(
+        f"Answers are taken for {_hours(minutes)} after the standup closes, marked late; "
+        "the summary is updated in place."
+    )
+
+
+async def _standup_reminder(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "change the standup reminders")
+    choice = rest.strip().lower().replace(" ", "")
+    choice = {"50": "50%", "75": "75%", "none": "off", "2": "twice"}.get(choice, choice)
+    if choice not in REMINDERS:
+        raise UsageError(
+            "Say `off`, `50%`, `75%` (the default) or `twice`: `/standup reminder twice`."
+        )
+    s = await _standup_of(ctx, name)
+    await _save(ctx, dataclasses.replace(s, reminder=choice))
+    if choice == "off":
+        return _changed("Standup reminders are off.")
+    return _changed(f"Standup reminders: {_REMINDER_WORDS[choice]}.")
+
+
+async def _standup_mentions(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "change the standup mentions")
+    choice = rest.strip().lower()
+    if choice not in ("on", "off"):
+        raise UsageError(
+            "Say `on` (the summary mentions who did not answer) or `off` (names only): "
+            "`/standup mentions off`."
+        )
+    s = await _standup_of(ctx, name)
+    await _save(ctx, dataclasses.replace(s, mentions=choice == "on"))
+    if choice == "on":
+        return _changed("The standup summary mentions who did not answer.")
+    return _changed("The standup summary names who did not answer without mentioning them.")
+
+
+async def _standup_window(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup window")
     window = parse_duration(rest)
     if not MIN_WINDOW <= window <= MAX_WINDOW:
         raise UsageError("The answer window must be between 1 minute and 12 hours, e.g. `2h`.")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     minutes = int(window.total_seconds() // 60)
     await _save(ctx, dataclasses.replace(s, window_minutes=minutes))
     return _changed(
@@ -215,34 +426,34 @@ async def _standup_window(ctx: Context, rest: str) -> Reply:
     )
 
 
-async def _standup_mode(ctx: Context, rest: str) -> Reply:
+async def _standup_mode(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup mode")
     mode = rest.strip().lower()
     if mode not in ("thread", "dm"):
         raise UsageError(
             "Say `thread` (one message in the channel) or `dm` (a message to each member)."
         )
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, mode=mode))
     return _changed(f"Standup mode: {mode}.")
 
 
-async def _standup_skip(ctx: Context, rest: str) -> Reply:
+async def _standup_skip(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "skip a standup")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     text = rest.strip().lower() or "today"
     if text == "today":
         day = local_date(ctx.now, s.timezone)
     else:
         day = local_date(parse_date(text, ctx.now, s.timezone), s.timezone)
     await _save(ctx, dataclasses.replace(s, skip_dates=tuple(sorted({*s.skip_dates, day}))))
-    return _changed(f"No standup on {day}.")
+    return _changed(f"No standup on {_day(ctx, day, s.timezone)}.")
 
 
 _AWAY_RE = re.compile(r"^(?P<who>.*?)\s*\buntil\b\s*(?P<date>.+)$", re.IGNORECASE)
 
 
-async def _standup_away(ctx: Context, rest: str) -> Reply:
+async def _standup_away(ctx: Context, rest: str, name: str | None) -> Reply:
     m = _AWAY_RE.match(rest.strip())
     if not m:
         raise UsageError(
@@ -253,23 +464,35 @@ async def _standup_away(ctx: Context, rest: str) -> Reply:
     )
     if people != [ctx.user]:
         svc.require_lead(ctx, "mark someone else as away")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     until = local_date(parse_date(m.group("date"), ctx.now, s.timezone), s.timezone)
-    away = {**s.away, **dict.fromkeys(people, until)}
-    await _save(ctx, dataclasses.replace(s, away=away))
+    # Away without a name: away from every standup of the channel.
+    targets = [s]
+    if name is None:
+        targets += [
+            named
+            for named in await ctx.uow.schedules.of_channel(ctx.channel)
+            if named.kind is ScheduleKind.STANDUP and named.name
+        ]
+    for target in targets:
+        away = {**target.away, **dict.fromkeys(people, until)}
+        await _save(ctx, dataclasses.replace(target, away=away))
     who = " ".join(mention(p) for p in people)
-    return _changed(f"{who} away until {until}: skipped by standups and not pinged.")
+    which = f"the {name} standup" if name else "standups"
+    return _changed(
+        f"{who} away until {_day(ctx, until, s.timezone)}: skipped by {which} and not pinged."
+    )
 
 
-async def _standup_now(ctx: Context, rest: str) -> Reply:
+async def _standup_now(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "open a standup")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     if s.id is None:
         s = await _save(ctx, s)
     day = local_date(ctx.now, s.timezone)
-    latest = await ctx.uow.schedules.latest_standup(ctx.channel)
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.stored_id)
     if latest is not None and latest.local_date == day:
-        raise UsageError(f"Today's standup ({day}) has already been opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) has already been opened.")
     run_id = await ctx.uow.schedules.add_run(
         Run(
             key=f"standup_now:{s.stored_id}:{day}",
@@ -281,12 +504,15 @@ async def _standup_now(ctx: Context, rest: str) -> Reply:
         )
     )
     if run_id is None:
-        raise UsageError(f"Today's standup ({day}) is already being opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) is already being opened.")
     return Reply(text="Opening the standup now.", tone=Tone.SUCCESS)
 
 
-async def _standup_answer(ctx: Context, rest: str) -> Reply:
-    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, None))
+async def _standup_answer(ctx: Context, rest: str, name: str | None) -> Reply:
+    schedule_id = None
+    if name is not None:
+        schedule_id = (await _standup_of(ctx, name)).stored_id
+    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, None, schedule_id))
 
 
 async def open_answer(ctx: Context, call: OpenStandupAnswer) -> Reply:
@@ -306,11 +532,67 @@ async def track(ctx: Context, call: Track) -> Reply:
     return standup_views.tracked(result, ctx.timezone, ctx.now)
 
 
-async def _standup_off(ctx: Context, rest: str) -> Reply:
+async def _standup_off(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "turn the standup off")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, enabled=False))
-    return _changed("The standup is off. `/standup schedule weekdays 09:30` turns it on again.")
+    prefix = f"/standup {name}" if name else "/standup"
+    return _changed(
+        f"The {_which(name)} is off. `{prefix} schedule weekdays 09:30` turns it on again."
+    )
+
+
+async def _standup_add(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "add a standup")
+    new = rest.strip().lower()
+    if not NAME_RE.fullmatch(new) or new in STANDUP or new in ("help", "default"):
+        raise UsageError(
+            "Give the new standup a short name of letters, digits, `-` or `_`, starting with "
+            "a letter and not a /standup subcommand: `/standup add retro`."
+        )
+    if await ctx.uow.schedules.get(ctx.channel, ScheduleKind.STANDUP, new) is not None:
+        raise UsageError(f"This channel has a `{new}` standup already: `/standup {new}` shows it.")
+    if len(await _names(ctx)) >= MAX_NAMED:
+        raise UsageError(
+            f"A channel has at most {MAX_NAMED} named standups; `/standup remove <name>` "
+            "removes one."
+        )
+    default = await _schedule(ctx, ScheduleKind.STANDUP)
+    # It starts with the default standup's people; everything else is its own.
+    await _save(
+        ctx,
+        Schedule(
+            channel=ctx.channel,
+            kind=ScheduleKind.STANDUP,
+            name=new,
+            timezone=default.timezone,
+            members=default.members,
+            optional=default.optional,
+            observers=default.observers,
+        ),
+    )
+    who = (
+        " It asks the same members as the channel's standup "
+        f"(`/standup {new} members @a @b` changes them)."
+        if default.members
+        else f" Set who takes part with `/standup {new} members @a @b`."
+    )
+    return _changed(
+        f"Added the `{new}` standup. Schedule it with `/standup {new} schedule fri 15:00`; "
+        f"its questions, window and mode are its own (`/standup {new}` shows them).{who}"
+    )
+
+
+async def _standup_remove(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "remove a standup")
+    gone = rest.strip().lower()
+    if not gone:
+        raise UsageError("Say which standup to remove: `/standup remove retro`.")
+    if gone == "default":
+        raise UsageError("The channel's own standup stays; `/standup off` stops it.")
+    schedule = await _standup_of(ctx, gone)
+    await ctx.uow.schedules.remove(schedule.stored_id)
+    return _changed(f"Removed the `{gone}` standup and its past standups.")
 
 
 STANDUP: dict[str, Handler] = {
@@ -319,16 +601,25 @@ STANDUP: dict[str, Handler] = {
     "members": _standup_members,
     "window": _standup_window,
     "mode": _standup_mode,
+    "late": _standup_late,
+    "reminder": _standup_reminder,
+    "mentions": _standup_mentions,
     "skip": _standup_skip,
     "away": _standup_away,
     "now": _standup_now,
     "answer": _standup_answer,
     "off": _standup_off,
-    "status": lambda ctx, rest: _standup_status(ctx),
+    "status": lambda ctx, rest, name: _standup_status(ctx, name),
+    "add": _standup_add,
+    "remove": _standup_remove,
 }
 
 
 # --- /digest -------------------------------------------------------------------------------
+
+
+async def draw_chart(ctx: Context) -> bytes | None:
+    return await dashboard.chart_png(ctx.uow, ctx.channel, ctx.now, ctx.charts)
 
 
 def parse_digest(ctx: Context, text: str) -> DigestCall:
@@ -338,20 +629,29 @@ def parse_digest(ctx: Context, text: str) -> DigestCall:
 def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> DigestCall:
     """``/digest now|daily|weekly|off`` with a platform's typed options."""
     if sub == "now":
-        return DigestCall()
+        return DigestCall(("now", "chart") if options.get("chart") == "true" else ())
     parts = (sub, options.get("day"), options.get("time"), options.get("timezone"))
     return DigestCall(tuple(_words(*parts).split()))
 
 
 async def digest(ctx: Context, call: DigestCall) -> Reply:
-    words = list(call.words)
-    if not words:
+    words = [w.lower() for w in call.words]
+    if words[:1] == ["now"]:
+        words = words[1:]
+        if words and words != ["chart"]:
+            raise UsageError(
+                f"`/digest now` takes only `chart` after it (you wrote `{' '.join(words)}`).",
+                usage=DIGEST_USAGE,
+            )
+    if not words or words == ["chart"]:
         settings = ctx.settings
         found = await digests.build(ctx.uow, ctx.channel, settings.last_digest_at, ctx.now)
         reply = digest_views.digest(found, ctx.timezone, ctx.now)
+        if words == ["chart"]:
+            reply = digest_views.with_chart(reply, await draw_chart(ctx), ctx.now)
         await svc.update_settings(ctx, last_digest_at=ctx.now)
         return reply
-    sub = words[0].lower()
+    sub = words[0]
     s = await _schedule(ctx, ScheduleKind.DIGEST)
     if sub == "off":
         svc.require_lead(ctx, "turn the digest off")

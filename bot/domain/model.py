@@ -188,6 +188,11 @@ class Item:
             return self.status is Status.PROPOSED and person in self.approvers
         return self.owner == person
 
+    def involves(self, person: str) -> bool:
+        """Whether ``person`` owns, decides or approves this item (``list @dana``: what is
+        on Dana's plate), whatever its state."""
+        return self.owner == person or person in self.approvers
+
 
 @dataclass(frozen=True)
 class ItemFilter:
@@ -202,6 +207,8 @@ class ItemFilter:
     due_before: datetime | None = None
     #: only items nobody owns
     unowned: bool = False
+    #: only items without a date
+    undated: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
 
@@ -214,6 +221,7 @@ class ItemFilter:
                 or (item.due_at is not None and item.due_at < self.due_before)
             )
             and (not self.unowned or item.owner is None)
+            and (not self.undated or item.due_at is None)
             and item.date_moves >= self.min_date_moves
         )
 
@@ -308,12 +316,34 @@ class Schedule:
     away: Mapping[str, str] = field(default_factory=dict)  # person -> last away day (ISO)
     updated_at: datetime | None = None
     id: int | None = None
+    #: how long after the close answers are still taken, marked late (0: not at all)
+    late_minutes: int = 0
+    #: when members who have not answered are reminded (:data:`REMINDERS`)
+    reminder: str = "75%"
+    #: members who are asked but never counted (or listed) as missing; also in ``members``
+    optional: tuple[str, ...] = ()
+    #: people who get the summary, are never asked and never counted as missing
+    observers: tuple[str, ...] = ()
+    #: the summary mentions (pings) who did not answer; off: their names only
+    mentions: bool = True
+    #: a named standup (``/standup add retro``); None: the channel's default one. With the
+    #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
+    name: str | None = None
 
     @property
     def stored_id(self) -> int:
         if self.id is None:
             raise ValueError("schedule has not been stored yet")
         return self.id
+
+
+#: ``Schedule.reminder`` -> when reminders go out, as fractions of the answer window.
+REMINDERS: Mapping[str, tuple[float, ...]] = {
+    "off": (),
+    "50%": (0.5,),
+    "75%": (0.75,),
+    "twice": (0.5, 0.85),
+}
 
 
 class RunStatus(StrEnum):
@@ -329,6 +359,8 @@ class RunKind(StrEnum):
     STANDUP_OPEN = "standup_open"
     STANDUP_REMIND = "standup_remind"
     STANDUP_CLOSE = "standup_close"
+    #: a late answer came in: the posted summary is edited in place
+    STANDUP_UPDATE = "standup_update"
     DIGEST = "digest"
     NUDGE = "nudge"
 
@@ -382,12 +414,29 @@ class Standup:
     closed: bool = False
     message_ref: str | None = None
     id: int | None = None
+    #: asked, but not counted as missing (a subset of ``members``)
+    optional: tuple[str, ...] = ()
+    #: get the summary; never asked, never missing
+    observers: tuple[str, ...] = ()
+    #: the summary pings who did not answer
+    mentions: bool = True
+    #: answers are taken until then, after ``closes_at`` marked late (None: no late answers)
+    late_until: datetime | None = None
 
     @property
     def stored_id(self) -> int:
         if self.id is None:
             raise ValueError("standup has not been stored yet")
         return self.id
+
+    def takes_answers(self, now: datetime) -> bool:
+        """Whether an answer given ``now`` is taken (on time, or late within the late time)."""
+        if not self.closed and now < self.closes_at:
+            return True
+        return self.late_until is not None and now < self.late_until
+
+    def is_late(self, answered_at: datetime) -> bool:
+        return answered_at >= self.closes_at
 
 
 @dataclass(frozen=True)
@@ -396,3 +445,22 @@ class StandupAnswer:
     person: str
     answers: tuple[str, ...]
     answered_at: datetime
+
+
+@dataclass(frozen=True)
+class CalendarToken:
+    """One person's subscription to one channel's calendar feed (``/raid calendar``).
+
+    Only the token's SHA-256 (``token_hash``, hex) is kept: the token itself is shown once,
+    in the link, and a stored row cannot be turned back into a working link. A token is
+    valid until ``revoked_at`` is set (``/raid calendar reset``). ``channel_name`` is the
+    channel's name as the platform gave it when the link was made, for the feed's titles.
+    """
+
+    channel: ChannelKey
+    user: str
+    token_hash: str
+    created_at: datetime
+    channel_name: str | None = None
+    revoked_at: datetime | None = None
+    id: int | None = None

@@ -156,16 +156,44 @@ def require_lead(user: str, settings: ChannelSettings, what: str) -> None:
     raise Forbidden(f"Only a lead ({_who(settings.leads)}) may {what}.")
 
 
-def require_status(
-    item: Item, allowed: set[Status], verb: str, *, done: Status | None = None
-) -> None:
-    """``done``: the state the change leads to; an item already in it says so plainly
-    ("D-1 is already decided")."""
+#: The state a change leads to: an item already in it was "already" changed so.
+_REACHED = {
+    "resolved": Status.RESOLVED,
+    "closed": Status.CLOSED,
+    "marked occurred": Status.OCCURRED,
+    "approved": Status.APPROVED,
+    "rejected": Status.REJECTED,
+    "decided": Status.DECIDED,
+    "superseded": Status.SUPERSEDED,
+    "marked implemented": Status.IMPLEMENTED,
+}
+
+
+def state_refusal(item: Item, verb: str) -> str:
+    """Why ``item`` cannot be ``verb`` (``approved``, ``marked implemented (only approved
+    changes can)``) in its state, as a person would say it: ``C-1 is already approved.``"""
+    action, _, why = verb.partition(" (")
+    ref, status = item.ref, item.status
+    if _REACHED.get(action) is status or (action == "reopened" and item.active):
+        if status is Status.OCCURRED:
+            return f"{ref} has already occurred."
+        return f"{ref} is already {status.label}."
+    state = {Status.PENDING: "still needs a decision", Status.OCCURRED: "has occurred"}.get(
+        status, f"is {status.label}"
+    )
+    if why:  # "only approved changes can)"
+        return f"{ref} {state}, and {why.rstrip(')')} be {action}."
+    if status is Status.WITHDRAWN:
+        return f"{ref} was withdrawn; `/raid reopen {ref}` brings it back first."
+    if status is REOPENABLE.get(item.kind):
+        return f"{ref} {state}; `/raid reopen {ref}` first if it still needs to be {action}."
+    return f"{ref} {state}; it can no longer be {action}."
+
+
+def require_status(item: Item, allowed: set[Status], verb: str) -> None:
     if item.status in allowed:
         return
-    if done is not None and item.status is done:
-        raise Conflict(f"{item.ref} is already {item.status.label}.")
-    raise Conflict(f"{item.ref} is {item.status.label}, so it can't be {verb}.")
+    raise Conflict(state_refusal(item, verb))
 
 
 def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> None:
@@ -178,7 +206,7 @@ def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> Non
 def require_active(item: Item, then: str) -> None:
     """Reassigning or re-dating a closed item: ``then`` says what to do first."""
     if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; {then}.")
+        raise Conflict(f"{item.ref} is {item.status.label}: {then}.")
 
 
 # --- the rules of each change, before any value is asked for (a form opens only if they hold) --
@@ -186,7 +214,7 @@ def require_active(item: Item, then: str) -> None:
 
 def check_resolve(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.BLOCKER}, "resolved", KIND_HINTS.get(item.kind, ""))
-    require_status(item, {Status.OPEN}, "resolved", done=Status.RESOLVED)
+    require_status(item, {Status.OPEN}, "resolved")
     require_manager(user, item, settings, "resolve")
 
 
@@ -196,20 +224,19 @@ def check_implement(user: str, item: Item, settings: ChannelSettings) -> None:
         item,
         {Status.APPROVED},
         "marked implemented (only approved changes can)",
-        done=Status.IMPLEMENTED,
     )
     require_manager(user, item, settings, "mark implemented")
 
 
 def check_close_risk(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.RISK}, "closed", KIND_HINTS.get(item.kind, ""))
-    require_status(item, {Status.OPEN}, "closed", done=Status.CLOSED)
+    require_status(item, {Status.OPEN}, "closed")
     require_manager(user, item, settings, "close")
 
 
 def check_occurred(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.RISK}, "marked occurred", KIND_HINTS.get(item.kind, ""))
-    require_status(item, {Status.OPEN}, "marked occurred", done=Status.OCCURRED)
+    require_status(item, {Status.OPEN}, "marked occurred")
     require_manager(user, item, settings, "mark occurred")
 
 
@@ -219,13 +246,13 @@ def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
             f"Only blockers and closed risks can be reopened; {item.ref} is a "
             f"{item.kind.label}. Log a new one instead."
         )
-    require_status(item, {REOPENABLE[item.kind], Status.WITHDRAWN}, "reopened", done=Status.OPEN)
+    require_status(item, {REOPENABLE[item.kind], Status.WITHDRAWN}, "reopened")
     require_manager(user, item, settings, "reopen")
 
 
 def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
     if not item.active:
-        raise Conflict(f"{item.ref} is already {item.status.label}; nothing to withdraw.")
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to withdraw.")
     require_manager(user, item, settings, "withdraw")
 
 
@@ -251,14 +278,14 @@ def check_due(user: str, item: Item, settings: ChannelSettings) -> None:
 def check_snooze(user: str, item: Item, settings: ChannelSettings) -> None:
     """Anyone the item waits on, or a manager, may snooze it while it is active."""
     if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; there is nothing to snooze.")
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to snooze.")
     if not (user == item.owner or user in item.approvers):
         require_manager(user, item, settings, "snooze")
 
 
 def check_approve(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.CHANGE}, "approved", KIND_HINTS.get(item.kind, ""))
-    require_status(item, {Status.PROPOSED}, "approved", done=Status.APPROVED)
+    require_status(item, {Status.PROPOSED}, "approved")
     require_approver(user, item, settings, "approve")
     require_not_own(user, item, settings, "approve")
 
@@ -270,16 +297,16 @@ def check_reject(user: str, item: Item, settings: ChannelSettings) -> None:
             f"{item.kind.label}.{KIND_HINTS.get(item.kind, '')}"
         )
     if item.kind is Kind.CHANGE:
-        require_status(item, {Status.PROPOSED}, "rejected", done=Status.REJECTED)
+        require_status(item, {Status.PROPOSED}, "rejected")
         require_approver(user, item, settings, "reject")
     else:
-        require_status(item, {Status.PENDING}, "rejected", done=Status.REJECTED)
+        require_status(item, {Status.PENDING}, "rejected")
         require_decider(user, item, settings, "reject")
 
 
 def check_decide(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.DECISION}, "decided", KIND_HINTS.get(item.kind, ""))
-    require_status(item, {Status.PENDING}, "decided", done=Status.DECIDED)
+    require_status(item, {Status.PENDING}, "decided")
     require_decider(user, item, settings, "decide")
     require_not_own(user, item, settings, "decide")
 
@@ -290,7 +317,6 @@ def check_supersede(user: str, item: Item, settings: ChannelSettings) -> None:
         item,
         {Status.DECIDED},
         "superseded (only decided decisions can)",
-        done=Status.SUPERSEDED,
     )
     require_manager(user, item, settings, "supersede")
 

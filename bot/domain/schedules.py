@@ -1,8 +1,10 @@
-"""Schedule rules: weekday names, a local time and a time zone -> the next UTC run.
+"""Schedule rules: weekday names (or a monthly day), a local time and a time zone.
 
-Pure functions on ``zoneinfo``. Weekdays are stored by name, never by number (APScheduler 3
-numbers them from Monday, cron from Sunday: names cannot be misread). The next run is always
-computed from the rule, never by adding 24 hours, so daylight-saving changes are right:
+The rule is a :class:`Recurrence`; its next UTC run is computed by a
+:class:`bot.ports.Timetable` (APScheduler's ``CronTrigger`` in ``adapters.runtime.timetable``).
+Weekdays are stored by name, never by number (APScheduler 3 numbers them from Monday, cron
+from Sunday: names cannot be misread). The next run is always computed from the rule, never
+by adding 24 hours, so daylight-saving changes are right:
 
 - a local time that does not exist on a spring-forward day (02:30 in Berlin on 2026-03-29)
   runs at the same instant a clock would show an hour later (03:30 local);
@@ -12,10 +14,11 @@ computed from the rule, never by adding 24 hours, so daylight-saving changes are
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.model import WEEKDAYS, WORKDAYS
+from bot.domain.model import WEEKDAYS, WORKDAYS, Schedule
 from bot.errors import UsageError
 
 _DAY_ALIASES = {
@@ -88,30 +91,96 @@ def clock(at: str) -> time:
     return time(int(hour), int(minute))
 
 
+#: ``Recurrence.nth`` values, in the order a month has them.
+NTH = ("first", "second", "third", "fourth", "last")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """When a schedule runs: weekday names (every week or every other week), or once a month
+    (the ``nth`` weekday, or day ``month_day``), at ``at`` local to ``timezone``.
+
+    The next run is computed by a :class:`bot.ports.Timetable`, never here.
+    """
+
+    days: tuple[str, ...]
+    at: str
+    timezone: str
+    #: 1: every week; 2: every other week, the weeks of ``anchor``
+    every_weeks: int = 1
+    #: the ISO date of a Monday whose week runs (every other week)
+    anchor: str | None = None
+    #: monthly on the ``nth`` (``NTH``) of ``days[0]``
+    nth: str | None = None
+    #: monthly on this day of the month (months without it are skipped)
+    month_day: int | None = None
+
+    @property
+    def monthly(self) -> bool:
+        return self.nth is not None or self.month_day is not None
+
+    def in_cycle(self, day: date) -> bool:
+        """Whether ``day`` (local) is in a week this rule runs in (every other week)."""
+        if self.every_weeks <= 1 or self.anchor is None:
+            return True
+        monday = day - timedelta(days=day.weekday())
+        weeks = (monday - date.fromisoformat(self.anchor)).days // 7
+        return weeks % self.every_weeks == 0
+
+    def runs_on(self, day: date) -> bool:
+        """Whether the rule has a run on the local date ``day``."""
+        if self.month_day is not None:
+            return day.day == self.month_day
+        if WEEKDAYS[day.weekday()] not in self.days:
+            return False
+        if self.nth is not None:
+            if self.nth == "last":
+                return (day + timedelta(days=7)).month != day.month
+            return (day.day - 1) // 7 == NTH.index(self.nth)
+        return self.in_cycle(day)
+
+
+def rule_of(schedule: Schedule) -> Recurrence:
+    """The rule of a schedule that has days and a time."""
+    if schedule.at is None:
+        raise ValueError("the schedule has no time")
+    return Recurrence(schedule.days, schedule.at, schedule.timezone)
+
+
 def local_at(day: date, at: str, tz: str) -> datetime:
-    """``at`` on ``day`` in ``tz`` as UTC; nonexistent times move forward by the gap."""
-    zone = ZoneInfo(tz)
-    naive = datetime.combine(day, clock(at))
-    local = naive.replace(tzinfo=zone, fold=0)
-    # A wall time in a spring-forward gap does not survive a round trip through UTC; with
-    # fold=0 zoneinfo reads it with the offset before the gap, which lands after the gap.
-    return local.astimezone(UTC)
+    """``at`` on ``day`` in ``tz`` as UTC; a wall time in a spring-forward gap reads with the
+    offset before the gap (so it lands after it), a repeated one is its first occurrence."""
+    return datetime.combine(day, clock(at), ZoneInfo(tz)).astimezone(UTC)
 
 
-def next_run(days: tuple[str, ...], at: str, tz: str, after: datetime) -> datetime:
-    """The first run strictly after ``after`` (aware), as an aware UTC datetime."""
-    if not days:
-        raise ValueError("a schedule needs at least one day")
-    zone = ZoneInfo(tz)
-    start = after.astimezone(zone).date()
-    for offset in range(0, 8):
-        day = start + timedelta(days=offset)
-        if WEEKDAYS[day.weekday()] not in days:
-            continue
-        candidate = local_at(day, at, tz)
-        if candidate > after:
-            return candidate
-    raise AssertionError("unreachable: a week always contains one of the days")
+def first_of_repeated(moment: datetime, tz: str) -> bool:
+    """False for the second occurrence of a local time that happens twice (fall back)."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return local.replace(fold=0).astimezone(UTC) == moment.astimezone(UTC)
+
+
+class ZoneTimetable:
+    """A :class:`bot.ports.Timetable` on ``zoneinfo`` alone, without holiday data: the
+    fallback of tests and fakes. raidline itself runs with the APScheduler timetable of
+    ``adapters.runtime.timetable``, which must agree with this one (tests compare them)."""
+
+    def next_run(self, rule: Recurrence, after: datetime) -> datetime:
+        zone = ZoneInfo(rule.timezone)
+        start = after.astimezone(zone).date()
+        for offset in range(0, 800):
+            day = start + timedelta(days=offset)
+            if not rule.runs_on(day):
+                continue
+            candidate = local_at(day, rule.at, rule.timezone)
+            if candidate > after:
+                return candidate
+        raise ValueError(f"{rule} has no run in the next two years")
+
+    def holiday(self, region: str, day: date) -> str | None:
+        return None
+
+    def check_region(self, text: str) -> str:
+        raise UsageError("Holiday calendars are not available here.")
 
 
 def local_date(moment: datetime, tz: str) -> str:

@@ -8,11 +8,13 @@ JSON values, here and in the full backup (``raidline export --all``), whose docu
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.model import ChannelKey, Event, Item
+from bot.domain.model import ChannelKey, Event, Item, Kind
 from bot.errors import UsageError
 from bot.ports import UnitOfWork
 
@@ -86,16 +88,59 @@ def item_record(item: Item, events: list[Event], *, complete: bool = False) -> d
     return record
 
 
+#: A person as chat markup inside a stored text: ``<@U1>``, ``<@!123>``, ``<@U1|dana>``.
+PERSON_MARKUP_RE = re.compile(r"<@!?([A-Za-z0-9][A-Za-z0-9._\-]*)(?:\|[^<>]*)?>")
+
+#: The order of the register: blockers, risks, decisions, change requests.
+KIND_ORDER = tuple(Kind)
+
+
+def register_order(item: Item) -> tuple[int, int]:
+    """By kind (:data:`KIND_ORDER`), then by ref number within the kind."""
+    return KIND_ORDER.index(item.kind), item.number
+
+
 @dataclass(frozen=True)
 class ChannelLog:
-    """One channel's items, oldest first, and each one's events (by item id)."""
+    """One channel's items in register order (by kind, then ref) and each one's events
+    (by item id, oldest first)."""
 
     channel: ChannelKey
     items: list[Item]
     events: dict[int, list[Event]]
 
+    def events_of(self, item: Item) -> list[Event]:
+        return self.events.get(item.stored_id, []) if item.id is not None else []
+
+    def by_kind(self) -> Iterator[tuple[Kind, list[Item]]]:
+        """Each kind that has items, in :data:`KIND_ORDER`, with its items."""
+        for kind in KIND_ORDER:
+            of_kind = [i for i in self.items if i.kind is kind]
+            if of_kind:
+                yield kind, of_kind
+
+    @property
+    def people(self) -> list[str]:
+        """Everyone the log names (ids): owners, approvers, reporters, deciders, whoever
+        acted in a history, and anyone mentioned in a text or a change."""
+        found: dict[str, None] = {}
+        for item in self.items:
+            for person in (item.owner, item.reporter, item.decided_by, *item.approvers):
+                if person:
+                    found[person] = None
+            texts = [item.title, item.details, item.waiting_on, item.resolution,
+                     item.mitigation, item.outcome, item.rationale, item.decision_note]  # fmt: skip
+            for event in self.events_of(item):
+                found[event.actor] = None
+                texts.append(event.note)
+                texts.extend(v for c in event.changes for v in (c.old, c.new))
+            for text in texts:
+                for match in PERSON_MARKUP_RE.finditer(text or ""):
+                    found[match.group(1)] = None
+        return list(found)
+
 
 async def channel_log(uow: UnitOfWork, channel: ChannelKey) -> ChannelLog:
-    items = await uow.items.list(channel)
+    items = sorted(await uow.items.list(channel), key=register_order)
     events = await uow.items.events([i.id for i in items if i.id is not None])
     return ChannelLog(channel, items, events)

@@ -7,8 +7,8 @@ committed together or not at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,9 +33,10 @@ from bot.domain.model import (
     Status,
     mention,
 )
+from bot.domain.schedules import ZoneTimetable
 from bot.domain.scores import score_text
 from bot.errors import NotFound, UsageError
-from bot.ports import UnitOfWork
+from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
 
 
 @dataclass
@@ -50,10 +51,33 @@ class Context:
     source_url: str | None = None
     #: the platform says the user administers the workspace (may always set the leads)
     user_is_admin: bool = False
+    #: display names of people, by id, from the platform (ids it cannot name are left out)
+    names: Callable[[Sequence[str]], Awaitable[dict[str, str]]] | None = None
+    #: work a handler leaves for after its transaction (look-ups on the platform, which must
+    #: not hold the database): the dispatcher awaits it and its result is the reply
+    finish: Callable[[], Awaitable[Any]] | None = None
+    #: files that came with the request, by file name
+    attachments: Mapping[str, bytes] = dataclasses.field(default_factory=dict)
+    #: the channel's name as the platform shows it (``apollo``), when it said
+    channel_name: str | None = None
+    #: the addresses of raidline's web pages; None where no web server serves them
+    links: Links | None = None
+    #: when schedules run next, and which days are holidays
+    timetable: Timetable = field(default_factory=ZoneTimetable)
+    #: hands out dashboard links; None when the dashboard is off
+    dashboard_links: DashboardLinks | None = None
+    #: draws charts for chat (digests); None when no chart can be drawn
+    charts: ChartDrawer | None = None
 
     @property
     def channel(self) -> Any:
         return self.settings.channel
+
+    async def people_names(self, people: Sequence[str]) -> dict[str, str]:
+        """Display names of ``people`` by id; nobody is named without a directory."""
+        if self.names is None or not people:
+            return {}
+        return await self.names(people)
 
 
 #: The fields :func:`edit` changes, per kind (owner and date have their own use cases).
@@ -83,7 +107,7 @@ def _value(field: str, value: object) -> str | None:
 
 _BOOKKEEPING = frozenset(
     {"channel", "kind", "number", "created_at", "updated_at", "id", "reporter", "source_url",
-     "nudge_count", "last_nudged_at"}
+     "nudge_count", "last_nudged_at", "date_moves"}
 )  # fmt: skip
 
 
@@ -121,8 +145,17 @@ def validate_details(details: str | None) -> str | None:
     return check_length(details.strip(), MAX_DETAILS_CHARS, "details text")
 
 
-async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
-    """Create an item with the next ref of its kind and a ``created`` event."""
+async def log_item(
+    ctx: Context,
+    kind: Kind,
+    title: str,
+    *,
+    action: str = "created",
+    note: str | None = None,
+    **fields: Any,
+) -> Item:
+    """Create an item with the next ref of its kind and its first event: ``created``, or
+    ``action`` with ``note`` (an import says ``imported`` and from where)."""
     title = validate_title(title)
     fields["details"] = validate_details(fields.get("details"))
     status = fields.pop("status", None) or KINDS[kind].initial_status
@@ -150,7 +183,7 @@ async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
     )
     if item.kind is Kind.RISK and item.score is not None:
         changes += (Change("score", None, score_text(item.likelihood, item.impact)),)
-    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, "created", changes))
+    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
     return item
 
 
@@ -178,6 +211,41 @@ async def load(ctx: Context, ref: Ref, *, lock: bool = True) -> Item:
             f"There is no {ref} in this channel. `/raid list {ref.kind.plural}` shows them."
         )
     return item
+
+
+def baseline_due(events: Sequence[Event]) -> datetime | None:
+    """The first date an item was given (its baseline), from its history: the first due
+    date any event set or moved away from."""
+    for event in events:
+        for c in event.changes:
+            if c.field != "due_at":
+                continue
+            first = c.old if c.old is not None else c.new
+            if first is not None:
+                try:
+                    return datetime.fromisoformat(first)
+                except ValueError:
+                    return None
+    return None
+
+
+async def baselines(
+    ctx: Context, items: Sequence[Item], *, just_changed: bool = False
+) -> dict[int, datetime]:
+    """Item id -> the baseline due date, for the items whose date has moved (one read of
+    their histories; items never re-dated are not read). ``just_changed``: the items come
+    from a change in this request, whose ``date_moves`` does not count it yet, so every
+    item with a date is read."""
+    moved = [
+        i.stored_id
+        for i in items
+        if i.id is not None and (i.date_moves or (just_changed and i.due_at is not None))
+    ]
+    if not moved:
+        return {}
+    histories = await ctx.uow.items.events(moved)
+    found = {item_id: baseline_due(events) for item_id, events in histories.items()}
+    return {item_id: when for item_id, when in found.items() if when is not None}
 
 
 async def change(

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from bot.domain import limits
 from bot.domain.limits import MAX_TITLE_CHARS
 from bot.domain.model import (
+    REMINDERS,
     Item,
     Kind,
     Run,
     RunKind,
+    RunStatus,
     Schedule,
-    ScheduleKind,
     Standup,
     StandupAnswer,
 )
@@ -41,8 +42,13 @@ def away_on(schedule: Schedule, day: str) -> tuple[str, ...]:
 
 
 def pending_members(standup: Standup, answers: list[StandupAnswer]) -> list[str]:
+    """Members who owe an answer: not answered, not away, not optional."""
     answered = {a.person for a in answers}
-    return [p for p in standup.members if p not in answered and p not in standup.away]
+    return [
+        p
+        for p in standup.members
+        if p not in answered and p not in standup.away and p not in standup.optional
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class Summary:
     missing: list[str]
     away: list[str]
     findings: list[Finding]
+    #: who answered after the close (within the late time)
+    late: list[str] = dataclasses.field(default_factory=list)
 
 
 def summarize(standup: Standup, answers: list[StandupAnswer]) -> Summary:
@@ -97,18 +105,22 @@ def summarize(standup: Standup, answers: list[StandupAnswer]) -> Summary:
         missing=pending_members(standup, answers),
         away=[p for p in standup.members if p in standup.away and p not in answered],
         findings=findings(standup, answers),
+        late=[a.person for a in answers if standup.is_late(a.answered_at)],
     )
 
 
 # --- answering -------------------------------------------------------------------------------
 
 
-async def current(ctx: Context, standup_id: int | None = None) -> Standup:
+async def current(
+    ctx: Context, standup_id: int | None = None, schedule_id: int | None = None
+) -> Standup:
+    """The standup ``standup_id``, else the latest one (of schedule ``schedule_id``)."""
     schedules = ctx.uow.schedules
     standup = (
         await schedules.get_standup(standup_id)
         if standup_id is not None
-        else await schedules.latest_standup(ctx.channel)
+        else await schedules.latest_standup(ctx.channel, schedule_id)
     )
     if standup is None or standup.channel != ctx.channel:
         raise NotFound("There is no standup to answer in this channel. `/standup now` opens one.")
@@ -116,7 +128,7 @@ async def current(ctx: Context, standup_id: int | None = None) -> Standup:
 
 
 def _require_open(ctx: Context, standup: Standup) -> None:
-    if standup.closed or ctx.now >= standup.closes_at:
+    if not standup.takes_answers(ctx.now):
         raise Conflict("That standup has closed; answers can no longer be changed.")
 
 
@@ -128,8 +140,10 @@ class AnswerDraft:
     previous: StandupAnswer | None
 
 
-async def start_answer(ctx: Context, standup_id: int | None) -> AnswerDraft:
-    standup = await current(ctx, standup_id)
+async def start_answer(
+    ctx: Context, standup_id: int | None, schedule_id: int | None = None
+) -> AnswerDraft:
+    standup = await current(ctx, standup_id, schedule_id)
     _require_open(ctx, standup)
     previous = next(
         (a for a in await ctx.uow.schedules.answers(standup.stored_id) if a.person == ctx.user),
@@ -149,6 +163,19 @@ async def save_answer(ctx: Context, standup_id: int, answers: Mapping[int, str])
         if len(text) > MAX_ANSWER_CHARS:
             raise UsageError(limits.too_long("answer", len(text), MAX_ANSWER_CHARS))
     await ctx.uow.schedules.save_answer(StandupAnswer(standup.stored_id, ctx.user, texts, ctx.now))
+    if standup.is_late(ctx.now):
+        # The summary may be out already: edit it in place to show the late answer. One run
+        # per answer saved; each edit shows every answer as it is then.
+        await ctx.uow.schedules.add_run(
+            Run(
+                f"standup_update:{standup.stored_id}:{ctx.user}:{ctx.now.isoformat()}",
+                RunKind.STANDUP_UPDATE,
+                ctx.channel,
+                ctx.now,
+                payload={"standup_id": standup.stored_id, "schedule_id": standup.schedule_id},
+                created_at=ctx.now,
+            )
+        )
     return standup
 
 
@@ -205,6 +232,8 @@ class Opened:
     standup: Standup
     timezone: str
     to_user: str | None = None
+    #: the standup's name (``/standup add retro``); None: the channel's default standup
+    name: str | None = None
 
     @property
     def questions_by_dm(self) -> bool:
@@ -215,50 +244,76 @@ class Opened:
 async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
     """Open the standup of a ``standup_open`` run (or send one member's DM of it), and queue
     its reminder, its closing and, in dm mode, each member's DM. None: nothing to send."""
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-    if schedule is None or schedule.stored_id != run.payload.get("schedule_id"):
-        return None
+    schedule = await uow.schedules.get_by_id(int(run.payload["schedule_id"]))
+    if schedule is None or schedule.channel != run.channel:
+        return None  # the standup was removed
     if "person" in run.payload:  # one member's DM of a standup opened in dm mode
         standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
         if standup is None or standup.closed:
             return None
-        return Opened(standup, schedule.timezone, to_user=str(run.payload["person"]))
+        return Opened(
+            standup, schedule.timezone, to_user=str(run.payload["person"]), name=schedule.name
+        )
     day = str(run.payload["local_date"])
     window = timedelta(minutes=schedule.window_minutes)
     late = now - run.due_at
+    closes_at = max(run.due_at + window, now + window / 4)
     standup, created = await uow.schedules.open_standup(
         Standup(
             schedule_id=schedule.stored_id,
             channel=run.channel,
             local_date=day,
             opened_at=now,
-            closes_at=max(run.due_at + window, now + window / 4),
+            closes_at=closes_at,
             questions=schedule.questions,
             members=schedule.members,
             away=away_on(schedule, day),
             mode=schedule.mode,
             late_by_minutes=int(late.total_seconds() // 60) if late >= timedelta(minutes=2) else 0,
+            optional=tuple(p for p in schedule.optional if p in schedule.members),
+            observers=schedule.observers,
+            mentions=schedule.mentions,
+            late_until=(
+                closes_at + timedelta(minutes=schedule.late_minutes)
+                if schedule.late_minutes
+                else None
+            ),
         )
     )
     if not created and run.created_at is not None and standup.opened_at < run.created_at:
         return None  # another run (the schedule, or `/standup now`) opened today's already
     if created:
         await uow.schedules.add_runs(_follow_ups(standup, schedule, run, now))
-    return Opened(standup, schedule.timezone)
+    return Opened(standup, schedule.timezone, name=schedule.name)
 
 
 def _follow_ups(standup: Standup, schedule: Schedule, run: Run, now: datetime) -> list[Run]:
-    """The reminder and the closing of a standup just opened; in dm mode each member's DM."""
-    remind_at = standup.opened_at + (standup.closes_at - standup.opened_at) * 3 / 4
+    """The reminders (as the schedule says) and the closing of a standup just opened; in dm
+    mode each member's DM."""
+    window = standup.closes_at - standup.opened_at
     base = {"standup_id": standup.stored_id, "schedule_id": schedule.stored_id}
     runs = [
-        Run(f"{kind.value}:{standup.stored_id}", kind, run.channel, due, payload=base,
-            created_at=now)
-        for kind, due in (
-            (RunKind.STANDUP_REMIND, remind_at),
-            (RunKind.STANDUP_CLOSE, standup.closes_at),
+        # The first reminder's key is the one it always had; a second one is numbered.
+        Run(
+            f"{RunKind.STANDUP_REMIND.value}:{standup.stored_id}" + (f":{n}" if n > 1 else ""),
+            RunKind.STANDUP_REMIND,
+            run.channel,
+            standup.opened_at + window * fraction,
+            payload={**base, "round": n} if n > 1 else base,
+            created_at=now,
         )
-    ]  # fmt: skip
+        for n, fraction in enumerate(REMINDERS.get(schedule.reminder, REMINDERS["75%"]), 1)
+    ]
+    runs.append(
+        Run(
+            f"{RunKind.STANDUP_CLOSE.value}:{standup.stored_id}",
+            RunKind.STANDUP_CLOSE,
+            run.channel,
+            standup.closes_at,
+            payload=base,
+            created_at=now,
+        )
+    )
     if standup.mode == "dm":
         runs += [
             Run(
@@ -302,6 +357,7 @@ class Reminder:
     timezone: str
     to_user: str | None = None
     thread: str | None = None
+    name: str | None = None
 
 
 async def remind_run(
@@ -312,20 +368,23 @@ async def remind_run(
     standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
     if standup is None or standup.closed:
         return None
+    schedule = await uow.schedules.get_by_id(standup.schedule_id)
+    tz = schedule.timezone if schedule else default_timezone
+    name = schedule.name if schedule else None
     if "person" in run.payload:
         person = str(run.payload["person"])
-        return Reminder(standup, [person], default_timezone, to_user=person)
+        return Reminder(standup, [person], tz, to_user=person, name=name)
     answers = await uow.schedules.answers(standup.stored_id)
     missing = pending_members(standup, answers)
     if not missing:
         return None
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-    tz = schedule.timezone if schedule else default_timezone
     if standup.mode == "dm":
+        round_ = run.payload.get("round")
         for person in missing:
             await uow.schedules.add_run(
                 Run(
-                    f"standup_remind_dm:{standup.stored_id}:{person}",
+                    f"standup_remind_dm:{standup.stored_id}:{person}"
+                    + (f":{round_}" if round_ else ""),
                     RunKind.STANDUP_REMIND,
                     run.channel,
                     now,
@@ -334,13 +393,20 @@ async def remind_run(
                 )
             )
         return None
-    return Reminder(standup, missing, tz, thread=standup.message_ref)
+    return Reminder(standup, missing, tz, thread=standup.message_ref, name=name)
 
 
 @dataclass(frozen=True)
 class Closed:
     summary: Summary
     timezone: str
+    #: the posted summary to edit in place (a late answer's update); None: post it
+    edit: str | None = None
+    name: str | None = None
+
+
+class SummaryNotPosted(Exception):
+    """A late answer's update is due before the summary it edits was posted: retried later."""
 
 
 async def close_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed | None:
@@ -350,6 +416,21 @@ async def close_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed 
         return None
     await uow.schedules.update_standup(dataclasses.replace(standup, closed=True))
     answers = await uow.schedules.answers(standup.stored_id)
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+    schedule = await uow.schedules.get_by_id(standup.schedule_id)
     tz = schedule.timezone if schedule else default_timezone
-    return Closed(summarize(standup, answers), tz)
+    return Closed(summarize(standup, answers), tz, name=schedule.name if schedule else None)
+
+
+async def update_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed | None:
+    """A late answer came in: the summary as it reads now, to replace the posted one (the
+    ``standup_close`` run's message). None: there is no posted summary to edit."""
+    standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
+    if standup is None:
+        return None
+    close = await uow.schedules.run_by_key(f"{RunKind.STANDUP_CLOSE.value}:{standup.stored_id}")
+    if close is None or close.status in (RunStatus.SKIPPED, RunStatus.FAILED, RunStatus.MISSED):
+        return None
+    if close.status is not RunStatus.DONE or close.result_ref is None:
+        raise SummaryNotPosted(f"the summary of standup {standup.stored_id} is not posted yet")
+    closed = await close_run(uow, close, default_timezone)
+    return None if closed is None else dataclasses.replace(closed, edit=close.result_ref)

@@ -59,10 +59,16 @@ LEVEL_WORDS: Mapping[str, int] = {
 }
 
 
+def closest(word: str, choices: list[str]) -> str | None:
+    """The one of ``choices`` closest to ``word`` (a typo of it), if any is close enough."""
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: list[str]) -> str:
     """`` Did you mean `x`?`` for the closest of ``choices``, or nothing."""
-    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
+    close = closest(word, choices)
+    return f" Did you mean `{close}`?" if close else ""
 
 
 def mention_of(token: str) -> str | None:

@@ -6,8 +6,10 @@ same thing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.domain import kinds, rules
@@ -25,7 +27,13 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.text.dates import format_age, format_datetime, format_relative
+from bot.text.dates import (
+    format_age,
+    format_date,
+    format_datetime,
+    format_relative,
+    is_working_day,
+)
 from bot.text.parsing import LEVEL_NAMES, mention
 
 #: How an approval or decision of one's own request is marked on the card and in the history.
@@ -44,6 +52,17 @@ def when(dt: datetime, tz: str, now: datetime) -> str:
     return f"{format_datetime(dt, tz, now)} ({format_relative(dt, now)})"
 
 
+def was(item: Item, baseline: datetime | None, tz: str, now: datetime) -> str | None:
+    """``was Mon 7 Dec``: the baseline (the first date the item was given) once the date has
+    moved away from it; None while the date is the baseline."""
+    if baseline is None or item.due_at is None or baseline == item.due_at:
+        return None
+    day = format_date(baseline, tz, now)
+    if day == format_date(item.due_at, tz, now):  # same day, another time
+        day = format_datetime(baseline, tz, now)
+    return f"was {day}"
+
+
 def _owner_text(item: Item) -> str:
     if item.kind is Kind.CHANGE:
         return ", ".join(mention(p) for p in item.approvers) or "no approver (a lead decides)"
@@ -52,12 +71,16 @@ def _owner_text(item: Item) -> str:
     return kinds.KINDS[item.kind].no_owner
 
 
-def item_fields(item: Item, tz: str, now: datetime) -> tuple[Field, ...]:
+def item_fields(
+    item: Item, tz: str, now: datetime, baseline: datetime | None = None
+) -> tuple[Field, ...]:
     row = kinds.KINDS[item.kind]
     fields: list[Field] = [Field(row.owner_label, _owner_text(item))]
     if row.date_label is not None and (item.due_at or item.active):
         if item.due_at:
             text = when(item.due_at, tz, now)
+            if moved := was(item, baseline, tz, now):
+                text = f"{text[:-1]}; {moved})"
             if item.overdue(now):
                 text += " — OVERDUE"
             fields.append(Field(row.date_label, text))
@@ -261,13 +284,21 @@ def item_form(verb: str, ref: Ref) -> Form | None:
     return None
 
 
-def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Card:
+def card(
+    item: Item,
+    tz: str,
+    now: datetime,
+    *,
+    with_actions: bool = True,
+    baseline: datetime | None = None,
+) -> Card:
+    """``baseline``: the first date the item was given, shown once its date has moved."""
     return Card(
         ref=str(item.ref),
         kind=item.kind.label,
         title=item.title,
         status=item.status.label,
-        fields=item_fields(item, tz, now),
+        fields=item_fields(item, tz, now, baseline),
         actions=item_actions(item) if with_actions else (),
         overdue=item.overdue(now),
         due_at=item.due_at,
@@ -276,14 +307,44 @@ def card(item: Item, tz: str, now: datetime, *, with_actions: bool = True) -> Ca
     )
 
 
-def changed_reply(verb: str, tz: str, now: datetime, *items: Item) -> Reply:
-    """What the channel sees when items were created or changed: ``Resolved B-3: title``."""
+def not_a_working_day(item: Item, tz: str, now: datetime) -> str | None:
+    """A line for a reply that has just set ``item``'s date when that date is a Saturday or
+    Sunday (in ``tz``): the date is kept as given, and the line shows how to move it to the
+    Friday before (or, when that is past, the Monday after). None on a working day."""
+    when = item.due_at
+    if when is None or is_working_day(when, tz):
+        return None
+    local = when.astimezone(ZoneInfo(tz))
+    friday = local - timedelta(days=local.weekday() - 4)
+    moved = friday if friday > now else local + timedelta(days=7 - local.weekday())
+    return (
+        f"{format_date(when, tz, now)} is not a working day; the date is kept as given. "
+        f"To move it to {format_date(moved, tz, now)}: "
+        f"`/raid due {item.ref} {moved.date().isoformat()}`."
+    )
+
+
+def with_note(reply: Reply, note: str | None) -> Reply:
+    """``reply`` with ``note`` as a line of its own after its text (unchanged for None)."""
+    return reply if note is None else replace(reply, text=f"{reply.text}\n{note}")
+
+
+def changed_reply(
+    verb: str,
+    tz: str,
+    now: datetime,
+    *items: Item,
+    baselines: Mapping[int, datetime] | None = None,
+) -> Reply:
+    """What the channel sees when items were created or changed: ``Resolved B-3: title``.
+    ``baselines``: item id -> its first date, for the items whose date has moved."""
     item = items[0]
+    firsts = baselines or {}
     return Reply(
         text=f"{verb} {item.ref}: {item.title}",
         visibility=Visibility.CHANNEL,
         tone=Tone.SUCCESS,
-        cards=tuple(card(i, tz, now) for i in items),
+        cards=tuple(card(i, tz, now, baseline=firsts.get(i.id or 0)) for i in items),
         item_ref=str(item.ref),
     )
 
@@ -297,14 +358,18 @@ def decision_for_someone_else(item: Item) -> str:
     )
 
 
-def list_line(item: Item, tz: str, now: datetime) -> str:
-    """One line of a list: ref, title, owner, date, age, and what needs attention."""
+def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = None) -> str:
+    """One line of a list: ref, title, owner, date (and the first one, once it moved), age,
+    and what needs attention."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
         parts.append(f"score {item.score} ({band(item.score)})")
     date_label = kinds.KINDS[item.kind].date_label
     if item.due_at and date_label is not None:
-        parts.append(f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}")
+        date_text = f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}"
+        if moved := was(item, baseline, tz, now):
+            date_text += f" ({moved})"
+        parts.append(date_text)
     parts.append(f"age {format_age(item.created_at, now)}")
     if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
@@ -314,38 +379,80 @@ def list_line(item: Item, tz: str, now: datetime) -> str:
     return line
 
 
-def _change_value(kind: Kind, change_field: str, value: str | None, tz: str, now: datetime) -> str:
+#: Fields kept for raidline's own bookkeeping, never shown in a history (older "created"
+#: events list some of them).
+HIDDEN_FIELDS = frozenset({"date_moves", "nudge_count", "last_nudged_at"})
+
+#: Fields whose stored values are dates (ISO 8601).
+DATE_FIELDS = frozenset({"due_at", "decided_at", "snoozed_until"})
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _change_value(
+    change_field: str,
+    value: str | None,
+    date: Callable[[datetime], str],
+    text: Callable[[str], str],
+) -> str:
     if value is None:
         return "nothing"
-    if change_field in ("due_at", "decided_at"):
+    if change_field in DATE_FIELDS:
         try:
-            return format_datetime(datetime.fromisoformat(value), tz, now)
+            return date(datetime.fromisoformat(value))
         except ValueError:
-            return value
-    return value
+            return text(value)
+    return text(value)
 
 
-def describe_change(kind: Kind, change: Change, tz: str, now: datetime) -> str:
+def describe_change(
+    kind: Kind,
+    change: Change,
+    tz: str,
+    now: datetime,
+    *,
+    date: Callable[[datetime], str] | None = None,
+    text: Callable[[str], str] = _same,
+) -> str:
+    """``due: Fri 27 Nov 17:00 CET → Tue 1 Dec 17:00 CET``. ``date`` writes a date
+    (default: as chat shows it) and ``text`` any stored text (default: as stored)."""
+    show_date = date or (lambda dt: format_datetime(dt, tz, now))
     label = field_label(kind, change.field)
-    new = _change_value(kind, change.field, change.new, tz, now)
+    new = _change_value(change.field, change.new, show_date, text)
     if change.old is None:
         return f"{label}: {new}"
-    old = _change_value(kind, change.field, change.old, tz, now)
+    old = _change_value(change.field, change.old, show_date, text)
     return f"{label}: {old} → {new}"
 
 
 def history_line(
-    kind: Kind, event: Event, tz: str, now: datetime, *, reporter: str | None = None
+    kind: Kind,
+    event: Event,
+    tz: str,
+    now: datetime,
+    *,
+    reporter: str | None = None,
+    date: Callable[[datetime], str] | None = None,
+    person: Callable[[str], str] = mention,
+    text: Callable[[str], str] = _same,
 ) -> str:
     """``reporter``: the item's reporter, so an approval or decision of their own request
-    says "self-approved"."""
+    says "self-approved". ``date``, ``person`` and ``text`` write dates, the actor and stored
+    texts; by default as chat shows them (exports name people and write absolute dates)."""
     action = event.action
     if reporter is not None and event.actor == reporter and action in rules.APPROVING_ACTIONS:
         action += f" ({SELF_APPROVED})"
-    head = f"{format_datetime(event.at, tz, now)} · {mention(event.actor)} {action}"
-    details = [describe_change(kind, c, tz, now) for c in event.changes]
+    show_date = date or (lambda dt: format_datetime(dt, tz, now))
+    head = f"{show_date(event.at)} · {person(event.actor)} {action}"
+    details = [
+        describe_change(kind, c, tz, now, date=show_date, text=text)
+        for c in event.changes
+        if c.field not in HIDDEN_FIELDS
+    ]
     if event.note:
-        details.append(f"“{event.note}”")
+        details.append(f"“{text(event.note)}”")
     return head + (": " + "; ".join(details) if details else "")
 
 

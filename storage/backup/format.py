@@ -9,7 +9,9 @@
 :func:`export_all` makes it: every channel with its settings, standup and digest schedules,
 and every item with every field and its whole history (each item as
 ``bot.services.export.item_record`` writes it for channel exports, plus its nudge state).
-Scheduler state (runs, opened standups and their answers) is not part of it.
+Scheduler state (runs, opened standups and their answers) is not part of it, and neither are
+the calendar feed tokens (``calendar_tokens``): they are credentials, and a backup file holds
+none (after a restore people ask ``/raid calendar`` for new links).
 :mod:`storage.backup.validation` reads it back.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.model import ChannelSettings, Schedule, ScheduleKind
+from bot.domain.model import ChannelSettings, Schedule
 from bot.ports import UnitOfWork
 from bot.services.export import item_record
 from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
@@ -63,6 +65,7 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
 def schedule_record(schedule: Schedule) -> dict[str, Any]:
     return {
         "kind": schedule.kind.value,
+        "name": schedule.name,
         "enabled": schedule.enabled,
         "days": list(schedule.days),
         "at": schedule.at,
@@ -75,6 +78,11 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "skip_dates": list(schedule.skip_dates),
         "away": dict(schedule.away),
         "updated_at": _iso(schedule.updated_at),
+        "late_minutes": schedule.late_minutes,
+        "reminder": schedule.reminder,
+        "optional": list(schedule.optional),
+        "observers": list(schedule.observers),
+        "mentions": schedule.mentions,
     }
 
 
@@ -87,7 +95,7 @@ async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     for channel in await uow.channels.channels():
         settings = await uow.channels.get_settings(channel)
-        schedules = [await uow.schedules.get(channel, kind) for kind in ScheduleKind]
+        schedules = await uow.schedules.of_channel(channel)
         items = await uow.items.list(channel)
         events = await uow.items.events([i.stored_id for i in items])
         records.append(

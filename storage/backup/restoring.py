@@ -20,11 +20,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain.model import Kind, Schedule
-from bot.domain.schedules import next_run
+from bot.domain.schedules import ZoneTimetable, rule_of
 from bot.errors import Unavailable
+from bot.ports import Timetable
 from storage.backup.validation import Backup, BackupError, ChannelBackup, validate
 from storage.db import is_unavailable_error
 from storage.repositories import item_values, schedule_values
+from storage.repositories.rows import stored_kind
 from storage.tables import channels, item_events, items, ref_counters, schedules
 
 __all__ = ["RestoreReport", "TargetNotEmpty", "restore"]
@@ -53,16 +55,22 @@ def _count(n: int, noun: str) -> str:
 
 
 async def restore(
-    engine: AsyncEngine, document: Backup | Mapping[str, Any], *, now: datetime | None = None
+    engine: AsyncEngine,
+    document: Backup | Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    timetable: Timetable | None = None,
 ) -> RestoreReport:
     """Write the backup into the empty database behind ``engine``, in one transaction.
 
     Raises :class:`InvalidBackup` for a malformed document and :class:`TargetNotEmpty` when
     the database has channels or items; in both cases nothing is written. ``now`` is when the
-    enabled schedules' next runs are computed from (default: the current time).
+    enabled schedules' next runs are computed from (default: the current time), by ``timetable``
+    (default: the zoneinfo-only fallback).
     """
     backup = document if isinstance(document, Backup) else validate(document)
     now = now or datetime.now(UTC)
+    timetable = timetable or ZoneTimetable()
     try:
         # One transaction: a failure anywhere rolls every row back. On SQLite it begins
         # IMMEDIATE, so no other writer gets in between the emptiness check and the inserts.
@@ -70,7 +78,7 @@ async def restore(
             await _require_empty(connection)
             counts = RestoreReport(0, 0, 0, 0)
             for channel in backup.channels:
-                counts = _add(counts, await _restore_channel(connection, channel, now))
+                counts = _add(counts, await _restore_channel(connection, channel, now, timetable))
         return counts
     except BackupError:
         raise
@@ -108,14 +116,14 @@ async def _require_empty(connection: AsyncConnection) -> None:
         )
 
 
-def _next_run_at(schedule: Schedule, now: datetime) -> datetime | None:
+def _next_run_at(schedule: Schedule, now: datetime, timetable: Timetable) -> datetime | None:
     if not (schedule.enabled and schedule.days and schedule.at):
         return None
-    return next_run(schedule.days, schedule.at, schedule.timezone, now)
+    return timetable.next_run(rule_of(schedule), now)
 
 
 async def _restore_channel(
-    connection: AsyncConnection, backup: ChannelBackup, now: datetime
+    connection: AsyncConnection, backup: ChannelBackup, now: datetime, timetable: Timetable
 ) -> RestoreReport:
     settings = backup.settings
     key = backup.channel
@@ -144,9 +152,9 @@ async def _restore_channel(
             insert(schedules),
             [
                 {
-                    **schedule_values(replace(s, next_run_at=_next_run_at(s, now))),
+                    **schedule_values(replace(s, next_run_at=_next_run_at(s, now, timetable))),
                     "channel_id": channel_id,
-                    "kind": s.kind.value,
+                    "kind": stored_kind(s.kind, s.name),
                     "updated_at": s.updated_at or now,
                 }
                 for s in backup.schedules

@@ -1,5 +1,5 @@
-"""SQL implementations of ``bot.ports.ItemRepository``, ``ChannelRepository`` and
-``ScheduleRepository``.
+"""SQL implementations of ``bot.ports.ItemRepository``, ``ChannelRepository``,
+``ScheduleRepository`` and ``CalendarTokenRepository``.
 
 The only place in raidline that speaks SQL. Rows become the core's frozen dataclasses here
 and nowhere else (:mod:`storage.repositories.rows`). Statements are Core statements executed
@@ -7,12 +7,14 @@ through the unit of work's session, so no ORM identity map can hand back stale o
 an update.
 
 One module per aggregate: ``items`` (and its ``history``), ``channels`` (with their
-settings), ``schedules``, ``outbox`` (the run ledger) and ``standups`` (with their answers);
+settings), ``schedules``, ``outbox`` (the run ledger), ``standups`` (with their answers) and
+``calendars`` (the calendar feed tokens);
 ``common`` holds what they share.
 """
 
 from __future__ import annotations
 
+from storage.repositories.calendars import SqlCalendarTokenRepository
 from storage.repositories.channels import SqlChannelRepository
 from storage.repositories.common import CHANNEL_IDS, channel_key_from_row
 from storage.repositories.items import SqlItemRepository
@@ -31,6 +33,7 @@ from storage.repositories.schedules import SqlScheduleRepository
 
 __all__ = [
     "CHANNEL_IDS",
+    "SqlCalendarTokenRepository",
     "SqlChannelRepository",
     "SqlItemRepository",
     "SqlScheduleRepository",

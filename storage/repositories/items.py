@@ -37,7 +37,7 @@ from storage.repositories.common import (
 )
 from storage.repositories.history import ItemHistory
 from storage.repositories.rows import item_from_row, item_values
-from storage.tables import channels, items, ref_counters
+from storage.tables import channels, item_events, items, ref_counters
 
 __all__ = ["SqlItemRepository"]
 
@@ -86,9 +86,29 @@ def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
         clauses.append(items.c.due_at < where.due_before)
     if where.unowned:
         clauses.append(items.c.owner.is_(None))
+    if where.undated:
+        clauses.append(items.c.due_at.is_(None))
     if where.min_date_moves:
         clauses.append(items.c.date_moves >= where.min_date_moves)
     return clauses
+
+
+def _mentions(word: str) -> Any:
+    """The item's title, details or one of its history's notes holds ``word``: ignoring case
+    (ILIKE on PostgreSQL, lower() LIKE lower() on SQLite), ``%`` and ``_`` taken literally."""
+    in_a_note = (
+        select(item_events.c.id)
+        .where(
+            item_events.c.item_id == items.c.id,
+            item_events.c.note.icontains(word, autoescape=True),
+        )
+        .exists()
+    )
+    return or_(
+        items.c.title.icontains(word, autoescape=True),
+        items.c.details.icontains(word, autoescape=True),
+        in_a_note,
+    )
 
 
 class SqlItemRepository(ItemHistory):
@@ -248,6 +268,18 @@ class SqlItemRepository(ItemHistory):
             query = query.order_by(score.is_(None), score.desc(), *oldest_first)
         else:
             query = query.order_by(*oldest_first)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self._session.execute(query)).mappings().all()
+        return [item_from_row(channel, row) for row in rows]
+
+    @translate_errors
+    async def search(
+        self, channel: ChannelKey, words: Sequence[str], *, limit: int | None = None
+    ) -> builtins.list[Item]:
+        query = self._matching(channel, ItemFilter()).where(*(_mentions(w) for w in words))
+        closed = case((items.c.status.in_(_active_status_values()), 0), else_=1)
+        query = query.order_by(closed, items.c.created_at.desc(), items.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
         rows = (await self._session.execute(query)).mappings().all()

@@ -75,7 +75,13 @@ def encode_message(value: Any) -> Any:
         name = type(value).__name__
         if _CLASSES.get(name) is not type(value):
             raise TypeError(f"cannot store a {name} in a run")
-        fields = {f.name: encode_message(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # A field left at its default is not written: a release that does not know a newer
+        # field (an Outgoing's ``edit``) still reads every message that does not use it.
+        fields = {
+            f.name: encode_message(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.default is dataclasses.MISSING or getattr(value, f.name) != f.default
+        }
         return {"$type": name, **fields}
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
@@ -296,6 +302,12 @@ class RunLedger(SessionRepository):
         query = select(func.count()).select_from(runs).where(runs.c.status.in_(waiting))
         depth: int = (await self._session.execute(query)).scalar_one()
         return depth
+
+    @translate_errors
+    async def run_by_key(self, key: str) -> Run | None:
+        query = with_channel(runs).where(runs.c.key == key)
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else run_from_row(keyed(self._session, row), row)
 
     @translate_errors
     async def runs(self, channel: ChannelKey, kind: RunKind, limit: int = 10) -> builtins.list[Run]:

@@ -8,6 +8,7 @@ domain object is stored in, except its identity. The repositories and the backup
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -37,8 +38,10 @@ __all__ = [
     "schedule_from_row",
     "schedule_values",
     "settings_from_row",
+    "split_kind",
     "standup_from_row",
     "standup_values",
+    "stored_kind",
 ]
 
 
@@ -156,14 +159,44 @@ def schedule_values(schedule: Schedule) -> dict[str, Any]:
         "mode": schedule.mode,
         "skip_dates": list(schedule.skip_dates),
         "away": dict(schedule.away),
+        "options": schedule_options(schedule),
     }
 
 
+def schedule_options(schedule: Schedule) -> dict[str, Any]:
+    """The settings kept in ``schedules.options``: the standup settings added since 0005."""
+    return {
+        "late_minutes": schedule.late_minutes,
+        "reminder": schedule.reminder,
+        "optional": list(schedule.optional),
+        "observers": list(schedule.observers),
+        "mentions": schedule.mentions,
+    }
+
+
+def _options(row: RowMapping) -> Mapping[str, Any]:
+    return row.get("options") or {}
+
+
+def stored_kind(kind: ScheduleKind, name: str | None) -> str:
+    """``schedules.kind``: the kind, and a named schedule's name after a colon
+    (``standup:retro``), so that (channel, kind) stays the unique key it always was."""
+    return f"{kind.value}:{name}" if name else kind.value
+
+
+def split_kind(stored: str) -> tuple[ScheduleKind, str | None]:
+    """The inverse of :func:`stored_kind`."""
+    kind, _, name = stored.partition(":")
+    return ScheduleKind(kind), name or None
+
+
 def schedule_from_row(channel: ChannelKey, row: RowMapping) -> Schedule:
+    kind, name = split_kind(row["kind"])
     return Schedule(
         id=row["id"],
         channel=channel,
-        kind=ScheduleKind(row["kind"]),
+        kind=kind,
+        name=name,
         days=tuple(row["days"] or ()),
         at=row["at"],
         timezone=row["timezone"],
@@ -176,7 +209,23 @@ def schedule_from_row(channel: ChannelKey, row: RowMapping) -> Schedule:
         skip_dates=tuple(row["skip_dates"] or ()),
         away=dict(row["away"] or {}),
         updated_at=row["updated_at"],
+        **schedule_options_from(_options(row)),
     )
+
+
+def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``Schedule`` fields from ``schedules.options`` (missing ones keep their defaults)."""
+    found: dict[str, Any] = {}
+    if "late_minutes" in options:
+        found["late_minutes"] = int(options["late_minutes"])
+    if "reminder" in options:
+        found["reminder"] = str(options["reminder"])
+    for name in ("optional", "observers"):
+        if name in options:
+            found[name] = tuple(options[name] or ())
+    if "mentions" in options:
+        found["mentions"] = bool(options["mentions"])
+    return found
 
 
 def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
@@ -209,10 +258,19 @@ def standup_values(standup: Standup) -> dict[str, Any]:
         "late_by_minutes": standup.late_by_minutes,
         "closed": standup.closed,
         "message_ref": standup.message_ref,
+        "options": {
+            "optional": list(standup.optional),
+            "observers": list(standup.observers),
+            "mentions": standup.mentions,
+            "late_until": (
+                standup.late_until.astimezone(UTC).isoformat() if standup.late_until else None
+            ),
+        },
     }
 
 
 def standup_from_row(row: RowMapping) -> Standup:
+    options = _options(row)
     return Standup(
         id=row["id"],
         schedule_id=row["schedule_id"],
@@ -227,4 +285,8 @@ def standup_from_row(row: RowMapping) -> Standup:
         late_by_minutes=row["late_by_minutes"],
         closed=bool(row["closed"]),
         message_ref=row["message_ref"],
+        optional=tuple(options.get("optional") or ()),
+        observers=tuple(options.get("observers") or ()),
+        mentions=bool(options.get("mentions", True)),
+        late_until=datetime.fromisoformat(late) if (late := options.get("late_until")) else None,
     )

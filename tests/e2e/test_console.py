@@ -13,6 +13,7 @@ import io
 import json
 import os
 import queue
+import re
 import secrets
 import socket
 import subprocess
@@ -177,6 +178,25 @@ async def test_quit_and_exit_stop_reading() -> None:
         assert [r.text for r in core.requests] == ["one"]
 
 
+@pytest.mark.parametrize("line", ["/help", "/raid help", "/?", "/raid ?"])
+async def test_help_lists_the_consoles_own_commands(line: str) -> None:
+    _, shown, _, _ = await drive(f"{line}\n")
+    for own in ("/as NAME", "/cancel", "/quit", "`exit`"):
+        assert own in shown, shown
+
+
+async def test_help_on_one_command_does_not_repeat_the_console_commands() -> None:
+    _, shown, _, _ = await drive("/raid help resolve\n")
+    assert "/as NAME" not in shown
+
+
+@pytest.mark.parametrize("word", ["exit", "quit", "EXIT"])
+async def test_exit_and_quit_without_slash_leave(word: str) -> None:
+    status, _, core, _ = await drive(f"/risk one\n{word}\n/risk two\n")
+    assert status == 0
+    assert [r.text for r in core.requests] == ["one"]
+
+
 async def test_as_switches_the_user_and_help_is_raid_help() -> None:
     _, shown, core, console = await drive("/as @bob\n/help\n/as\n")
     assert "You are now @bob." in shown
@@ -315,6 +335,26 @@ async def test_files_are_saved_without_overwriting(tmp_path: Path) -> None:
     assert (tmp_path / "proj-1.md").read_bytes() == b"# proj\n- B-1 creds\n"
     assert (tmp_path / "proj-2.md").exists()
     assert f"Saved {tmp_path / 'proj-1.md'} (19 bytes)" in shown
+
+
+async def test_exports_go_to_an_exports_folder_that_git_ignores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    core = ScriptedCore()
+    out = io.StringIO()
+    console = Console(
+        core,
+        user="ana",
+        channel="proj",
+        lines=StreamLines(io.StringIO("/raid export md\n")),
+        out=out,
+    )
+    await console.run()
+    assert (tmp_path / "exports" / "proj.md").read_bytes() == b"# proj\n- B-1 creds\n"
+    assert "Saved exports/proj.md (19 bytes)" in out.getvalue()
+    ignored = (Path(__file__).parents[2] / ".gitignore").read_text().splitlines()
+    assert "exports/" in ignored
 
 
 async def test_show_prints_a_message_the_bot_sends_on_its_own() -> None:
@@ -639,6 +679,35 @@ def test_run_without_credentials_answers_healthz_while_the_console_runs(tmp_path
 
 
 @pytest.mark.e2e
+def test_the_console_hands_out_a_calendar_link_that_opens(tmp_path: Path) -> None:
+    """``make run`` -> ``/raid calendar`` -> a link a calendar on the same machine can read;
+    after ``/raid calendar reset`` the old one is a 404."""
+    port = free_port()
+    session = Session(
+        tmp_path / "raidline.db",
+        command="run",
+        env={"RAIDLINE_HTTP_HOST": "127.0.0.1", "RAIDLINE_HTTP_PORT": str(port)},
+    )
+    session.until(lambda line: "To connect Slack set" in line)
+    session.send("/blocker Printer is broken due friday")
+    session.until(lambda line: line.startswith("B-1  Printer is broken"))
+    link = re.compile(rf"http://127\.0\.0\.1:{port}/calendar/[A-Za-z0-9_-]{{43}}\.ics")
+    session.send("/raid calendar")
+    old = link.search(session.until(link.search))
+    assert old is not None
+    status, body = get(old.group(0))
+    assert status == 200
+    assert "SUMMARY:#general · B-1 due: Printer is broken" in body
+    session.send("/raid calendar reset")
+    new = link.search(session.until(link.search))
+    assert new is not None
+    assert get(old.group(0)) == (404, "Not found\n")
+    assert get(new.group(0))[0] == 200
+    status, stderr = session.close()
+    assert status == 0, stderr
+
+
+@pytest.mark.e2e
 def test_a_busy_health_port_does_not_stop_the_console(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -655,6 +724,14 @@ def test_a_busy_health_port_does_not_stop_the_console(tmp_path: Path) -> None:
     (warning,) = [line for line in result.stderr.splitlines() if "/healthz" in line]
     assert f"not serving /healthz on 127.0.0.1:{port}" in warning
     assert "the console runs without it" in warning
+
+
+@pytest.mark.e2e
+def test_without_its_web_server_the_console_gives_no_calendar_link(tmp_path: Path) -> None:
+    result = raidline("console", db=tmp_path / "raidline.db", stdin="/raid calendar\n")
+    assert result.returncode == 0, result.stderr
+    assert "There is no calendar feed here" in result.stdout
+    assert "/calendar/" not in result.stdout
 
 
 @pytest.mark.e2e

@@ -1,4 +1,5 @@
-"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once."""
+"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and
+every member's prompt of a named standup asked by direct message is sent once."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ from storage.uow import make_uow_factory
 from tests.e2e.test_console import clean_env, postgres_url  # noqa: F401 - fixture
 
 STANDUPS = 30
-OPENING = re.compile(r"^\[#(team-\d+)\] Standup time!")
+#: ``[#team-3] Standup time!``, ``[#team-3, direct message to @bob] Standup time (retro)!``
+OPENING = re.compile(
+    r"^\[#(team-\d+)(?:, direct message to @(\w+))?\] Standup time(?: \((\w+)\))?!"
+)
+#: Per channel: the default standup's opening, and the retro's notice and one DM per member.
+PER_CHANNEL = {(None, None), (None, "retro"), ("ana", "retro"), ("bob", "retro")}
 
 
 async def schedule_standups(url: str, due: datetime) -> None:
@@ -39,6 +45,21 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         enabled=True,
                         next_run_at=due,
                         members=("ana",),
+                    )
+                )
+                # A named standup of the same channel, due at the same time, asked by DM.
+                await uow.schedules.save(
+                    Schedule(
+                        channel=ChannelKey("console", "local", f"team-{n}"),
+                        kind=ScheduleKind.STANDUP,
+                        name="retro",
+                        days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                        at=due.strftime("%H:%M"),
+                        timezone="UTC",
+                        enabled=True,
+                        next_run_at=due,
+                        members=("ana", "bob"),
+                        mode="dm",
                     )
                 )
             await uow.commit()
@@ -75,8 +96,9 @@ class Replica:
         for line in self.process.stderr:
             self.errors.append(line)
 
-    def openings(self) -> list[str]:
-        return [m.group(1) for line in list(self.lines) if (m := OPENING.match(line))]
+    def openings(self) -> list[tuple[str, str | None, str | None]]:
+        """(channel, the member of a DM or None, the standup's name or None) of each."""
+        return [m.groups() for line in list(self.lines) if (m := OPENING.match(line))]
 
     def stop(self) -> int:
         assert self.process.stdin is not None
@@ -97,14 +119,15 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if sum(len(r.openings()) for r in replicas) >= STANDUPS:
+            if sum(len(r.openings()) for r in replicas) >= STANDUPS * len(PER_CHANNEL):
                 break
             time.sleep(0.2)
         time.sleep(2)  # a few more ticks on both replicas: nothing may open twice
     finally:
         statuses = [r.stop() for r in replicas]
     assert statuses == [0, 0], [r.errors for r in replicas]
-    counts = Counter(channel for r in replicas for channel in r.openings())
-    assert len(counts) == STANDUPS, (counts, [r.errors[-5:] for r in replicas])
-    assert set(counts.values()) == {1}
+    counts = Counter(opening for r in replicas for opening in r.openings())
+    expected = {(f"team-{n}", *each) for n in range(STANDUPS) for each in PER_CHANNEL}
+    assert set(counts) == expected, (counts, [r.errors[-5:] for r in replicas])
+    assert set(counts.values()) == {1}  # each standup, and each member's prompt, once
     assert not any("Traceback" in "".join(r.errors) for r in replicas)

@@ -43,8 +43,9 @@ RAIDLINE_TABLES = {
     "standup_answers",
     "raidline_secrets",
     "seen_requests",
+    "calendar_tokens",
 }
-HEAD = "0005"
+HEAD = "0008"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -161,6 +162,9 @@ OLDEST_COMPATIBLE = {
     "0003": "0003",
     "0004": "0003",
     "0005": "0003",
+    "0006": "0003",
+    "0007": "0003",
+    "0008": "0003",
 }
 
 

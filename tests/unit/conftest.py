@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.runtime.timetable import CronTimetable
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Item, Kind
 from bot.messages import Reply, Request
@@ -21,7 +22,9 @@ class Chat:
     def __init__(self, store: FakeStore, clock: FixedClock, *, user: str = "ana") -> None:
         self.store = store
         self.clock = clock
-        self.core = Core(store, clock=clock, default_timezone="Europe/Berlin")
+        self.core = Core(
+            store, clock=clock, default_timezone="Europe/Berlin", timetable=CronTimetable()
+        )
         self.user = user
         self.channel = ChannelKey("console", "local", "proj")
         self.last: Reply | None = None

@@ -16,6 +16,7 @@ from adapters.runtime.bootstrap import (
     enabled_adapters,
 )
 from adapters.runtime.config import load_settings
+from adapters.runtime.timetable import CronTimetable
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
 from bot.messages import Outgoing, Request
 from tests.fakes import FakeStore, FixedClock
@@ -99,6 +100,14 @@ async def test_the_ticker_delivers_through_the_adapters_and_wakes_on_schedule_ch
     assert [r.status for r in store.state.runs.values()] == [RunStatus.DONE]
     assert parts.metrics is not None
     assert 'raidline_deliveries_total{kind="digest"} 1.0' in parts.metrics.render().decode()
+
+
+def test_commands_and_the_ticker_share_the_apscheduler_timetable() -> None:
+    """Next runs and holidays come from APScheduler's triggers and the holiday data, not from
+    the core's zoneinfo-only fallback."""
+    parts, _, _ = wired()
+    assert isinstance(parts.core.timetable, CronTimetable)
+    assert parts.ticker().scheduler.timetable is parts.core.timetable
 
 
 def test_the_ticker_can_deliver_elsewhere() -> None:

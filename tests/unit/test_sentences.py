@@ -112,10 +112,10 @@ async def test_a_decision_cannot_supersede_itself_or_form_a_loop(chat: Chat) -> 
     [
         (["/raid decide D-1 Okta"], "/raid decide D-1 Entra", "zoe", "D-1 is already decided."),
         (["/raid reject D-1 no budget"], "/raid decide D-1 Entra", "zoe",
-         "D-1 is rejected, so it can't be decided."),
+         "D-1 is rejected; it can no longer be decided."),
         (["/raid approve C-1"], "/raid approve C-1", "zoe", "C-1 is already approved."),
         (["/raid approve C-1"], "/raid reject C-1 too late", "zoe",
-         "C-1 is approved, so it can't be rejected."),
+         "C-1 is approved; it can no longer be rejected."),
         (["/raid resolve B-1"], "/raid resolve B-1", "zoe", "B-1 is already resolved."),
         ([], "/raid reopen B-1", "zoe", "B-1 is already open."),
         (["/raid close R-1"], "/raid close R-1", "zoe", "R-1 is already closed."),

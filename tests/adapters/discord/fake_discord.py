@@ -94,6 +94,10 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.gw_received: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        #: members' nicknames in their server, by user id (what ``GET .../members/{id}`` says)
+        self.nicknames: dict[str, str] = {}
+        #: files users attached, by attachment id: (file name, content), served at their URL
+        self.attachments: dict[str, tuple[str, bytes]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}  # session id -> last sequence
         self.identifies = 0
@@ -139,6 +143,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -424,6 +429,36 @@ class FakeDiscord:
             "permissions": "2248473465835073",
         }
 
+    # -- attachments (Discord's CDN) ----------------------------------------------------------
+
+    def attach(
+        self, filename: str, content: bytes, *, size: int | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A file a user attached to a slash command: the option naming it and the
+        ``resolved.attachments`` entry describing it (``size`` as Discord says it)."""
+        attachment_id = snowflake()
+        with self.lock:
+            self.attachments[attachment_id] = (filename, content)
+        resolved = {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(content) if size is None else size,
+            "url": f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}",
+            "proxy_url": f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}",
+            "content_type": "text/csv; charset=utf-8",
+        }
+        return {"name": "file", "type": 11, "value": attachment_id}, resolved
+
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        with self.lock:
+            self.calls.append(
+                Call("GET", request.path, dict(request.query), dict(request.headers), None)
+            )
+            found = self.attachments.get(request.match_info["id"])
+        if found is None or found[0] != request.match_info["filename"]:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found[1], content_type="text/csv")
+
     # -- REST ---------------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -538,6 +573,13 @@ class FakeDiscord:
         m = re.fullmatch(r"/channels/(\d+)/messages", path)
         if m and method == "POST":
             return _json(self._new_message(m.group(1), body, call.files))
+        m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
+        if m and method == "PATCH":
+            with self.lock:
+                found = self.messages.get(m.group(2))
+            if found is None or str(found.get("channel_id")) != m.group(1):
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            return _json(self._edit(m.group(2), body, call.files))
         m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
         if m and method == "POST":
             guild = next(g for g in self.guilds if int(m.group(1)) in g.channels)
@@ -553,6 +595,8 @@ class FakeDiscord:
                 return _json({"message": "Unknown Member", "code": 10007}, 404)
             member = self._member(m.group(2))
             del member["permissions"]  # only interaction payloads carry resolved permissions
+            if m.group(2) in self.nicknames:
+                member["nick"] = self.nicknames[m.group(2)]
             return _json(member)
         m = re.fullmatch(r"/guilds/(\d+)", path)
         if m and method == "GET":

@@ -245,6 +245,29 @@ async def test_send_posts_cards_with_buttons_and_returns_the_message_id(
     assert body["type"] == 7
 
 
+async def test_an_edit_replaces_the_posted_message_in_place(
+    bot: DiscordAdapter, fake: FakeDiscord
+) -> None:
+    summary = Reply(
+        "Standup summary: 1 answered, 1 did not",
+        Visibility.CHANNEL,
+        sections=(Section("Standup of Thu 26 Nov", ("Answered: <@1>", "No answer: <@2>")),),
+    )
+    message_id = await bot.send(Outgoing(CHANNEL, summary))
+    assert message_id is not None
+    updated = Reply(
+        "Standup summary: 2 answered",
+        Visibility.CHANNEL,
+        sections=(Section("Standup of Thu 26 Nov", ("Answered: <@1> <@2>", "Answered late: 2")),),
+    )
+    assert await bot.send(Outgoing(CHANNEL, updated, edit=message_id)) == message_id
+    assert len(fake.calls_to("PATCH", rf"/channels/{CHANNEL_A}/messages/{message_id}")) == 1
+    edited = fake.message(message_id)
+    assert edited["edits"] == 1 and edited["content"].startswith("Standup summary: 2 answered")
+    assert "Answered late: 2" in json.dumps(edited["embeds"])
+    assert len(fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")) == 1  # no new post
+
+
 async def test_send_to_a_person_is_a_direct_message(bot: DiscordAdapter, fake: FakeDiscord) -> None:
     message_id = await bot.send(
         Outgoing(CHANNEL, Reply("Standup: what changed?", Visibility.CHANNEL), to_user=str(DANA))

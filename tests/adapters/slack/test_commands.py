@@ -177,15 +177,19 @@ async def test_people_text_is_unescaped_for_the_core_and_escaped_for_slack(slack
 
 
 async def test_export_uploads_the_file_to_the_channel(slack: Harness, fake: FakeSlack) -> None:
-    await slack.command("/blocker", "Waiting on creds")
+    fake.user_names["U7"] = {"name": "dana", "profile": {"display_name": "Dana Scully"}}
+    await slack.command("/blocker", "Waiting on creds <@U7>")
     await slack.wait("chat.postMessage")
     _, _, reply_to = await slack.command("/raid", "export csv")
     complete = await slack.last("files.completeUploadExternal")
     assert complete.body["channel_id"] == "C1"
     upload = next(c for c in fake.calls if c.method.startswith("upload:"))
     assert b"Waiting on creds" in upload.raw
+    # people by the name Slack shows, never as chat markup
+    assert b"B-1,blocker,Waiting on creds,Dana Scully,open," in upload.raw
+    assert b"<@U7>" not in upload.raw and b",U7," not in upload.raw
     answer = await slack.last(reply_to)
-    assert "Exported this channel's log as CSV" in answer.body["text"]
+    assert "Exported this channel's register as CSV" in answer.body["text"]
 
 
 async def test_export_to_a_channel_without_the_bot_says_so(slack: Harness, fake: FakeSlack) -> None:

@@ -40,6 +40,19 @@ async def test_send_posts_to_the_channel_or_thread_and_returns_the_ts(slack: Har
     assert (await slack.last("chat.postMessage", 2)).body["thread_ts"] == ts
 
 
+async def test_an_edit_updates_the_posted_message_in_place(slack: Harness) -> None:
+    ts = await slack.adapter.send(Outgoing(CHANNEL, Reply("Standup summary: 1 answered")))
+    assert ts is not None
+    edited = await slack.adapter.send(
+        Outgoing(CHANNEL, Reply("Standup summary: 2 answered"), edit=ts)
+    )
+    assert edited == ts
+    update = await slack.last("chat.update")
+    assert update.body["channel"] == "C1" and update.body["ts"] == ts
+    assert update.body["text"] == "Standup summary: 2 answered"
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1  # nothing new posted
+
+
 async def test_a_429_is_retried_after_retry_after(slack: Harness, fake: FakeSlack) -> None:
     fake.script(
         "chat.postMessage",
