@@ -209,10 +209,24 @@ class ItemFilter:
     unowned: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
+    #: only items logged at or before this
+    created_by: datetime | None = None
+    #: only items logged after this
+    created_after: datetime | None = None
+    #: only risks of this likelihood, of this impact (1-5)
+    likelihood: int | None = None
+    impact: int | None = None
+    #: True: only items with both a likelihood and an impact; False: only those missing one
+    scored: bool | None = None
 
     def matches(self, item: Item) -> bool:
         return (
-            (self.kinds is None or item.kind in self.kinds)
+            (self.created_by is None or item.created_at <= self.created_by)
+            and (self.created_after is None or item.created_at > self.created_after)
+            and (self.likelihood is None or item.likelihood == self.likelihood)
+            and (self.impact is None or item.impact == self.impact)
+            and (self.scored is None or (item.score is not None) is self.scored)
+            and (self.kinds is None or item.kind in self.kinds)
             and (self.statuses is None or item.status in self.statuses)
             and (
                 self.due_before is None
@@ -226,6 +240,8 @@ class ItemFilter:
 class ItemOrder(StrEnum):
     #: oldest first (created_at, then number)
     CREATED = "created"
+    #: newest first
+    RECENT = "recent"
     #: highest risk score (likelihood × impact) first, unscored last, then oldest
     SCORE = "score"
 
