@@ -907,11 +907,16 @@ def help_request(command: str, text: str) -> Reply | None:
     words = text.lower().split()
     if not words or words[-1] not in HELP_WORDS:
         return None
-    if len(words) == 1:
+    path = words[:-1]
+    if command == "decision" and path in (["needed"], ["need"], ["pending"]):
+        path = []  # /decision needed help
+    if command == "standup" and path and COMMANDS["standup"].subcommand(path[0]) is None:
+        path = path[1:]  # a named standup's: /standup design help, /standup design away ?
+    if not path:
         return help_reply(command)
     spec = COMMANDS.get(command)
-    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
-        return help_reply(f"{command} {' '.join(words[:-1])}")
+    if spec is not None and spec.subcommand(" ".join(path)) is not None:
+        return help_reply(f"{command} {' '.join(path)}")
     return None
 
 
