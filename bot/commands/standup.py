@@ -174,7 +174,8 @@ async def _standup_status(ctx: Context) -> Reply:
     recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=5)
     for run in recent:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
-            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
+            because = f" ({run.reason})" if run.reason else ""
+            lines.append(f"{run.payload.get('local_date')}: {run.status.value}{because}")
     return Reply(
         text="Standup of this channel",
         sections=(Section("Standup", tuple(lines)),),

@@ -1,4 +1,6 @@
-"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once."""
+"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and a
+standup on one of its channel's days off (an extra day off, a day outside the work week) does
+not open at all and is recorded as skipped once, with the reason."""
 
 from __future__ import annotations
 
@@ -14,7 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.model import ChannelKey, Schedule, ScheduleKind
+from adapters.runtime.timetable import CronTimetable
+from bot.domain.model import (
+    WEEKDAYS,
+    ChannelKey,
+    ChannelSettings,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+)
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -24,14 +36,32 @@ STANDUPS = 30
 OPENING = re.compile(r"^\[#(team-\d+)\] Standup time!")
 
 
+def day_off(n: int) -> str | None:
+    """Which kind of day off team-n has on the test's day: none, an extra day off, or a day
+    outside its work week; the others keep Bavaria's public holidays."""
+    return (None, "extra", "work week")[n % 3]
+
+
 async def schedule_standups(url: str, due: datetime) -> None:
     engine = create_engine(url)
+    today = due.date()
+    weekday = WEEKDAYS[today.weekday()]
     try:
         async with make_uow_factory(engine)() as uow:
             for n in range(STANDUPS):
+                channel = ChannelKey("console", "local", f"team-{n}")
+                off = day_off(n)
+                await uow.channels.save_settings(
+                    ChannelSettings(
+                        channel=channel,
+                        holidays="DE-BY" if off is None else None,
+                        days_off=(today.isoformat(),) if off == "extra" else (),
+                        work_days=tuple(d for d in WEEKDAYS if off != "work week" or d != weekday),
+                    )
+                )
                 await uow.schedules.save(
                     Schedule(
-                        channel=ChannelKey("console", "local", f"team-{n}"),
+                        channel=channel,
                         kind=ScheduleKind.STANDUP,
                         days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
                         at=due.strftime("%H:%M"),
@@ -93,11 +123,13 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
     upgrade(postgres_url)
     due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
     asyncio.run(schedule_standups(postgres_url, due))
+    holiday = CronTimetable().holiday("DE-BY", due.date())  # None on most days
+    working = {f"team-{n}" for n in range(STANDUPS) if day_off(n) is None and holiday is None}
     replicas = [Replica(tmp_path, postgres_url) for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if sum(len(r.openings()) for r in replicas) >= STANDUPS:
+            if sum(len(r.openings()) for r in replicas) >= len(working):
                 break
             time.sleep(0.2)
         time.sleep(2)  # a few more ticks on both replicas: nothing may open twice
@@ -105,6 +137,31 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
         statuses = [r.stop() for r in replicas]
     assert statuses == [0, 0], [r.errors for r in replicas]
     counts = Counter(channel for r in replicas for channel in r.openings())
-    assert len(counts) == STANDUPS, (counts, [r.errors[-5:] for r in replicas])
+    assert set(counts) == working, (counts, [r.errors[-5:] for r in replicas])
     assert set(counts.values()) == {1}
     assert not any("Traceback" in "".join(r.errors) for r in replicas)
+    ledger = asyncio.run(standup_runs(postgres_url))
+    for n in range(STANDUPS):
+        name = f"team-{n}"
+        (run,) = ledger[name]  # one run per occurrence, whichever replica claimed it
+        if name in working:
+            assert run.status is RunStatus.DONE
+        else:
+            assert run.status is RunStatus.SKIPPED
+            assert run.reason is not None and (
+                "day off" in run.reason or "work week" in run.reason or "holiday" in run.reason
+            )
+
+
+async def standup_runs(url: str) -> dict[str, list[Run]]:
+    engine = create_engine(url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            return {
+                f"team-{n}": await uow.schedules.runs(
+                    ChannelKey("console", "local", f"team-{n}"), RunKind.STANDUP_OPEN
+                )
+                for n in range(STANDUPS)
+            }
+    finally:
+        await engine.dispose()
