@@ -34,8 +34,16 @@ from bot.domain.model import (
 from bot.domain.schedules import ZoneTimetable, local_date, rule_of, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
-from bot.ports import Clock, Messenger, SystemClock, Timetable, UnitOfWork, UnitOfWorkFactory
-from bot.services import days_off, digests, nudges, standups
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    Messenger,
+    SystemClock,
+    Timetable,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from bot.services import dashboard, days_off, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -153,6 +161,8 @@ class Scheduler:
         self.last_tick_at: datetime | None = None
         #: called with the report of every tick, also of a failed one (metrics)
         self.observers: list[TickObserver] = []
+        #: draws the weekly digest's chart; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         #: set by :meth:`stop_delivering`: no new claims, claimed runs are handed back
         self.stopping = False
         #: how many channels' runs are delivered at once
@@ -573,7 +583,12 @@ class Scheduler:
         digest, tz = await digests.due(uow, run.channel, now, self._tz)
         if not digest.worth_sending:
             return None
-        return Outgoing(run.channel, digest_views.digest(digest, tz, now))
+        reply = digest_views.digest(digest, tz, now)
+        schedule = await uow.schedules.get(run.channel, ScheduleKind.DIGEST)
+        if schedule is not None and len(schedule.days) == 1:  # the weekly digest: a picture
+            png = await dashboard.chart_png(uow, run.channel, now, self.charts)
+            reply = digest_views.with_chart(reply, png, now)
+        return Outgoing(run.channel, reply)
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)
@@ -583,7 +598,11 @@ class Scheduler:
         if opened is None:
             return None
         reply = standup_views.opening(
-            opened.standup, opened.timezone, now, questions_by_dm=opened.questions_by_dm
+            opened.standup,
+            opened.timezone,
+            now,
+            questions_by_dm=opened.questions_by_dm,
+            name=opened.name,
         )
         return Outgoing(run.channel, reply, to_user=opened.to_user)
 
@@ -597,20 +616,23 @@ class Scheduler:
         reminder = await standups.remind_run(uow, run, now, self.default_timezone)
         if reminder is None:
             return None
-        reply = standup_views.reminder(reminder.standup, reminder.missing, reminder.timezone, now)
+        reply = standup_views.reminder(
+            reminder.standup, reminder.missing, reminder.timezone, now, name=reminder.name
+        )
         return Outgoing(run.channel, reply, to_user=reminder.to_user, thread=reminder.thread)
 
     async def _standup_close(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         closed = await standups.close_run(uow, run, self.default_timezone)
         if closed is None:
             return None
-        return Outgoing(run.channel, standup_views.summary(closed.summary, closed.timezone, now))
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
+        return Outgoing(run.channel, reply)
 
     async def _standup_update(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         closed = await standups.update_run(uow, run, self.default_timezone)
         if closed is None:
             return None
-        reply = standup_views.summary(closed.summary, closed.timezone, now)
+        reply = standup_views.summary(closed.summary, closed.timezone, now, name=closed.name)
         return Outgoing(run.channel, reply, edit=closed.edit)
 
 

@@ -80,6 +80,8 @@ PERSON = 255
 MESSAGE_REF = 255
 # "09:30"
 LOCAL_TIME = 5
+#: ``standup:`` and a standup's name (bot.commands.standup.MAX_NAME characters)
+SCHEDULE_KIND = 48
 # "DE-BY", "GB-SCT": a country and a region code
 HOLIDAY_CALENDAR = 32
 RUN_REASON = 255
@@ -230,7 +232,8 @@ class ScheduleRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    kind: Mapped[str] = mapped_column(String(16))
+    #: ``standup``, ``digest``, or a named one: ``standup:retro`` (rows.stored_kind)
+    kind: Mapped[str] = mapped_column(String(SCHEDULE_KIND))
     days: Mapped[list[str]] = mapped_column(JSONType, default=list)
     at: Mapped[str | None] = mapped_column(String(LOCAL_TIME))
     timezone: Mapped[str] = mapped_column(String(64))

@@ -38,6 +38,12 @@ from adapters.runtime.config import ConfigError, Settings
 
 log = logging.getLogger("raidline.discord")
 
+# raidline never joins a voice channel: discord.py's "PyNaCl / davey is not installed, voice
+# will NOT be supported" warnings at start-up say nothing about raidline (discord.py warns only
+# while these are True).
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 #: No privileged intent: slash commands, components and modals arrive without any intent;
 #: ``guilds`` keeps channels and threads cached so a thread maps to its parent channel.
 INTENTS = discord.Intents.none()

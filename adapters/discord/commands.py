@@ -49,6 +49,7 @@ _PLAIN: Mapping[OptionType, type] = {
     OptionType.USER: discord.User,
     OptionType.INTEGER: int,
     OptionType.BOOLEAN: bool,
+    OptionType.ATTACHMENT: discord.Attachment,
 }
 
 
@@ -74,6 +75,8 @@ def _value(value: Any) -> str:
         return str(value.id)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, discord.Attachment):
+        return value.filename
     return str(value)
 
 
@@ -84,7 +87,8 @@ def _callback(command: str, path: str | None, options: Sequence[Option]) -> Call
         typed = {
             o.name: _value(given[_param(o)]) for o in options if given.get(_param(o)) is not None
         }
-        await _handler(interaction).run_command(interaction, command, path, typed)
+        files = [v for v in given.values() if isinstance(v, discord.Attachment)]
+        await _handler(interaction).run_command(interaction, command, path, typed, files)
 
     parameters = [
         inspect.Parameter(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -85,6 +86,12 @@ PG_TIMEOUT_DEFAULTS = {
 PG_TIMEOUT_MAX = 86_400.0
 
 _URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+#: The slash commands of SPEC §3 as Slack knows them; RAIDLINE_COMMAND_NAMES renames them.
+SLASH_COMMANDS = ("blocker", "risk", "decision", "change", "raid", "standup", "digest")
+#: What Slack takes as a command name: a slash, then up to 31 lowercase letters, digits, - or _.
+_SLASH_NAME_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,30}$")
+_RENAME_EXAMPLE = "e.g. standup=/team-standup,decision=/decide"
 
 
 class _Invalid(ValueError):
@@ -264,6 +271,12 @@ class Settings(BaseSettings):
     raidline_sqlite_synchronous: SqliteSynchronous = "FULL"
     #: a folder of files named after the settings (e.g. slack_bot_token); default /run/secrets
     raidline_secrets_dir: str | None = None
+    #: Slack slash commands under other names: ``standup=/team-standup,decision=/decide``
+    raidline_command_names: Annotated[tuple[tuple[str, str], ...], NoDecode] = Field(default=())
+
+    # -- the dashboard ---------------------------------------------------------------------
+    #: ``off`` switches the web dashboard (and ``/raid dashboard``) off
+    raidline_dashboard: bool = True
 
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
@@ -550,6 +563,21 @@ class Settings(BaseSettings):
             )
         return SecretStr(text)
 
+    @field_validator("raidline_dashboard", mode="before")
+    @classmethod
+    def _dashboard(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("on", "true", "yes", "1"):
+            return True
+        if word in ("off", "false", "no", "0"):
+            return False
+        raise _Invalid(f"{value!r} is not on or off (the default is on)")
+
     @field_validator("raidline_sqlite_synchronous", mode="before")
     @classmethod
     def _sqlite_synchronous(cls, value: Any) -> Any:
@@ -574,6 +602,16 @@ class Settings(BaseSettings):
         if not Path(folder).is_dir():
             raise _Invalid(f"{folder!r} is not a folder (one file per secret, e.g. /run/secrets)")
         return folder
+
+    @field_validator("raidline_command_names", mode="before")
+    @classmethod
+    def _command_names(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return ()
+        if isinstance(value, tuple | list):
+            return tuple(tuple(pair) for pair in value)
+        return _parse_command_names(str(value))
 
     @model_validator(mode="after")
     def _ops_apart(self) -> Settings:
@@ -678,6 +716,13 @@ class Settings(BaseSettings):
         )
 
     @property
+    def slack_command_names(self) -> dict[str, str]:
+        """Each slash command (``standup``) -> the name Slack sends (``/standup`` or the rename)."""
+        names = {command: f"/{command}" for command in SLASH_COMMANDS}
+        names.update(dict(self.raidline_command_names))
+        return names
+
+    @property
     def discord_enabled(self) -> bool:
         return self.discord_bot_token is not None
 
@@ -710,6 +755,11 @@ class Settings(BaseSettings):
         return token.get_secret_value() if token is not None else None
 
     @property
+    def dashboard_enabled(self) -> bool:
+        """RAIDLINE_DASHBOARD: the web dashboard and ``/raid dashboard`` (on by default)."""
+        return self.raidline_dashboard
+
+    @property
     def sqlite_synchronous(self) -> SqliteSynchronous:
         return self.raidline_sqlite_synchronous
 
@@ -738,6 +788,47 @@ class Settings(BaseSettings):
         if password:
             values.append(password)
         return tuple(values)
+
+
+def _parse_command_names(text: str) -> tuple[tuple[str, str], ...]:
+    """``"standup=/team-standup, decision=/decide"`` -> (("standup", "/team-standup"), ...).
+
+    Each command at most once, each new name a Slack command name (the slash is optional), and
+    no two commands end up with one name.
+    """
+    renamed: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        command, equals, name = (x.strip() for x in part.partition("="))
+        command = command.lower().lstrip("/")
+        if not equals or not command or not name:
+            raise _Invalid(f"{part!r} is not COMMAND=/new-name ({_RENAME_EXAMPLE})")
+        if command not in SLASH_COMMANDS:
+            close = get_close_matches(command, SLASH_COMMANDS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise _Invalid(
+                f"{command!r} is not one of raidline's commands; {hint}"
+                f"the commands are {', '.join(SLASH_COMMANDS)}"
+            )
+        if command in renamed:
+            raise _Invalid(f"{command} is renamed twice; give each command one name")
+        name = name if name.startswith("/") else "/" + name
+        if not _SLASH_NAME_RE.fullmatch(name):
+            raise _Invalid(
+                f"{name!r} is not a Slack command name: a slash, then up to 31 lowercase "
+                "letters, digits, - or _ (e.g. /team-standup)"
+            )
+        renamed[command] = name
+    final = {command: renamed.get(command, f"/{command}") for command in SLASH_COMMANDS}
+    for command, name in final.items():
+        other = next((c for c, n in final.items() if n == name and c != command), None)
+        if other is not None:
+            first, second = sorted((command, other), key=SLASH_COMMANDS.index)
+            raise _Invalid(
+                f"{first} and {second} would both be {name}; give each command its own name"
+            )
+    return tuple(renamed.items())
 
 
 def _token(value: Any, prefix: str, what: str) -> SecretStr | None:

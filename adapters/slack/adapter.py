@@ -33,7 +33,9 @@ class SlackAdapter:
         self.slack = SlackApp(deps)
         self.outbound = Outbound(self.slack)
         self.timezones = TimeZones()
-        self.listeners = Listeners(deps.core, self.outbound, self.timezones)
+        self.listeners = Listeners(
+            deps.core, self.outbound, self.timezones, deps.settings.slack_command_names
+        )
         self.listeners.register(self.slack.app)
         deps.core.directories[PLATFORM] = SlackNames(self.slack, self.timezones)
 

@@ -45,6 +45,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -55,6 +56,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -69,6 +71,7 @@ from adapters.slack.cache import Bounded
 from adapters.slack.inbound import PLATFORM, workspace_of
 from adapters.slack.installs import Installs
 from adapters.slack.replays import SeenRequests
+from adapters.slack.signing import EVENTS_PATH
 from adapters.slack.throttle import PerClient
 from bot.domain.model import ChannelKey
 from bot.errors import Unavailable, apology, report_incident
@@ -80,11 +83,24 @@ from storage.workspaces import stop_workspace
 
 log = logging.getLogger("raidline.slack")
 
-EVENTS_PATH = "/slack/events"
+
+class _TokenFromTheEnvironment(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment on its own and, since raidline gives it
+    a client (holding that same token), warns at every start that the token "will be unused".
+    Nothing is wrong: only that one line is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOG = logging.getLogger("raidline.slack.bolt")
+_BOLT_LOG.addFilter(_TokenFromTheEnvironment())
+
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
-#: Bot scopes, as declared in slack-manifest.yml (docs/slack.md says why each is needed).
+#: Bot scopes, as declared in slack-manifest.yml and slack-manifest-http.yml (README.md,
+#: "Scopes and why", says why each is needed).
 BOT_SCOPES = (
     "commands",
     "chat:write",
@@ -213,6 +229,9 @@ class SlackApp:
             settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         )
         signing = settings.slack_signing_secret
+        #: checks each HTTP request's signature before Bolt does, so that a refused one is
+        #: logged without its body (Bolt's own log line would carry it)
+        self._verifier = SignatureVerifier(signing.get_secret_value()) if signing else None
         #: the configured bot token's client (the one workspace without OAuth)
         self.client = AsyncWebClient(
             token=self.bot_token,
@@ -245,7 +264,7 @@ class SlackApp:
             client=app_client,
             signing_secret=signing.get_secret_value() if signing else None,
             oauth_settings=oauth_settings,
-            logger=logging.getLogger("raidline.slack.bolt"),
+            logger=_BOLT_LOG,
             request_verification_enabled=True,
             # After the signature check, before Bolt's authorize step reads the store.
             before_authorize=self._answer_outage if oauth_settings is not None else None,
@@ -480,6 +499,20 @@ class SlackApp:
             bolt_request = await to_bolt_request(request)
         except (ValueError, TypeError, AttributeError) as e:
             log.info("refused an unreadable request (%s)", type(e).__name__)
+            return web.json_response({"error": "invalid request"}, status=401)
+        signature = request.headers.get("X-Slack-Signature", "")
+        if self._verifier is not None and not self._verifier.is_valid(
+            bolt_request.raw_body, timestamp or "0", signature
+        ):
+            # Never the body: it is whatever the sender chose to send, and may be a real
+            # request's (with its people and text) sent again with the wrong signature.
+            log.warning(
+                "refused a Slack request with a bad or stale signature "
+                "(timestamp %s, %d bytes, from %s)",
+                timestamp or "missing",
+                len(bolt_request.raw_body.encode()),
+                request.remote or "unknown",
+            )
             return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)

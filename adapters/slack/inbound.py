@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.runtime.config import SLASH_COMMANDS
 from adapters.slack import blocks as kit
 from bot.domain.model import ChannelKey
 from bot.messages import Request
 
 PLATFORM = "slack"
 
-#: The slash commands of SPEC §3, as declared in slack-manifest.yml.
-COMMANDS = ("blocker", "risk", "decision", "change", "raid", "standup", "digest")
+#: The slash commands of SPEC §3, as declared in slack-manifest.yml (and
+#: slack-manifest-http.yml); RAIDLINE_COMMAND_NAMES may give them other names in Slack.
+COMMANDS = SLASH_COMMANDS
 #: Message shortcuts (callback id -> the logging command whose form they open).
 SHORTCUTS = {
     "log_blocker": "blocker",
@@ -152,13 +154,20 @@ def channel_name(body: Mapping[str, Any]) -> str | None:
 
 
 def command_request(
-    body: Mapping[str, Any], where: Where, tz: str | None, *, admin: bool = False
+    body: Mapping[str, Any],
+    where: Where,
+    tz: str | None,
+    *,
+    admin: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> Request:
-    """``admin``: users.info says the user is a workspace admin or owner."""
+    """``admin``: users.info says the user is a workspace admin or owner. ``names``: the name
+    Slack sends (``/team-standup``) -> raidline's command (``standup``), when renamed."""
+    sent = str(body.get("command", ""))
     return Request(
         where.key,
         where.user,
-        command=str(body.get("command", "")).lstrip("/"),
+        command=(names or {}).get(sent, sent.lstrip("/")),
         text=kit.unescape(str(body.get("text") or "")),
         user_timezone=tz,
         user_is_admin=admin,

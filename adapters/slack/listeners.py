@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -42,16 +42,26 @@ _ANY = re.compile(".*")
 class Listeners:
     """The listener set: commands, shortcuts, clicks, modal submissions and App Home."""
 
-    def __init__(self, core: Core, outbound: Outbound, timezones: TimeZones) -> None:
+    def __init__(
+        self,
+        core: Core,
+        outbound: Outbound,
+        timezones: TimeZones,
+        command_names: Mapping[str, str] | None = None,
+    ) -> None:
         self.core = core
+        #: the name Slack sends -> raidline's command (RAIDLINE_COMMAND_NAMES)
+        self.commands = {
+            (command_names or {}).get(command, f"/{command}"): command for command in COMMANDS
+        }
         self.out = outbound
         self.timezones = timezones
         #: view id -> the blocks of the message its modal was opened from
         self._originals: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
-        for command in COMMANDS:
-            app.command(f"/{command}")(self.on_command)
+        for name in self.commands:
+            app.command(name)(self.on_command)
         for callback_id in SHORTCUTS:
             app.shortcut(callback_id)(self.on_shortcut)
         app.action({"type": "block_actions", "action_id": _ANY})(self.on_action)
@@ -91,7 +101,9 @@ class Listeners:
         async def work() -> None:
             who = await self.timezones.person(client, workspace, where.user)
             reply = await self.core.handle(
-                inbound.command_request(body, where, who.timezone, admin=who.is_admin)
+                inbound.command_request(
+                    body, where, who.timezone, admin=who.is_admin, names=self.commands
+                )
             )
             if reply.form is not None and reply.tone is not Tone.ERROR:
                 origin = Origin("cmd", where.channel, response_url=where.response_url)

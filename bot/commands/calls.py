@@ -211,6 +211,22 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Dashboard:
+    """``/raid dashboard``: a private link to the channel's dashboard."""
+
+
+@dataclass(frozen=True)
+class ImportCsv:
+    """Import a register from the CSV file ``filename`` (attached to the request): a dry run
+    unless ``apply``. ``apply_hint`` says how to apply it where the user is
+    (``/raid import register.csv apply``, Discord's ``apply`` option, ``--apply``)."""
+
+    filename: str = ""
+    apply: bool = False
+    apply_hint: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """``key`` is "" to show the settings, else timezone, leads or nudges (as typed)."""
 
@@ -243,6 +259,8 @@ class StandupCall:
 
     subcommand: str
     argument: str = ""
+    #: a named standup (``/standup retro schedule …``); None: the channel's default one
+    name: str | None = None
 
 
 @dataclass(frozen=True)

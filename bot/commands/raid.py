@@ -29,7 +29,15 @@ from bot.text.parsing import (
     parse_ref,
 )
 from bot.views import export as export_views
-from bot.views.items import card, changed_reply, history_line, item_form, list_line
+from bot.views.items import (
+    card,
+    changed_reply,
+    history_line,
+    item_form,
+    list_line,
+    not_a_working_day,
+    with_note,
+)
 
 T = TypeVar("T")
 
@@ -58,6 +66,7 @@ USAGE: Mapping[str, str] = {
         ("supersede", "supersede <ref> [by <ref>]"),
         ("history", "history <ref>"),
         ("export", "export md|csv|json"),
+        ("dashboard", "dashboard"),
         (
             "settings",
             "settings [timezone <zone> | leads @a @b | nudges on|off | workweek <days> | "
@@ -409,7 +418,9 @@ async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
     with _form_field("due", call.from_form):
         date = _required(call.date, "due", "Give a date.", call.from_form)
         when = parse_date(date, ctx.now, ctx.timezone)
-    return await changed(ctx, "Re-dated", await svc.set_due(ctx, item, when))
+    item = await svc.set_due(ctx, item, when)
+    reply = await changed(ctx, "Re-dated", item)
+    return with_note(reply, not_a_working_day(item, ctx.timezone, ctx.now))
 
 
 async def decide(ctx: Context, call: calls.Decide) -> Reply:
@@ -700,6 +711,41 @@ async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
 
     ctx.finish = write
     return Reply(text=f"Exporting this channel's register as {fmt.upper()}…")
+
+
+#: What ``/raid dashboard`` says when the operator switched the dashboard off.
+DASHBOARD_OFF = (
+    "This raidline serves no dashboard: it is switched off (RAIDLINE_DASHBOARD=off) or its "
+    "web server is not running. `/digest now chart` and `/raid list` show the same numbers "
+    "in chat."
+)
+#: Minutes a dashboard link stays valid (``adapters.web_auth.LINK_MINUTES``).
+LINK_MINUTES = 10
+
+
+def parse_dashboard(ctx: Context, args: str) -> calls.Dashboard:
+    if args.strip():
+        raise UsageError(
+            f"`/raid dashboard` takes nothing after it (you wrote `{args.strip()[:40]}`).",
+            usage=USAGE["dashboard"],
+        )
+    return calls.Dashboard()
+
+
+async def dashboard(ctx: Context, call: calls.Dashboard) -> Reply:
+    """A private link to this channel's dashboard: single-use, valid a few minutes."""
+    if ctx.dashboard_links is None:
+        return Reply(text=DASHBOARD_OFF)
+    link = ctx.dashboard_links.dashboard_link(ctx.channel, ctx.user, ctx.now)
+    return Reply(
+        text=(
+            f"This channel's dashboard, for you only: {link}\n"
+            f"The link works once and for {LINK_MINUTES} minutes; the browser that opens it "
+            "stays signed in to this channel's dashboard for 12 hours. "
+            "Type `/raid dashboard` again for a new one."
+        ),
+        visibility=Visibility.PRIVATE,
+    )
 
 
 def parse_settings(ctx: Context, args: str) -> calls.Settings:

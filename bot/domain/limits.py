@@ -28,6 +28,10 @@ MAX_MENTIONS = 20
 """People named in one command or form."""
 MAX_PERSON_CHARS = 64
 """A person's id (Slack ids have 9-11 characters, Discord's 17-20)."""
+MAX_IMPORT_ROWS = 500
+"""Rows of one imported register (``raidline import-csv``, ``/raid import``)."""
+MAX_IMPORT_BYTES = 1_000_000
+"""Bytes of one imported register file."""
 MAX_QUESTION_CHARS = 150
 """One standup question (it becomes a form label)."""
 MAX_ANSWER_CHARS = MAX_DETAILS_CHARS

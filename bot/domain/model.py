@@ -207,6 +207,8 @@ class ItemFilter:
     due_before: datetime | None = None
     #: only items nobody owns
     unowned: bool = False
+    #: only items without a date
+    undated: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
 
@@ -219,6 +221,7 @@ class ItemFilter:
                 or (item.due_at is not None and item.due_at < self.due_before)
             )
             and (not self.unowned or item.owner is None)
+            and (not self.undated or item.due_at is None)
             and item.date_moves >= self.min_date_moves
         )
 
@@ -328,6 +331,9 @@ class Schedule:
     observers: tuple[str, ...] = ()
     #: the summary mentions (pings) who did not answer; off: their names only
     mentions: bool = True
+    #: a named standup (``/standup add retro``); None: the channel's default one. With the
+    #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
+    name: str | None = None
 
     @property
     def stored_id(self) -> int:

@@ -28,13 +28,13 @@ def reason(settings: ChannelSettings, day: date, timetable: Timetable) -> str | 
     weekday = WEEKDAYS[day.weekday()]
     if weekday not in settings.work_days:
         week = describe_days(settings.work_days)
-        return f"{day:%a %-d %b} is outside the work week ({week})"
+        return f"outside the work week ({week})"
     if day.isoformat() in settings.days_off:
-        return f"{day:%a %-d %b} is a day off"
+        return "a day off of this channel"
     if settings.holidays:
         name = timetable.holiday(settings.holidays, day)
         if name:
-            return f"{day:%a %-d %b} is a public holiday: {name} ({settings.holidays})"
+            return f"public holiday: {name} ({settings.holidays})"
     return None
 
 

@@ -29,7 +29,7 @@ from bot.domain.model import (
 )
 from bot.domain.schedules import ZoneTimetable
 from bot.errors import NotFound, UsageError
-from bot.ports import Links, Timetable, UnitOfWork
+from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
 
 
 @dataclass
@@ -49,12 +49,18 @@ class Context:
     #: work a handler leaves for after its transaction (look-ups on the platform, which must
     #: not hold the database): the dispatcher awaits it and its result is the reply
     finish: Callable[[], Awaitable[Any]] | None = None
+    #: files that came with the request, by file name
+    attachments: Mapping[str, bytes] = dataclasses.field(default_factory=dict)
     #: the channel's name as the platform shows it (``apollo``), when it said
     channel_name: str | None = None
     #: the addresses of raidline's web pages; None where no web server serves them
     links: Links | None = None
     #: when schedules run next, and which days are holidays
     timetable: Timetable = field(default_factory=ZoneTimetable)
+    #: hands out dashboard links; None when the dashboard is off
+    dashboard_links: DashboardLinks | None = None
+    #: draws charts for chat (digests); None when no chart can be drawn
+    charts: ChartDrawer | None = None
 
     @property
     def channel(self) -> Any:
@@ -116,8 +122,17 @@ def validate_details(details: str | None) -> str | None:
     return check_length(details.strip(), MAX_DETAILS_CHARS, "details text")
 
 
-async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
-    """Create an item with the next ref of its kind and a ``created`` event."""
+async def log_item(
+    ctx: Context,
+    kind: Kind,
+    title: str,
+    *,
+    action: str = "created",
+    note: str | None = None,
+    **fields: Any,
+) -> Item:
+    """Create an item with the next ref of its kind and its first event: ``created``, or
+    ``action`` with ``note`` (an import says ``imported`` and from where)."""
     title = validate_title(title)
     fields["details"] = validate_details(fields.get("details"))
     status = fields.pop("status", None) or KINDS[kind].initial_status
@@ -143,7 +158,7 @@ async def log_item(ctx: Context, kind: Kind, title: str, **fields: Any) -> Item:
         for f in dataclasses.fields(Item)
         if f.name not in _BOOKKEEPING and _value(f.name, getattr(item, f.name)) is not None
     )
-    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, "created", changes))
+    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
     return item
 
 

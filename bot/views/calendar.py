@@ -16,7 +16,7 @@ from icalendar import Calendar, Event, vDuration
 
 from bot.domain import kinds
 from bot.domain.model import WEEKDAYS, ChannelKey, Item, Kind, Schedule, ScheduleKind
-from bot.domain.schedules import Recurrence, describe_days, local_at
+from bot.domain.schedules import Recurrence, clock, describe_days
 from bot.messages import Reply, Section, Tone
 from bot.ports import Timetable
 from bot.services.calendar import Feed
@@ -124,10 +124,13 @@ def _schedule_event(
     """A weekly recurring event on the schedule's days at local time ``at``."""
     zone = ZoneInfo(schedule.timezone)
     # The rule's first run after it was last set: stable from one fetch to the next, so
-    # past occurrences stay where they were.
+    # past occurrences stay where they were. At the rule's wall time, also on a day that
+    # skips it (02:30 on a spring-forward night): the calendar moves that one occurrence,
+    # the later ones stay at 02:30.
     anchor = schedule.updated_at or now
     rule = Recurrence(schedule.days, at, schedule.timezone)
-    first = timetable.next_run(rule, anchor).astimezone(zone)
+    first_day = timetable.next_run(rule, anchor).astimezone(zone).date()
+    first = datetime.combine(first_day, clock(at), tzinfo=zone)
     standup = schedule.kind is ScheduleKind.STANDUP
     minutes = schedule.window_minutes if standup else DIGEST_MINUTES
     event = Event()
@@ -137,10 +140,11 @@ def _schedule_event(
     event.add("dtstart", first)
     event.add("duration", timedelta(minutes=minutes))
     event.add("rrule", {"freq": "weekly", "byday": [_ICAL_DAYS[d] for d in schedule.days]})
-    skipped = sorted(
-        local_at(date.fromisoformat(d), at, schedule.timezone) for d in schedule.skip_dates
-    )
-    skipped = [s.astimezone(zone) for s in skipped if s >= first]
+    skipped = [
+        datetime.combine(day, clock(at), tzinfo=zone)
+        for day in sorted(date.fromisoformat(d) for d in schedule.skip_dates)
+        if day >= first_day
+    ]
     if skipped:
         event.add("exdate", skipped)
     if schedule.updated_at is not None:

@@ -1,6 +1,7 @@
-"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and a
-standup on one of its channel's days off (an extra day off, a day outside the work week) does
-not open at all and is recorded as skipped once, with the reason."""
+"""Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and
+every member's prompt of a named standup asked by direct message is sent once; on one of its
+channel's days off (an extra day off, a day outside the work week) no standup opens and no
+member is prompted, and each occurrence is recorded as skipped once, with the reason."""
 
 from __future__ import annotations
 
@@ -33,7 +34,12 @@ from storage.uow import make_uow_factory
 from tests.e2e.test_console import clean_env, postgres_url  # noqa: F401 - fixture
 
 STANDUPS = 30
-OPENING = re.compile(r"^\[#(team-\d+)\] Standup time!")
+#: ``[#team-3] Standup time!``, ``[#team-3, direct message to @bob] Standup time (retro)!``
+OPENING = re.compile(
+    r"^\[#(team-\d+)(?:, direct message to @(\w+))?\] Standup time(?: \((\w+)\))?!"
+)
+#: Per channel: the default standup's opening, and the retro's notice and one DM per member.
+PER_CHANNEL = {(None, None), (None, "retro"), ("ana", "retro"), ("bob", "retro")}
 
 
 def day_off(n: int) -> str | None:
@@ -49,11 +55,10 @@ async def schedule_standups(url: str, due: datetime) -> None:
     try:
         async with make_uow_factory(engine)() as uow:
             for n in range(STANDUPS):
-                channel = ChannelKey("console", "local", f"team-{n}")
                 off = day_off(n)
                 await uow.channels.save_settings(
                     ChannelSettings(
-                        channel=channel,
+                        channel=ChannelKey("console", "local", f"team-{n}"),
                         holidays="DE-BY" if off is None else None,
                         days_off=(today.isoformat(),) if off == "extra" else (),
                         work_days=tuple(d for d in WEEKDAYS if off != "work week" or d != weekday),
@@ -61,7 +66,7 @@ async def schedule_standups(url: str, due: datetime) -> None:
                 )
                 await uow.schedules.save(
                     Schedule(
-                        channel=channel,
+                        channel=ChannelKey("console", "local", f"team-{n}"),
                         kind=ScheduleKind.STANDUP,
                         days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
                         at=due.strftime("%H:%M"),
@@ -69,6 +74,21 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         enabled=True,
                         next_run_at=due,
                         members=("ana",),
+                    )
+                )
+                # A named standup of the same channel, due at the same time, asked by DM.
+                await uow.schedules.save(
+                    Schedule(
+                        channel=ChannelKey("console", "local", f"team-{n}"),
+                        kind=ScheduleKind.STANDUP,
+                        name="retro",
+                        days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                        at=due.strftime("%H:%M"),
+                        timezone="UTC",
+                        enabled=True,
+                        next_run_at=due,
+                        members=("ana", "bob"),
+                        mode="dm",
                     )
                 )
             await uow.commit()
@@ -105,8 +125,9 @@ class Replica:
         for line in self.process.stderr:
             self.errors.append(line)
 
-    def openings(self) -> list[str]:
-        return [m.group(1) for line in list(self.lines) if (m := OPENING.match(line))]
+    def openings(self) -> list[tuple[str, str | None, str | None]]:
+        """(channel, the member of a DM or None, the standup's name or None) of each."""
+        return [m.groups() for line in list(self.lines) if (m := OPENING.match(line))]
 
     def stop(self) -> int:
         assert self.process.stdin is not None
@@ -124,44 +145,48 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
     due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
     asyncio.run(schedule_standups(postgres_url, due))
     holiday = CronTimetable().holiday("DE-BY", due.date())  # None on most days
-    working = {f"team-{n}" for n in range(STANDUPS) if day_off(n) is None and holiday is None}
+    working = [n for n in range(STANDUPS) if day_off(n) is None and holiday is None]
     replicas = [Replica(tmp_path, postgres_url) for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if sum(len(r.openings()) for r in replicas) >= len(working):
+            if sum(len(r.openings()) for r in replicas) >= len(working) * len(PER_CHANNEL):
                 break
             time.sleep(0.2)
         time.sleep(2)  # a few more ticks on both replicas: nothing may open twice
     finally:
         statuses = [r.stop() for r in replicas]
     assert statuses == [0, 0], [r.errors for r in replicas]
-    counts = Counter(channel for r in replicas for channel in r.openings())
-    assert set(counts) == working, (counts, [r.errors[-5:] for r in replicas])
-    assert set(counts.values()) == {1}
+    counts = Counter(opening for r in replicas for opening in r.openings())
+    expected = {(f"team-{n}", *each) for n in working for each in PER_CHANNEL}
+    assert set(counts) == expected, (counts, [r.errors[-5:] for r in replicas])
+    assert set(counts.values()) == {1}  # each standup, and each member's prompt, once
     assert not any("Traceback" in "".join(r.errors) for r in replicas)
     ledger = asyncio.run(standup_runs(postgres_url))
     for n in range(STANDUPS):
-        name = f"team-{n}"
-        (run,) = ledger[name]  # one run per occurrence, whichever replica claimed it
-        if name in working:
-            assert run.status is RunStatus.DONE
-        else:
-            assert run.status is RunStatus.SKIPPED
-            assert run.reason is not None and (
-                "day off" in run.reason or "work week" in run.reason or "holiday" in run.reason
-            )
+        (run, retro) = ledger[f"team-{n}"]  # one run per standup and occurrence
+        for opened in (run, retro):
+            if n in working:
+                assert opened.status is RunStatus.DONE
+            else:
+                assert opened.status is RunStatus.SKIPPED, opened
+                assert opened.reason is not None
+                if day_off(n) == "extra":
+                    assert opened.reason == "a day off of this channel"
+                else:
+                    assert opened.reason.startswith("outside the work week (")
 
 
 async def standup_runs(url: str) -> dict[str, list[Run]]:
+    """Each channel's scheduled standup openings (not the DMs), whichever replica made them."""
     engine = create_engine(url)
     try:
         async with make_uow_factory(engine)() as uow:
-            return {
-                f"team-{n}": await uow.schedules.runs(
-                    ChannelKey("console", "local", f"team-{n}"), RunKind.STANDUP_OPEN
-                )
-                for n in range(STANDUPS)
-            }
+            found = {}
+            for n in range(STANDUPS):
+                channel = ChannelKey("console", "local", f"team-{n}")
+                runs = await uow.schedules.runs(channel, RunKind.STANDUP_OPEN, limit=20)
+                found[channel.channel] = [r for r in runs if "person" not in r.payload]
+            return found
     finally:
         await engine.dispose()

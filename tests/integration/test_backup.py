@@ -85,15 +85,19 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup late 4h"),
     ("ana", "/standup reminder twice"),
     ("ana", "/standup mentions off"),
+    ("ana", "/standup add retro"),
+    ("ana", "/standup retro schedule fri 15:00"),
+    ("ana", "/standup retro questions What went well? | What do we change?"),
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest"),
 ]
 SLACK_SCRIPT: list[tuple[str, str]] = [
     ("U_ANA", "/raid settings nudges off"),
     ("U_ANA", "/blocker Slack-side blocker <@U_DANA>"),
+    ("U_ANA", "/standup add retro"),
 ]
 #: Replies compared between the original and the restored database, besides show/history.
-VIEWS = ("/raid list all", "/raid settings", "/standup", "/digest status")
+VIEWS = ("/raid list all", "/raid settings", "/standup", "/standup retro", "/digest status")
 
 
 def request(channel: ChannelKey, user: str, line: str, **extra: Any) -> Request:
@@ -178,7 +182,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         2,
         len(items),
         events,
-        2,
+        4,  # the standup, the retro standup and the digest; the other channel's retro
     )
     assert str(report) == f"Restored 2 channels, {len(items)} items, {events} events."
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -263,3 +263,17 @@ async def test_help_explains_calendar(cal: Chat) -> None:
     text = await cal.text("/raid help calendar")
     assert "/raid calendar: your private link to this channel's dates" in text
     assert "Usage: /raid calendar [reset]" in text
+
+
+async def test_a_standup_on_a_spring_forward_night_keeps_its_wall_time(
+    store: FakeStore,
+) -> None:
+    # Sat 28 Mar 2026 10:00 Berlin; that night 02:00 jumps to 03:00.
+    chat = linked(Chat(store, FixedClock(datetime(2026, 3, 28, 9, 0, tzinfo=UTC))))
+    reply = await chat.say("/standup schedule daily 02:30")
+    assert reply.tone is Tone.SUCCESS, reply.text
+    [standup] = (await feed(chat, await link(chat))).walk("VEVENT")
+    start = standup["dtstart"].dt
+    assert (start.date(), start.hour, start.minute) == (date(2026, 3, 29), 2, 30)
+    assert str(start.tzinfo) == "Europe/Berlin"
+    assert standup["rrule"].to_ical() == b"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU"

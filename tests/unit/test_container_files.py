@@ -1001,6 +1001,8 @@ def dockerignore_problems(text: str, stages: list[Stage]) -> list[str]:
 
 #: Files named in comments: paths in this repository.
 _PATH_RE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:md|py|txt|lock|toml|yml|yaml|sh))\b")
+#: Folders named in comments: ``docs/``, ``tools/`` (a word ending in a slash, nothing after).
+_FOLDER_RE = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)+)(?=[\s,;)]|\.(?:\s|$)|$)")
 #: How a comment names a section of the README: README.md, "Section title".
 _SECTION_RE = re.compile(r'README\.md, "([^"]+)"')
 
@@ -1034,6 +1036,13 @@ def reference_problems(text: str, name: str) -> list[str]:
         for section in _SECTION_RE.findall(comment):
             if section not in sections:
                 problems.append(f"{name} line {number}: README.md has no section {section!r}")
+        if comment.count('README.md, "') > len(_SECTION_RE.findall(comment)):
+            problems.append(
+                f"{name} line {number}: a README section's title must end on the line it starts"
+            )
+        for folder in _FOLDER_RE.findall(comment):
+            if not (ROOT / folder).is_dir():
+                problems.append(f"{name} line {number}: points at {folder}, which does not exist")
         if re.search(r"\bREADME\b(?!\.md)", comment):
             problems.append(
                 f'{name} line {number}: name a README section as README.md, "Section title"'
@@ -1042,6 +1051,13 @@ def reference_problems(text: str, name: str) -> list[str]:
 
 
 CONTAINER_FILES = (DOCKERFILE, COMPOSE, ENV_EXAMPLE, DOCKERIGNORE, ROOT / HASHES)
+#: Every file a person reads while setting raidline up: its comments name only what exists.
+SET_UP_FILES = (
+    *CONTAINER_FILES,
+    ROOT / "Makefile",
+    ROOT / "slack-manifest.yml",
+    ROOT / "slack-manifest-http.yml",
+)
 
 
 def _normal(name: str) -> str:
@@ -1180,7 +1196,7 @@ def test_dependencies_in_pyproject_are_locked() -> None:
     assert sorted(wanted - locked) == []
 
 
-@pytest.mark.parametrize("path", CONTAINER_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", SET_UP_FILES, ids=lambda path: path.name)
 def test_comments_point_only_at_documents_that_exist(path: Path) -> None:
     assert reference_problems(path.read_text(encoding="utf-8"), path.name) == []
 
@@ -1527,6 +1543,20 @@ REFERENCE_BREAKS = [
     (COMPOSE, r'README.md, "Several replicas"', "README: Several replicas", "name a README"),
     (ENV_EXAMPLE, r'\(README.md, "Slack"\)', "(README: Slack)", "name a README section"),
     (DOCKERFILE, r"tests/unit/test_container_files.py", "tests/test_docker.py", "does not exist"),
+    (
+        ROOT / "slack-manifest.yml",
+        r'README.md, "Slack" has',
+        "docs/slack.md has",
+        "points at docs/slack.md, which does not exist",
+    ),
+    # (docs/ exists: it holds the README's screenshot)
+    (ROOT / "slack-manifest.yml", r'README.md, "Slack" has', "manuals/ has", "points at manuals/"),
+    (
+        ROOT / "slack-manifest-http.yml",
+        r'README.md, "Renaming the slash commands"',
+        'README.md, "Renaming the\n# slash commands"',
+        "must end on the line it starts",
+    ),
 ]
 
 

@@ -50,9 +50,9 @@ async def test_no_standup_on_a_public_holiday_and_the_status_says_why(
     at(chat, 2026, 12, 25, 9, 30)  # Christmas Day, a Friday
     await scheduler.tick()
     assert outbox.take() == []
-    reason = "Fri 25 Dec is a public holiday: Christmas Day (DE-BY)"
+    reason = "public holiday: Christmas Day (DE-BY)"
     assert runs(chat, RunKind.STANDUP_OPEN) == [("2026-12-25", RunStatus.SKIPPED, reason)]
-    assert f"2026-12-25: skipped ({reason})" in render_text(await chat.say("/standup"))
+    assert f"Fri 25 Dec: skipped ({reason})" in render_text(await chat.say("/standup"))
 
     at(chat, 2026, 12, 28, 9, 30)  # Monday: a working day again
     await scheduler.tick()
@@ -80,12 +80,12 @@ async def test_the_work_week_counts_when_the_run_fires_not_when_it_was_scheduled
         (
             "2026-11-27",
             RunStatus.SKIPPED,
-            "Fri 27 Nov is outside the work week (Mon, Tue, Wed, Thu, Sun)",
+            "outside the work week (Mon, Tue, Wed, Thu, Sun)",
         ),
         (
             "2026-11-28",
             RunStatus.SKIPPED,
-            "Sat 28 Nov is outside the work week (Mon, Tue, Wed, Thu, Sun)",
+            "outside the work week (Mon, Tue, Wed, Thu, Sun)",
         ),
     ]
 
@@ -106,7 +106,7 @@ async def test_an_extra_day_off_skips_the_digest_until_it_is_removed(
     assert runs(chat, RunKind.DIGEST)[-1] == (
         "2026-11-26",
         RunStatus.SKIPPED,
-        "Thu 26 Nov is a day off",
+        "a day off of this channel",
     )
 
     removed = await chat.say("/raid settings holidays remove 2026-11-26")
@@ -129,7 +129,7 @@ async def test_no_nudges_and_no_reminders_on_a_holiday(
     await scheduler.tick()
     assert outbox.take() == []
     (nudge,) = runs(chat, RunKind.NUDGE)
-    assert nudge[1:] == (RunStatus.SKIPPED, "Thu 26 Nov is a public holiday: Thanksgiving Day (US)")
+    assert nudge[1:] == (RunStatus.SKIPPED, "public holiday: Thanksgiving Day (US)")
 
     await chat.say("/standup now")  # asked for: opens even on a holiday
     await scheduler.tick()

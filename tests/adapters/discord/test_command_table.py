@@ -13,7 +13,12 @@ from adapters.discord.client import command_schema, schema_hash
 from adapters.discord.commands import install_commands
 from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
 
-_TYPES = {OptionType.USER: 6, OptionType.BOOLEAN: 5, OptionType.INTEGER: 4}
+_TYPES = {
+    OptionType.USER: 6,
+    OptionType.BOOLEAN: 5,
+    OptionType.INTEGER: 4,
+    OptionType.ATTACHMENT: 11,
+}
 
 
 def _option(option: Option) -> dict[str, Any]:

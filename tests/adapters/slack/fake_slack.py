@@ -2,13 +2,18 @@
 
 It runs in its own thread with its own event loop on 127.0.0.1 and an ephemeral port, records
 every call, and answers with canned payloads unless a test scripted a one-shot answer.
+
+``python -m tests.adapters.slack.fake_slack --port 3999`` runs it on its own and prints what
+raidline sends it: the README's "Trying the HTTP mode without Slack".
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
+import sys
 import threading
 import time
 import uuid
@@ -67,7 +72,10 @@ async def async_wait_for(
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, *, echo: Callable[[Call], None] | None = None) -> None:
+        """``port``: 0 for an ephemeral one; ``echo``: called with each call as it arrives."""
+        self._wanted_port = port
+        self._echo = echo
         self.tokens: dict[str, str] = {"xoxb-test": "T1"}
         self.app_tokens = {"xapp-test"}
         self.timezones: dict[str, str] = {}
@@ -109,7 +117,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._wanted_port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -251,6 +259,8 @@ class FakeSlack:
         call = Call(method, dict(request.headers), body, raw)
         with self._lock:
             self.calls.append(call)
+        if self._echo is not None:
+            self._echo(call)
         return call
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -401,3 +411,37 @@ class FakeSlack:
             "enterprise": None,
             "is_enterprise_install": False,
         }
+
+
+def _print_call(call: Call) -> None:
+    """One line per call: the method, and the text a person would read."""
+    where = call.body.get("channel") or call.body.get("user") or ""
+    text = str(call.body.get("text") or "").replace("\n", "\n    ")
+    print(f"{call.method} {where}".rstrip() + (f": {text}" if text else ""), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.adapters.slack.fake_slack",
+        description="A stand-in for Slack's Web API on 127.0.0.1 that prints every call "
+        "raidline makes. Point SLACK_API_URL at it and use SLACK_BOT_TOKEN=xoxb-test.",
+    )
+    parser.add_argument("--port", type=int, default=3999, help="the port (default: 3999)")
+    args = parser.parse_args(argv)
+    fake = FakeSlack(args.port, echo=_print_call).start()
+    print(
+        f"Slack stand-in: SLACK_API_URL={fake.api_url} SLACK_BOT_TOKEN=xoxb-test; "
+        f"replies to {fake.response_url('x')}. Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

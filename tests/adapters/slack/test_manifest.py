@@ -1,14 +1,21 @@
-"""slack-manifest.yml declares exactly what the adapter serves."""
+"""slack-manifest.yml (Socket Mode) and slack-manifest-http.yml (HTTP) declare exactly what the
+adapter serves, and differ only in how Slack reaches raidline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.slack import BOT_SCOPES, COMMANDS, SHORTCUTS
 from bot.commands.registry import COMMANDS as CORE_COMMANDS
 
-MANIFEST = Path(__file__).resolve().parents[3] / "slack-manifest.yml"
+ROOT = Path(__file__).resolve().parents[3]
+MANIFEST = ROOT / "slack-manifest.yml"
+HTTP_MANIFEST = ROOT / "slack-manifest-http.yml"
+#: Where the HTTP manifest sends Slack: a placeholder the README says to replace.
+PUBLIC = "https://raidline.example.com"
 
 
 def _scalar(text: str) -> Any:
@@ -58,8 +65,9 @@ def parse_yaml(text: str) -> Any:
     return block(0, 0)[0]
 
 
-def test_manifest_matches_the_adapter() -> None:
-    manifest = parse_yaml(MANIFEST.read_text())
+@pytest.mark.parametrize("path", [MANIFEST, HTTP_MANIFEST], ids=lambda p: p.name)
+def test_manifest_matches_the_adapter(path: Path) -> None:
+    manifest = parse_yaml(path.read_text())
     features = manifest["features"]
     commands = {c["command"]: c for c in features["slash_commands"]}
     assert list(commands) == [f"/{name}" for name in COMMANDS]
@@ -75,6 +83,37 @@ def test_manifest_matches_the_adapter() -> None:
     settings = manifest["settings"]
     assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
     assert settings["interactivity"]["is_enabled"] is True
-    assert settings["socket_mode_enabled"] is True
     assert features["app_home"]["home_tab_enabled"] is True
-    assert "/slack/oauth_redirect" in MANIFEST.read_text()
+
+
+def test_the_socket_mode_manifest_needs_no_address() -> None:
+    manifest = parse_yaml(MANIFEST.read_text())
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "https://" not in "".join(
+        line for line in MANIFEST.read_text().splitlines() if not line.startswith("#")
+    )
+
+
+def test_the_http_manifest_sends_everything_to_the_events_url() -> None:
+    manifest = parse_yaml(HTTP_MANIFEST.read_text())
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is False
+    events = f"{PUBLIC}/slack/events"
+    assert {c["url"] for c in manifest["features"]["slash_commands"]} == {events}
+    assert settings["event_subscriptions"]["request_url"] == events
+    assert settings["interactivity"]["request_url"] == events
+    assert manifest["oauth_config"]["redirect_urls"] == [f"{PUBLIC}/slack/oauth_redirect"]
+
+
+def test_the_two_manifests_differ_only_in_how_slack_reaches_raidline() -> None:
+    def what(path: Path) -> dict[str, Any]:
+        manifest = parse_yaml(path.read_text())
+        for command in manifest["features"]["slash_commands"]:
+            command.pop("url", None)
+        manifest["oauth_config"].pop("redirect_urls", None)
+        for part in ("event_subscriptions", "interactivity"):
+            manifest["settings"][part].pop("request_url", None)
+        manifest["settings"].pop("socket_mode_enabled")
+        return dict(manifest)
+
+    assert what(MANIFEST) == what(HTTP_MANIFEST)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+
+import pytest
 
 from bot.domain.model import Status
 from tests.adapters.slack import wire
@@ -41,6 +44,26 @@ async def test_tampered_body_is_401(slack: Harness) -> None:
     assert tampered != BODY
     await assert_rejected(slack, tampered, signed)
     assert slack.items() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(wire.sign(BODY, secret="not-the-secret"), id="bad signature"),
+        pytest.param(wire.sign(BODY, ts=int(time.time()) - 301), id="stale signature"),
+        pytest.param({"X-Slack-Request-Timestamp": str(int(time.time()))}, id="no signature"),
+    ],
+)
+async def test_a_refused_request_is_logged_without_its_body(
+    slack: Harness, caplog: pytest.LogCaptureFixture, headers: dict[str, str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await assert_rejected(slack, BODY, headers)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "refused a Slack request with a bad or stale signature" in logged
+    assert f"{len(BODY)} bytes" in logged
+    for part in (b"Forged", b"legacy-verification-token", b"response_url", b"trigger_id"):
+        assert part.decode() not in logged
 
 
 async def test_signed_request_passes(slack: Harness) -> None:

@@ -6,8 +6,6 @@ Events API requests are JSON. Every request is signed like Slack signs it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -15,14 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from adapters.slack.signing import signature_headers
+
 SECRET = "test-signing-secret"
 
 
 def sign(body: bytes, *, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
-    ts = int(time.time()) if ts is None else ts
-    base = b"v0:" + str(ts).encode() + b":" + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+    return signature_headers(body, secret, int(time.time()) if ts is None else ts)
 
 
 FORM = "application/x-www-form-urlencoded"

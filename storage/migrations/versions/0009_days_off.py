@@ -5,8 +5,8 @@ run ended as it did (``runs.reason``: a run skipped on a day off says which).
 Expand-only: three nullable columns. The previous release neither reads nor writes them and
 keeps working on this schema (it fires on holidays, as it always did).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 07:40:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): three nullable columns; the release before keeps working.
