@@ -237,6 +237,7 @@ class Console:
         if waiting is not None:
             self._out.write("\n")
         self._print_reply(reply)
+        self._save_files(reply)  # a digest's chart: its file's path is shown
         if waiting is not None:
             self._out.write(waiting)
             self._out.flush()

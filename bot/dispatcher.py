@@ -28,7 +28,16 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, Links, PeopleDirectory, SystemClock, Timetable, UnitOfWorkFactory
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    DashboardLinks,
+    Links,
+    PeopleDirectory,
+    SystemClock,
+    Timetable,
+    UnitOfWorkFactory,
+)
 from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -100,6 +109,10 @@ class Core:
         #: the addresses of raidline's web pages, set where a web server serves them (the
         #: calendar feed); None: ``/raid calendar`` says there is no feed here
         self.links: Links | None = None
+        #: hands out dashboard links (``/raid dashboard``); None: no dashboard is served here
+        self.dashboard_links: DashboardLinks | None = None
+        #: draws the charts digests carry; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -222,6 +235,8 @@ class Core:
                 channel_name=request.channel_name,
                 links=self.links,
                 timetable=self.timetable,
+                dashboard_links=self.dashboard_links,
+                charts=self.charts,
             )
             if prepared is not None:
                 call = prepared

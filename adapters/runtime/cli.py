@@ -392,6 +392,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             user=args.user,
             channel=args.channel,
             show_banner=sys.stdin.isatty(),
+            # a person at the console can open /raid dashboard's link on this machine
+            serve_health=sys.stdin.isatty(),
         )
     if args.command == "migrate":
         return await migrate(settings)

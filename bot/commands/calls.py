@@ -211,6 +211,11 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Dashboard:
+    """``/raid dashboard``: a private link to the channel's dashboard."""
+
+
+@dataclass(frozen=True)
 class ImportCsv:
     """Import a register from the CSV file ``filename`` (attached to the request): a dry run
     unless ``apply``. ``apply_hint`` says how to apply it where the user is
@@ -254,6 +259,8 @@ class StandupCall:
 
     subcommand: str
     argument: str = ""
+    #: a named standup (``/standup retro schedule …``); None: the channel's default one
+    name: str | None = None
 
 
 @dataclass(frozen=True)

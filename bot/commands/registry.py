@@ -116,6 +116,13 @@ _ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
 
 _LEVELS = level_choices()
 _RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_HOLIDAY_ACTIONS = (
+    Choice("list", "list the days off ahead"),
+    Choice("set", "keep a country's public holidays (calendar)"),
+    Choice("off", "keep no public holidays"),
+    Choice("add", "add a day off (day)"),
+    Choice("remove", "remove a day off (day)"),
+)
 _LIST_FILTERS = tuple(
     Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
 )
@@ -334,6 +341,12 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "dashboard": (
+        "dashboard",
+        "a private link to this channel's dashboard: heat map, trends, decisions",
+        raid.parse_dashboard,
+        raid.dashboard,
+    ),
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings",
@@ -346,6 +359,7 @@ _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+    "dashboard": lambda ctx, options: calls.Dashboard(),
 }
 
 
@@ -377,6 +391,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Snooze: raid.snooze,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.Dashboard: raid.dashboard,
     calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
     calls.Calendar: calendar.calendar,
@@ -422,15 +437,27 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
+#: On every /standup subcommand but add and remove: which standup (a named one) it is for.
+_WHICH_STANDUP = Option(
+    "standup", "a named standup, e.g. retro (default: the channel's standup)", max_length=24
+)
+
+
 def _standup(
-    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+    named: bool = True,
 ) -> Subcommand:
     return Subcommand(
         name,
         description,
         f"/standup {usage}",
         f"/standup {example}",
-        options=options,
+        options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
@@ -475,6 +502,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+            _setting(
+                "workweek",
+                "The working days: nothing fires on the others",
+                (_text("days", "e.g. mon-fri or sun-thu", required=True),),
+            ),
+            _setting(
+                "holidays",
+                "Public holidays and days off: nothing fires on them",
+                (
+                    _choice("action", "what to do (default: list)", _HOLIDAY_ACTIONS),
+                    _text("calendar", "a country code, with region: DE-BY, US, IN-KA"),
+                    _text("day", "a day off to add or remove, e.g. 2026-12-24"),
+                ),
             ),
         ),
     ),
@@ -572,6 +613,7 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
     ),
+    _raid_sub("dashboard", "A private link to this channel's dashboard"),
     Subcommand(
         "import",
         "Import a register from a CSV file (a dry run unless apply)",
@@ -704,10 +746,32 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup("now", "Open a standup now", usage="now", example="now"),
     _standup("off", "Stop the standups", usage="off", example="off"),
+    _standup(
+        "add",
+        "Add a named standup (its own schedule, questions, members)",
+        (_text("name", "a short name, e.g. retro", required=True),),
+        usage="add <name>",
+        example="add retro",
+        named=False,
+    ),
+    _standup(
+        "remove",
+        "Remove a named standup",
+        (_text("name", "the named standup, e.g. retro", required=True),),
+        usage="remove <name>",
+        example="remove retro",
+        named=False,
+    ),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now", usage="now", example="now"),
+    _digest(
+        "now",
+        "Post a digest now",
+        (_flag("chart", "attach the 12-week trend and the risk heat map as a picture"),),
+        usage="now [chart]",
+        example="now chart",
+    ),
     _digest(
         "daily",
         "Post a digest every day",
@@ -807,7 +871,8 @@ COMMANDS: dict[str, Command] = {
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
-            "window, mode, late answers, reminders, mentions, skip, away, now",
+            "window, mode, late answers, reminders, mentions, skip, away, now; "
+            "several named standups per channel (add, remove)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,

@@ -29,7 +29,7 @@ from bot.domain.model import (
 )
 from bot.domain.schedules import ZoneTimetable
 from bot.errors import NotFound, UsageError
-from bot.ports import Links, Timetable, UnitOfWork
+from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
 
 
 @dataclass
@@ -57,6 +57,10 @@ class Context:
     links: Links | None = None
     #: when schedules run next, and which days are holidays
     timetable: Timetable = field(default_factory=ZoneTimetable)
+    #: hands out dashboard links; None when the dashboard is off
+    dashboard_links: DashboardLinks | None = None
+    #: draws charts for chat (digests); None when no chart can be drawn
+    charts: ChartDrawer | None = None
 
     @property
     def channel(self) -> Any:
