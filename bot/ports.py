@@ -225,8 +225,15 @@ class ScheduleRepository(Protocol):
         ...
 
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
-    ) -> None: ...
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """Record how a run ended (``reason``: why, e.g. the day off it was skipped on)."""
+        ...
 
     async def retry_run(self, run_id: int, due_at: datetime) -> None:
         """Back to pending, to be delivered again at ``due_at``."""

@@ -328,11 +328,16 @@ class _Schedules:
         return claimed
 
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         run = self.s.runs[run_id]
         self.s.runs[run_id] = dataclasses.replace(
-            run, status=status, result_ref=result_ref, lease_until=None
+            run, status=status, result_ref=result_ref, lease_until=None, reason=reason
         )
 
     async def retry_run(self, run_id: int, due_at: datetime) -> None:

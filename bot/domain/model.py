@@ -274,6 +274,11 @@ class ChannelSettings:
     work_end: str = "18:00"
     #: when the channel's last digest was posted ("what changed since")
     last_digest_at: datetime | None = None
+    #: the public holidays the channel keeps: a ``holidays`` calendar code (``DE-BY``, ``US``)
+    holidays: str | None = None
+    #: further days off (local ISO dates), besides the holidays and the days outside the
+    #: work week (``work_days``)
+    days_off: tuple[str, ...] = ()
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""
@@ -389,6 +394,8 @@ class Run:
     built_at: datetime | None = None
     #: when an attempt last started to send it: claimed again after this, it may be a duplicate
     send_started_at: datetime | None = None
+    #: why it ended as it did, when that is worth telling (a skipped run: "Christmas Day")
+    reason: str | None = None
 
     @property
     def stored_id(self) -> int:
