@@ -182,10 +182,24 @@ class ChannelRepository(Protocol):
 class ScheduleRepository(Protocol):
     """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""
 
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None: ...
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
+        """The channel's schedule of that kind: the default one, or the one named ``name``."""
+        ...
+
+    async def get_by_id(self, schedule_id: int) -> Schedule | None: ...
+
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
+        """Every schedule of the channel (default and named), default ones first."""
+        ...
+
+    async def remove(self, schedule_id: int) -> None:
+        """Delete a schedule with its standups and their answers."""
+        ...
 
     async def save(self, schedule: Schedule) -> Schedule:
-        """Insert or update (one schedule per channel and kind); returns it with its id."""
+        """Insert or update (one schedule per channel, kind and name); returns it with its id."""
         ...
 
     async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
@@ -223,8 +237,15 @@ class ScheduleRepository(Protocol):
         ...
 
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
-    ) -> None: ...
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """Record how a run ended (``reason``: why, e.g. the day off it was skipped on)."""
+        ...
 
     async def retry_run(self, run_id: int, due_at: datetime) -> None:
         """Back to pending, to be delivered again at ``due_at``."""
@@ -276,8 +297,10 @@ class ScheduleRepository(Protocol):
 
     async def get_standup(self, standup_id: int) -> Standup | None: ...
 
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
-        """The channel's most recently opened standup."""
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        """The channel's most recently opened standup (of schedule ``schedule_id`` if given)."""
         ...
 
     async def standups_since(self, channel: ChannelKey, since: datetime) -> builtins.list[Standup]:

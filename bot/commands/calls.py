@@ -259,6 +259,8 @@ class StandupCall:
 
     subcommand: str
     argument: str = ""
+    #: a named standup (``/standup retro schedule …``); None: the channel's default one
+    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from bot.text.parsing import (
     parse_person,
     parse_response,
 )
-from bot.views.items import assign_action, card, decision_for_someone_else, due_action
+from bot.views.items import (
+    assign_action,
+    card,
+    decision_for_someone_else,
+    due_action,
+    not_a_working_day,
+)
 
 USAGE = {kind: row.usage for kind, row in KINDS.items()}
 
@@ -158,6 +164,8 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
         if missing:
             text += f"\n{item.ref} has {' and '.join(missing)} yet."
             actions = tuple(follow)
+    if item.active and (weekend := not_a_working_day(item, ctx.timezone, ctx.now)):
+        text += f"\n{weekend}"
     return Reply(
         text=text,
         visibility=Visibility.CHANNEL,

@@ -116,6 +116,13 @@ _ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
 
 _LEVELS = level_choices()
 _RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_HOLIDAY_ACTIONS = (
+    Choice("list", "list the days off ahead"),
+    Choice("set", "keep a country's public holidays (calendar)"),
+    Choice("off", "keep no public holidays"),
+    Choice("add", "add a day off (day)"),
+    Choice("remove", "remove a day off (day)"),
+)
 _LIST_FILTERS = tuple(
     Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
 )
@@ -430,15 +437,27 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
+#: On every /standup subcommand but add and remove: which standup (a named one) it is for.
+_WHICH_STANDUP = Option(
+    "standup", "a named standup, e.g. retro (default: the channel's standup)", max_length=24
+)
+
+
 def _standup(
-    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+    named: bool = True,
 ) -> Subcommand:
     return Subcommand(
         name,
         description,
         f"/standup {usage}",
         f"/standup {example}",
-        options=options,
+        options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
@@ -483,6 +502,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+            _setting(
+                "workweek",
+                "The working days: nothing fires on the others",
+                (_text("days", "e.g. mon-fri or sun-thu", required=True),),
+            ),
+            _setting(
+                "holidays",
+                "Public holidays and days off: nothing fires on them",
+                (
+                    _choice("action", "what to do (default: list)", _HOLIDAY_ACTIONS),
+                    _text("calendar", "a country code, with region: DE-BY, US, IN-KA"),
+                    _text("day", "a day off to add or remove, e.g. 2026-12-24"),
+                ),
             ),
         ),
     ),
@@ -713,6 +746,22 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup("now", "Open a standup now", usage="now", example="now"),
     _standup("off", "Stop the standups", usage="off", example="off"),
+    _standup(
+        "add",
+        "Add a named standup (its own schedule, questions, members)",
+        (_text("name", "a short name, e.g. retro", required=True),),
+        usage="add <name>",
+        example="add retro",
+        named=False,
+    ),
+    _standup(
+        "remove",
+        "Remove a named standup",
+        (_text("name", "the named standup, e.g. retro", required=True),),
+        usage="remove <name>",
+        example="remove retro",
+        named=False,
+    ),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
@@ -822,7 +871,8 @@ COMMANDS: dict[str, Command] = {
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
-            "window, mode, late answers, reminders, mentions, skip, away, now",
+            "window, mode, late answers, reminders, mentions, skip, away, now; "
+            "several named standups per channel (add, remove)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
@@ -878,11 +928,16 @@ def help_request(command: str, text: str) -> Reply | None:
     words = text.lower().split()
     if not words or words[-1] not in HELP_WORDS:
         return None
-    if len(words) == 1:
+    path = words[:-1]
+    if command == "decision" and path in (["needed"], ["need"], ["pending"]):
+        path = []  # /decision needed help
+    if command == "standup" and path and COMMANDS["standup"].subcommand(path[0]) is None:
+        path = path[1:]  # a named standup's: /standup design help, /standup design away ?
+    if not path:
         return help_reply(command)
     spec = COMMANDS.get(command)
-    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
-        return help_reply(f"{command} {' '.join(words[:-1])}")
+    if spec is not None and spec.subcommand(" ".join(path)) is not None:
+        return help_reply(f"{command} {' '.join(path)}")
     return None
 
 

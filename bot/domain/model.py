@@ -207,6 +207,8 @@ class ItemFilter:
     due_before: datetime | None = None
     #: only items nobody owns
     unowned: bool = False
+    #: only items without a date
+    undated: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
     #: only items logged at or before this
@@ -233,6 +235,7 @@ class ItemFilter:
                 or (item.due_at is not None and item.due_at < self.due_before)
             )
             and (not self.unowned or item.owner is None)
+            and (not self.undated or item.due_at is None)
             and item.date_moves >= self.min_date_moves
         )
 
@@ -287,6 +290,11 @@ class ChannelSettings:
     work_end: str = "18:00"
     #: when the channel's last digest was posted ("what changed since")
     last_digest_at: datetime | None = None
+    #: the public holidays the channel keeps: a ``holidays`` calendar code (``DE-BY``, ``US``)
+    holidays: str | None = None
+    #: further days off (local ISO dates), besides the holidays and the days outside the
+    #: work week (``work_days``)
+    days_off: tuple[str, ...] = ()
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""
@@ -339,6 +347,9 @@ class Schedule:
     observers: tuple[str, ...] = ()
     #: the summary mentions (pings) who did not answer; off: their names only
     mentions: bool = True
+    #: a named standup (``/standup add retro``); None: the channel's default one. With the
+    #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
+    name: str | None = None
 
     @property
     def stored_id(self) -> int:
@@ -399,6 +410,8 @@ class Run:
     built_at: datetime | None = None
     #: when an attempt last started to send it: claimed again after this, it may be a duplicate
     send_started_at: datetime | None = None
+    #: why it ended as it did, when that is worth telling (a skipped run: "Christmas Day")
+    reason: str | None = None
 
     @property
     def stored_id(self) -> int:

@@ -156,10 +156,44 @@ def require_lead(user: str, settings: ChannelSettings, what: str) -> None:
     raise Forbidden(f"Only a lead ({_who(settings.leads)}) may {what}.")
 
 
+#: The state a change leads to: an item already in it was "already" changed so.
+_REACHED = {
+    "resolved": Status.RESOLVED,
+    "closed": Status.CLOSED,
+    "marked occurred": Status.OCCURRED,
+    "approved": Status.APPROVED,
+    "rejected": Status.REJECTED,
+    "decided": Status.DECIDED,
+    "superseded": Status.SUPERSEDED,
+    "marked implemented": Status.IMPLEMENTED,
+}
+
+
+def state_refusal(item: Item, verb: str) -> str:
+    """Why ``item`` cannot be ``verb`` (``approved``, ``marked implemented (only approved
+    changes can)``) in its state, as a person would say it: ``C-1 is already approved.``"""
+    action, _, why = verb.partition(" (")
+    ref, status = item.ref, item.status
+    if _REACHED.get(action) is status or (action == "reopened" and item.active):
+        if status is Status.OCCURRED:
+            return f"{ref} has already occurred."
+        return f"{ref} is already {status.label}."
+    state = {Status.PENDING: "still needs a decision", Status.OCCURRED: "has occurred"}.get(
+        status, f"is {status.label}"
+    )
+    if why:  # "only approved changes can)"
+        return f"{ref} {state}, and {why.rstrip(')')} be {action}."
+    if status is Status.WITHDRAWN:
+        return f"{ref} was withdrawn; `/raid reopen {ref}` brings it back first."
+    if status is REOPENABLE.get(item.kind):
+        return f"{ref} {state}; `/raid reopen {ref}` first if it still needs to be {action}."
+    return f"{ref} {state}; it can no longer be {action}."
+
+
 def require_status(item: Item, allowed: set[Status], verb: str) -> None:
     if item.status in allowed:
         return
-    raise Conflict(f"{item.ref} is {item.status.label}, so it can't be {verb}.")
+    raise Conflict(state_refusal(item, verb))
 
 
 def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> None:
@@ -172,7 +206,7 @@ def require_kind(item: Item, kinds: set[Kind], verb: str, hint: str = "") -> Non
 def require_active(item: Item, then: str) -> None:
     """Reassigning or re-dating a closed item: ``then`` says what to do first."""
     if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; {then}.")
+        raise Conflict(f"{item.ref} is {item.status.label}: {then}.")
 
 
 # --- the rules of each change, before any value is asked for (a form opens only if they hold) --
@@ -215,7 +249,7 @@ def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
 def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
     require_manager(user, item, settings, "withdraw")
     if not item.active:
-        raise Conflict(f"{item.ref} is already {item.status.label}; nothing to withdraw.")
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to withdraw.")
 
 
 def check_assign(user: str, item: Item, settings: ChannelSettings) -> None:
@@ -242,7 +276,7 @@ def check_snooze(user: str, item: Item, settings: ChannelSettings) -> None:
     if not (user == item.owner or user in item.approvers):
         require_manager(user, item, settings, "snooze")
     if not item.active:
-        raise Conflict(f"{item.ref} is {item.status.label}; there is nothing to snooze.")
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to snooze.")
 
 
 def check_approve(user: str, item: Item, settings: ChannelSettings) -> None:

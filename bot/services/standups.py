@@ -22,7 +22,6 @@ from bot.domain.model import (
     RunKind,
     RunStatus,
     Schedule,
-    ScheduleKind,
     Standup,
     StandupAnswer,
 )
@@ -113,12 +112,15 @@ def summarize(standup: Standup, answers: list[StandupAnswer]) -> Summary:
 # --- answering -------------------------------------------------------------------------------
 
 
-async def current(ctx: Context, standup_id: int | None = None) -> Standup:
+async def current(
+    ctx: Context, standup_id: int | None = None, schedule_id: int | None = None
+) -> Standup:
+    """The standup ``standup_id``, else the latest one (of schedule ``schedule_id``)."""
     schedules = ctx.uow.schedules
     standup = (
         await schedules.get_standup(standup_id)
         if standup_id is not None
-        else await schedules.latest_standup(ctx.channel)
+        else await schedules.latest_standup(ctx.channel, schedule_id)
     )
     if standup is None or standup.channel != ctx.channel:
         raise NotFound("There is no standup to answer in this channel. `/standup now` opens one.")
@@ -138,8 +140,10 @@ class AnswerDraft:
     previous: StandupAnswer | None
 
 
-async def start_answer(ctx: Context, standup_id: int | None) -> AnswerDraft:
-    standup = await current(ctx, standup_id)
+async def start_answer(
+    ctx: Context, standup_id: int | None, schedule_id: int | None = None
+) -> AnswerDraft:
+    standup = await current(ctx, standup_id, schedule_id)
     _require_open(ctx, standup)
     previous = next(
         (a for a in await ctx.uow.schedules.answers(standup.stored_id) if a.person == ctx.user),
@@ -228,6 +232,8 @@ class Opened:
     standup: Standup
     timezone: str
     to_user: str | None = None
+    #: the standup's name (``/standup add retro``); None: the channel's default standup
+    name: str | None = None
 
     @property
     def questions_by_dm(self) -> bool:
@@ -238,14 +244,16 @@ class Opened:
 async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
     """Open the standup of a ``standup_open`` run (or send one member's DM of it), and queue
     its reminder, its closing and, in dm mode, each member's DM. None: nothing to send."""
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-    if schedule is None or schedule.stored_id != run.payload.get("schedule_id"):
-        return None
+    schedule = await uow.schedules.get_by_id(int(run.payload["schedule_id"]))
+    if schedule is None or schedule.channel != run.channel:
+        return None  # the standup was removed
     if "person" in run.payload:  # one member's DM of a standup opened in dm mode
         standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
         if standup is None or standup.closed:
             return None
-        return Opened(standup, schedule.timezone, to_user=str(run.payload["person"]))
+        return Opened(
+            standup, schedule.timezone, to_user=str(run.payload["person"]), name=schedule.name
+        )
     day = str(run.payload["local_date"])
     window = timedelta(minutes=schedule.window_minutes)
     late = now - run.due_at
@@ -276,7 +284,7 @@ async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
         return None  # another run (the schedule, or `/standup now`) opened today's already
     if created:
         await uow.schedules.add_runs(_follow_ups(standup, schedule, run, now))
-    return Opened(standup, schedule.timezone)
+    return Opened(standup, schedule.timezone, name=schedule.name)
 
 
 def _follow_ups(standup: Standup, schedule: Schedule, run: Run, now: datetime) -> list[Run]:
@@ -349,6 +357,7 @@ class Reminder:
     timezone: str
     to_user: str | None = None
     thread: str | None = None
+    name: str | None = None
 
 
 async def remind_run(
@@ -359,15 +368,16 @@ async def remind_run(
     standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
     if standup is None or standup.closed:
         return None
+    schedule = await uow.schedules.get_by_id(standup.schedule_id)
+    tz = schedule.timezone if schedule else default_timezone
+    name = schedule.name if schedule else None
     if "person" in run.payload:
         person = str(run.payload["person"])
-        return Reminder(standup, [person], default_timezone, to_user=person)
+        return Reminder(standup, [person], tz, to_user=person, name=name)
     answers = await uow.schedules.answers(standup.stored_id)
     missing = pending_members(standup, answers)
     if not missing:
         return None
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
-    tz = schedule.timezone if schedule else default_timezone
     if standup.mode == "dm":
         round_ = run.payload.get("round")
         for person in missing:
@@ -383,7 +393,7 @@ async def remind_run(
                 )
             )
         return None
-    return Reminder(standup, missing, tz, thread=standup.message_ref)
+    return Reminder(standup, missing, tz, thread=standup.message_ref, name=name)
 
 
 @dataclass(frozen=True)
@@ -392,6 +402,7 @@ class Closed:
     timezone: str
     #: the posted summary to edit in place (a late answer's update); None: post it
     edit: str | None = None
+    name: str | None = None
 
 
 class SummaryNotPosted(Exception):
@@ -405,9 +416,9 @@ async def close_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed 
         return None
     await uow.schedules.update_standup(dataclasses.replace(standup, closed=True))
     answers = await uow.schedules.answers(standup.stored_id)
-    schedule = await uow.schedules.get(run.channel, ScheduleKind.STANDUP)
+    schedule = await uow.schedules.get_by_id(standup.schedule_id)
     tz = schedule.timezone if schedule else default_timezone
-    return Closed(summarize(standup, answers), tz)
+    return Closed(summarize(standup, answers), tz, name=schedule.name if schedule else None)
 
 
 async def update_run(uow: UnitOfWork, run: Run, default_timezone: str) -> Closed | None:

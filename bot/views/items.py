@@ -7,7 +7,9 @@ same thing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.domain import kinds, rules
@@ -24,7 +26,13 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.text.dates import format_age, format_date, format_datetime, format_relative
+from bot.text.dates import (
+    format_age,
+    format_date,
+    format_datetime,
+    format_relative,
+    is_working_day,
+)
 from bot.text.parsing import LEVEL_NAMES, mention
 
 #: How an approval or decision of one's own request is marked on the card and in the history.
@@ -245,6 +253,28 @@ def card(
         created_at=item.created_at,
         url=item.source_url,
     )
+
+
+def not_a_working_day(item: Item, tz: str, now: datetime) -> str | None:
+    """A line for a reply that has just set ``item``'s date when that date is a Saturday or
+    Sunday (in ``tz``): the date is kept as given, and the line shows how to move it to the
+    Friday before (or, when that is past, the Monday after). None on a working day."""
+    when = item.due_at
+    if when is None or is_working_day(when, tz):
+        return None
+    local = when.astimezone(ZoneInfo(tz))
+    friday = local - timedelta(days=local.weekday() - 4)
+    moved = friday if friday > now else local + timedelta(days=7 - local.weekday())
+    return (
+        f"{format_date(when, tz, now)} is not a working day; the date is kept as given. "
+        f"To move it to {format_date(moved, tz, now)}: "
+        f"`/raid due {item.ref} {moved.date().isoformat()}`."
+    )
+
+
+def with_note(reply: Reply, note: str | None) -> Reply:
+    """``reply`` with ``note`` as a line of its own after its text (unchanged for None)."""
+    return reply if note is None else replace(reply, text=f"{reply.text}\n{note}")
 
 
 def changed_reply(

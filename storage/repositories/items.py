@@ -87,6 +87,8 @@ def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
         clauses.append(items.c.due_at < where.due_before)
     if where.unowned:
         clauses.append(items.c.owner.is_(None))
+    if where.undated:
+        clauses.append(items.c.due_at.is_(None))
     if where.min_date_moves:
         clauses.append(items.c.date_moves >= where.min_date_moves)
     if where.created_by is not None:

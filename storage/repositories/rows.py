@@ -38,8 +38,10 @@ __all__ = [
     "schedule_from_row",
     "schedule_values",
     "settings_from_row",
+    "split_kind",
     "standup_from_row",
     "standup_values",
+    "stored_kind",
 ]
 
 
@@ -140,6 +142,8 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         work_start=row["work_start"],
         work_end=row["work_end"],
         last_digest_at=row["last_digest_at"],
+        holidays=row.get("holidays"),
+        days_off=tuple(row.get("days_off") or ()),
     )
 
 
@@ -176,11 +180,25 @@ def _options(row: RowMapping) -> Mapping[str, Any]:
     return row.get("options") or {}
 
 
+def stored_kind(kind: ScheduleKind, name: str | None) -> str:
+    """``schedules.kind``: the kind, and a named schedule's name after a colon
+    (``standup:retro``), so that (channel, kind) stays the unique key it always was."""
+    return f"{kind.value}:{name}" if name else kind.value
+
+
+def split_kind(stored: str) -> tuple[ScheduleKind, str | None]:
+    """The inverse of :func:`stored_kind`."""
+    kind, _, name = stored.partition(":")
+    return ScheduleKind(kind), name or None
+
+
 def schedule_from_row(channel: ChannelKey, row: RowMapping) -> Schedule:
+    kind, name = split_kind(row["kind"])
     return Schedule(
         id=row["id"],
         channel=channel,
-        kind=ScheduleKind(row["kind"]),
+        kind=kind,
+        name=name,
         days=tuple(row["days"] or ()),
         at=row["at"],
         timezone=row["timezone"],
@@ -227,6 +245,7 @@ def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
         created_at=row["created_at"],
         built_at=row.get("built_at"),
         send_started_at=row.get("send_started_at"),
+        reason=row.get("reason"),
     )
 
 

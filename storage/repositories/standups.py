@@ -60,10 +60,13 @@ class StandupBook(SessionRepository):
         return None if row is None else standup_from_row(row)
 
     @translate_errors
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        mine = () if schedule_id is None else (standups.c.schedule_id == schedule_id,)
         query = (
             with_channel(standups)
-            .where(*channel_filter(channel))
+            .where(*channel_filter(channel), *mine)
             .order_by(standups.c.opened_at.desc(), standups.c.id.desc())
             .limit(1)
         )

@@ -68,7 +68,7 @@ async def test_approve_reject_and_implement_change_requests(chat: Chat) -> None:
         Status.APPROVED, "sponsor", "fits the budget"
     )  # fmt: skip
     again = await chat.say("/raid approve C-1", user="sponsor")
-    assert "C-1 is approved, so it can't be approved" in again.text
+    assert again.text == "C-1 is already approved."
     done = await chat.say("/raid implemented C-1")
     assert done.text.startswith("Implemented C-1")
     assert chat.item("C-1").status is Status.IMPLEMENTED

@@ -148,8 +148,9 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
         "status", "schedule", "questions", "members", "window", "mode", "late", "reminder",
-        "mentions", "skip", "away", "answer", "now", "off",
+        "mentions", "skip", "away", "answer", "now", "off", "add", "remove",
     }  # fmt: skip
+    assert len(standup) <= 25  # Discord's limit of subcommands per command
     assert {o["name"] for o in schema["digest"]["options"]} == {"now", "daily", "weekly", "off"}
 
 
@@ -528,6 +529,14 @@ async def test_raid_help_lists_everything_privately(
         ("standup late", [opt("duration", "4h")], "late 4h"),
         ("standup reminder", [opt("when", "twice")], "reminder twice"),
         ("standup mentions", [opt("mentions", "off")], "mentions off"),
+        ("standup add", [opt("name", "retro")], "add retro"),
+        ("standup remove", [opt("name", "retro")], "remove retro"),
+        (
+            "standup window",
+            [opt("duration", "30m"), opt("standup", "retro")],
+            "retro window 30m",
+        ),
+        ("standup status", [opt("standup", "retro")], "retro"),
         ("standup skip", [], "skip today"),
         ("standup away", [opt("until", "dec 8")], "away until dec 8"),
         (

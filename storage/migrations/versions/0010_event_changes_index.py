@@ -7,8 +7,8 @@ A partial index on ``item_events (channel_id, at)`` for every action but ``note`
 Expand-only: one new index. The previous release neither knows nor needs it and keeps
 working on this schema.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 07:40:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): a new index; the release before keeps working.
