@@ -6,17 +6,19 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.commands import calls
 from bot.domain import kinds
 from bot.domain.limits import MAX_TITLE_CHARS, check_length
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
+from bot.domain.schedules import describe_days, parse_days
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
-from bot.services import export
+from bot.services import days_off, export
 from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
@@ -77,7 +79,11 @@ USAGE: Mapping[str, str] = {
         ("rescore", "rescore <ref> <likelihood> <impact>"),
         ("export", "export md|csv|json"),
         ("dashboard", "dashboard"),
-        ("settings", "settings [timezone <zone> | leads @a @b | nudges on|off]"),
+        (
+            "settings",
+            "settings [timezone <zone> | leads @a @b | nudges on|off | workweek <days> | "
+            "holidays <country[-region]>|off | holidays add|remove <date> | holidays list]",
+        ),
     )
 }
 
@@ -779,6 +785,15 @@ def convert_settings(ctx: Context, sub: str, options: Options) -> calls.Settings
         return calls.Settings("leads", "none" if clear else _mentions(options, *_LEADS))
     if sub == "nudges":
         return calls.Settings("nudges", _option_text(options, "state"))
+    if sub == "workweek":
+        return calls.Settings("workweek", _option_text(options, "days"))
+    if sub == "holidays":
+        action = _option_text(options, "action") or "list"
+        argument = _option_text(options, "calendar") if action == "set" else ""
+        if action in ("add", "remove"):
+            argument = _option_text(options, "day")
+        words = [action, argument]
+        return calls.Settings("holidays", " ".join(w for w in words if w))
     return calls.Settings()
 
 
@@ -800,6 +815,9 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         f"Time zone: {tz}",
                         f"Leads: {leads}",
                         f"Nudges: {'on' if s.nudges_enabled else 'off'}",
+                        f"Work week: {describe_days(s.work_days)}",
+                        f"Holidays: {s.holidays or 'none (`/raid settings holidays DE-BY`)'}",
+                        *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
                     ),
                 ),
             ),
@@ -834,8 +852,92 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         svc.require_lead(ctx, "turn nudges on or off")
         await svc.update_settings(ctx, nudges_enabled=value.lower() == "on")
         return _settings_changed(f"Nudges are {value.lower()} in this channel.")
+    if key in ("workweek", "work-week", "workdays"):
+        return await _workweek(ctx, value)
+    if key in ("holidays", "holiday"):
+        return await _holidays(ctx, value)
     raise UsageError(
-        f"`{key}` is not a setting. Settings are `timezone`, `leads` and `nudges`.", usage=usage
+        f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek` and "
+        "`holidays`.",
+        usage=usage,
+    )
+
+
+WORKWEEK_HELP = "Say the working days, e.g. `/raid settings workweek mon-fri` or `sun-thu`."
+HOLIDAYS_HELP = (
+    "`/raid settings holidays DE-BY` (a country code, with its region where holidays differ: "
+    "`US`, `IN-KA`), `holidays off`, `holidays add 2026-12-24`, `holidays remove 2026-12-24`, "
+    "`holidays list`"
+)
+
+
+async def _workweek(ctx: Context, value: str) -> Reply:
+    if not value:
+        raise UsageError(WORKWEEK_HELP, usage=USAGE["settings"])
+    days = parse_days(value, wrap=True)
+    await days_off.set_work_week(ctx, days)
+    return _settings_changed(
+        f"This channel's work week: {describe_days(days)}. Standups, reminders, nudges and "
+        "digests do not fire on the other days."
+    )
+
+
+def _day_off_date(ctx: Context, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    tz = ctx.settings.timezone or ctx.timezone
+    return parse_date(text, ctx.now, tz).astimezone(ZoneInfo(tz)).date()
+
+
+async def _holidays(ctx: Context, value: str) -> Reply:
+    words = value.split(maxsplit=1)
+    action = words[0].lower() if words else "list"
+    rest = words[1].strip() if len(words) > 1 else ""
+    tz = ctx.settings.timezone or ctx.timezone
+    if action in ("list", "show"):
+        found = days_off.upcoming(ctx, ctx.now.astimezone(ZoneInfo(tz)).date())
+        lines = [
+            f"Work week: {describe_days(found.work_days)}",
+            f"Public holidays: {found.region or 'none kept (`/raid settings holidays DE-BY`)'}",
+            *(f"{day:%a %-d %b %Y}: {name}" for day, name in found.upcoming),
+            "Days off: " + (", ".join(found.days_off) or "none"),
+        ]
+        if found.region and not found.upcoming:
+            lines.insert(2, "No public holiday in the next three months.")
+        return Reply(
+            text="Days off of this channel",
+            sections=(Section("Days off", tuple(lines)),),
+            usage=HOLIDAYS_HELP,
+        )
+    if action in ("add", "remove", "rm", "delete"):
+        if not rest:
+            raise UsageError(f"Say which day: `/raid settings holidays {action} 2026-12-24`.")
+        day = _day_off_date(ctx, rest)
+        if action == "add":
+            await days_off.add_day(ctx, day)
+            return _settings_changed(
+                f"{day:%a %-d %b %Y} is a day off: no standup, reminder, nudge or digest."
+            )
+        if not await days_off.remove_day(ctx, day):
+            raise UsageError(
+                f"{day.isoformat()} is not one of this channel's days off; "
+                "`/raid settings holidays list` shows them."
+            )
+        return _settings_changed(f"{day:%a %-d %b %Y} is no longer a day off.")
+    if action in ("off", "none", "clear"):
+        await days_off.set_region(ctx, None)
+        return _settings_changed("This channel keeps no public holidays now.")
+    if action in ("help", "?"):
+        return Reply(text=HOLIDAYS_HELP)
+    code = rest if action == "set" else value.strip()
+    if not code:
+        raise UsageError(f"Say which public holidays to keep: {HOLIDAYS_HELP}.")
+    settings = await days_off.set_region(ctx, code)
+    return _settings_changed(
+        f"This channel keeps the public holidays of {settings.holidays}: standups, reminders, "
+        "nudges and digests do not fire on them. `/raid settings holidays list` shows the next."
     )
 
 

@@ -118,6 +118,13 @@ _ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
 
 _LEVELS = level_choices()
 _RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_HOLIDAY_ACTIONS = (
+    Choice("list", "list the days off ahead"),
+    Choice("set", "keep a country's public holidays (calendar)"),
+    Choice("off", "keep no public holidays"),
+    Choice("add", "add a day off (day)"),
+    Choice("remove", "remove a day off (day)"),
+)
 _LIST_FILTERS = tuple(
     Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
 )
@@ -531,6 +538,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+            _setting(
+                "workweek",
+                "The working days: nothing fires on the others",
+                (_text("days", "e.g. mon-fri or sun-thu", required=True),),
+            ),
+            _setting(
+                "holidays",
+                "Public holidays and days off: nothing fires on them",
+                (
+                    _choice("action", "what to do (default: list)", _HOLIDAY_ACTIONS),
+                    _text("calendar", "a country code, with region: DE-BY, US, IN-KA"),
+                    _text("day", "a day off to add or remove, e.g. 2026-12-24"),
+                ),
             ),
         ),
     ),
@@ -972,11 +993,16 @@ def help_request(command: str, text: str) -> Reply | None:
     words = text.lower().split()
     if not words or words[-1] not in HELP_WORDS:
         return None
-    if len(words) == 1:
+    path = words[:-1]
+    if command == "decision" and path in (["needed"], ["need"], ["pending"]):
+        path = []  # /decision needed help
+    if command == "standup" and path and COMMANDS["standup"].subcommand(path[0]) is None:
+        path = path[1:]  # a named standup's: /standup design help, /standup design away ?
+    if not path:
         return help_reply(command)
     spec = COMMANDS.get(command)
-    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
-        return help_reply(f"{command} {' '.join(words[:-1])}")
+    if spec is not None and spec.subcommand(" ".join(path)) is not None:
+        return help_reply(f"{command} {' '.join(path)}")
     return None
 
 

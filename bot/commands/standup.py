@@ -242,7 +242,8 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
     for run in [r for r in recent if r.payload.get("schedule_id") == s.id][:5]:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
             day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
-            lines.append(f"{day}: {run.status.value}")
+            because = f" ({run.reason})" if run.reason else ""
+            lines.append(f"{day}: {run.status.value}{because}")
     if name is None and (names := await _names(ctx)):
         lines.append("Also in this channel: " + ", ".join(f"{n} (`/standup {n}`)" for n in names))
     heading = f"The {name} standup" if name else "Standup"

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.runtime.timetable import CronTimetable
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.messages import Reply, Request, Tone
@@ -39,6 +40,8 @@ START = datetime(2026, 12, 7, 8, 0, 0, 250_000, tzinfo=UTC)
 PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/raid settings leads @ana @raj"),
     ("ana", "/raid settings timezone Europe/Berlin"),
+    ("ana", "/raid settings holidays DE-BY"),
+    ("ana", "/raid settings holidays add 2026-12-31"),
     ("ana", "/blocker Waiting on firewall change from NetOps @dana due Friday"),
     ("ana", "/blocker Creds for staging @erin"),
     (
@@ -104,7 +107,12 @@ def request(channel: ChannelKey, user: str, line: str, **extra: Any) -> Request:
 
 async def seed(engine: AsyncEngine, clock: FixedClock) -> None:
     """A rich log in two channels, through the core and (for every field) the repository."""
-    core = Core(make_uow_factory(engine), clock=clock, default_timezone="Europe/Berlin")
+    core = Core(
+        make_uow_factory(engine),
+        clock=clock,
+        default_timezone="Europe/Berlin",
+        timetable=CronTimetable(),
+    )
     for channel, script in ((PROJ, PROJ_SCRIPT), (SLACK, SLACK_SCRIPT)):
         for user, line in script:
             clock.advance(minutes=7, microseconds=1)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.domain.model import ChannelKey
+from bot.views.plain import render_text
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
 
@@ -198,3 +199,11 @@ async def test_a_platform_that_cannot_name_anyone_leaves_the_ids() -> None:
     body = await export(await register(Directory(fail=True)), "md")
     assert "| B-1 | Waiting on firewall change | U0DANA | resolved |" in body
     assert "- 2026-11-25 10:00 · U0ANA resolved: status: open → resolved" in body
+
+
+async def test_no_history_shows_raidlines_bookkeeping(chat: Chat) -> None:
+    await chat.say("/blocker Waiting on creds @dana due friday")
+    await chat.say("/raid due B-1 next tuesday")
+    text = render_text(await chat.say("/raid history B-1"), width=500)
+    assert "created: status: open; title: Waiting on creds; owner: @dana; due: " in text
+    assert "date moves" not in text and "date_moves" not in text
