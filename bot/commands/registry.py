@@ -132,6 +132,7 @@ _DAYS = tuple(
 _MODES = (
     Choice("thread", "a thread under the standup message"),
     Choice("dm", "a direct message to each member"),
+    Choice("dm local", "a direct message to each member at their own local time"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
 _ROLES = (
@@ -678,8 +679,8 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     _standup(
         "mode",
         "Answer in a thread or by direct message",
-        (_choice("mode", "thread or dm", _MODES, required=True),),
-        usage="mode thread|dm",
+        (_choice("mode", "thread, dm or dm local", _MODES, required=True),),
+        usage="mode thread|dm|dm local",
         example="mode dm",
     ),
     _standup(
@@ -688,6 +689,16 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "tz",
+        "Your own time zone for standups in dm local mode",
+        (
+            _text("zone", "an IANA time zone, e.g. Europe/Lisbon, or off", required=True),
+            _user("who", "whose time zone (default: yours; others: leads only)"),
+        ),
+        usage="tz [@who] <zone>|off",
+        example="tz Europe/Lisbon",
     ),
     _standup(
         "late",

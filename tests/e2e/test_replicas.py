@@ -1,5 +1,6 @@
 """Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and
-every member's prompt of a named standup asked by direct message is sent once."""
+every member's prompt of a named standup asked by direct message at each member's own time
+(members in several time zones) is sent once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.model import ChannelKey, Schedule, ScheduleKind
+from bot.services.standups import LOCAL_LEAD
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -45,9 +47,13 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         enabled=True,
                         next_run_at=due,
                         members=("ana",),
+                        # members' own zones, kept on the default standup
+                        zones={"ana": "Asia/Kolkata", "bob": "America/New_York"},
                     )
                 )
-                # A named standup of the same channel, due at the same time, asked by DM.
+                # A named standup of the same channel, due at the same time, asked by DM at
+                # each member's own time ("dm local"): Kolkata's is past (asked at once),
+                # New York's after the close (asked at the channel's time).
                 await uow.schedules.save(
                     Schedule(
                         channel=ChannelKey("console", "local", f"team-{n}"),
@@ -57,9 +63,10 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         at=due.strftime("%H:%M"),
                         timezone="UTC",
                         enabled=True,
-                        next_run_at=due,
+                        next_run_at=due - LOCAL_LEAD,
                         members=("ana", "bob"),
                         mode="dm",
+                        local_times=True,
                     )
                 )
             await uow.commit()
