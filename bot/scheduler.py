@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.context import current_run_id
 from bot.domain.model import (
@@ -44,7 +44,7 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import dashboard, digests, nudges, standups
+from bot.services import dashboard, days_off, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -76,6 +76,10 @@ class NoRoute(Exception):
 
 class LeaseLost(Exception):
     """Another worker holds the run now (this worker's lease ran out): leave it to that one."""
+
+
+class DayOff(Exception):
+    """The run falls on a day off of its channel: recorded as skipped, with the reason."""
 
 
 class SendTimedOut(Exception):
@@ -431,6 +435,10 @@ class Scheduler:
         except LeaseLost:
             log.warning("%s: lease lost to another worker; left to that one", run.key)
             return
+        except DayOff as off:
+            report.skipped += 1
+            log.info("%s skipped: %s", run.key, off)
+            return
         except Unavailable:
             report.database_errors += 1
             log.warning("database unavailable while delivering %s; it will be retried", run.key)
@@ -536,6 +544,12 @@ class Scheduler:
                     and not await steps.still_due(uow, run, now)
                 ):
                     outgoing = None
+            if not kept and (off := await self._day_off(uow, run)) is not None:
+                if not await uow.schedules.renew_lease(run.stored_id, run.attempts, now):
+                    raise LeaseLost(run.key)
+                await uow.schedules.finish_run(run.stored_id, RunStatus.SKIPPED, reason=off)
+                await uow.commit()
+                raise DayOff(off)
             if not kept:
                 outgoing = await steps.build(uow, run, now)
                 if outgoing is not None:
@@ -551,6 +565,15 @@ class Scheduler:
                 raise LeaseLost(run.key)
             await uow.commit()
         return outgoing
+
+    async def _day_off(self, uow: UnitOfWork, run: Run) -> str | None:
+        """Why the run's day is a day off of its channel (the run is then skipped), or None.
+        Asked when the run fires, so the work week and holidays as they are now count."""
+        if not days_off.checked_at_fire_time(run):
+            return None
+        settings = await uow.channels.get_settings(run.channel)
+        day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
+        return days_off.reason(settings, date.fromisoformat(str(day)), self.timetable)
 
     # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 

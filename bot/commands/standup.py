@@ -31,7 +31,13 @@ from bot.services import dashboard, digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
-from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.dates import (
+    check_timezone,
+    format_datetime,
+    format_local_date,
+    parse_date,
+    parse_duration,
+)
 from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
 from bot.views import digests as digest_views
 from bot.views import standups as standup_views
@@ -55,6 +61,11 @@ MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
 #: The longest time after the close that late answers are taken.
 MAX_LATE = timedelta(hours=24)
+
+
+def _day(ctx: Context, day: str, tz: str) -> str:
+    """A schedule's local date (ISO text) as every date is written: ``Mon 7 Dec``."""
+    return format_local_date(day, tz, ctx.now)
 
 
 def _changed(text: str) -> Reply:
@@ -207,7 +218,7 @@ async def standup(ctx: Context, call: StandupCall) -> Reply:
 async def _standup_status(ctx: Context, name: str | None) -> Reply:
     s = await _standup_of(ctx, name)
     away = [
-        f"{mention(p)} until {until}"
+        f"{mention(p)} until {_day(ctx, until, s.timezone)}"
         for p, until in s.away.items()
         if until >= local_date(ctx.now, s.timezone)
     ]
@@ -229,7 +240,7 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
     if away:
         lines.append("Away: " + ", ".join(away))
     if s.skip_dates:
-        lines.append("Skipping: " + ", ".join(s.skip_dates))
+        lines.append("Skipping: " + ", ".join(_day(ctx, d, s.timezone) for d in s.skip_dates))
     if s.zones:
         lines.append(
             "Own time zones: " + ", ".join(f"{mention(p)} {z}" for p, z in s.zones.items())
@@ -240,15 +251,20 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
     ]
     for run in mine[:5]:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
-            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
+            day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
+            because = f" ({run.reason})" if run.reason else ""
+            lines.append(f"{day}: {run.status.value}{because}")
     if name is None and (names := await _names(ctx)):
         lines.append("Also in this channel: " + ", ".join(f"{n} (`/standup {n}`)" for n in names))
     heading = f"The {name} standup" if name else "Standup"
-    return Reply(
-        text=f"{heading} of this channel",
-        sections=(Section(heading, tuple(lines)),),
-        usage=STANDUP_USAGE,
-    )
+    sections = [Section(heading, tuple(lines))]
+    text = f"{heading} of this channel"
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.id) if s.id is not None else None
+    if latest is not None and latest.takes_answers(ctx.now):
+        answers = await ctx.uow.schedules.answers(latest.stored_id)
+        text, section = standup_views.open_now(latest, answers, ctx.timezone, ctx.now)
+        sections.insert(0, section)
+    return Reply(text=text, sections=tuple(sections), usage=STANDUP_USAGE)
 
 
 async def _standup_schedule(ctx: Context, rest: str, name: str | None) -> Reply:
@@ -480,7 +496,7 @@ async def _standup_skip(ctx: Context, rest: str, name: str | None) -> Reply:
     else:
         day = local_date(parse_date(text, ctx.now, s.timezone), s.timezone)
     await _save(ctx, dataclasses.replace(s, skip_dates=tuple(sorted({*s.skip_dates, day}))))
-    return _changed(f"No standup on {day}.")
+    return _changed(f"No standup on {_day(ctx, day, s.timezone)}.")
 
 
 _AWAY_RE = re.compile(r"^(?P<who>.*?)\s*\buntil\b\s*(?P<date>.+)$", re.IGNORECASE)
@@ -512,7 +528,9 @@ async def _standup_away(ctx: Context, rest: str, name: str | None) -> Reply:
         await _save(ctx, dataclasses.replace(target, away=away))
     who = " ".join(mention(p) for p in people)
     which = f"the {name} standup" if name else "standups"
-    return _changed(f"{who} away until {until}: skipped by {which} and not pinged.")
+    return _changed(
+        f"{who} away until {_day(ctx, until, s.timezone)}: skipped by {which} and not pinged."
+    )
 
 
 async def _standup_now(ctx: Context, rest: str, name: str | None) -> Reply:
@@ -523,7 +541,7 @@ async def _standup_now(ctx: Context, rest: str, name: str | None) -> Reply:
     day = local_date(ctx.now, s.timezone)
     latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.stored_id)
     if latest is not None and latest.local_date == day:
-        raise UsageError(f"Today's standup ({day}) has already been opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) has already been opened.")
     run_id = await ctx.uow.schedules.add_run(
         Run(
             key=f"standup_now:{s.stored_id}:{day}",
@@ -535,7 +553,7 @@ async def _standup_now(ctx: Context, rest: str, name: str | None) -> Reply:
         )
     )
     if run_id is None:
-        raise UsageError(f"Today's standup ({day}) is already being opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) is already being opened.")
     return Reply(text="Opening the standup now.", tone=Tone.SUCCESS)
 
 

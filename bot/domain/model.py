@@ -207,18 +207,35 @@ class ItemFilter:
     due_before: datetime | None = None
     #: only items nobody owns
     unowned: bool = False
+    #: only items without a date
+    undated: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
+    #: only items logged at or before this
+    created_by: datetime | None = None
+    #: only items logged after this
+    created_after: datetime | None = None
+    #: only risks of this likelihood, of this impact (1-5)
+    likelihood: int | None = None
+    impact: int | None = None
+    #: True: only items with both a likelihood and an impact; False: only those missing one
+    scored: bool | None = None
 
     def matches(self, item: Item) -> bool:
         return (
-            (self.kinds is None or item.kind in self.kinds)
+            (self.created_by is None or item.created_at <= self.created_by)
+            and (self.created_after is None or item.created_at > self.created_after)
+            and (self.likelihood is None or item.likelihood == self.likelihood)
+            and (self.impact is None or item.impact == self.impact)
+            and (self.scored is None or (item.score is not None) is self.scored)
+            and (self.kinds is None or item.kind in self.kinds)
             and (self.statuses is None or item.status in self.statuses)
             and (
                 self.due_before is None
                 or (item.due_at is not None and item.due_at < self.due_before)
             )
             and (not self.unowned or item.owner is None)
+            and (not self.undated or item.due_at is None)
             and item.date_moves >= self.min_date_moves
         )
 
@@ -226,6 +243,8 @@ class ItemFilter:
 class ItemOrder(StrEnum):
     #: oldest first (created_at, then number)
     CREATED = "created"
+    #: newest first
+    RECENT = "recent"
     #: highest risk score (likelihood × impact) first, unscored last, then oldest
     SCORE = "score"
 
@@ -271,6 +290,11 @@ class ChannelSettings:
     work_end: str = "18:00"
     #: when the channel's last digest was posted ("what changed since")
     last_digest_at: datetime | None = None
+    #: the public holidays the channel keeps: a ``holidays`` calendar code (``DE-BY``, ``US``)
+    holidays: str | None = None
+    #: further days off (local ISO dates), besides the holidays and the days outside the
+    #: work week (``work_days``)
+    days_off: tuple[str, ...] = ()
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""
@@ -402,6 +426,8 @@ class Run:
     built_at: datetime | None = None
     #: when an attempt last started to send it: claimed again after this, it may be a duplicate
     send_started_at: datetime | None = None
+    #: why it ended as it did, when that is worth telling (a skipped run: "Christmas Day")
+    reason: str | None = None
 
     @property
     def stored_id(self) -> int:

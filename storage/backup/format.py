@@ -59,6 +59,8 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "work_start": settings.work_start,
         "work_end": settings.work_end,
         "last_digest_at": _iso(settings.last_digest_at),
+        "holidays": settings.holidays,
+        "days_off": list(settings.days_off),
     }
 
 

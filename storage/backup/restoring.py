@@ -143,6 +143,8 @@ async def _restore_channel(
                 work_start=settings.work_start,
                 work_end=settings.work_end,
                 last_digest_at=settings.last_digest_at,
+                holidays=settings.holidays,
+                days_off=list(settings.days_off) or None,
             )
             .returning(channels.c.id)
         )

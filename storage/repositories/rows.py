@@ -142,6 +142,8 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         work_start=row["work_start"],
         work_end=row["work_end"],
         last_digest_at=row["last_digest_at"],
+        holidays=row.get("holidays"),
+        days_off=tuple(row.get("days_off") or ()),
     )
 
 
@@ -249,6 +251,7 @@ def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
         created_at=row["created_at"],
         built_at=row.get("built_at"),
         send_started_at=row.get("send_started_at"),
+        reason=row.get("reason"),
     )
 
 

@@ -205,3 +205,18 @@ async def test_anyone_sets_and_forgets_their_own_zone(chat: Chat) -> None:
     off = await chat.say("/standup tz off", user="zoe")
     assert "no time zone of your own here" in off.text
     assert "Own time zones" not in render_text(await chat.say("/standup"))
+
+
+async def test_on_a_day_off_no_member_is_asked_ahead_of_time(
+    chat: Chat, scheduler: Scheduler, outbox: Timed
+) -> None:
+    chat.clock._now = utc(2026, 11, 25, 12, 0)
+    await chat.say("/standup members @ana")
+    await chat.say("/standup tz Asia/Kolkata", user="ana")
+    await chat.say("/standup mode dm local")
+    await chat.say("/standup schedule thu,fri 09:30")
+    added = await chat.say("/raid settings holidays add 2026-11-26")
+    assert added.tone is Tone.SUCCESS, added.text
+    await run_until(chat, scheduler, utc(2026, 11, 27, 9, 0))
+    prompts = [(at, m.to_user) for at, m in outbox.sent if m.to_user]
+    assert prompts == [(utc(2026, 11, 27, 4, 0), "ana")]  # Thursday off, Friday asked

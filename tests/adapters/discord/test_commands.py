@@ -264,7 +264,7 @@ async def test_risk_options_become_the_risk_fields(
     fields = field_values(message)
     assert fields["Likelihood"] == "high (4)"
     assert fields["Impact"] == "medium (3)"
-    assert fields["Score"] == "12"
+    assert fields["Score"] == "12 (medium)"
     assert fields["Response"] == "mitigate"
     assert fields["Mitigation"] == "weekly vendor check-in"
     assert fields["Next review"].startswith("<t:")
