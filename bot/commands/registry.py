@@ -948,7 +948,8 @@ COMMANDS: dict[str, Command] = {
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
             "window, mode, late answers, reminders, mentions, skip, away, now; "
-            "several named standups per channel (add, remove)",
+            "several named standups per channel (add, remove); each member asked at their own "
+            "time (mode dm local, tz)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
