@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from bot.domain.limits import MAX_IMPORT_BYTES
 from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import (
@@ -214,7 +215,13 @@ class Console:
             return True
         if command in ("help", "?"):
             command, rest = "raid", ("help " + rest).strip()
-        reply = await self._send(Request(self.channel_key, self.user, command=command, text=rest))
+        attachments = self._attachments(command, rest)
+        if attachments is None:
+            return True
+        request = Request(
+            self.channel_key, self.user, command=command, text=rest, attachments=attachments
+        )
+        reply = await self._send(request)
         if command == "raid" and rest.lower() in ("help", "?") and reply.tone is not Tone.ERROR:
             reply = dataclasses.replace(reply, sections=(*reply.sections, CONSOLE_HELP))
         await self._follow(reply, command)
@@ -230,6 +237,7 @@ class Console:
         if waiting is not None:
             self._out.write("\n")
         self._print_reply(reply)
+        self._save_files(reply)  # a digest's chart: its file's path is shown
         if waiting is not None:
             self._out.write(waiting)
             self._out.flush()
@@ -379,6 +387,26 @@ class Console:
                 log, f"in the console on {request.command or request.action_id}"
             )
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident)
+
+    def _attachments(self, command: str, rest: str) -> dict[str, bytes] | None:
+        """``/raid import PATH [apply]``: the file at PATH, read here as a platform would
+        download an attachment (None, and said why, when it can't be read)."""
+        words = rest.split()
+        if command != "raid" or len(words) < 2 or words[0].lower() != "import":
+            return {}
+        if words[-1].lower() in ("apply", "--apply"):
+            words = words[:-1]
+        path = " ".join(words[1:])
+        if not path:
+            return {}
+        try:
+            with Path(path).expanduser().open("rb") as handle:
+                # one byte more than a register may have, so the core can say it is too big
+                data = handle.read(MAX_IMPORT_BYTES + 1)
+        except OSError as exc:
+            self._say(f"Can't read {path}: {exc.strerror or exc}.")
+            return None
+        return {path: data}
 
     def _save_files(self, reply: Reply) -> None:
         for file in reply.files:

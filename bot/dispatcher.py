@@ -28,7 +28,17 @@ from bot.errors import (
     report_incident,
 )
 from bot.messages import File, Form, Reply, Request, Suggestion, Tone, Visibility
-from bot.ports import Clock, Links, PeopleDirectory, SystemClock, Timetable, UnitOfWorkFactory
+from bot.ports import (
+    ChartDrawer,
+    Clock,
+    DashboardLinks,
+    Links,
+    PeopleDirectory,
+    SystemClock,
+    Timetable,
+    UnitOfWorkFactory,
+    ZoneDirectory,
+)
 from bot.services import calendar, export
 from bot.services.items import Context
 from bot.text.dates import check_timezone
@@ -97,9 +107,15 @@ class Core:
         self.accepting = True
         #: how each platform names people (by platform); adapters register theirs
         self.directories: dict[str, PeopleDirectory] = {}
+        #: per platform, where people's own time zones are (standups in "dm local" mode)
+        self.zone_directories: dict[str, ZoneDirectory] = {}
         #: the addresses of raidline's web pages, set where a web server serves them (the
         #: calendar feed); None: ``/raid calendar`` says there is no feed here
         self.links: Links | None = None
+        #: hands out dashboard links (``/raid dashboard``); None: no dashboard is served here
+        self.dashboard_links: DashboardLinks | None = None
+        #: draws the charts digests carry; None: digests go without a picture
+        self.charts: ChartDrawer | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
 
@@ -115,8 +131,11 @@ class Core:
                 self._idle = asyncio.Event()
             await self._idle.wait()
 
-    async def handle(self, request: Request) -> Reply:
+    async def handle(self, request: Request, *, call: object | None = None) -> Reply:
         """Never raises: every failure becomes a reply the user can act on.
+
+        ``call``: the typed call to run, when the caller built it itself (the command line's
+        ``raidline import-csv``); else it comes from the request's text, options or action.
 
         Each request gets a new id in :data:`bot.context.current_request_id`. It is left set
         on the caller's task afterwards, so that the adapter's own log records about
@@ -131,7 +150,7 @@ class Core:
             if not self.accepting:
                 reply, outcome = Reply(text=SHUTTING_DOWN, tone=Tone.ERROR), "unavailable"
             else:
-                reply, outcome = await self._answer(request)
+                reply, outcome = await self._answer(request, call)
                 database_error = outcome == "unavailable"
             handled = Handled(
                 request=request,
@@ -162,10 +181,10 @@ class Core:
             if not self._in_flight and self._idle is not None:
                 self._idle.set()
 
-    async def _answer(self, request: Request) -> tuple[Reply, str]:
+    async def _answer(self, request: Request, call: object | None) -> tuple[Reply, str]:
         """The reply and the outcome (ok, usage, forbidden...) of one request."""
         try:
-            return await self._handle(request), "ok"
+            return await self._handle(request, call), "ok"
         except FormInvalid as e:
             return Reply(text=e.message, tone=Tone.ERROR, field_errors=e.errors), "usage"
         except Unavailable as e:
@@ -180,11 +199,11 @@ class Core:
             )
             return Reply(text=apology(incident), tone=Tone.ERROR, incident_id=incident), "error"
 
-    async def _handle(self, request: Request) -> Reply:
+    async def _handle(self, request: Request, prepared: object | None = None) -> Reply:
         request = clean_request(request)
         command = request.command.strip().lstrip("/").lower()
         spec = None
-        if request.action_id is None:
+        if request.action_id is None and prepared is None:
             check_command_length(request.text)
             if request.options is not None and request.subcommand:
                 # as long as the text the options stand for (``note B-3 <text>``)
@@ -200,7 +219,7 @@ class Core:
                     f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
                     usage=COMMANDS[close or "raid"].usage,
                 )
-            if request.options is None and (asked := help_request(command, request.text)):
+            if asked := help_request(command, _typed_text(request)):
                 return asked
             if not request.text.strip() and not request.options and spec.form is not None:
                 return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
@@ -215,11 +234,16 @@ class Core:
                 source_url=request.source_url,
                 user_is_admin=request.user_is_admin,
                 names=functools.partial(self.names, request.channel),
+                attachments=dict(request.attachments),
                 channel_name=request.channel_name,
                 links=self.links,
                 timetable=self.timetable,
+                dashboard_links=self.dashboard_links,
+                charts=self.charts,
             )
-            if spec is None:
+            if prepared is not None:
+                call = prepared
+            elif spec is None:
                 call = click_call(ctx, request.action_id or "", request.values)
             elif request.options is not None:
                 call = from_options(ctx, spec, request.subcommand, request.options)
@@ -362,6 +386,15 @@ def check_limits(call: object) -> None:
         names: Mapping[str, str] = getattr(call, "FORM_FIELDS", {})
         raise FormInvalid({names.get(name, name): error for name, error in errors.items()})
     raise UsageError(" ".join(dict.fromkeys(errors.values())))
+
+
+def _typed_text(request: Request) -> str:
+    """What the user typed after the command: the text, or on a platform's typed options
+    without a subcommand (``/blocker title: help``) the one value given."""
+    if request.options is None:
+        return request.text
+    given = [v for v in request.options.values() if v.strip()]
+    return given[0] if not request.subcommand and len(given) == 1 else ""
 
 
 def _kind(request: Request) -> str:

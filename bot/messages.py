@@ -50,6 +50,9 @@ class Request:
     user_timezone: str | None = None
     source_url: str | None = None
     user_is_admin: bool = False
+    #: files that came with the request, by file name (a register attached to ``/raid
+    #: import``); the adapter has downloaded or read them
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
     #: the channel's name as the platform shows it (``apollo``), when the platform said
     channel_name: str | None = None
 

@@ -10,7 +10,7 @@ import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.domain.model import (
     CalendarToken,
@@ -31,6 +31,7 @@ from bot.domain.model import (
     Status,
 )
 from bot.domain.schedules import Recurrence
+from bot.domain.trends import HeatMap, Trends
 from bot.messages import Outgoing
 
 
@@ -145,6 +146,18 @@ class ItemRepository(Protocol):
         """Every active item (open, pending, proposed, approved) in one workspace's channels."""
         ...
 
+    async def by_ids(self, channel: ChannelKey, ids: Sequence[int]) -> builtins.list[Item]:
+        """The items of one channel among ``ids`` (ids of other channels find nothing)."""
+        ...
+
+    async def field_changes_since(
+        self, channel: ChannelKey, since: datetime, fields: Sequence[str]
+    ) -> builtins.list[tuple[int, Event]]:
+        """(item id, event) for the events of one channel after ``since`` that changed any of
+        ``fields`` (``status``, ``owner``), oldest first: the trend lines' history without
+        the notes and re-datings that make up most of it."""
+        ...
+
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:
         """Each item's events, oldest first; items without events map to an empty list."""
         ...
@@ -169,10 +182,24 @@ class ChannelRepository(Protocol):
 class ScheduleRepository(Protocol):
     """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""
 
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None: ...
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
+        """The channel's schedule of that kind: the default one, or the one named ``name``."""
+        ...
+
+    async def get_by_id(self, schedule_id: int) -> Schedule | None: ...
+
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
+        """Every schedule of the channel (default and named), default ones first."""
+        ...
+
+    async def remove(self, schedule_id: int) -> None:
+        """Delete a schedule with its standups and their answers."""
+        ...
 
     async def save(self, schedule: Schedule) -> Schedule:
-        """Insert or update (one schedule per channel and kind); returns it with its id."""
+        """Insert or update (one schedule per channel, kind and name); returns it with its id."""
         ...
 
     async def claim_due(self, now: datetime, limit: int = 100) -> builtins.list[Schedule]:
@@ -210,8 +237,15 @@ class ScheduleRepository(Protocol):
         ...
 
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
-    ) -> None: ...
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
+        """Record how a run ended (``reason``: why, e.g. the day off it was skipped on)."""
+        ...
 
     async def retry_run(self, run_id: int, due_at: datetime) -> None:
         """Back to pending, to be delivered again at ``due_at``."""
@@ -263,8 +297,14 @@ class ScheduleRepository(Protocol):
 
     async def get_standup(self, standup_id: int) -> Standup | None: ...
 
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
-        """The channel's most recently opened standup."""
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        """The channel's most recently opened standup (of schedule ``schedule_id`` if given)."""
+        ...
+
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> builtins.list[Standup]:
+        """The channel's standups opened after ``since``, oldest first."""
         ...
 
     async def update_standup(self, standup: Standup) -> None: ...
@@ -363,6 +403,15 @@ class PeopleDirectory(Protocol):
         ...
 
 
+class ZoneDirectory(Protocol):
+    """Where a platform keeps people's own time zones (Slack: users.info's ``tz``), for
+    standups that ask each member at their own local time."""
+
+    async def timezones(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """The IANA time zones of those of ``people`` the platform knows one for, by id."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, time-zone aware, in UTC."""
@@ -390,4 +439,22 @@ class Messenger(Protocol):
 
         A message with ``edit`` set replaces that earlier message in place instead of posting
         a new one (and returns its ref)."""
+        ...
+
+
+class DashboardLinks(Protocol):
+    """Hands out the links that open a channel's dashboard (``adapters.web_auth``)."""
+
+    def dashboard_link(self, channel: ChannelKey, user: str, now: datetime) -> str:
+        """A signed, single-use link to ``channel``'s dashboard for ``user``, valid a few
+        minutes from ``now``."""
+        ...
+
+
+class ChartDrawer(Protocol):
+    """Draws the dashboard's charts (``adapters.charts``): the page's SVG and chat's PNG
+    come from the same drawing of the same numbers."""
+
+    def draw(self, trends: Trends, heat: HeatMap | None, fmt: Literal["svg", "png"]) -> bytes:
+        """The 12-week trend (and the risk heat map when given) as an image."""
         ...

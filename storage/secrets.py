@@ -33,6 +33,7 @@ __all__ = [
     "KeyMismatch",
     "KeyMissing",
     "TokenCipher",
+    "ensure_generated_key",
     "forget_generated_key",
     "generate_secret",
     "generated_key",
@@ -138,6 +139,13 @@ async def _generate_key(engine: AsyncEngine) -> str:
     if key is None:  # pragma: no cover - inserted or found above
         raise RuntimeError("the generated key could not be stored")
     return key
+
+
+async def ensure_generated_key(engine: AsyncEngine) -> str:
+    """The key generated on the embedded default; generated and kept now if there is none
+    (the token cipher and the dashboard's link signing derive their own keys from it)."""
+    stored = await generated_key(engine)
+    return stored if stored is not None else await _generate_key(engine)
 
 
 async def forget_generated_key(engine: AsyncEngine) -> bool:

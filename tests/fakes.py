@@ -149,6 +149,8 @@ class _Items:
         found = [i for i in found if where.matches(i)]
         if order is ItemOrder.SCORE:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
+        elif order is ItemOrder.RECENT:
+            found.reverse()
         return found if limit is None else found[:limit]
 
     async def search(
@@ -222,6 +224,19 @@ class _Items:
             item = self.s.items[item_id]
             self.s.items[item_id] = dataclasses.replace(item, date_moves=item.date_moves + 1)
 
+    async def by_ids(self, channel: ChannelKey, ids: Sequence[int]) -> list[Item]:
+        wanted = set(ids)
+        return [i for i in await self.list(channel) if i.id in wanted]
+
+    async def field_changes_since(
+        self, channel: ChannelKey, since: datetime, fields: Sequence[str]
+    ) -> list[tuple[int, Event]]:
+        return [
+            (item.stored_id, event)
+            for item, event in await self.events_since(channel, since)
+            if any(c.field in fields for c in event.changes)
+        ]
+
     async def events(self, item_ids: Sequence[int]) -> dict[int, list[Event]]:
         return {i: list(self.s.events.get(i, [])) for i in item_ids}
 
@@ -248,14 +263,29 @@ class _Schedules:
     def __init__(self, state: _State) -> None:
         self.s = state
 
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
         for schedule in self.s.schedules.values():
-            if (schedule.channel, schedule.kind) == (channel, kind):
+            if (schedule.channel, schedule.kind, schedule.name) == (channel, kind, name):
                 return schedule
         return None
 
+    async def get_by_id(self, schedule_id: int) -> Schedule | None:
+        return self.s.schedules.get(schedule_id)
+
+    async def of_channel(self, channel: ChannelKey) -> list[Schedule]:
+        mine = [s for s in self.s.schedules.values() if s.channel == channel]
+        return sorted(mine, key=lambda s: (s.kind.value, s.name or ""))
+
+    async def remove(self, schedule_id: int) -> None:
+        self.s.schedules.pop(schedule_id, None)
+        gone = {k for k, s in self.s.standups.items() if s.schedule_id == schedule_id}
+        self.s.standups = {k: s for k, s in self.s.standups.items() if k not in gone}
+        self.s.answers = {k: a for k, a in self.s.answers.items() if k[0] not in gone}
+
     async def save(self, schedule: Schedule) -> Schedule:
-        existing = await self.get(schedule.channel, schedule.kind)
+        existing = await self.get(schedule.channel, schedule.kind, schedule.name)
         schedule_id = existing.id if existing else self.s.new_id()
         schedule = dataclasses.replace(schedule, id=schedule_id)
         self.s.schedules[schedule_id] = schedule  # type: ignore[index]
@@ -313,11 +343,16 @@ class _Schedules:
         return claimed
 
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         run = self.s.runs[run_id]
         self.s.runs[run_id] = dataclasses.replace(
-            run, status=status, result_ref=result_ref, lease_until=None
+            run, status=status, result_ref=result_ref, lease_until=None, reason=reason
         )
 
     async def retry_run(self, run_id: int, due_at: datetime) -> None:
@@ -388,9 +423,19 @@ class _Schedules:
     async def get_standup(self, standup_id: int) -> Standup | None:
         return self.s.standups.get(standup_id)
 
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
-        mine = [s for s in self.s.standups.values() if s.channel == channel]
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        mine = [
+            s
+            for s in self.s.standups.values()
+            if s.channel == channel and schedule_id in (None, s.schedule_id)
+        ]
         return max(mine, key=lambda s: (s.opened_at, s.stored_id), default=None)
+
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> list[Standup]:
+        mine = [s for s in self.s.standups.values() if s.channel == channel and s.opened_at > since]
+        return sorted(mine, key=lambda s: (s.opened_at, s.stored_id))
 
     async def update_standup(self, standup: Standup) -> None:
         self.s.standups[standup.stored_id] = standup
@@ -494,7 +539,11 @@ class FakeUnitOfWork:
         self.store.commits += 1
 
     async def rollback(self) -> None:
-        return None
+        """Drop what this unit of work changed, as a database's rollback does."""
+        self.state = copy.deepcopy(self.store.state)
+        self.items = _Items(self.state)
+        self.channels = _Channels(self.state)
+        self.schedules = _Schedules(self.state)
 
 
 class FakeStore:

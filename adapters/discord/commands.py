@@ -49,6 +49,7 @@ _PLAIN: Mapping[OptionType, type] = {
     OptionType.USER: discord.User,
     OptionType.INTEGER: int,
     OptionType.BOOLEAN: bool,
+    OptionType.ATTACHMENT: discord.Attachment,
 }
 
 
@@ -74,6 +75,8 @@ def _value(value: Any) -> str:
         return str(value.id)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, discord.Attachment):
+        return value.filename
     return str(value)
 
 
@@ -84,7 +87,8 @@ def _callback(command: str, path: str | None, options: Sequence[Option]) -> Call
         typed = {
             o.name: _value(given[_param(o)]) for o in options if given.get(_param(o)) is not None
         }
-        await _handler(interaction).run_command(interaction, command, path, typed)
+        files = [v for v in given.values() if isinstance(v, discord.Attachment)]
+        await _handler(interaction).run_command(interaction, command, path, typed, files)
 
     parameters = [
         inspect.Parameter(
@@ -129,7 +133,8 @@ def _subcommand(
     if sub.subcommands:
         group = app_commands.Group(name=sub.name, description=sub.description)
         for child in sub.subcommands:
-            group.add_command(_subcommand(command, child, path))
+            if not child.text_only:
+                group.add_command(_subcommand(command, child, path))
         return group
     return app_commands.Command(
         name=sub.name,
@@ -143,7 +148,8 @@ def build_command(spec: Command) -> app_commands.Command[Any, ..., None] | app_c
     if spec.subcommands:
         group = app_commands.Group(name=spec.name, description=spec.description, guild_only=True)
         for sub in spec.subcommands:
-            group.add_command(_subcommand(spec.name, sub, None))
+            if not sub.text_only:  # aliases such as ``rename`` are typed only
+                group.add_command(_subcommand(spec.name, sub, None))
         return group
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=spec.name,

@@ -31,9 +31,11 @@ from adapters.discord import render as dr
 from adapters.discord.components import build_modal, build_view
 from bot.commands.registry import COMMANDS, Command
 from bot.dispatcher import Core
+from bot.domain.limits import MAX_IMPORT_BYTES
 from bot.domain.model import ChannelKey
 from bot.errors import apology, report_incident
 from bot.messages import Form, Reply, Request, Tone, Visibility
+from bot.text.sheets import too_big
 
 log = logging.getLogger("raidline.discord")
 
@@ -423,11 +425,19 @@ class Interactions:
         command: str,
         subcommand: str | None,
         options: Mapping[str, str],
+        files: Sequence[discord.Attachment] = (),
     ) -> None:
-        """A slash command with its typed options (see :mod:`adapters.discord.commands`)."""
+        """A slash command with its typed options (see :mod:`adapters.discord.commands`);
+        attached ``files`` are downloaded and handed over as the request's attachments."""
         where = await self.where(interaction)
         if where is None:
             return
+        attachments: dict[str, bytes] = {}
+        for file in files:
+            if file.size > MAX_IMPORT_BYTES:
+                await send_plain(interaction, too_big(file.filename))
+                return
+            attachments[file.filename] = await file.read()
         spec = COMMANDS[command]
         if subcommand is None and spec.form is not None:
             await self._log(interaction, where, spec, spec.form, options)
@@ -440,6 +450,7 @@ class Interactions:
             options=options,
             source_url=self._source_url(interaction),
             user_is_admin=where.admin,
+            attachments=attachments,
             channel_name=_channel_name(interaction),
         )
         origin = dr.TypedOrigin(command, subcommand or "", options)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.charts import MatplotlibCharts
+from adapters.dashboard import Dashboard
 from adapters.links import PublicLinks
 from adapters.metrics import Metrics
 from adapters.platform import AdapterDeps, PlatformAdapter
@@ -29,9 +31,11 @@ from adapters.runtime.database import open_engine
 from adapters.runtime.ticker import TickRunner, make_ticker
 from adapters.runtime.timetable import CronTimetable
 from adapters.web import Readiness, add_calendar_routes, build_app
+from adapters.web_auth import DashboardAuth, load_auth, memory_remember
 from bot.dispatcher import Core
 from bot.ports import Clock, Messenger, UnitOfWorkFactory
 from bot.text import dates
+from storage.secrets import generate_secret
 from storage.uow import make_uow_factory
 
 #: Builds one adapter; the one constructor signature every platform adapter has.
@@ -90,6 +94,9 @@ class Parts:
     ops_app: web.Application | None = None
     metrics: Metrics | None = None
     readiness: Readiness | None = None
+    #: the web dashboard's pages, added to ``web_app`` (and to the console's health server);
+    #: None when RAIDLINE_DASHBOARD=off
+    dashboard: Dashboard | None = None
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:
@@ -126,7 +133,10 @@ async def bootstrap(
     """
     engine = await open_engine(settings)
     try:
-        parts = _wire(settings, make_uow_factory(engine), engine=engine, adapters=adapters)
+        auth = await load_auth(engine, settings)
+        parts = _wire(
+            settings, make_uow_factory(engine), engine=engine, adapters=adapters, auth=auth
+        )
     except BaseException:
         await engine.dispose()
         raise
@@ -151,7 +161,12 @@ def bootstrap_for_tests(
     environment is read); with an ``engine`` readiness checks that database.
     """
     settings = settings if settings is not None else load_settings({})
-    return _wire(settings, uow_factory, engine=engine, adapters=adapters, clock=clock)
+    auth = (
+        DashboardAuth(settings.secret_key or generate_secret(), settings, memory_remember())
+        if settings.dashboard_enabled
+        else None
+    )
+    return _wire(settings, uow_factory, engine=engine, adapters=adapters, clock=clock, auth=auth)
 
 
 def _wire(
@@ -161,11 +176,15 @@ def _wire(
     engine: AsyncEngine | None,
     adapters: Mapping[str, AdapterFactory] | None,
     clock: Clock | None = None,
+    auth: DashboardAuth | None = None,
 ) -> Parts:
     core = Core(
         uow_factory, clock=clock, default_timezone=settings.timezone, timetable=CronTimetable()
     )
+    core.charts = MatplotlibCharts()
     parts = Parts(settings, core, engine)
+    if auth is not None:
+        parts.dashboard = Dashboard(core, auth, core.charts)
     if not adapters:
         return parts
     parts.metrics = Metrics()
@@ -187,12 +206,16 @@ def _wire(
 
 
 def serve_public_pages(parts: Parts, app: web.Application) -> None:
-    """The pages people open from links the bot gives (the calendar feed), on ``app``: the
-    application of the web server that will run. From then on ``/raid calendar`` hands out
-    links to them (unless RAIDLINE_CALENDAR is off)."""
+    """The pages people open from links the bot gives (the calendar feed, the dashboard), on
+    ``app``: the application of the web server that will run. From then on ``/raid calendar``
+    and ``/raid dashboard`` hand out links to them (unless RAIDLINE_CALENDAR or
+    RAIDLINE_DASHBOARD is off)."""
     if parts.settings.calendar_enabled:
         add_calendar_routes(app, parts.core)
         parts.core.links = PublicLinks(parts.settings)
+    if parts.dashboard is not None:
+        parts.dashboard.add_routes(app)
+        parts.core.dashboard_links = parts.dashboard.auth
 
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``, ``leads``,
-``rotate-tokens``, ``sign-request``.
+"""The ``raidline`` command: ``run``, ``console``, ``migrate``, ``export``, ``import``,
+``import-csv``, ``leads``, ``rotate-tokens``, ``sign-request``.
 
 Expected failures end with one line on stderr and a status: 2 for configuration (a malformed
 setting, an unusable database URL, a wrong combination of options), 1 when the database cannot
@@ -13,26 +13,32 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.console import PLATFORM as CONSOLE
+from adapters.console import WORKSPACE as CONSOLE_WORKSPACE
 from adapters.logging import configure_logging
 from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupError
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
-from adapters.runtime.lifecycle import DEFAULT_CHANNEL, run, run_console
+from adapters.runtime.lifecycle import DEFAULT_CHANNEL, default_user, run, run_console
 from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
 from adapters.slack import signing
+from bot.commands.calls import ImportCsv
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey
 from bot.errors import RaidlineError, UsageError
+from bot.messages import Request, Tone
 from bot.ports import SystemClock
 from bot.services import items
 from bot.text.parsing import parse_people
+from bot.views.plain import render_text
 from storage import backup
 from storage.uow import make_read_only_uow_factory
 
@@ -91,6 +97,39 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="restore a backup made by `raidline export --all` into an empty database"
     )
     restore.add_argument("file", metavar="FILE", help="the backup file; - reads standard input")
+    register = commands.add_parser(
+        "import-csv",
+        help="import a register kept in a spreadsheet (CSV) into a channel: a dry run "
+        "unless --apply",
+        description="Read a CSV register (columns kind, title, owner, due, likelihood, "
+        "impact, status, details, ...; see the README's 'Importing a register') and show what "
+        "would be created row by row, and which rows are wrong and why. With --apply, create "
+        "every row in one transaction, or nothing if any row is wrong.",
+    )
+    register.add_argument("file", metavar="FILE", help="the CSV file; - reads standard input")
+    register.add_argument(
+        "--channel",
+        metavar="ID",
+        required=True,
+        help="the console channel name or a platform channel id; platform:workspace:channel "
+        "for a channel raidline has not seen yet",
+    )
+    register.add_argument(
+        "--workspace",
+        metavar="W",
+        help="the channel's workspace (Slack team id, Discord server id), when the channel "
+        "id is in several",
+    )
+    mode = register.add_mutually_exclusive_group()
+    mode.add_argument("--apply", action="store_true", help="create the items (default: a dry run)")
+    mode.add_argument(
+        "--dry-run", action="store_true", help="only show what would be created (the default)"
+    )
+    register.add_argument(
+        "--user",
+        help="who imports: the items' reporter and the history's 'imported by' "
+        "(a platform user id on Slack or Discord; default: $USER, else 'me')",
+    )
     leads = commands.add_parser(
         "leads",
         help="show or set a channel's leads (an operator's way back into a locked channel)",
@@ -278,6 +317,63 @@ async def import_backup(settings: Settings, source: str) -> int:
     return EXIT_OK
 
 
+def import_channel(channels: Sequence[ChannelKey], ident: str, workspace: str | None) -> ChannelKey:
+    """The channel a register goes to: a stored one (``--workspace`` picks among several
+    of that id), else a new one named ``platform:workspace:channel``, or a console channel."""
+    wanted = ident.strip().lstrip("#")
+    if workspace:
+        matches = [c for c in channels if c.channel == wanted and c.workspace == workspace]
+        if len(matches) == 1:
+            return matches[0]
+    try:
+        return find_channel(channels, wanted)
+    except ChannelLookupError:
+        parts = wanted.split(":")
+        if len(parts) == 3 and all(parts):
+            return ChannelKey(parts[0], parts[1], parts[2])
+        known = any(c.channel == wanted for c in channels)
+        if not known and workspace is None and wanted and ":" not in wanted:
+            return ChannelKey(CONSOLE, CONSOLE_WORKSPACE, wanted)
+        raise
+
+
+async def import_register(
+    settings: Settings,
+    source: str,
+    ident: str,
+    *,
+    workspace: str | None,
+    apply: bool,
+    user: str | None,
+) -> int:
+    """``raidline import-csv FILE --channel ID [--apply]``: through the same command as
+    ``/raid import``, as the installation's operator (no lead needed). Prints what the chat
+    would say; status 0 when every row is fine, 1 when a row is wrong or nothing could be
+    read."""
+    name = "standard input" if source == "-" else Path(source).name
+    try:
+        data = await asyncio.to_thread(_read_input, source)
+    except OSError as exc:
+        _error(f"can't read {source}: {exc.strerror or exc}")
+        return EXIT_UNAVAILABLE
+    parts = await bootstrap(settings)
+    try:
+        async with parts.uow_factory() as uow:
+            channel = import_channel(await uow.channels.channels(), ident, workspace)
+        who = user or default_user()
+        hint = f"`raidline import-csv {source} --channel {channel} --apply`"
+        request = Request(
+            channel, who, command="raid", attachments={name: data}, user_is_admin=True
+        )
+        reply = await parts.core.handle(request, call=ImportCsv(name, apply, hint))
+    finally:
+        await parts.close()
+    # wrapped to a terminal's width; one line per row when read by a program
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 10_000
+    print(render_text(reply, width=width), flush=True)
+    return EXIT_UNAVAILABLE if reply.tone is Tone.ERROR else EXIT_OK
+
+
 async def migrate(settings: Settings) -> int:
     revision = await migrate_database(settings)
     print(
@@ -296,6 +392,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             user=args.user,
             channel=args.channel,
             show_banner=sys.stdin.isatty(),
+            # a person at the console can open /raid dashboard's link on this machine
+            serve_health=sys.stdin.isatty(),
         )
     if args.command == "migrate":
         return await migrate(settings)
@@ -305,6 +403,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await export_channel(settings, args.channel, args.fmt, args.output)
     if args.command == "import":
         return await import_backup(settings, args.file)
+    if args.command == "import-csv":
+        return await import_register(
+            settings,
+            args.file,
+            args.channel,
+            workspace=args.workspace,
+            apply=args.apply,
+            user=args.user,
+        )
     if args.command == "leads":
         people = [] if args.clear else args.people
         return await channel_leads(settings, args.channel, people)

@@ -274,6 +274,10 @@ class Settings(BaseSettings):
     #: Slack slash commands under other names: ``standup=/team-standup,decision=/decide``
     raidline_command_names: Annotated[tuple[tuple[str, str], ...], NoDecode] = Field(default=())
 
+    # -- the dashboard ---------------------------------------------------------------------
+    #: ``off`` switches the web dashboard (and ``/raid dashboard``) off
+    raidline_dashboard: bool = True
+
     # -- validators: each complaint is the text after "VARIABLE: " -------------------------
 
     @field_validator("database_url", mode="before")
@@ -559,6 +563,21 @@ class Settings(BaseSettings):
             )
         return SecretStr(text)
 
+    @field_validator("raidline_dashboard", mode="before")
+    @classmethod
+    def _dashboard(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("on", "true", "yes", "1"):
+            return True
+        if word in ("off", "false", "no", "0"):
+            return False
+        raise _Invalid(f"{value!r} is not on or off (the default is on)")
+
     @field_validator("raidline_sqlite_synchronous", mode="before")
     @classmethod
     def _sqlite_synchronous(cls, value: Any) -> Any:
@@ -734,6 +753,11 @@ class Settings(BaseSettings):
         """RAIDLINE_OPS_TOKEN: the bearer token /readyz and /metrics ask for, or None."""
         token = self.raidline_ops_token
         return token.get_secret_value() if token is not None else None
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """RAIDLINE_DASHBOARD: the web dashboard and ``/raid dashboard`` (on by default)."""
+        return self.raidline_dashboard
 
     @property
     def sqlite_synchronous(self) -> SqliteSynchronous:

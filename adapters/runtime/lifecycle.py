@@ -146,12 +146,14 @@ async def _health_server(parts: Parts) -> WebServer | None:
         await server.start()
     except OSError as exc:
         log.warning(
-            "not serving /healthz on %s:%s (%s); the console runs without it",
+            "not serving /healthz on %s:%s (%s); the console runs without it (and the "
+            "links of /raid dashboard do not open)",
             settings.raidline_http_host,
             settings.raidline_http_port,
             exc.strerror or exc,
         )
         parts.core.links = None
+        parts.core.dashboard_links = None
         return None
     return server
 

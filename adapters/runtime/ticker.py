@@ -122,6 +122,8 @@ def make_ticker(
         lease=timedelta(seconds=settings.raidline_run_lease_seconds),
         timetable=core.timetable,
     )
+    scheduler.charts = core.charts
+    scheduler.zone_directories = core.zone_directories
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)
     runner = TickRunner(scheduler, settings.raidline_tick_seconds)

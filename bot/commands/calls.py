@@ -129,6 +129,7 @@ class Occurred:
 @dataclass(frozen=True)
 class Reopen:
     ref: Ref
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,40 @@ class Supersede:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """``/raid edit``, ``rename`` and ``rescore``: (field as typed, new value) pairs, applied
+    together as one change (``rescore`` sets likelihood and impact at once)."""
+
+    ref: Ref
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OpenEdit:
+    """A click on an item's Edit button: its form, filled with the item's values."""
+
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class SaveEdit:
+    """The Edit form submitted. A field left out of the form (``None``) stays as it is; one
+    submitted empty is cleared (the title, likelihood and impact cannot be)."""
+
+    ref: Ref
+    title: str | None = None
+    details: str | None = None
+    waiting_on: str | None = None
+    likelihood: str | None = None
+    impact: str | None = None
+    response: str | None = None
+    mitigation: str | None = None
+    rationale: str | None = None
+    why: str | None = None
+    from_form: bool = True
+
+
+@dataclass(frozen=True)
 class Snooze:
     ref: Ref
     days: int = 1
@@ -208,6 +243,22 @@ class OpenItemForm:
 @dataclass(frozen=True)
 class Export:
     format: str = ""
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """``/raid dashboard``: a private link to the channel's dashboard."""
+
+
+@dataclass(frozen=True)
+class ImportCsv:
+    """Import a register from the CSV file ``filename`` (attached to the request): a dry run
+    unless ``apply``. ``apply_hint`` says how to apply it where the user is
+    (``/raid import register.csv apply``, Discord's ``apply`` option, ``--apply``)."""
+
+    filename: str = ""
+    apply: bool = False
+    apply_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,6 +294,8 @@ class StandupCall:
 
     subcommand: str
     argument: str = ""
+    #: a named standup (``/standup retro schedule …``); None: the channel's default one
+    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calendar, calls, log, raid, standup
+from bot.commands import calendar, calls, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -42,6 +42,9 @@ class OptionType(StrEnum):
     REF = "ref"  # an item's ref (``B-3``); platforms suggest the channel's refs
     INTEGER = "integer"
     BOOLEAN = "boolean"  # ``true`` or ``false``
+    #: a file the user attaches; the value is its file name and the adapter hands its bytes
+    #: over in ``Request.attachments`` (platforms without attachments take the text form)
+    ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Subcommand:
     parse: TextParser | None = None
     convert: OptionsConverter | None = None
     handler: CallHandler | None = None
+    #: typed only (``/raid rename``, an alias of ``edit``): platform menus leave it out
+    text_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,13 @@ _ZONE = "an IANA time zone, e.g. Europe/London (default: the channel's)"
 
 _LEVELS = level_choices()
 _RESPONSES = tuple(Choice(r, r) for r in RESPONSES)
+_HOLIDAY_ACTIONS = (
+    Choice("list", "list the days off ahead"),
+    Choice("set", "keep a country's public holidays (calendar)"),
+    Choice("off", "keep no public holidays"),
+    Choice("add", "add a day off (day)"),
+    Choice("remove", "remove a day off (day)"),
+)
 _LIST_FILTERS = tuple(
     Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
 )
@@ -120,6 +132,18 @@ _FORMATS = (
     Choice("md", "Markdown (.md)"),
     Choice("csv", "CSV (.csv)"),
     Choice("json", "JSON (.json)"),
+)
+_EDIT_FIELDS = (
+    Choice("title", "Title"),
+    Choice("details", "Details"),
+    Choice("owner", "Owner, decider or approvers"),
+    Choice("date", "Due, next review or decide-by date"),
+    Choice("waiting_on", "Waiting on (blocker)"),
+    Choice("likelihood", "Likelihood (risk)"),
+    Choice("impact", "Impact (risk or change request)"),
+    Choice("response", "Response (risk)"),
+    Choice("mitigation", "Mitigation (risk)"),
+    Choice("rationale", "Rationale or why (decision, change request)"),
 )
 _STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
 _DAYS = tuple(
@@ -129,6 +153,7 @@ _DAYS = tuple(
 _MODES = (
     Choice("thread", "a thread under the standup message"),
     Choice("dm", "a direct message to each member"),
+    Choice("dm local", "a direct message to each member at their own local time"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
 _ROLES = (
@@ -330,7 +355,32 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
         raid.supersede,
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
+    "edit": (
+        "edit B-3 waiting on the vendor's API keys",
+        "change a field: title, details, waiting on, likelihood, impact, response, "
+        "mitigation, rationale, a change's impact or why, the owner or the date",
+        raid.parse_edit,
+        raid.edit,
+    ),
+    "rename": (
+        "rename B-3 Waiting on API keys from NetOps",
+        "change an item's title (`edit <ref> title ...`)",
+        raid.parse_rename,
+        raid.edit,
+    ),
+    "rescore": (
+        "rescore R-2 high medium",
+        "change a risk's likelihood and impact (`edit <ref> likelihood ...`)",
+        raid.parse_rescore,
+        raid.edit,
+    ),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
+    "dashboard": (
+        "dashboard",
+        "a private link to this channel's dashboard: heat map, trends, decisions",
+        raid.parse_dashboard,
+        raid.dashboard,
+    ),
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings",
@@ -343,6 +393,7 @@ _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
+    "dashboard": lambda ctx, options: calls.Dashboard(),
 }
 
 
@@ -372,8 +423,13 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Reject: raid.reject,
     calls.Supersede: raid.supersede,
     calls.Snooze: raid.snooze,
+    calls.Edit: raid.edit,
+    calls.OpenEdit: raid.open_edit,
+    calls.SaveEdit: raid.save_edit,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
+    calls.Dashboard: raid.dashboard,
+    calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
     calls.Calendar: calendar.calendar,
     calls.LogItem: log.log,
@@ -418,15 +474,27 @@ def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> S
     )
 
 
+#: On every /standup subcommand but add and remove: which standup (a named one) it is for.
+_WHICH_STANDUP = Option(
+    "standup", "a named standup, e.g. retro (default: the channel's standup)", max_length=24
+)
+
+
 def _standup(
-    name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+    named: bool = True,
 ) -> Subcommand:
     return Subcommand(
         name,
         description,
         f"/standup {usage}",
         f"/standup {example}",
-        options=options,
+        options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
     )
@@ -471,6 +539,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
+            ),
+            _setting(
+                "workweek",
+                "The working days: nothing fires on the others",
+                (_text("days", "e.g. mon-fri or sun-thu", required=True),),
+            ),
+            _setting(
+                "holidays",
+                "Public holidays and days off: nothing fires on them",
+                (
+                    _choice("action", "what to do (default: list)", _HOLIDAY_ACTIONS),
+                    _text("calendar", "a country code, with region: DE-BY, US, IN-KA"),
+                    _text("day", "a day off to add or remove, e.g. 2026-12-24"),
+                ),
             ),
         ),
     ),
@@ -552,7 +634,11 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "A risk happened: it becomes a blocker",
         (_ref(), _text("note", "what happened")),
     ),
-    _raid_sub("reopen", "Reopen a resolved blocker or closed risk", (_ref(),)),
+    _raid_sub(
+        "reopen",
+        "Reopen a resolved blocker or closed risk",
+        (_ref(), _text("reason", "why it is open again")),
+    ),
     _raid_sub(
         "withdraw", "Take an item back (it stays in history)", (_ref(), _text("reason", "why"))
     ),
@@ -564,9 +650,49 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _raid_sub("history", "Who changed what, when", (_ref(),)),
     _raid_sub(
+        "edit",
+        "Change an item's title, details, score or another field",
+        (
+            _ref(),
+            _choice("field", "which field", _EDIT_FIELDS, required=True),
+            _text("value", "its new value (none clears details and notes)", required=True),
+        ),
+    ),
+    _raid_sub(
+        "rename",
+        "Change an item's title",
+        (_ref(), _title("the new title")),
+        text_only=True,
+    ),
+    _raid_sub(
+        "rescore",
+        "Change a risk's likelihood and impact",
+        (
+            _ref(),
+            _choice("likelihood", "how likely it is", _LEVELS, required=True),
+            _choice("impact", "how bad it would be", _LEVELS, required=True),
+        ),
+        text_only=True,
+    ),
+    _raid_sub(
         "export",
         "This channel's full log as a file",
         (_choice("format", "the file format", _FORMATS),),
+    ),
+    _raid_sub("dashboard", "A private link to this channel's dashboard"),
+    Subcommand(
+        "import",
+        "Import a register from a CSV file (a dry run unless apply)",
+        imports.USAGE,
+        "/raid import register.csv",
+        "import a register kept in a spreadsheet (CSV): a dry run first, then `apply`",
+        (
+            Option("file", "the register as a .csv file", OptionType.ATTACHMENT, required=True),
+            _flag("apply", "create the items (without it: a dry run that saves nothing)"),
+        ),
+        parse=imports.parse_import,
+        convert=imports.convert_import,
+        handler=imports.import_cmd,
     ),
     Subcommand(
         "calendar",
@@ -639,8 +765,8 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     _standup(
         "mode",
         "Answer in a thread or by direct message",
-        (_choice("mode", "thread or dm", _MODES, required=True),),
-        usage="mode thread|dm",
+        (_choice("mode", "thread, dm or dm local", _MODES, required=True),),
+        usage="mode thread|dm|dm local",
         example="mode dm",
     ),
     _standup(
@@ -649,6 +775,16 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "tz",
+        "Your own time zone for standups in dm local mode",
+        (
+            _text("zone", "an IANA time zone, e.g. Europe/Lisbon, or off", required=True),
+            _user("who", "whose time zone (default: yours; others: leads only)"),
+        ),
+        usage="tz [@who] <zone>|off",
+        example="tz Europe/Lisbon",
     ),
     _standup(
         "late",
@@ -686,10 +822,32 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     _standup("now", "Open a standup now", usage="now", example="now"),
     _standup("off", "Stop the standups", usage="off", example="off"),
+    _standup(
+        "add",
+        "Add a named standup (its own schedule, questions, members)",
+        (_text("name", "a short name, e.g. retro", required=True),),
+        usage="add <name>",
+        example="add retro",
+        named=False,
+    ),
+    _standup(
+        "remove",
+        "Remove a named standup",
+        (_text("name", "the named standup, e.g. retro", required=True),),
+        usage="remove <name>",
+        example="remove retro",
+        named=False,
+    ),
 )
 
 DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
-    _digest("now", "Post a digest now", usage="now", example="now"),
+    _digest(
+        "now",
+        "Post a digest now",
+        (_flag("chart", "attach the 12-week trend and the risk heat map as a picture"),),
+        usage="now [chart]",
+        example="now chart",
+    ),
     _digest(
         "daily",
         "Post a digest every day",
@@ -789,7 +947,8 @@ COMMANDS: dict[str, Command] = {
             standup.STANDUP_USAGE,
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
-            "window, mode, late answers, reminders, mentions, skip, away, now",
+            "window, mode, late answers, reminders, mentions, skip, away, now; "
+            "several named standups per channel (add, remove)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
@@ -845,11 +1004,16 @@ def help_request(command: str, text: str) -> Reply | None:
     words = text.lower().split()
     if not words or words[-1] not in HELP_WORDS:
         return None
-    if len(words) == 1:
+    path = words[:-1]
+    if command == "decision" and path in (["needed"], ["need"], ["pending"]):
+        path = []  # /decision needed help
+    if command == "standup" and path and COMMANDS["standup"].subcommand(path[0]) is None:
+        path = path[1:]  # a named standup's: /standup design help, /standup design away ?
+    if not path:
         return help_reply(command)
     spec = COMMANDS.get(command)
-    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
-        return help_reply(f"{command} {' '.join(words[:-1])}")
+    if spec is not None and spec.subcommand(" ".join(path)) is not None:
+        return help_reply(f"{command} {' '.join(path)}")
     return None
 
 

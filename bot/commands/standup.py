@@ -25,31 +25,47 @@ from bot.domain.model import (
     ScheduleKind,
 )
 from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
-from bot.errors import UsageError
+from bot.errors import NotFound, UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.services import digests
+from bot.services import dashboard, digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
-from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.dates import (
+    check_timezone,
+    format_datetime,
+    format_local_date,
+    parse_date,
+    parse_duration,
+)
 from bot.text.parsing import did_you_mean, find_mentions, mention, parse_people
 from bot.views import digests as digest_views
 from bot.views import standups as standup_views
 
-Handler = Callable[[Context, str], Awaitable[Reply]]
+#: A /standup subcommand: (context, its argument text, the named standup or None).
+Handler = Callable[[Context, str, str | None], Awaitable[Reply]]
 
 STANDUP_USAGE = (
     "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | "
-    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm | "
+    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm|dm local | "
+    "tz [@who] <zone>|off | "
     "late <4h>|off | reminder off|50%|75%|twice | mentions on|off | skip today|<date> | "
-    "away [@who] until <date> | now | answer | off]"
+    "away [@who] until <date> | now | answer | off | add <name> | remove <name>]; "
+    "a named standup: /standup <name> <subcommand> ..."
 )
-DIGEST_USAGE = "/digest [daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | off]"
+DIGEST_USAGE = (
+    "/digest [now [chart] | daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | status | off]"
+)
 MAX_QUESTIONS = 5
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
 #: The longest time after the close that late answers are taken.
 MAX_LATE = timedelta(hours=24)
+
+
+def _day(ctx: Context, day: str, tz: str) -> str:
+    """A schedule's local date (ISO text) as every date is written: ``Mon 7 Dec``."""
+    return format_local_date(day, tz, ctx.now)
 
 
 def _changed(text: str) -> Reply:
@@ -61,10 +77,49 @@ async def _schedule(ctx: Context, kind: ScheduleKind) -> Schedule:
     return found or Schedule(channel=ctx.channel, kind=kind, timezone=ctx.timezone)
 
 
+#: A standup's name: a short word (``retro``, ``planning``, ``team-b``).
+NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,23}")
+#: Named standups per channel, besides the default one.
+MAX_NAMED = 10
+
+
+async def _standup_of(ctx: Context, name: str | None) -> Schedule:
+    """The default standup (new if the channel has none yet), or the one named ``name``."""
+    if name is None:
+        return await _schedule(ctx, ScheduleKind.STANDUP)
+    found = await ctx.uow.schedules.get(ctx.channel, ScheduleKind.STANDUP, name)
+    if found is None:
+        names = await _names(ctx)
+        raise NotFound(
+            f"There is no standup named `{name}` in this channel."
+            f"{did_you_mean(name, [*names, *STANDUP])} "
+            + (
+                f"Its standups: {', '.join(names)}; `/standup add {name}` adds one."
+                if names
+                else f"`/standup add {name}` adds it."
+            )
+        )
+    return found
+
+
+async def _names(ctx: Context) -> list[str]:
+    """The names of the channel's named standups."""
+    return [
+        s.name
+        for s in await ctx.uow.schedules.of_channel(ctx.channel)
+        if s.kind is ScheduleKind.STANDUP and s.name
+    ]
+
+
+def _which(name: str | None) -> str:
+    """How a reply names the standup: ``standup``, ``retro standup``."""
+    return f"{name} standup" if name else "standup"
+
+
 def _next_text(s: Schedule, ctx: Context) -> str:
     if not s.enabled or s.next_run_at is None:
         return "off"
-    local = format_datetime(s.next_run_at, s.timezone, ctx.now)
+    local = format_datetime(s.next_run_at + standup_svc.lead(s), s.timezone, ctx.now)
     return f"{describe_days(s.days)} at {s.at} {s.timezone}; next {local}"
 
 
@@ -83,9 +138,9 @@ def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, 
 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     if schedule.enabled and schedule.at and schedule.days:
-        schedule = dataclasses.replace(
-            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
-        )
+        # A "dm local" standup is claimed ahead of its time (standup_svc.lead).
+        upcoming = ctx.timetable.next_run(rule_of(schedule), ctx.now)
+        schedule = dataclasses.replace(schedule, next_run_at=upcoming - standup_svc.lead(schedule))
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)
     return await ctx.uow.schedules.save(dataclasses.replace(schedule, updated_at=ctx.now))
@@ -95,16 +150,26 @@ async def _save(ctx: Context, schedule: Schedule) -> Schedule:
 
 
 def parse_standup(ctx: Context, text: str) -> StandupCall:
+    """``/standup <subcommand> ...`` for the default standup, ``/standup <name> <subcommand>
+    ...`` for a named one (``/standup retro schedule fri 15:00``; ``/standup retro``: its
+    status)."""
     words = text.split(maxsplit=1)
     if not words:
         return StandupCall("status")
     sub, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
-    if sub not in STANDUP:
-        raise UsageError(
-            f"`{sub}` is not a /standup subcommand.{did_you_mean(sub, list(STANDUP))}",
-            usage=STANDUP_USAGE,
-        )
-    return StandupCall(sub, rest)
+    if sub in STANDUP:
+        return StandupCall(sub, rest)
+    unknown = UsageError(
+        f"`{sub}` is not a /standup subcommand or standup name.{did_you_mean(sub, list(STANDUP))}",
+        usage=STANDUP_USAGE,
+    )
+    if not NAME_RE.fullmatch(sub):
+        raise unknown
+    inner = rest.split(maxsplit=1)
+    named_sub = inner[0].lower() if inner else "status"
+    if named_sub not in STANDUP or named_sub in ("add", "remove"):
+        raise unknown
+    return StandupCall(named_sub, inner[1].strip() if len(inner) > 1 else "", name=sub)
 
 
 def _words(*parts: str | None) -> str:
@@ -127,29 +192,33 @@ _STANDUP_OPTIONS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
     "window": lambda o: _words(o.get("duration")),
     "mode": lambda o: _words(o.get("mode")),
     "late": lambda o: _words(o.get("duration")),
+    "tz": lambda o: _words(_people(o, "who"), o.get("zone")),
     "reminder": lambda o: _words(o.get("when")),
     "mentions": lambda o: _words(o.get("mentions")),
     "skip": lambda o: _words(o.get("day") or "today"),
     "away": lambda o: _words(_people(o, "who"), "until", o.get("until")),
+    "add": lambda o: _words(o.get("name")),
+    "remove": lambda o: _words(o.get("name")),
 }
 
 
 def convert_standup(ctx: Context, sub: str, options: Mapping[str, str]) -> StandupCall:
-    """``/standup <sub>`` with a platform's typed options."""
+    """``/standup <sub>`` with a platform's typed options (``standup``: a named standup)."""
     if sub not in STANDUP:
         raise UsageError(f"`{sub}` is not a /standup subcommand.", usage=STANDUP_USAGE)
     argument = _STANDUP_OPTIONS.get(sub)
-    return StandupCall(sub, argument(options) if argument else "")
+    name = (options.get("standup") or "").strip().lower() or None
+    return StandupCall(sub, argument(options) if argument else "", name=name)
 
 
 async def standup(ctx: Context, call: StandupCall) -> Reply:
-    return await STANDUP[call.subcommand](ctx, call.argument)
+    return await STANDUP[call.subcommand](ctx, call.argument, call.name)
 
 
-async def _standup_status(ctx: Context) -> Reply:
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+async def _standup_status(ctx: Context, name: str | None) -> Reply:
+    s = await _standup_of(ctx, name)
     away = [
-        f"{mention(p)} until {until}"
+        f"{mention(p)} until {_day(ctx, until, s.timezone)}"
         for p, until in s.away.items()
         if until >= local_date(ctx.now, s.timezone)
     ]
@@ -161,7 +230,8 @@ async def _standup_status(ctx: Context) -> Reply:
         + (" ".join(mention(p) for p in regular) or "none set (`/standup members @a @b`)"),
         *([f"Optional: {' '.join(mention(p) for p in s.optional)}"] if s.optional else []),
         *([f"Observers: {' '.join(mention(p) for p in s.observers)}"] if s.observers else []),
-        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}",
+        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}"
+        + (" local (each member at their own time)" if standup_svc.lead(s) else ""),
         f"Late answers: {late}"
         f"; reminders: {_REMINDER_WORDS[s.reminder]}"
         f"; mentions of who did not answer: {'on' if s.mentions else 'off'}",
@@ -170,28 +240,44 @@ async def _standup_status(ctx: Context) -> Reply:
     if away:
         lines.append("Away: " + ", ".join(away))
     if s.skip_dates:
-        lines.append("Skipping: " + ", ".join(s.skip_dates))
-    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=5)
-    for run in recent:
+        lines.append("Skipping: " + ", ".join(_day(ctx, d, s.timezone) for d in s.skip_dates))
+    if s.zones:
+        lines.append(
+            "Own time zones: " + ", ".join(f"{mention(p)} {z}" for p, z in s.zones.items())
+        )
+    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=20)
+    mine = [
+        r for r in recent if r.payload.get("schedule_id") == s.id and not r.payload.get("prepare")
+    ]
+    for run in mine[:5]:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
-            lines.append(f"{run.payload.get('local_date')}: {run.status.value}")
-    return Reply(
-        text="Standup of this channel",
-        sections=(Section("Standup", tuple(lines)),),
-        usage=STANDUP_USAGE,
-    )
+            day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
+            because = f" ({run.reason})" if run.reason else ""
+            lines.append(f"{day}: {run.status.value}{because}")
+    if name is None and (names := await _names(ctx)):
+        lines.append("Also in this channel: " + ", ".join(f"{n} (`/standup {n}`)" for n in names))
+    heading = f"The {name} standup" if name else "Standup"
+    sections = [Section(heading, tuple(lines))]
+    text = f"{heading} of this channel"
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.id) if s.id is not None else None
+    if latest is not None and latest.takes_answers(ctx.now):
+        answers = await ctx.uow.schedules.answers(latest.stored_id)
+        text, section = standup_views.open_now(latest, answers, ctx.timezone, ctx.now)
+        sections.insert(0, section)
+    return Reply(text=text, sections=tuple(sections), usage=STANDUP_USAGE)
 
 
-async def _standup_schedule(ctx: Context, rest: str) -> Reply:
+async def _standup_schedule(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "schedule the standup")
     days, at, tz = _parse_rule(rest.split(), ctx, STANDUP_USAGE)
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
-    members = "" if s.members else " Set who takes part with `/standup members @a @b`."
-    return _changed(f"Standup scheduled: {_next_text(s, ctx)}.{members}")
+    prefix = f"/standup {name}" if name else "/standup"
+    members = "" if s.members else f" Set who takes part with `{prefix} members @a @b`."
+    return _changed(f"{_which(name).capitalize()} scheduled: {_next_text(s, ctx)}.{members}")
 
 
-async def _standup_questions(ctx: Context, rest: str) -> Reply:
+async def _standup_questions(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup questions")
     questions: tuple[str, ...]
     if rest.lower() in ("default", "reset"):
@@ -210,7 +296,7 @@ async def _standup_questions(ctx: Context, rest: str) -> Reply:
     for question in questions:
         if problem := text_error("question", question):
             raise UsageError(problem)
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, questions=questions))
     return _changed("Standup questions: " + " | ".join(questions))
 
@@ -228,7 +314,7 @@ _REMINDER_WORDS = {
 _ROLES = ("optional", "observer", "observers", "remove")
 
 
-async def _standup_members(ctx: Context, rest: str) -> Reply:
+async def _standup_members(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change who takes part in the standup")
     words = rest.split(maxsplit=1)
     role = words[0].lower() if words and words[0].lower() in _ROLES else "member"
@@ -240,7 +326,7 @@ async def _standup_members(ctx: Context, rest: str) -> Reply:
         raise UsageError(
             f"Mention who: `/standup members {example}`.", usage="/standup " + _MEMBERS_USAGE
         )
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     others = [p for p in s.members if p not in people]
     optional = [p for p in s.optional if p not in people]
     observers = [p for p in s.observers if p not in people]
@@ -281,7 +367,7 @@ async def _standup_members(ctx: Context, rest: str) -> Reply:
 _MEMBERS_USAGE = "members [optional|observer|remove] @a @b"
 
 
-async def _standup_late(ctx: Context, rest: str) -> Reply:
+async def _standup_late(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change how long late answers are taken")
     text = rest.strip().lower()
     if text in ("off", "no", "0"):
@@ -298,7 +384,7 @@ async def _standup_late(ctx: Context, rest: str) -> Reply:
                 "e.g. `/standup late 4h`; `/standup late off` takes none."
             )
         minutes = int(late.total_seconds() // 60)
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, late_minutes=minutes))
     if not minutes:
         return _changed("Late answers are off: the standup takes no answers after it closes.")
@@ -308,7 +394,7 @@ async def _standup_late(ctx: Context, rest: str) -> Reply:
     )
 
 
-async def _standup_reminder(ctx: Context, rest: str) -> Reply:
+async def _standup_reminder(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup reminders")
     choice = rest.strip().lower().replace(" ", "")
     choice = {"50": "50%", "75": "75%", "none": "off", "2": "twice"}.get(choice, choice)
@@ -316,14 +402,14 @@ async def _standup_reminder(ctx: Context, rest: str) -> Reply:
         raise UsageError(
             "Say `off`, `50%`, `75%` (the default) or `twice`: `/standup reminder twice`."
         )
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, reminder=choice))
     if choice == "off":
         return _changed("Standup reminders are off.")
     return _changed(f"Standup reminders: {_REMINDER_WORDS[choice]}.")
 
 
-async def _standup_mentions(ctx: Context, rest: str) -> Reply:
+async def _standup_mentions(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup mentions")
     choice = rest.strip().lower()
     if choice not in ("on", "off"):
@@ -331,19 +417,19 @@ async def _standup_mentions(ctx: Context, rest: str) -> Reply:
             "Say `on` (the summary mentions who did not answer) or `off` (names only): "
             "`/standup mentions off`."
         )
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, mentions=choice == "on"))
     if choice == "on":
         return _changed("The standup summary mentions who did not answer.")
     return _changed("The standup summary names who did not answer without mentioning them.")
 
 
-async def _standup_window(ctx: Context, rest: str) -> Reply:
+async def _standup_window(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup window")
     window = parse_duration(rest)
     if not MIN_WINDOW <= window <= MAX_WINDOW:
         raise UsageError("The answer window must be between 1 minute and 12 hours, e.g. `2h`.")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     minutes = int(window.total_seconds() // 60)
     await _save(ctx, dataclasses.replace(s, window_minutes=minutes))
     return _changed(
@@ -351,34 +437,72 @@ async def _standup_window(ctx: Context, rest: str) -> Reply:
     )
 
 
-async def _standup_mode(ctx: Context, rest: str) -> Reply:
+async def _standup_mode(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup mode")
-    mode = rest.strip().lower()
-    if mode not in ("thread", "dm"):
+    words = rest.lower().split()
+    if words not in (["thread"], ["dm"], ["dm", "local"]):
         raise UsageError(
-            "Say `thread` (one message in the channel) or `dm` (a message to each member)."
+            "Say `thread` (one message in the channel), `dm` (a message to each member) or "
+            "`dm local` (a message to each member at the standup's time in their own zone)."
         )
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
-    await _save(ctx, dataclasses.replace(s, mode=mode))
-    return _changed(f"Standup mode: {mode}.")
+    s = await _standup_of(ctx, name)
+    local = words == ["dm", "local"]
+    await _save(ctx, dataclasses.replace(s, mode=words[0], local_times=local))
+    if local:
+        return _changed(
+            f"Standup mode: dm local. Each member is asked at {s.at or 'the standup time'} "
+            "their own time (their Slack time zone, or `/standup tz <zone>`; else "
+            f"{s.timezone}); the close and the summary stay at {s.timezone} time."
+        )
+    return _changed(f"Standup mode: {words[0]}.")
 
 
-async def _standup_skip(ctx: Context, rest: str) -> Reply:
+async def _standup_tz(ctx: Context, rest: str, name: str | None) -> Reply:
+    """``/standup tz Europe/Lisbon``: the user's own zone for "dm local" standups; ``tz @x
+    <zone>`` (leads) for someone else; ``off`` forgets it."""
+    words = rest.split()
+    people = find_mentions(rest)
+    zone_words = [w for w in words if not find_mentions(w)]
+    if len(zone_words) != 1:
+        raise UsageError(
+            "Say your time zone: `/standup tz Europe/Lisbon` (or `/standup tz off` to use "
+            "your platform's or the channel's)."
+        )
+    who = people or [ctx.user]
+    if who != [ctx.user]:
+        svc.require_lead(ctx, "set someone else's time zone")
+    zone = None if zone_words[0].lower() == "off" else check_timezone(zone_words[0])
+    # Kept on the channel's default standup: one zone per person for all its standups.
+    default = await _schedule(ctx, ScheduleKind.STANDUP)
+    zones = {p: z for p, z in default.zones.items() if p not in who}
+    if zone is not None:
+        zones.update(dict.fromkeys(who, zone))
+    await _save(ctx, dataclasses.replace(default, zones=zones))
+    names = " ".join(mention(p) for p in who)
+    if zone is None:
+        return _changed(
+            f"{names}: no time zone of your own here; standups use your platform's or the "
+            "channel's."
+        )
+    return _changed(f"{names}: asked at the standup time in {zone} (`/standup mode dm local`).")
+
+
+async def _standup_skip(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "skip a standup")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     text = rest.strip().lower() or "today"
     if text == "today":
         day = local_date(ctx.now, s.timezone)
     else:
         day = local_date(parse_date(text, ctx.now, s.timezone), s.timezone)
     await _save(ctx, dataclasses.replace(s, skip_dates=tuple(sorted({*s.skip_dates, day}))))
-    return _changed(f"No standup on {day}.")
+    return _changed(f"No standup on {_day(ctx, day, s.timezone)}.")
 
 
 _AWAY_RE = re.compile(r"^(?P<who>.*?)\s*\buntil\b\s*(?P<date>.+)$", re.IGNORECASE)
 
 
-async def _standup_away(ctx: Context, rest: str) -> Reply:
+async def _standup_away(ctx: Context, rest: str, name: str | None) -> Reply:
     m = _AWAY_RE.match(rest.strip())
     if not m:
         raise UsageError(
@@ -389,23 +513,35 @@ async def _standup_away(ctx: Context, rest: str) -> Reply:
     )
     if people != [ctx.user]:
         svc.require_lead(ctx, "mark someone else as away")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     until = local_date(parse_date(m.group("date"), ctx.now, s.timezone), s.timezone)
-    away = {**s.away, **dict.fromkeys(people, until)}
-    await _save(ctx, dataclasses.replace(s, away=away))
+    # Away without a name: away from every standup of the channel.
+    targets = [s]
+    if name is None:
+        targets += [
+            named
+            for named in await ctx.uow.schedules.of_channel(ctx.channel)
+            if named.kind is ScheduleKind.STANDUP and named.name
+        ]
+    for target in targets:
+        away = {**target.away, **dict.fromkeys(people, until)}
+        await _save(ctx, dataclasses.replace(target, away=away))
     who = " ".join(mention(p) for p in people)
-    return _changed(f"{who} away until {until}: skipped by standups and not pinged.")
+    which = f"the {name} standup" if name else "standups"
+    return _changed(
+        f"{who} away until {_day(ctx, until, s.timezone)}: skipped by {which} and not pinged."
+    )
 
 
-async def _standup_now(ctx: Context, rest: str) -> Reply:
+async def _standup_now(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "open a standup")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     if s.id is None:
         s = await _save(ctx, s)
     day = local_date(ctx.now, s.timezone)
-    latest = await ctx.uow.schedules.latest_standup(ctx.channel)
+    latest = await ctx.uow.schedules.latest_standup(ctx.channel, s.stored_id)
     if latest is not None and latest.local_date == day:
-        raise UsageError(f"Today's standup ({day}) has already been opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) has already been opened.")
     run_id = await ctx.uow.schedules.add_run(
         Run(
             key=f"standup_now:{s.stored_id}:{day}",
@@ -417,12 +553,15 @@ async def _standup_now(ctx: Context, rest: str) -> Reply:
         )
     )
     if run_id is None:
-        raise UsageError(f"Today's standup ({day}) is already being opened.")
+        raise UsageError(f"Today's standup ({_day(ctx, day, s.timezone)}) is already being opened.")
     return Reply(text="Opening the standup now.", tone=Tone.SUCCESS)
 
 
-async def _standup_answer(ctx: Context, rest: str) -> Reply:
-    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, None))
+async def _standup_answer(ctx: Context, rest: str, name: str | None) -> Reply:
+    schedule_id = None
+    if name is not None:
+        schedule_id = (await _standup_of(ctx, name)).stored_id
+    return standup_views.answer_form_reply(await standup_svc.start_answer(ctx, None, schedule_id))
 
 
 async def open_answer(ctx: Context, call: OpenStandupAnswer) -> Reply:
@@ -442,11 +581,67 @@ async def track(ctx: Context, call: Track) -> Reply:
     return standup_views.tracked(result, ctx.timezone, ctx.now)
 
 
-async def _standup_off(ctx: Context, rest: str) -> Reply:
+async def _standup_off(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "turn the standup off")
-    s = await _schedule(ctx, ScheduleKind.STANDUP)
+    s = await _standup_of(ctx, name)
     await _save(ctx, dataclasses.replace(s, enabled=False))
-    return _changed("The standup is off. `/standup schedule weekdays 09:30` turns it on again.")
+    prefix = f"/standup {name}" if name else "/standup"
+    return _changed(
+        f"The {_which(name)} is off. `{prefix} schedule weekdays 09:30` turns it on again."
+    )
+
+
+async def _standup_add(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "add a standup")
+    new = rest.strip().lower()
+    if not NAME_RE.fullmatch(new) or new in STANDUP or new in ("help", "default"):
+        raise UsageError(
+            "Give the new standup a short name of letters, digits, `-` or `_`, starting with "
+            "a letter and not a /standup subcommand: `/standup add retro`."
+        )
+    if await ctx.uow.schedules.get(ctx.channel, ScheduleKind.STANDUP, new) is not None:
+        raise UsageError(f"This channel has a `{new}` standup already: `/standup {new}` shows it.")
+    if len(await _names(ctx)) >= MAX_NAMED:
+        raise UsageError(
+            f"A channel has at most {MAX_NAMED} named standups; `/standup remove <name>` "
+            "removes one."
+        )
+    default = await _schedule(ctx, ScheduleKind.STANDUP)
+    # It starts with the default standup's people; everything else is its own.
+    await _save(
+        ctx,
+        Schedule(
+            channel=ctx.channel,
+            kind=ScheduleKind.STANDUP,
+            name=new,
+            timezone=default.timezone,
+            members=default.members,
+            optional=default.optional,
+            observers=default.observers,
+        ),
+    )
+    who = (
+        " It asks the same members as the channel's standup "
+        f"(`/standup {new} members @a @b` changes them)."
+        if default.members
+        else f" Set who takes part with `/standup {new} members @a @b`."
+    )
+    return _changed(
+        f"Added the `{new}` standup. Schedule it with `/standup {new} schedule fri 15:00`; "
+        f"its questions, window and mode are its own (`/standup {new}` shows them).{who}"
+    )
+
+
+async def _standup_remove(ctx: Context, rest: str, name: str | None) -> Reply:
+    svc.require_lead(ctx, "remove a standup")
+    gone = rest.strip().lower()
+    if not gone:
+        raise UsageError("Say which standup to remove: `/standup remove retro`.")
+    if gone == "default":
+        raise UsageError("The channel's own standup stays; `/standup off` stops it.")
+    schedule = await _standup_of(ctx, gone)
+    await ctx.uow.schedules.remove(schedule.stored_id)
+    return _changed(f"Removed the `{gone}` standup and its past standups.")
 
 
 STANDUP: dict[str, Handler] = {
@@ -455,6 +650,7 @@ STANDUP: dict[str, Handler] = {
     "members": _standup_members,
     "window": _standup_window,
     "mode": _standup_mode,
+    "tz": _standup_tz,
     "late": _standup_late,
     "reminder": _standup_reminder,
     "mentions": _standup_mentions,
@@ -463,11 +659,17 @@ STANDUP: dict[str, Handler] = {
     "now": _standup_now,
     "answer": _standup_answer,
     "off": _standup_off,
-    "status": lambda ctx, rest: _standup_status(ctx),
+    "status": lambda ctx, rest, name: _standup_status(ctx, name),
+    "add": _standup_add,
+    "remove": _standup_remove,
 }
 
 
 # --- /digest -------------------------------------------------------------------------------
+
+
+async def draw_chart(ctx: Context) -> bytes | None:
+    return await dashboard.chart_png(ctx.uow, ctx.channel, ctx.now, ctx.charts)
 
 
 def parse_digest(ctx: Context, text: str) -> DigestCall:
@@ -477,20 +679,29 @@ def parse_digest(ctx: Context, text: str) -> DigestCall:
 def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> DigestCall:
     """``/digest now|daily|weekly|off`` with a platform's typed options."""
     if sub == "now":
-        return DigestCall()
+        return DigestCall(("now", "chart") if options.get("chart") == "true" else ())
     parts = (sub, options.get("day"), options.get("time"), options.get("timezone"))
     return DigestCall(tuple(_words(*parts).split()))
 
 
 async def digest(ctx: Context, call: DigestCall) -> Reply:
-    words = list(call.words)
-    if not words:
+    words = [w.lower() for w in call.words]
+    if words[:1] == ["now"]:
+        words = words[1:]
+        if words and words != ["chart"]:
+            raise UsageError(
+                f"`/digest now` takes only `chart` after it (you wrote `{' '.join(words)}`).",
+                usage=DIGEST_USAGE,
+            )
+    if not words or words == ["chart"]:
         settings = ctx.settings
         found = await digests.build(ctx.uow, ctx.channel, settings.last_digest_at, ctx.now)
         reply = digest_views.digest(found, ctx.timezone, ctx.now)
+        if words == ["chart"]:
+            reply = digest_views.with_chart(reply, await draw_chart(ctx), ctx.now)
         await svc.update_settings(ctx, last_digest_at=ctx.now)
         return reply
-    sub = words[0].lower()
+    sub = words[0]
     s = await _schedule(ctx, ScheduleKind.DIGEST)
     if sub == "off":
         svc.require_lead(ctx, "turn the digest off")

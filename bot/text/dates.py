@@ -16,13 +16,18 @@ write it. The rules, in the order they are tried:
 * ``EOD``/``COB``/``end of day`` alone: today 17:00, or **tomorrow 17:00 once 17:00 has
   passed** (end of *the* working day). ``eod friday`` is Friday 17:00.
 * ``today`` is today 17:00: after 17:00 it is refused as past.
-* Weekday names (``friday``, ``fri``, ``this friday``, ``next friday``): the next such day after
-  today, so **today's weekday means next week's** (on a Wednesday, ``wednesday`` is in seven
-  days) **unless the phrase has a time still ahead today** (``wednesday 5pm`` at 10:00 is today
-  17:00). ``next friday`` is the same day as ``friday``.
-* ``next week``: Monday of next week. ``end of week``/``EOW``/``this week``: this week's Friday
-  17:00, or next week's once that has passed. ``end of month``/``EOM``: the last day of this
-  month 17:00, or of next month once that has passed.
+* **One rule for "this week"**: a weekday (``friday``, ``fri``, ``this friday``, ``next
+  friday``), a weekday with a time (``friday 3:30pm``) and a week phrase (``end of week``,
+  ``EOW``, ``this week``) all mean **the next such day whose moment is not past**. Today counts
+  while that moment is still ahead: a bare weekday stands for the end of that working day
+  (17:00), so on a Friday at 14:00 ``friday``, ``friday 3:30pm`` and ``end of week`` are all
+  today; at 18:00 all three are next week's Friday. ``next friday`` is the same day as
+  ``friday``.
+* ``next week``: Monday of next week. ``end of next week``: next week's Friday.
+  ``end of month``/``EOM``: the last day of this month 17:00, or of next month once that has
+  passed.
+* Saturdays and Sundays are accepted like any day; the replies that set a date say when it is
+  not a working day (:func:`is_working_day`).
 * Month names without a year (``Dec 5``, ``5 Dec``): the next such date that is not in the past
   (today's date counts while its time is ahead). With a year: exactly that date.
 * ``2026-12-05``, ``2026-12-05 14:00``, ``2026-12-05T14:00Z`` (an explicit offset is honoured).
@@ -62,6 +67,7 @@ __all__ = [
     "format_day",
     "format_local_date",
     "format_relative",
+    "is_working_day",
     "parse_date",
     "parse_duration",
     "warm_up",
@@ -271,6 +277,12 @@ def _zone_abbreviation(local: datetime) -> str:
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
+def is_working_day(dt: datetime, tz: str) -> bool:
+    """Monday to Friday, in ``tz``."""
+    _require_aware(dt, "dt")
+    return dt.astimezone(_zone(tz)).weekday() < 5
+
+
 def format_day(day: date, this_year: int) -> str:
     """``Fri 27 Nov``; with the year (``Fri 5 Mar 2027``) when it is not ``this_year``. Every
     date raidline writes is written this way (:func:`format_date`, :func:`format_datetime`,
@@ -303,14 +315,15 @@ def format_date(dt: datetime, tz: str, now: datetime | None = None) -> str:
     return format_day(local.date(), this_year)
 
 
-def format_local_date(day: str, tz: str, now: datetime) -> str:
+def format_local_date(day: str, tz: str, now: datetime | None) -> str:
     """A local date kept as ISO text (``2026-12-07``, a standup's day) as :func:`format_day`
-    writes it; text that is not an ISO date is returned as it is."""
+    writes it, the year shown unless it is ``now``'s in ``tz`` (``now`` None: always shown,
+    for text that is kept); text that is not an ISO date is returned as it is."""
     try:
         parsed = date.fromisoformat(day)
     except ValueError:
         return day
-    return format_day(parsed, _local(now, tz, now)[1])
+    return format_day(parsed, _local(now, tz, now)[1] if now is not None else 0)
 
 
 def format_absolute(dt: datetime, tz: str) -> str:
@@ -533,8 +546,9 @@ def _own_rules(text: str, local_now: datetime, clock: time | None) -> _Found | N
     if text in {"tomorrow", "tmrw", "tmr", "tomorow"}:
         return _Found(today + timedelta(days=1))
     if (match := _WEEKDAY.fullmatch(text)) is not None:
+        # Today's weekday is today while its moment (the time given, else 17:00) is ahead.
         ahead = (_WEEKDAY_NAMES[match["wd"]] - today.weekday()) % 7
-        if ahead == 0 and not (clock is not None and _at(today, clock, zone) > local_now):
+        if ahead == 0 and _at(today, at, zone) < local_now:
             ahead = 7
         return _Found(today + timedelta(days=ahead))
     if text == "next week":

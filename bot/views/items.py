@@ -6,12 +6,15 @@ same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.domain import kinds, rules
 from bot.domain.model import IMPACT_AREAS, Change, Event, Item, Kind, Ref, Status
+from bot.domain.scores import band, score_text
 from bot.messages import (
     Action,
     Card,
@@ -24,7 +27,13 @@ from bot.messages import (
     Tone,
     Visibility,
 )
-from bot.text.dates import format_age, format_date, format_datetime, format_relative
+from bot.text.dates import (
+    format_age,
+    format_date,
+    format_datetime,
+    format_relative,
+    is_working_day,
+)
 from bot.text.parsing import LEVEL_NAMES, mention
 
 #: How an approval or decision of one's own request is marked on the card and in the history.
@@ -82,7 +91,7 @@ def item_fields(
     if item.kind is Kind.RISK:
         fields.append(Field("Likelihood", level(item.likelihood)))
         fields.append(Field("Impact", level(item.impact)))
-        fields.append(Field("Score", str(item.score) if item.score else "—"))
+        fields.append(Field("Score", score_text(item.likelihood, item.impact)))
         if item.response:
             fields.append(Field("Response", item.response))
         if item.mitigation:
@@ -128,7 +137,7 @@ def item_actions(item: Item) -> tuple[Action, ...]:
     actions_: list[Action] = []
     if item.kind is Kind.BLOCKER and item.status is Status.OPEN:
         actions_ = [Action("Resolve", actions.resolve(ref), "primary"), take_action(ref)]
-        actions_ += [assign_action(item), due_action(item)]
+        actions_ += [assign_action(item), due_action(item), edit_action(item)]
     elif item.kind is Kind.BLOCKER and item.status is Status.RESOLVED:
         actions_ = [Action("Reopen", actions.reopen(ref))]
     elif item.kind is Kind.RISK and item.status is Status.OPEN:
@@ -138,14 +147,65 @@ def item_actions(item: Item) -> tuple[Action, ...]:
             take_action(ref),
             assign_action(item),
             due_action(item),
+            edit_action(item),
         ]
     elif item.kind is Kind.DECISION and item.status is Status.PENDING:
         actions_ = [decide_action(ref), reject_action(ref), assign_action(item), due_action(item)]
+        actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.PROPOSED:
         actions_ = [Action("Approve", actions.approve(ref), "primary"), reject_action(ref)]
+        actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.APPROVED:
         actions_ = [Action("Mark implemented", actions.implemented(ref), "primary")]
     return tuple(actions_)
+
+
+def edit_action(item: Item) -> Action:
+    """Edit: opens the item's form filled with its values (needs the database: no form here)."""
+    return Action("Edit", actions.edit(item.ref))
+
+
+#: The fields of each kind's Edit form, in order (owner and date have their own buttons).
+_EDIT_FORM = {
+    Kind.BLOCKER: ("title", "waiting_on", "details"),
+    Kind.RISK: ("title", "likelihood", "impact", "response", "mitigation", "details"),
+    Kind.DECISION: ("title", "rationale", "details"),
+    Kind.CHANGE: ("title", "impact", "why", "details"),
+}
+
+
+def _form_value(item: Item, name: str) -> str | None:
+    if name == "impact" and item.kind is Kind.CHANGE:
+        return (
+            "; ".join(
+                f"{area} {item.impacts[area]}" for area in IMPACT_AREAS if area in item.impacts
+            )
+            or None
+        )
+    value = getattr(item, "rationale" if name == "why" else name)
+    return None if value is None else str(value)
+
+
+def edit_form(item: Item) -> Form:
+    """The item's own form, each field filled with its current value."""
+    row = kinds.KINDS[item.kind]
+    details = kinds.FormFieldSpec("details", "Details", "long_text", max_length=3000)
+    fields = []
+    for name in _EDIT_FORM[item.kind]:
+        spec = next((f for f in row.form_fields if f.name == name), details)
+        fields.append(
+            FormField(
+                name,
+                spec.label,
+                InputKind(spec.input),
+                spec.required,
+                _form_value(item, name),
+                hint=spec.hint,
+                choices=tuple(Choice(value, label) for value, label in spec.choices),
+                max_length=spec.max_length,
+            )
+        )
+    return Form(actions.edit(item.ref), f"Edit {item.ref}", tuple(fields), "Save")
 
 
 def take_action(ref: str) -> Action:
@@ -247,6 +307,28 @@ def card(
     )
 
 
+def not_a_working_day(item: Item, tz: str, now: datetime) -> str | None:
+    """A line for a reply that has just set ``item``'s date when that date is a Saturday or
+    Sunday (in ``tz``): the date is kept as given, and the line shows how to move it to the
+    Friday before (or, when that is past, the Monday after). None on a working day."""
+    when = item.due_at
+    if when is None or is_working_day(when, tz):
+        return None
+    local = when.astimezone(ZoneInfo(tz))
+    friday = local - timedelta(days=local.weekday() - 4)
+    moved = friday if friday > now else local + timedelta(days=7 - local.weekday())
+    return (
+        f"{format_date(when, tz, now)} is not a working day; the date is kept as given. "
+        f"To move it to {format_date(moved, tz, now)}: "
+        f"`/raid due {item.ref} {moved.date().isoformat()}`."
+    )
+
+
+def with_note(reply: Reply, note: str | None) -> Reply:
+    """``reply`` with ``note`` as a line of its own after its text (unchanged for None)."""
+    return reply if note is None else replace(reply, text=f"{reply.text}\n{note}")
+
+
 def changed_reply(
     verb: str,
     tz: str,
@@ -281,7 +363,7 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
     and what needs attention."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
-        parts.append(f"score {item.score}")
+        parts.append(f"score {item.score} ({band(item.score)})")
     date_label = kinds.KINDS[item.kind].date_label
     if item.due_at and date_label is not None:
         date_text = f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}"
@@ -334,7 +416,7 @@ def describe_change(
     date: Callable[[datetime], str] | None = None,
     text: Callable[[str], str] = _same,
 ) -> str:
-    """``due from Fri 27 Nov 17:00 CET to Tue 1 Dec 17:00 CET``. ``date`` writes a date
+    """``due: Fri 27 Nov 17:00 CET → Tue 1 Dec 17:00 CET``. ``date`` writes a date
     (default: as chat shows it) and ``text`` any stored text (default: as stored)."""
     show_date = date or (lambda dt: format_datetime(dt, tz, now))
     label = field_label(kind, change.field)
@@ -342,7 +424,7 @@ def describe_change(
     if change.old is None:
         return f"{label}: {new}"
     old = _change_value(change.field, change.old, show_date, text)
-    return f"{label} from {old} to {new}"
+    return f"{label}: {old} → {new}"
 
 
 def history_line(
@@ -372,6 +454,16 @@ def history_line(
     if event.note:
         details.append(f"“{text(event.note)}”")
     return head + (": " + "; ".join(details) if details else "")
+
+
+def score_lines(events: Sequence[Event], tz: str, now: datetime) -> tuple[str, ...]:
+    """A risk's score over time, oldest first: ``Wed 25 Nov 10:00 · 6 (medium) · @ana``."""
+    return tuple(
+        f"{format_datetime(e.at, tz, now)} · {c.new or 'not scored'} · {mention(e.actor)}"
+        for e in events
+        for c in e.changes
+        if c.field == "score"
+    )
 
 
 def level_choices() -> tuple[Choice, ...]:

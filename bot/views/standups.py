@@ -11,7 +11,7 @@ from bot.domain.model import Kind, Standup, StandupAnswer
 from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Tone, Visibility
 from bot.services import standups as svc
 from bot.services.standups import AnswerDraft, Summary, Tracked
-from bot.text.dates import format_datetime
+from bot.text.dates import format_date, format_datetime, format_local_date
 from bot.text.parsing import mention
 from bot.views.items import changed_reply
 
@@ -48,12 +48,24 @@ def answer_action(standup: Standup) -> Action:
     return Action("Answer", action_ids.standup_answer(standup.stored_id), "primary")
 
 
-def opening(standup: Standup, tz: str, now: datetime, *, questions_by_dm: bool = False) -> Reply:
+def _named(name: str | None) -> str:
+    """`` (retro)`` after "Standup" for a named standup; nothing for the default one."""
+    return f" ({name})" if name else ""
+
+
+def opening(
+    standup: Standup,
+    tz: str,
+    now: datetime,
+    *,
+    questions_by_dm: bool = False,
+    name: str | None = None,
+) -> Reply:
     """The standup is open. ``questions_by_dm``: the channel's notice when every member is
     asked by direct message instead."""
     closes = format_datetime(standup.closes_at, tz, now)
     lines = [f"{n + 1}. {q}" for n, q in enumerate(standup.questions)]
-    text = f"Standup time! Please answer by {closes}."
+    text = f"Standup time{_named(name)}! Please answer by {closes}."
     if standup.late_by_minutes:
         opened = format_datetime(
             standup.opened_at - timedelta(minutes=standup.late_by_minutes), tz, now
@@ -74,19 +86,47 @@ def opening(standup: Standup, tz: str, now: datetime, *, questions_by_dm: bool =
     )
 
 
-def reminder(standup: Standup, missing: list[str], tz: str, now: datetime) -> Reply:
+def reminder(
+    standup: Standup, missing: list[str], tz: str, now: datetime, *, name: str | None = None
+) -> Reply:
     closes = format_datetime(standup.closes_at, tz, now)
     who = " ".join(mention(p) for p in missing)
+    which = f"the {name} standup" if name else "the standup"
     return Reply(
-        text=f"{who} the standup closes at {closes}; your answer is still missing.",
+        text=f"{who} {which} closes at {closes}; your answer is still missing.",
         visibility=Visibility.CHANNEL,
         actions=(answer_action(standup),),
     )
 
 
-def summary(result: Summary, tz: str, now: datetime) -> Reply:
+def open_now(
+    standup: Standup, answers: list[StandupAnswer], tz: str, now: datetime
+) -> tuple[str, Section]:
+    """The standup open right now, as ``/standup`` shows it: who answered, who has not."""
+    day = format_date(standup.opened_at, tz, now)
+    answered = list(dict.fromkeys(a.person for a in answers))
+    pending = svc.pending_members(standup, answers)
+    if now < standup.closes_at and not standup.closed:
+        until = f"answers are taken until {format_datetime(standup.closes_at, tz, now)}"
+    else:
+        late_until = standup.late_until or now
+        until = f"late answers are taken until {format_datetime(late_until, tz, now)}"
+    lines = [
+        f"Answered ({len(answered)}): {' '.join(mention(p) for p in answered) or 'nobody yet'}",
+        f"Not yet ({len(pending)}): {' '.join(mention(p) for p in pending) or 'nobody'}",
+    ]
+    optional = [p for p in standup.optional if p not in answered]
+    if optional:
+        lines.append(f"Optional, not yet: {' '.join(mention(p) for p in optional)}")
+    if standup.away:
+        lines.append(f"Away: {', '.join(standup.away)}")
+    text = f"The standup of {day} is open: {until}."
+    return text, Section(f"Standup of {day}, open now", tuple(lines))
+
+
+def summary(result: Summary, tz: str, now: datetime, *, name: str | None = None) -> Reply:
     standup = result.standup
-    day = format_datetime(standup.opened_at, tz, now).rsplit(" ", 2)[0]
+    day = format_date(standup.opened_at, tz, now)
     lines = [f"Answered: {' '.join(mention(p) for p in result.answered) or 'nobody'}"]
     if result.missing:
         # With mentions off, listed by name only: nobody is pinged for not answering.
@@ -102,7 +142,7 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
     if standup.late_until is not None and now < standup.late_until:
         until = format_datetime(standup.late_until, tz, now)
         lines.append(f"Late answers are taken until {until} and added here.")
-    sections = [Section(f"Standup of {day}", tuple(lines))]
+    sections = [Section(f"Standup{_named(name)} of {day}", tuple(lines))]
     for answer in result.answers:
         body = tuple(
             f"{q}: {answer.answers[n] if n < len(answer.answers) and answer.answers[n] else '—'}"
@@ -133,7 +173,7 @@ def summary(result: Summary, tz: str, now: datetime) -> Reply:
         sections.append(
             Section("Found in the answers (not tracked unless you click)", tuple(finding_lines))
         )
-    text = f"Standup summary: {len(result.answered)} answered"
+    text = f"Standup summary{_named(name)}: {len(result.answered)} answered"
     if result.missing:
         text += f", {len(result.missing)} did not"
     return Reply(
@@ -164,7 +204,9 @@ def answer_saved(standup: Standup, tz: str, now: datetime) -> Reply:
 
 def tracked_details(standup: Standup, tracked_by: str) -> str:
     """The details of an item tracked from a standup answer."""
-    return f"From the standup of {standup.local_date}; tracked by {mention(tracked_by)}."
+    # kept in the item: the year is always written (the text is read in later years too)
+    day = format_local_date(standup.local_date, "UTC", None)
+    return f"From the standup of {day}; tracked by {mention(tracked_by)}."
 
 
 def tracked(result: Tracked, tz: str, now: datetime) -> Reply:

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.model import ChannelSettings, Schedule, ScheduleKind
+from bot.domain.model import ChannelSettings, Schedule
 from bot.ports import UnitOfWork
 from bot.services.export import item_record
 from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
@@ -59,12 +59,15 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "work_start": settings.work_start,
         "work_end": settings.work_end,
         "last_digest_at": _iso(settings.last_digest_at),
+        "holidays": settings.holidays,
+        "days_off": list(settings.days_off),
     }
 
 
 def schedule_record(schedule: Schedule) -> dict[str, Any]:
     return {
         "kind": schedule.kind.value,
+        "name": schedule.name,
         "enabled": schedule.enabled,
         "days": list(schedule.days),
         "at": schedule.at,
@@ -82,6 +85,8 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
     }
 
 
@@ -94,7 +99,7 @@ async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     for channel in await uow.channels.channels():
         settings = await uow.channels.get_settings(channel)
-        schedules = [await uow.schedules.get(channel, kind) for kind in ScheduleKind]
+        schedules = await uow.schedules.of_channel(channel)
         items = await uow.items.list(channel)
         events = await uow.items.events([i.stored_id for i in items])
         records.append(

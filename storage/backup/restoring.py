@@ -26,6 +26,7 @@ from bot.ports import Timetable
 from storage.backup.validation import Backup, BackupError, ChannelBackup, validate
 from storage.db import is_unavailable_error
 from storage.repositories import item_values, schedule_values
+from storage.repositories.rows import stored_kind
 from storage.tables import channels, item_events, items, ref_counters, schedules
 
 __all__ = ["RestoreReport", "TargetNotEmpty", "restore"]
@@ -118,7 +119,8 @@ async def _require_empty(connection: AsyncConnection) -> None:
 def _next_run_at(schedule: Schedule, now: datetime, timetable: Timetable) -> datetime | None:
     if not (schedule.enabled and schedule.days and schedule.at):
         return None
-    return timetable.next_run(rule_of(schedule), now)
+    # A "dm local" standup is claimed ahead of its time (Schedule.lead).
+    return timetable.next_run(rule_of(schedule), now) - schedule.lead
 
 
 async def _restore_channel(
@@ -141,6 +143,8 @@ async def _restore_channel(
                 work_start=settings.work_start,
                 work_end=settings.work_end,
                 last_digest_at=settings.last_digest_at,
+                holidays=settings.holidays,
+                days_off=list(settings.days_off) or None,
             )
             .returning(channels.c.id)
         )
@@ -153,7 +157,7 @@ async def _restore_channel(
                 {
                     **schedule_values(replace(s, next_run_at=_next_run_at(s, now, timetable))),
                     "channel_id": channel_id,
-                    "kind": s.kind.value,
+                    "kind": stored_kind(s.kind, s.name),
                     "updated_at": s.updated_at or now,
                 }
                 for s in backup.schedules

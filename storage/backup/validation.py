@@ -317,10 +317,45 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         work_start=_local_time(obj, "work_start", "09:00") or "09:00",
         work_end=_local_time(obj, "work_end", "18:00") or "18:00",
         last_digest_at=obj.when("last_digest_at"),
+        holidays=_holiday_calendar(obj, "holidays"),
+        days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
     )
 
 
+_HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")
+
+
+def _holiday_calendar(obj: _Object, key: str) -> str | None:
+    value = obj.text(key, column=channels.c.holidays)
+    if value is not None and not _HOLIDAY_CALENDAR_RE.match(value):
+        raise obj.fail(key, f"{_shown(value)} is not a holiday calendar code (e.g. DE-BY, US)")
+    return value
+
+
 _REMINDERS = ", ".join(REMINDERS)
+_SCHEDULE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,23}")
+
+
+def _zone_problem(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return f"{_shown(value)} is not a time zone"
+    return None
+
+
+def _zones(obj: _Object) -> dict[str, str]:
+    """Members' own time zones: person -> IANA zone."""
+    return obj.text_map("zones", _zone_problem)
+
+
+def _schedule_name(obj: _Object, kind: ScheduleKind) -> str | None:
+    name = obj.text("name")
+    if name is None:
+        return None
+    if kind is not ScheduleKind.STANDUP or not _SCHEDULE_NAME.fullmatch(name):
+        raise obj.fail("name", f"{_shown(name)} is not the name of a standup (e.g. retro)")
+    return name
 
 
 def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
@@ -350,11 +385,14 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
         skip_dates=obj.texts("skip_dates", (), _iso_date),
         away=obj.text_map("away", _iso_date),
         updated_at=obj.when("updated_at"),
+        name=_schedule_name(obj, kind),
         late_minutes=obj.integer("late_minutes", low=0, high=24 * 60, default=0) or 0,
         reminder=reminder,
         optional=obj.texts("optional"),
         observers=obj.texts("observers"),
         mentions=obj.boolean("mentions", True),
+        local_times=obj.boolean("local_times", False),
+        zones=_zones(obj),
     )
 
 
@@ -438,12 +476,15 @@ def _channel(obj: _Object) -> ChannelBackup:
         if obj.value.get("settings") is not None
         else ChannelSettings(channel=key)
     )
-    found_schedules: dict[ScheduleKind, Schedule] = {}
+    found_schedules: dict[tuple[ScheduleKind, str | None], Schedule] = {}
     for entry in obj.objects("schedules"):
         schedule = _schedule(key, entry)
-        if schedule.kind in found_schedules:
-            raise InvalidBackup(f"{entry.at('kind')}: a second {schedule.kind.value} schedule")
-        found_schedules[schedule.kind] = schedule
+        if (schedule.kind, schedule.name) in found_schedules:
+            which = f"`{schedule.name}` " if schedule.name else ""
+            raise InvalidBackup(
+                f"{entry.at('kind')}: a second {which}{schedule.kind.value} schedule"
+            )
+        found_schedules[schedule.kind, schedule.name] = schedule
     found_items: dict[Ref, tuple[Item, tuple[Event, ...]]] = {}
     for entry in obj.objects("items", required=True):
         item, events = _item(key, entry)

@@ -38,8 +38,10 @@ __all__ = [
     "schedule_from_row",
     "schedule_values",
     "settings_from_row",
+    "split_kind",
     "standup_from_row",
     "standup_values",
+    "stored_kind",
 ]
 
 
@@ -140,6 +142,8 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         work_start=row["work_start"],
         work_end=row["work_end"],
         last_digest_at=row["last_digest_at"],
+        holidays=row.get("holidays"),
+        days_off=tuple(row.get("days_off") or ()),
     )
 
 
@@ -169,6 +173,8 @@ def schedule_options(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
     }
 
 
@@ -176,11 +182,25 @@ def _options(row: RowMapping) -> Mapping[str, Any]:
     return row.get("options") or {}
 
 
+def stored_kind(kind: ScheduleKind, name: str | None) -> str:
+    """``schedules.kind``: the kind, and a named schedule's name after a colon
+    (``standup:retro``), so that (channel, kind) stays the unique key it always was."""
+    return f"{kind.value}:{name}" if name else kind.value
+
+
+def split_kind(stored: str) -> tuple[ScheduleKind, str | None]:
+    """The inverse of :func:`stored_kind`."""
+    kind, _, name = stored.partition(":")
+    return ScheduleKind(kind), name or None
+
+
 def schedule_from_row(channel: ChannelKey, row: RowMapping) -> Schedule:
+    kind, name = split_kind(row["kind"])
     return Schedule(
         id=row["id"],
         channel=channel,
-        kind=ScheduleKind(row["kind"]),
+        kind=kind,
+        name=name,
         days=tuple(row["days"] or ()),
         at=row["at"],
         timezone=row["timezone"],
@@ -209,6 +229,10 @@ def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
             found[name] = tuple(options[name] or ())
     if "mentions" in options:
         found["mentions"] = bool(options["mentions"])
+    if "local_times" in options:
+        found["local_times"] = bool(options["local_times"])
+    if "zones" in options:
+        found["zones"] = dict(options["zones"] or {})
     return found
 
 
@@ -227,6 +251,7 @@ def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
         created_at=row["created_at"],
         built_at=row.get("built_at"),
         send_started_at=row.get("send_started_at"),
+        reason=row.get("reason"),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.domain.model import ChannelKey, Schedule, ScheduleKind
 from storage.db import translate_errors
@@ -23,9 +23,9 @@ from storage.repositories.common import (
     with_channel,
 )
 from storage.repositories.outbox import RunLedger
-from storage.repositories.rows import schedule_from_row, schedule_values
+from storage.repositories.rows import schedule_from_row, schedule_values, stored_kind
 from storage.repositories.standups import StandupBook
-from storage.tables import channels, schedules
+from storage.tables import channels, schedules, standups
 
 __all__ = ["SqlScheduleRepository"]
 
@@ -44,17 +44,43 @@ class SqlScheduleRepository(RunLedger, StandupBook):
     """
 
     @translate_errors
-    async def get(self, channel: ChannelKey, kind: ScheduleKind) -> Schedule | None:
+    async def get(
+        self, channel: ChannelKey, kind: ScheduleKind, name: str | None = None
+    ) -> Schedule | None:
         query = (
             select(schedules)
             .join(channels, channels.c.id == schedules.c.channel_id)
-            .where(*channel_filter(channel), schedules.c.kind == kind.value)
+            .where(*channel_filter(channel), schedules.c.kind == stored_kind(kind, name))
         )
         row = (await self._session.execute(query)).mappings().one_or_none()
         if row is None:
             return None
         known_channels(self._session)[channel] = row["channel_id"]
         return schedule_from_row(channel, row)
+
+    @translate_errors
+    async def get_by_id(self, schedule_id: int) -> Schedule | None:
+        query = with_channel(schedules).where(schedules.c.id == schedule_id)
+        row = (await self._session.execute(query)).mappings().one_or_none()
+        return None if row is None else schedule_from_row(keyed(self._session, row), row)
+
+    @translate_errors
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
+        query = (
+            select(schedules)
+            .join(channels, channels.c.id == schedules.c.channel_id)
+            .where(*channel_filter(channel))
+            .order_by(schedules.c.kind)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [schedule_from_row(channel, row) for row in rows]
+
+    @translate_errors
+    async def remove(self, schedule_id: int) -> None:
+        # Its standups go with it (their answers cascade); runs still queued for it find no
+        # schedule or standup when they are delivered and are skipped.
+        await self._session.execute(delete(standups).where(standups.c.schedule_id == schedule_id))
+        await self._session.execute(delete(schedules).where(schedules.c.id == schedule_id))
 
     @translate_errors
     async def save(self, schedule: Schedule) -> Schedule:
@@ -65,7 +91,7 @@ class SqlScheduleRepository(RunLedger, StandupBook):
         # One schedule per channel and kind: an upsert on that key is race-free on both
         # backends (a concurrent saver's insert turns into an update of the winner's row).
         inserted = insert_for(session, schedules).values(
-            channel_id=channel_id, kind=schedule.kind.value, **values
+            channel_id=channel_id, kind=stored_kind(schedule.kind, schedule.name), **values
         )
         statement = inserted.on_conflict_do_update(
             index_elements=[schedules.c.channel_id, schedules.c.kind],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -59,15 +60,28 @@ class StandupBook(SessionRepository):
         return None if row is None else standup_from_row(row)
 
     @translate_errors
-    async def latest_standup(self, channel: ChannelKey) -> Standup | None:
+    async def latest_standup(
+        self, channel: ChannelKey, schedule_id: int | None = None
+    ) -> Standup | None:
+        mine = () if schedule_id is None else (standups.c.schedule_id == schedule_id,)
         query = (
             with_channel(standups)
-            .where(*channel_filter(channel))
+            .where(*channel_filter(channel), *mine)
             .order_by(standups.c.opened_at.desc(), standups.c.id.desc())
             .limit(1)
         )
         row = (await self._session.execute(query)).mappings().one_or_none()
         return None if row is None else standup_from_row(row)
+
+    @translate_errors
+    async def standups_since(self, channel: ChannelKey, since: datetime) -> builtins.list[Standup]:
+        query = (
+            with_channel(standups)
+            .where(*channel_filter(channel), standups.c.opened_at > since)
+            .order_by(standups.c.opened_at, standups.c.id)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        return [standup_from_row(row) for row in rows]
 
     @translate_errors
     async def update_standup(self, standup: Standup) -> None:

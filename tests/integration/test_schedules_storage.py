@@ -44,7 +44,15 @@ DISCORD = ChannelKey("discord", "G1", "100")
 
 
 #: Fields kept as JSON in ``schedules.options`` and ``standups.options``.
-SCHEDULE_OPTIONS = {"late_minutes", "reminder", "optional", "observers", "mentions"}
+SCHEDULE_OPTIONS = {
+    "late_minutes",
+    "reminder",
+    "optional",
+    "observers",
+    "mentions",
+    "local_times",
+    "zones",
+}
 STANDUP_OPTIONS = {"optional", "observers", "mentions", "late_until"}
 
 
@@ -70,6 +78,8 @@ def full_schedule(channel: ChannelKey = CHANNEL) -> Schedule:
         optional=("U_LI",),
         observers=("U_CIO",),
         mentions=False,
+        local_times=True,
+        zones={"U_LI": "Asia/Kolkata"},
     )
 
 
@@ -105,7 +115,8 @@ async def store_schedule(uow_factory: UowFactory, schedule: Schedule) -> Schedul
 @pytest.mark.parametrize(
     ("model", "table", "mapped_elsewhere"),
     [
-        (Schedule, schedules, {"channel", *SCHEDULE_OPTIONS}),
+        # a schedule's name is kept in its kind column: standup:retro (rows.stored_kind)
+        (Schedule, schedules, {"channel", "name", *SCHEDULE_OPTIONS}),
         (Run, runs, {"channel"}),
         (Standup, standups, {"channel", *STANDUP_OPTIONS}),
         (StandupAnswer, standup_answers, set()),
@@ -572,6 +583,57 @@ async def test_claim_runs_leases_retries_and_finishes(uow_factory: UowFactory) -
 
 
 # --- standups -----------------------------------------------------------------------------
+
+
+async def test_named_standups_are_schedules_of_their_own(uow_factory: UowFactory) -> None:
+    default = await store_schedule(uow_factory, full_schedule())
+    retro = await store_schedule(
+        uow_factory,
+        replace(full_schedule(), name="retro", days=("fri",), at="15:00", members=("U_LI",)),
+    )
+    assert retro.id != default.id
+    # Saving it again updates it: one schedule per channel, kind and name.
+    again = await store_schedule(uow_factory, replace(retro, id=None, window_minutes=30))
+    assert again.id == retro.id
+    async with uow_factory() as uow:
+        assert await uow.schedules.get(CHANNEL, ScheduleKind.STANDUP) == replace(
+            default, updated_at=default.updated_at
+        )
+        loaded = await uow.schedules.get(CHANNEL, ScheduleKind.STANDUP, "retro")
+        assert loaded is not None and loaded.name == "retro" and loaded.window_minutes == 30
+        assert await uow.schedules.get(CHANNEL, ScheduleKind.STANDUP, "demo") is None
+        assert await uow.schedules.get_by_id(retro.stored_id) == loaded
+        assert [(s.kind, s.name) for s in await uow.schedules.of_channel(CHANNEL)] == [
+            (ScheduleKind.STANDUP, None),
+            (ScheduleKind.STANDUP, "retro"),
+        ]
+        assert await uow.schedules.of_channel(OTHER) == []
+        due = await uow.schedules.claim_due(datetime(2027, 1, 1, tzinfo=BERLIN))
+        assert {s.name for s in due} == {None, "retro"}
+        opened, _ = await uow.schedules.open_standup(make_standup(retro.stored_id))
+        await uow.schedules.save_answer(StandupAnswer(opened.stored_id, "U_LI", ("pairing",), T0))
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.schedules.remove(retro.stored_id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.schedules.get(CHANNEL, ScheduleKind.STANDUP, "retro") is None
+        assert await uow.schedules.get_standup(opened.stored_id) is None
+        assert await uow.schedules.answers(opened.stored_id) == []
+        assert await uow.schedules.get(CHANNEL, ScheduleKind.STANDUP) is not None
+
+
+async def test_run_by_key_finds_where_a_run_was_sent(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        run_id = await uow.schedules.add_run(make_run("standup_close:7"))
+        assert run_id is not None
+        await uow.schedules.finish_run(run_id, RunStatus.DONE, "1733041815.000100")
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.schedules.run_by_key("standup_close:7")
+        assert found is not None and found.result_ref == "1733041815.000100"
+        assert found.channel == CHANNEL and found.status is RunStatus.DONE
+        assert await uow.schedules.run_by_key("standup_close:8") is None
 
 
 async def test_open_standup_is_get_or_create(uow_factory: UowFactory) -> None:

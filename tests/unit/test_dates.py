@@ -7,7 +7,7 @@ wall times in the zone under test and converted to UTC instants by ``at()``.
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -59,9 +59,9 @@ BERLIN_CASES: list[tuple[str, Wall]] = [
     ("monday", (2026, 11, 30, 17, 0)),
     ("thurs", (2026, 11, 26, 17, 0)),
     ("sunday", (2026, 11, 29, 17, 0)),
-    # today's weekday: next week's, unless the phrase has a time still ahead today
-    ("wednesday", (2026, 12, 2, 17, 0)),
-    ("wed", (2026, 12, 2, 17, 0)),
+    # today's weekday: today while its moment (17:00, or the time given) is ahead
+    ("wednesday", (2026, 11, 25, 17, 0)),
+    ("wed", (2026, 11, 25, 17, 0)),
     ("wednesday 5pm", (2026, 11, 25, 17, 0)),
     ("wednesday 9am", (2026, 12, 2, 9, 0)),
     ("next tuesday", (2026, 12, 1, 17, 0)),
@@ -217,7 +217,7 @@ DST_CASES: list[tuple[str, datetime, str, datetime]] = [
     # New York: EDT from Sun 2026-03-08, EST from Sun 2026-11-01
     ("sunday", at(NEW_YORK, 2026, 3, 6, 10), NEW_YORK, datetime(2026, 3, 8, 21, tzinfo=UTC)),
     ("sunday", at(NEW_YORK, 2026, 10, 30, 10), NEW_YORK, datetime(2026, 11, 1, 22, tzinfo=UTC)),
-    ("friday", at(NEW_YORK, 2026, 3, 6, 10), NEW_YORK, datetime(2026, 3, 13, 21, tzinfo=UTC)),
+    ("friday", at(NEW_YORK, 2026, 3, 6, 18), NEW_YORK, datetime(2026, 3, 13, 21, tzinfo=UTC)),
 ]
 
 
@@ -248,8 +248,10 @@ ROLLOVER_CASES: list[tuple[str, datetime, datetime]] = [
     ("end of month", at(BERLIN, 2026, 11, 30, 16), at(BERLIN, 2026, 11, 30, 17)),
     ("end of month", at(BERLIN, 2026, 11, 30, 18), at(BERLIN, 2026, 12, 31, 17)),
     ("EOM", at(BERLIN, 2027, 1, 31, 18), at(BERLIN, 2027, 2, 28, 17)),
-    # a weekday on that weekday
-    ("friday", at(BERLIN, 2026, 11, 27, 9), at(BERLIN, 2026, 12, 4, 17)),
+    # a weekday on that weekday: today until its 17:00, then next week's
+    ("friday", at(BERLIN, 2026, 11, 27, 9), at(BERLIN, 2026, 11, 27, 17)),
+    ("friday", at(BERLIN, 2026, 11, 27, 17), at(BERLIN, 2026, 11, 27, 17)),
+    ("friday", at(BERLIN, 2026, 11, 27, 17, 1), at(BERLIN, 2026, 12, 4, 17)),
     ("friday 5pm", at(BERLIN, 2026, 11, 27, 16), at(BERLIN, 2026, 11, 27, 17)),
     ("friday 3pm", at(BERLIN, 2026, 11, 27, 16), at(BERLIN, 2026, 12, 4, 15)),
     ("next week", at(BERLIN, 2026, 11, 29, 23), at(BERLIN, 2026, 11, 30, 17)),
@@ -267,6 +269,82 @@ ROLLOVER_CASES: list[tuple[str, datetime, datetime]] = [
 @pytest.mark.parametrize(("text", "now", "expected"), ROLLOVER_CASES)
 def test_rollovers(text: str, now: datetime, expected: datetime) -> None:
     assert parse_date(text, now, BERLIN) == expected
+
+
+# ------------------------------------------------------- one meaning for "this week"
+
+#: The week of Mon 30 Nov to Sun 6 Dec 2026 (the next week's Friday is 11 Dec), by weekday.
+WEEK = {
+    name: date(2026, 11, 30) + timedelta(days=i)
+    for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+}
+#: (weekday, hour now, the day ``friday``/``end of week``/``this week`` mean, the day
+#: ``friday 3:30pm`` means): one rule, the next such moment that is not past.
+WEEK_RULE: list[tuple[str, int, int, int]] = [
+    # Monday to Thursday: this week's Friday, whatever the time
+    ("mon", 10, 4, 4),
+    ("mon", 18, 4, 4),
+    ("tue", 14, 4, 4),
+    ("wed", 14, 4, 4),
+    ("thu", 18, 4, 4),
+    # Friday: today while the moment is ahead (the Friday afternoon)
+    ("fri", 9, 4, 4),
+    ("fri", 14, 4, 4),
+    # Friday after 15:30: 3:30pm has passed, 17:00 has not
+    ("fri", 16, 4, 11),
+    # Friday evening: next week's
+    ("fri", 18, 11, 11),
+    # the weekend: next week's
+    ("sat", 10, 11, 11),
+    ("sun", 14, 11, 11),
+]
+
+
+def _on(day: str, hour: int, minute: int = 0) -> datetime:
+    d = WEEK[day]
+    return at(BERLIN, d.year, d.month, d.day, hour, minute)
+
+
+@pytest.mark.parametrize(("today", "hour", "friday", "friday_330"), WEEK_RULE)
+def test_a_weekday_a_weekday_with_a_time_and_end_of_week_agree(
+    today: str, hour: int, friday: int, friday_330: int
+) -> None:
+    now = _on(today, hour)
+    for text in ("friday", "fri", "by friday", "end of week", "EOW", "this week"):
+        assert parse_date(text, now, BERLIN) == at(BERLIN, 2026, 12, friday, 17), text
+    assert parse_date("friday 3:30pm", now, BERLIN) == at(BERLIN, 2026, 12, friday_330, 15, 30)
+
+
+@pytest.mark.parametrize("today", list(WEEK))
+@pytest.mark.parametrize(("hour", "weeks"), [(10, 0), (16, 0), (18, 1)])
+def test_today_s_weekday_is_today_until_the_end_of_the_working_day(
+    today: str, hour: int, weeks: int
+) -> None:
+    now = _on(today, hour)
+    expected = _on(today, 17) + timedelta(weeks=weeks)
+    names = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday"}
+    names |= {"fri": "friday", "sat": "saturday", "sun": "sunday"}
+    assert parse_date(names[today], now, BERLIN) == expected
+    assert parse_date(f"this {today}", now, BERLIN) == expected
+    assert parse_date(f"next {names[today]}", now, BERLIN) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "hour", "expected"),
+    [
+        ("friday 3:30pm", 15, (12, 4, 15, 30)),  # still ahead at 15:00: today
+        ("friday 3:30pm", 16, (12, 11, 15, 30)),  # passed at 16:00: next week's
+        ("friday 9am", 14, (12, 11, 9, 0)),
+        ("friday 11pm", 18, (12, 4, 23, 0)),  # after 17:00, a later time is still today
+        ("eod friday", 16, (12, 4, 17, 0)),
+        ("eod", 18, (12, 5, 17, 0)),  # end of *the* day: tomorrow's, even on a Saturday
+    ],
+)
+def test_on_friday_the_time_given_decides(
+    text: str, hour: int, expected: tuple[int, int, int, int]
+) -> None:
+    month, day, h, m = expected
+    assert parse_date(text, _on("fri", hour), BERLIN) == at(BERLIN, 2026, month, day, h, m)
 
 
 # --------------------------------------------------------------------------- refusals

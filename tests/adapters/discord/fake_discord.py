@@ -96,6 +96,8 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         #: members' nicknames in their server, by user id (what ``GET .../members/{id}`` says)
         self.nicknames: dict[str, str] = {}
+        #: files users attached, by attachment id: (file name, content), served at their URL
+        self.attachments: dict[str, tuple[str, bytes]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}  # session id -> last sequence
         self.identifies = 0
@@ -141,6 +143,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -425,6 +428,36 @@ class FakeDiscord:
             "flags": 0,
             "permissions": "2248473465835073",
         }
+
+    # -- attachments (Discord's CDN) ----------------------------------------------------------
+
+    def attach(
+        self, filename: str, content: bytes, *, size: int | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A file a user attached to a slash command: the option naming it and the
+        ``resolved.attachments`` entry describing it (``size`` as Discord says it)."""
+        attachment_id = snowflake()
+        with self.lock:
+            self.attachments[attachment_id] = (filename, content)
+        resolved = {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(content) if size is None else size,
+            "url": f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}",
+            "proxy_url": f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}",
+            "content_type": "text/csv; charset=utf-8",
+        }
+        return {"name": "file", "type": 11, "value": attachment_id}, resolved
+
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        with self.lock:
+            self.calls.append(
+                Call("GET", request.path, dict(request.query), dict(request.headers), None)
+            )
+            found = self.attachments.get(request.match_info["id"])
+        if found is None or found[0] != request.match_info["filename"]:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found[1], content_type="text/csv")
 
     # -- REST ---------------------------------------------------------------------------------
 

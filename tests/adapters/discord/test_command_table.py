@@ -13,7 +13,12 @@ from adapters.discord.client import command_schema, schema_hash
 from adapters.discord.commands import install_commands
 from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
 
-_TYPES = {OptionType.USER: 6, OptionType.BOOLEAN: 5, OptionType.INTEGER: 4}
+_TYPES = {
+    OptionType.USER: 6,
+    OptionType.BOOLEAN: 5,
+    OptionType.INTEGER: 4,
+    OptionType.ATTACHMENT: 11,
+}
 
 
 def _option(option: Option) -> dict[str, Any]:
@@ -40,7 +45,7 @@ def _sub(sub: Subcommand) -> dict[str, Any]:
             "type": 2,
             "name": sub.name,
             "description": sub.description,
-            "options": [_sub(s) for s in sub.subcommands],
+            "options": [_sub(s) for s in sub.subcommands if not s.text_only],
         }
     return {
         "type": 1,
@@ -54,7 +59,8 @@ def table_schema() -> list[dict[str, Any]]:
     """Discord's command JSON as it follows from the table alone."""
     commands = []
     for c in COMMANDS.values():
-        options = [_sub(s) for s in c.subcommands] or [_option(o) for o in c.options]
+        subs = [_sub(s) for s in c.subcommands if not s.text_only]
+        options = subs or [_option(o) for o in c.options]
         commands.append(
             {
                 "type": 1,

@@ -148,8 +148,9 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
         "status", "schedule", "questions", "members", "window", "mode", "late", "reminder",
-        "mentions", "skip", "away", "answer", "now", "off",
+        "mentions", "skip", "away", "answer", "now", "off", "add", "remove", "tz",
     }  # fmt: skip
+    assert len(standup) <= 25  # Discord's limit of subcommands per command
     assert {o["name"] for o in schema["digest"]["options"]} == {"now", "daily", "weekly", "off"}
 
 
@@ -263,7 +264,7 @@ async def test_risk_options_become_the_risk_fields(
     fields = field_values(message)
     assert fields["Likelihood"] == "high (4)"
     assert fields["Impact"] == "medium (3)"
-    assert fields["Score"] == "12"
+    assert fields["Score"] == "12 (medium)"
     assert fields["Response"] == "mitigate"
     assert fields["Mitigation"] == "weekly vendor check-in"
     assert fields["Next review"].startswith("<t:")
@@ -528,6 +529,21 @@ async def test_raid_help_lists_everything_privately(
         ("standup late", [opt("duration", "4h")], "late 4h"),
         ("standup reminder", [opt("when", "twice")], "reminder twice"),
         ("standup mentions", [opt("mentions", "off")], "mentions off"),
+        ("standup add", [opt("name", "retro")], "add retro"),
+        ("standup mode", [opt("mode", "dm local")], "mode dm local"),
+        ("standup tz", [opt("zone", "Europe/Lisbon")], "tz Europe/Lisbon"),
+        (
+            "standup tz",
+            [opt("zone", "Asia/Kolkata"), user_opt("who", DANA)],
+            f"tz <@{DANA}> Asia/Kolkata",
+        ),
+        ("standup remove", [opt("name", "retro")], "remove retro"),
+        (
+            "standup window",
+            [opt("duration", "30m"), opt("standup", "retro")],
+            "retro window 30m",
+        ),
+        ("standup status", [opt("standup", "retro")], "retro"),
         ("standup skip", [], "skip today"),
         ("standup away", [opt("until", "dec 8")], "away until dec 8"),
         (
@@ -593,3 +609,41 @@ async def test_ref_autocomplete_offers_this_channels_items_open_first(
         slash(place(channel=CHANNEL_A + 1), "raid show", [opt("ref", "", focused=True)], kind=4)
     )
     assert elsewhere["data"]["choices"] == []
+
+
+def _with_attachment(interaction: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
+    data = dict(interaction["data"])
+    data["resolved"] = {**data.get("resolved", {}), "attachments": {resolved["id"]: resolved}}
+    return {**interaction, "data": data}
+
+
+REGISTER = b"kind;title;owner\nblocker;Waiting on firewall change;@dana\nrisk;Vendor may slip;\n"
+
+
+async def test_raid_import_downloads_the_attached_register(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    option, resolved = fake.attach("register.csv", REGISTER)
+    dry = _with_attachment(slash(place(), "raid import", [option]), resolved)
+    said = json.dumps(await discord_api.message(dry))
+    downloads = [c for c in fake.calls if c.path.startswith("/attachments/")]
+    assert len(downloads) == 1
+    assert "Dry run of register.csv: 2 rows, all fine; 2 items would be created." in said
+    assert "`/raid import` again with the same file and `apply: True`" in said
+
+    option, resolved = fake.attach("register.csv", REGISTER)
+    applied = _with_attachment(
+        slash(place(), "raid import", [option, opt("apply", True, 5)]), resolved
+    )
+    said = json.dumps(await discord_api.message(applied))
+    assert "Imported 2 items from register.csv: B-1, R-1." in said
+
+
+async def test_raid_import_refuses_a_file_too_big_before_downloading_it(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    option, resolved = fake.attach("huge.csv", REGISTER, size=5_000_000)
+    interaction = _with_attachment(slash(place(), "raid import", [option]), resolved)
+    body = await discord_api.answer(interaction)
+    assert "huge.csv is larger than 1,000,000 bytes" in json.dumps(body)
+    assert not [c for c in fake.calls if c.path.startswith("/attachments/")]
