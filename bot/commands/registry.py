@@ -19,7 +19,7 @@ from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
 from bot.services.items import Context
-from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, did_you_mean
+from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, closest, did_you_mean
 from bot.views.items import level_choices
 
 #: text -> typed call (raises UsageError with the command's usage)
@@ -888,9 +888,13 @@ def _parse_raid(ctx: Context, text: str) -> Any:
     name = words[0].lower()
     sub = _RAID_TEXT_SUBS.get(name)
     if sub is None or sub.parse is None:
+        # a typo of a subcommand gets that subcommand's usage (``resolv`` -> resolve's)
+        close = closest(name, list(_RAID_TEXT_SUBS))
+        meant = _RAID_TEXT_SUBS[close] if close else None
+        hint = f" Did you mean `{close}`?" if close else ""
         raise UsageError(
-            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(_RAID_TEXT_SUBS))}",
-            usage=COMMANDS["raid"].usage,
+            f"`{name}` is not a /raid subcommand.{hint}",
+            usage=meant.usage if meant and meant.usage else COMMANDS["raid"].usage,
         )
     return sub.parse(ctx, words[1] if len(words) > 1 else "")
 
