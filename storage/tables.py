@@ -32,7 +32,9 @@ from bot.domain.model import WORKDAYS
 from storage.types import UTCDateTime
 
 __all__ = [
+    "HOLIDAY_CALENDAR",
     "NAMING_CONVENTION",
+    "RUN_REASON",
     "Base",
     "CalendarTokenRow",
     "ChannelRow",
@@ -80,6 +82,9 @@ MESSAGE_REF = 255
 LOCAL_TIME = 5
 #: ``standup:`` and a standup's name (bot.commands.standup.MAX_NAME characters)
 SCHEDULE_KIND = 48
+# "DE-BY", "GB-SCT": a country and a region code
+HOLIDAY_CALENDAR = 32
+RUN_REASON = 255
 #: The server default of ``channels.work_days``: ``bot.domain.model.WORKDAYS`` as JSON text.
 WORKDAYS_JSON = json.dumps(list(WORKDAYS))
 
@@ -121,6 +126,10 @@ class ChannelRow(Base):
         String(LOCAL_TIME), default="18:00", server_default="18:00"
     )
     last_digest_at: Mapped[datetime | None]
+    #: the public holidays kept (a ``holidays`` calendar code such as ``DE-BY``); None: none
+    holidays: Mapped[str | None] = mapped_column(String(HOLIDAY_CALENDAR))
+    #: further days off, local ISO dates; None: none
+    days_off: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 class RefCounterRow(Base):
@@ -191,6 +200,10 @@ class ItemRow(Base):
     date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+#: Events that change no field but the note, the due date or the snooze: most of a history.
+QUIET_CONDITION = "action NOT IN ('note', 're-dated', 'snoozed')"
+
+
 class ItemEventRow(Base):
     """One entry of an item's history; ``changes`` is a list of ``{field, old, new}``."""
 
@@ -199,6 +212,15 @@ class ItemEventRow(Base):
         Index("ix_item_events_item_id_id", "item_id", "id"),
         # "What changed since": one channel's recent events, without reading its history.
         Index("ix_item_events_channel_id_at", "channel_id", "at"),
+        # The trend lines: the events that may change a status or an owner (not the notes,
+        # re-datings and snoozes that make up most of a history): QUIET_CONDITION.
+        Index(
+            "ix_item_events_channel_id_at_changes",
+            "channel_id",
+            "at",
+            sqlite_where=text(QUIET_CONDITION),
+            postgresql_where=text(QUIET_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -275,6 +297,8 @@ class RunRow(Base):
     #: when the latest attempt started to send: a run reclaimed after this may have been
     #: posted already
     send_started_at: Mapped[datetime | None]
+    #: why it ended as it did (a run skipped on a day off: which day off)
+    reason: Mapped[str | None] = mapped_column(String(RUN_REASON))
 
 
 class StandupRow(Base):

@@ -47,8 +47,9 @@ def _day(word: str) -> str:
     return word
 
 
-def parse_days(text: str) -> tuple[str, ...]:
-    """``weekdays``, ``daily``/``every day``, ``mon,wed,fri``, ``mon-fri``, ``tuesday``."""
+def parse_days(text: str, *, wrap: bool = False) -> tuple[str, ...]:
+    """``weekdays``, ``daily``/``every day``, ``mon,wed,fri``, ``mon-fri``, ``tuesday``; with
+    ``wrap`` a range may run over the weekend (``sun-thu``, ``sat-wed``)."""
     key = " ".join(text.lower().split())
     if key in ("weekdays", "workdays", "week days", "mon-fri"):
         return WORKDAYS
@@ -61,9 +62,10 @@ def parse_days(text: str) -> tuple[str, ...]:
         m = _RANGE_RE.match(part)
         if m:
             first, last = WEEKDAYS.index(_day(m.group(1))), WEEKDAYS.index(_day(m.group(2)))
-            if last < first:
+            if last < first and not wrap:
                 raise UsageError(f"`{part}` runs backwards; write it from the earlier day.")
-            days.extend(WEEKDAYS[first : last + 1])
+            span = last - first if last >= first else last + 7 - first
+            days.extend(WEEKDAYS[(first + n) % 7] for n in range(span + 1))
         else:
             days.append(_day(part))
     if not days:

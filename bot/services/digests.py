@@ -41,6 +41,10 @@ OPEN_RISKS = ItemFilter(kinds=(Kind.RISK,), statuses=(Status.OPEN,))
 PENDING_DECISIONS = ItemFilter(kinds=(Kind.DECISION,), statuses=(Status.PENDING,))
 PROPOSED_CHANGES = ItemFilter(kinds=(Kind.CHANGE,), statuses=(Status.PROPOSED,))
 UNOWNED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
+UNOWNED_RISKS = dataclasses.replace(OPEN_RISKS, unowned=True)
+UNDATED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, undated=True)
+UNDECIDED_DECISIONS = dataclasses.replace(PENDING_DECISIONS, unowned=True)
+UNDATED_DECISIONS = dataclasses.replace(PENDING_DECISIONS, undated=True)
 #: Active items whose date can pass (``Item.overdue``: change requests have no due date).
 DATED = dataclasses.replace(ACTIVE, kinds=(Kind.BLOCKER, Kind.RISK, Kind.DECISION))
 
@@ -57,6 +61,18 @@ class Totals:
     unowned: int
     overdue: int
     active: int
+    #: open blockers past their date
+    overdue_blockers: int = 0
+    #: pending decisions past their decide-by date
+    late_decisions: int = 0
+    #: open risks nobody watches
+    unowned_risks: int = 0
+    #: open blockers without a date
+    undated_blockers: int = 0
+    #: pending decisions without a decider
+    undecided_decisions: int = 0
+    #: pending decisions without a decide-by date
+    undated_decisions: int = 0
 
 
 def _filters(now: datetime) -> dict[str, ItemFilter]:
@@ -69,18 +85,31 @@ def _filters(now: datetime) -> dict[str, ItemFilter]:
         "unowned": UNOWNED_BLOCKERS,
         "overdue": dataclasses.replace(DATED, due_before=now),
         "active": ACTIVE,
+        "overdue_blockers": dataclasses.replace(OPEN_BLOCKERS, due_before=now),
+        "late_decisions": dataclasses.replace(PENDING_DECISIONS, due_before=now),
+        "unowned_risks": UNOWNED_RISKS,
+        "undated_blockers": UNDATED_BLOCKERS,
+        "undecided_decisions": UNDECIDED_DECISIONS,
+        "undated_decisions": UNDATED_DECISIONS,
     }
 
 
 @dataclass(frozen=True)
 class Warnings:
-    """Warning signs: items re-dated often, blockers nobody owns, people owning many."""
+    """Warning signs: items re-dated often, blockers nobody owns, people owning many; risks
+    nobody watches, blockers without a date, decisions without a decider or a date."""
 
     date_moved: list[Item]
     #: at most SHOWN_REFS of the ``Totals.unowned`` blockers without an owner
     unowned: list[Item]
     #: (person, open blockers) for those owning at least MANY_BLOCKERS
     busy_owners: list[tuple[str, int]]
+    #: at most SHOWN_REFS of each: open risks without an owner, open blockers without a
+    #: date, pending decisions without a decider, pending decisions without a date
+    unowned_risks: list[Item] = dataclasses.field(default_factory=list)
+    undated_blockers: list[Item] = dataclasses.field(default_factory=list)
+    undecided_decisions: list[Item] = dataclasses.field(default_factory=list)
+    undated_decisions: list[Item] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,7 +151,20 @@ async def _warnings(uow: UnitOfWork, channel: ChannelKey, totals: Totals) -> War
         if totals.blockers >= MANY_BLOCKERS
         else []
     )
-    return Warnings(date_moved, unowned, busy)
+
+    async def some(where: ItemFilter, total: int) -> list[Item]:
+        """At most SHOWN_REFS of them; no query when the count says there are none."""
+        return await uow.items.find(channel, where, limit=SHOWN_REFS) if total else []
+
+    return Warnings(
+        date_moved,
+        unowned,
+        busy,
+        unowned_risks=await some(UNOWNED_RISKS, totals.unowned_risks),
+        undated_blockers=await some(UNDATED_BLOCKERS, totals.undated_blockers),
+        undecided_decisions=await some(UNDECIDED_DECISIONS, totals.undecided_decisions),
+        undated_decisions=await some(UNDATED_DECISIONS, totals.undated_decisions),
+    )
 
 
 async def build(

@@ -315,14 +315,15 @@ def format_date(dt: datetime, tz: str, now: datetime | None = None) -> str:
     return format_day(local.date(), this_year)
 
 
-def format_local_date(day: str, tz: str, now: datetime) -> str:
+def format_local_date(day: str, tz: str, now: datetime | None) -> str:
     """A local date kept as ISO text (``2026-12-07``, a standup's day) as :func:`format_day`
-    writes it; text that is not an ISO date is returned as it is."""
+    writes it, the year shown unless it is ``now``'s in ``tz`` (``now`` None: always shown,
+    for text that is kept); text that is not an ISO date is returned as it is."""
     try:
         parsed = date.fromisoformat(day)
     except ValueError:
         return day
-    return format_day(parsed, _local(now, tz, now)[1])
+    return format_day(parsed, _local(now, tz, now)[1] if now is not None else 0)
 
 
 def format_absolute(dt: datetime, tz: str) -> str:

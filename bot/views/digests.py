@@ -7,12 +7,13 @@ from datetime import datetime
 
 from bot.domain.model import Event, Item, Kind
 from bot.messages import File, Reply, Section, Visibility
-from bot.services.digests import SHOWN_REFS, Digest, Warnings
+from bot.services.digests import SHOWN_REFS, Digest, Totals, Warnings
 from bot.text.dates import format_age, format_datetime
 from bot.text.parsing import mention
 
 _CHANGE_WORDS = {
     "created": "new",
+    "imported": "new",
     "resolved": "resolved",
     "reopened": "reopened",
     "closed": "closed",
@@ -110,21 +111,44 @@ def _risk_lines(digest: Digest, tz: str, now: datetime) -> tuple[str, ...]:
     return tuple(lines) + _more(reviews, digest.totals.late_reviews, "/raid list risks")
 
 
-def _warning_lines(warnings: Warnings, unowned_total: int) -> tuple[str, ...]:
+def _warning_lines(warnings: Warnings, totals: Totals) -> tuple[str, ...]:
     lines: list[str] = []
     for item in warnings.date_moved:
         lines.append(f"{item.ref} has had its date moved {item.date_moves} times")
-    if unowned_total:
-        refs = [str(b.ref) for b in warnings.unowned]
-        lines.append(f"Blockers without an owner: {_refs(refs, unowned_total)}")
+    for what, shown, total in (
+        ("Blockers without an owner", warnings.unowned, totals.unowned),
+        ("Blockers without a date", warnings.undated_blockers, totals.undated_blockers),
+        ("Risks without an owner", warnings.unowned_risks, totals.unowned_risks),
+        ("Decisions without a decider", warnings.undecided_decisions, totals.undecided_decisions),
+        ("Decisions without a date", warnings.undated_decisions, totals.undated_decisions),
+    ):
+        if total:
+            lines.append(f"{what}: {_refs([str(i.ref) for i in shown], total)}")
     for person, count in warnings.busy_owners:
         lines.append(f"{mention(person)} owns {count} open blockers")
     return tuple(lines)
 
 
-def warning_lines(warnings: Warnings, unowned_total: int) -> tuple[str, ...]:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def headline(d: Digest) -> str:
+    """``Digest: 3 changes, 4 open blockers (2 overdue), 2 waiting for a decision (1 late)``:
+    overdue blockers and late decisions counted apart."""
+    totals = d.totals
+    return (
+        f"Digest: {_plural(len(d.changed), 'change')}, "
+        f"{_plural(totals.blockers, 'open blocker')}"
+        + (f" ({totals.overdue_blockers} overdue)" if totals.overdue_blockers else "")
+        + f", {d.needs_total} waiting for a decision"
+        + (f" ({totals.late_decisions} late)" if totals.late_decisions else "")
+    )
+
+
+def warning_lines(warnings: Warnings, totals: Totals) -> tuple[str, ...]:
     """The digest's warning signs, one line each (the dashboard shows the same lines)."""
-    return _warning_lines(warnings, unowned_total)
+    return _warning_lines(warnings, totals)
 
 
 def digest(d: Digest, tz: str, now: datetime) -> Reply:
@@ -148,16 +172,10 @@ def digest(d: Digest, tz: str, now: datetime) -> Reply:
             _risk_lines(d, tz, now) or ("No open risks.",),
         ),
     ]
-    warnings = _warning_lines(d.warnings, totals.unowned) if d.warnings else ()
+    warnings = _warning_lines(d.warnings, totals) if d.warnings else ()
     if warnings:
         sections.append(Section("Warning signs", warnings))
-    headline = (
-        f"Digest: {len(d.changed)} change{'s' if len(d.changed) != 1 else ''}, "
-        f"{totals.blockers} open blocker{'s' if totals.blockers != 1 else ''}"
-        + (f" ({totals.overdue} overdue)" if totals.overdue else "")
-        + f", {needs_total} waiting for a decision"
-    )
-    return Reply(text=headline, visibility=Visibility.CHANNEL, sections=tuple(sections))
+    return Reply(text=headline(d), visibility=Visibility.CHANNEL, sections=tuple(sections))
 
 
 def chart_file(png: bytes, now: datetime) -> File:

@@ -11,7 +11,7 @@ from bot.domain.model import Kind, Standup, StandupAnswer
 from bot.messages import Action, Form, FormField, InputKind, Reply, Section, Tone, Visibility
 from bot.services import standups as svc
 from bot.services.standups import AnswerDraft, Summary, Tracked
-from bot.text.dates import format_datetime
+from bot.text.dates import format_date, format_datetime, format_local_date
 from bot.text.parsing import mention
 from bot.views.items import changed_reply
 
@@ -99,9 +99,34 @@ def reminder(
     )
 
 
+def open_now(
+    standup: Standup, answers: list[StandupAnswer], tz: str, now: datetime
+) -> tuple[str, Section]:
+    """The standup open right now, as ``/standup`` shows it: who answered, who has not."""
+    day = format_date(standup.opened_at, tz, now)
+    answered = list(dict.fromkeys(a.person for a in answers))
+    pending = svc.pending_members(standup, answers)
+    if now < standup.closes_at and not standup.closed:
+        until = f"answers are taken until {format_datetime(standup.closes_at, tz, now)}"
+    else:
+        late_until = standup.late_until or now
+        until = f"late answers are taken until {format_datetime(late_until, tz, now)}"
+    lines = [
+        f"Answered ({len(answered)}): {' '.join(mention(p) for p in answered) or 'nobody yet'}",
+        f"Not yet ({len(pending)}): {' '.join(mention(p) for p in pending) or 'nobody'}",
+    ]
+    optional = [p for p in standup.optional if p not in answered]
+    if optional:
+        lines.append(f"Optional, not yet: {' '.join(mention(p) for p in optional)}")
+    if standup.away:
+        lines.append(f"Away: {', '.join(standup.away)}")
+    text = f"The standup of {day} is open: {until}."
+    return text, Section(f"Standup of {day}, open now", tuple(lines))
+
+
 def summary(result: Summary, tz: str, now: datetime, *, name: str | None = None) -> Reply:
     standup = result.standup
-    day = format_datetime(standup.opened_at, tz, now).rsplit(" ", 2)[0]
+    day = format_date(standup.opened_at, tz, now)
     lines = [f"Answered: {' '.join(mention(p) for p in result.answered) or 'nobody'}"]
     if result.missing:
         # With mentions off, listed by name only: nobody is pinged for not answering.
@@ -179,7 +204,9 @@ def answer_saved(standup: Standup, tz: str, now: datetime) -> Reply:
 
 def tracked_details(standup: Standup, tracked_by: str) -> str:
     """The details of an item tracked from a standup answer."""
-    return f"From the standup of {standup.local_date}; tracked by {mention(tracked_by)}."
+    # kept in the item: the year is always written (the text is read in later years too)
+    day = format_local_date(standup.local_date, "UTC", None)
+    return f"From the standup of {day}; tracked by {mention(tracked_by)}."
 
 
 def tracked(result: Tracked, tz: str, now: datetime) -> Reply:

@@ -59,6 +59,8 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "work_start": settings.work_start,
         "work_end": settings.work_end,
         "last_digest_at": _iso(settings.last_digest_at),
+        "holidays": settings.holidays,
+        "days_off": list(settings.days_off),
     }
 
 
@@ -83,6 +85,8 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
     }
 
 

@@ -317,11 +317,36 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         work_start=_local_time(obj, "work_start", "09:00") or "09:00",
         work_end=_local_time(obj, "work_end", "18:00") or "18:00",
         last_digest_at=obj.when("last_digest_at"),
+        holidays=_holiday_calendar(obj, "holidays"),
+        days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
     )
+
+
+_HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")
+
+
+def _holiday_calendar(obj: _Object, key: str) -> str | None:
+    value = obj.text(key, column=channels.c.holidays)
+    if value is not None and not _HOLIDAY_CALENDAR_RE.match(value):
+        raise obj.fail(key, f"{_shown(value)} is not a holiday calendar code (e.g. DE-BY, US)")
+    return value
 
 
 _REMINDERS = ", ".join(REMINDERS)
 _SCHEDULE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,23}")
+
+
+def _zone_problem(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return f"{_shown(value)} is not a time zone"
+    return None
+
+
+def _zones(obj: _Object) -> dict[str, str]:
+    """Members' own time zones: person -> IANA zone."""
+    return obj.text_map("zones", _zone_problem)
 
 
 def _schedule_name(obj: _Object, kind: ScheduleKind) -> str | None:
@@ -366,6 +391,8 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
         optional=obj.texts("optional"),
         observers=obj.texts("observers"),
         mentions=obj.boolean("mentions", True),
+        local_times=obj.boolean("local_times", False),
+        zones=_zones(obj),
     )
 
 

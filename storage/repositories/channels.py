@@ -33,6 +33,8 @@ _SETTINGS = select(
     channels.c.work_start,
     channels.c.work_end,
     channels.c.last_digest_at,
+    channels.c.holidays,
+    channels.c.days_off,
 ).where(*KEY_MATCHES)
 
 
@@ -74,6 +76,8 @@ class SqlChannelRepository(SessionRepository):
                 work_start=settings.work_start,
                 work_end=settings.work_end,
                 last_digest_at=settings.last_digest_at,
+                holidays=settings.holidays,
+                days_off=list(settings.days_off) or None,
             )
         )
 

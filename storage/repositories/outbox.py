@@ -48,7 +48,7 @@ from storage.repositories.common import (
     with_channel,
 )
 from storage.repositories.rows import run_from_row
-from storage.tables import runs
+from storage.tables import RUN_REASON, runs
 
 __all__ = ["RunLedger", "decode_message", "encode_message"]
 
@@ -227,11 +227,18 @@ class RunLedger(SessionRepository):
 
     @translate_errors
     async def finish_run(
-        self, run_id: int, status: RunStatus, result_ref: str | None = None
+        self,
+        run_id: int,
+        status: RunStatus,
+        result_ref: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         values: dict[str, Any] = {"status": status.value, "lease_until": None}
         if result_ref is not None:
             values["result_ref"] = result_ref
+        if reason is not None:
+            values["reason"] = reason[:RUN_REASON]
         await self._update_run(run_id, **values)
 
     @translate_errors

@@ -142,6 +142,8 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         work_start=row["work_start"],
         work_end=row["work_end"],
         last_digest_at=row["last_digest_at"],
+        holidays=row.get("holidays"),
+        days_off=tuple(row.get("days_off") or ()),
     )
 
 
@@ -171,6 +173,8 @@ def schedule_options(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
     }
 
 
@@ -225,6 +229,10 @@ def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
             found[name] = tuple(options[name] or ())
     if "mentions" in options:
         found["mentions"] = bool(options["mentions"])
+    if "local_times" in options:
+        found["local_times"] = bool(options["local_times"])
+    if "zones" in options:
+        found["zones"] = dict(options["zones"] or {})
     return found
 
 
@@ -243,6 +251,7 @@ def run_from_row(channel: ChannelKey, row: RowMapping) -> Run:
         created_at=row["created_at"],
         built_at=row.get("built_at"),
         send_started_at=row.get("send_started_at"),
+        reason=row.get("reason"),
     )
 
 

@@ -1,5 +1,8 @@
 """Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and
-every member's prompt of a named standup asked by direct message is sent once."""
+every member's prompt of a named standup asked by direct message at each member's own time
+(members in several time zones) is sent once; on one of its channel's days off (an extra day
+off, a day outside the work week) no standup opens and no member is prompted, and each
+occurrence is recorded as skipped once, with the reason."""
 
 from __future__ import annotations
 
@@ -15,7 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.model import ChannelKey, Schedule, ScheduleKind
+from adapters.runtime.timetable import CronTimetable
+from bot.domain.model import (
+    WEEKDAYS,
+    ChannelKey,
+    ChannelSettings,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+)
+from bot.services.standups import LOCAL_LEAD
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -30,11 +44,28 @@ OPENING = re.compile(
 PER_CHANNEL = {(None, None), (None, "retro"), ("ana", "retro"), ("bob", "retro")}
 
 
+def day_off(n: int) -> str | None:
+    """Which kind of day off team-n has on the test's day: none, an extra day off, or a day
+    outside its work week; the others keep Bavaria's public holidays."""
+    return (None, "extra", "work week")[n % 3]
+
+
 async def schedule_standups(url: str, due: datetime) -> None:
     engine = create_engine(url)
+    today = due.date()
+    weekday = WEEKDAYS[today.weekday()]
     try:
         async with make_uow_factory(engine)() as uow:
             for n in range(STANDUPS):
+                off = day_off(n)
+                await uow.channels.save_settings(
+                    ChannelSettings(
+                        channel=ChannelKey("console", "local", f"team-{n}"),
+                        holidays="DE-BY" if off is None else None,
+                        days_off=(today.isoformat(),) if off == "extra" else (),
+                        work_days=tuple(d for d in WEEKDAYS if off != "work week" or d != weekday),
+                    )
+                )
                 await uow.schedules.save(
                     Schedule(
                         channel=ChannelKey("console", "local", f"team-{n}"),
@@ -45,9 +76,13 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         enabled=True,
                         next_run_at=due,
                         members=("ana",),
+                        # members' own zones, kept on the default standup
+                        zones={"ana": "Asia/Kolkata", "bob": "America/New_York"},
                     )
                 )
-                # A named standup of the same channel, due at the same time, asked by DM.
+                # A named standup of the same channel, due at the same time, asked by DM at
+                # each member's own time ("dm local"): Kolkata's is past (asked at once),
+                # New York's after the close (asked at the channel's time).
                 await uow.schedules.save(
                     Schedule(
                         channel=ChannelKey("console", "local", f"team-{n}"),
@@ -57,9 +92,10 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         at=due.strftime("%H:%M"),
                         timezone="UTC",
                         enabled=True,
-                        next_run_at=due,
+                        next_run_at=due - LOCAL_LEAD,
                         members=("ana", "bob"),
                         mode="dm",
+                        local_times=True,
                     )
                 )
             await uow.commit()
@@ -115,11 +151,13 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
     upgrade(postgres_url)
     due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
     asyncio.run(schedule_standups(postgres_url, due))
+    holiday = CronTimetable().holiday("DE-BY", due.date())  # None on most days
+    working = [n for n in range(STANDUPS) if day_off(n) is None and holiday is None]
     replicas = [Replica(tmp_path, postgres_url) for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if sum(len(r.openings()) for r in replicas) >= STANDUPS * len(PER_CHANNEL):
+            if sum(len(r.openings()) for r in replicas) >= len(working) * len(PER_CHANNEL):
                 break
             time.sleep(0.2)
         time.sleep(2)  # a few more ticks on both replicas: nothing may open twice
@@ -127,7 +165,37 @@ def test_two_processes_on_one_postgres_open_each_standup_once(
         statuses = [r.stop() for r in replicas]
     assert statuses == [0, 0], [r.errors for r in replicas]
     counts = Counter(opening for r in replicas for opening in r.openings())
-    expected = {(f"team-{n}", *each) for n in range(STANDUPS) for each in PER_CHANNEL}
+    expected = {(f"team-{n}", *each) for n in working for each in PER_CHANNEL}
     assert set(counts) == expected, (counts, [r.errors[-5:] for r in replicas])
     assert set(counts.values()) == {1}  # each standup, and each member's prompt, once
     assert not any("Traceback" in "".join(r.errors) for r in replicas)
+    ledger = asyncio.run(standup_runs(postgres_url))
+    for n in range(STANDUPS):
+        (run, retro) = ledger[f"team-{n}"]  # one run per standup and occurrence
+        for opened in (run, retro):
+            if n in working:
+                assert opened.status is RunStatus.DONE
+            else:
+                assert opened.status is RunStatus.SKIPPED, opened
+                assert opened.reason is not None
+                if day_off(n) == "extra":
+                    assert opened.reason == "a day off of this channel"
+                else:
+                    assert opened.reason.startswith("outside the work week (")
+
+
+async def standup_runs(url: str) -> dict[str, list[Run]]:
+    """Each channel's scheduled standup openings (not the DMs), whichever replica made them."""
+    engine = create_engine(url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            found = {}
+            for n in range(STANDUPS):
+                channel = ChannelKey("console", "local", f"team-{n}")
+                runs = await uow.schedules.runs(channel, RunKind.STANDUP_OPEN, limit=20)
+                found[channel.channel] = [
+                    r for r in runs if "person" not in r.payload and not r.payload.get("prepare")
+                ]
+            return found
+    finally:
+        await engine.dispose()

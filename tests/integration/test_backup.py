@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.runtime.timetable import CronTimetable
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Event, Kind, ScheduleKind
 from bot.messages import Reply, Request, Tone
@@ -39,6 +40,8 @@ START = datetime(2026, 12, 7, 8, 0, 0, 250_000, tzinfo=UTC)
 PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/raid settings leads @ana @raj"),
     ("ana", "/raid settings timezone Europe/Berlin"),
+    ("ana", "/raid settings holidays DE-BY"),
+    ("ana", "/raid settings holidays add 2026-12-31"),
     ("ana", "/blocker Waiting on firewall change from NetOps @dana due Friday"),
     ("ana", "/blocker Creds for staging @erin"),
     (
@@ -54,7 +57,7 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
         "/change Add CRM integration to scope impact schedule +2 weeks, cost +8k @sponsor"
         " because sales needs leads in CRM",
     ),
-    ("ana", "/change Drop the legacy export impact scope smaller @sponsor"),
+    ("ana", "/change Drop the legacy export impact scope small @sponsor"),
     ("dana", "/raid resolve B-1 firewall rule merged"),
     ("ana", "/raid note B-2 asked NetOps again — “soon”"),
     ("ana", "/raid assign B-2 @raj"),
@@ -85,6 +88,8 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup add retro"),
     ("ana", "/standup retro schedule fri 15:00"),
     ("ana", "/standup retro questions What went well? | What do we change?"),
+    ("ana", "/standup retro mode dm local"),
+    ("ana", "/standup tz @raj Asia/Kolkata"),
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest"),
 ]
@@ -104,7 +109,12 @@ def request(channel: ChannelKey, user: str, line: str, **extra: Any) -> Request:
 
 async def seed(engine: AsyncEngine, clock: FixedClock) -> None:
     """A rich log in two channels, through the core and (for every field) the repository."""
-    core = Core(make_uow_factory(engine), clock=clock, default_timezone="Europe/Berlin")
+    core = Core(
+        make_uow_factory(engine),
+        clock=clock,
+        default_timezone="Europe/Berlin",
+        timetable=CronTimetable(),
+    )
     for channel, script in ((PROJ, PROJ_SCRIPT), (SLACK, SLACK_SCRIPT)):
         for user, line in script:
             clock.advance(minutes=7, microseconds=1)
@@ -192,7 +202,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         (PROJ, "/blocker Brand new problem"),
         (PROJ, "/risk Brand new risk"),
         (PROJ, "/decision needed Brand new question @cio"),
-        (PROJ, "/change Brand new change impact scope bigger @sponsor"),
+        (PROJ, "/change Brand new change impact scope large @sponsor"),
         (SLACK, "/blocker Brand new problem"),
     ):
         reply = await core.handle(request(channel, "ana", line))

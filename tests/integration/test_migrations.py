@@ -45,7 +45,7 @@ RAIDLINE_TABLES = {
     "seen_requests",
     "calendar_tokens",
 }
-HEAD = "0008"
+HEAD = "0010"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -165,6 +165,8 @@ OLDEST_COMPATIBLE = {
     "0006": "0003",
     "0007": "0003",
     "0008": "0003",
+    "0009": "0003",
+    "0010": "0003",
 }
 
 

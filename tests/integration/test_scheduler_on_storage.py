@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import bot.scheduler
-from bot.domain.model import ChannelKey, Run, RunKind, RunStatus, Schedule, ScheduleKind
+from bot.domain.model import (
+    WEEKDAYS,
+    ChannelKey,
+    ChannelSettings,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+)
 from bot.messages import (
     Action,
     Card,
@@ -164,11 +173,14 @@ async def test_a_send_slower_than_the_lease_is_not_taken_over_by_a_second_worker
     monkeypatch.setattr(bot.scheduler, "LEASE", timedelta(seconds=1))
     now = datetime.now(UTC)
     async with make_uow_factory(engine)() as uow:
+        team = ChannelKey("console", "local", "team")
+        # Today, whatever day it is, is a working day: the run must be sent, not skipped.
+        await uow.channels.save_settings(ChannelSettings(channel=team, work_days=WEEKDAYS))
         await uow.schedules.save(
             Schedule(
-                channel=ChannelKey("console", "local", "team"),
+                channel=team,
                 kind=ScheduleKind.STANDUP,
-                days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                days=WEEKDAYS,
                 at="09:30",
                 timezone="Europe/Berlin",
                 enabled=True,

@@ -75,8 +75,10 @@ def test_rules_refuse_wrong_kinds_and_states_with_what_to_do_instead() -> None:
     assert wrong_kind.value.message == (
         "Only blockers can be resolved; R-3 is a risk. Use `close` or `occurred` for a risk."
     )
-    with pytest.raises(Conflict, match=r"^B-3 is resolved, so it can't be resolved\.$"):
+    with pytest.raises(Conflict, match=r"^B-3 is already resolved\.$"):
         rules.check_resolve("rita", item(Kind.BLOCKER, Status.RESOLVED), LEADS)
+    with pytest.raises(Conflict, match=r"^B-3 was withdrawn; `/raid reopen B-3` brings it back"):
+        rules.check_resolve("rita", item(Kind.BLOCKER, Status.WITHDRAWN), LEADS)
     rules.check_reopen("rita", item(Kind.BLOCKER, Status.WITHDRAWN), LEADS)
     with pytest.raises(UsageError, match="Log a new one instead"):
         rules.check_reopen("rita", item(Kind.DECISION, Status.DECIDED), LEADS)

@@ -126,7 +126,7 @@ async def test_a_standup_day_from_opening_to_summary(
     assert tracked.text.startswith("Tracked B-1: waiting on VPN access")
     blocker = chat.item("B-1")
     assert blocker.reporter == "ana"
-    assert blocker.details == "From the standup of 2026-11-26; tracked by <@bob>."
+    assert blocker.details == "From the standup of Thu 26 Nov 2026; tracked by <@bob>."
     twice = await chat.click(tracks[0].action_id, user="bob")
     assert twice.text.startswith("Already tracked as B-1")
 
@@ -151,12 +151,12 @@ async def test_a_standup_opens_late_within_its_window_and_is_missed_after_it(
     assert sum("Standup time!" in t for t in texts) == 1  # only Monday's opens
     assert any("Standup summary" in t for t in texts)  # Thursday's closed
     status = render_text(await chat.say("/standup"))
-    assert "2026-11-27: missed" in status
+    assert "Fri 27 Nov: missed" in status
 
 
 async def test_skip_and_now(chat: Chat, scheduler: Scheduler, outbox: Recorder) -> None:
     await chat.say("/standup schedule daily 09:30")
-    assert (await chat.say("/standup skip tomorrow")).text == "No standup on 2026-11-26."
+    assert (await chat.say("/standup skip tomorrow")).text == "No standup on Thu 26 Nov."
     at(chat, 2026, 11, 26, 9, 31)
     await scheduler.tick()
     assert outbox.take() == []
@@ -359,9 +359,13 @@ async def test_scheduled_digest_posts_once_and_skips_when_there_is_nothing(
     (digest,) = outbox.take()
     assert digest.reply.text.startswith("Digest: 1 change, 1 open blocker")
 
-    at(chat, 2026, 11, 29, 12, 0)  # down Friday and Saturday 17:00: one catch-up
+    at(chat, 2026, 11, 29, 12, 0)  # down Friday and Saturday 17:00: one catch-up...
     await scheduler.tick()
-    assert len(outbox.take()) == 1
+    assert outbox.take() == []  # ...on Saturday, outside the work week: skipped
+    at(chat, 2026, 11, 30, 17, 0)  # Monday's covers everything since Thursday's
+    await scheduler.tick()
+    digests = [m for m in outbox.take() if m.reply.text.startswith("Digest:")]
+    assert len(digests) == 1  # (besides the overdue blocker's nudge)
 
 
 async def test_standup_and_digest_help(chat: Chat) -> None:
@@ -427,3 +431,35 @@ async def test_a_nudge_that_fails_twice_then_succeeds_counts_once(chat: Chat) ->
     assert [m.to_user for m in sent] == ["dana", "dana", None]
     assert "reminder 4; leads: <@ana> <@raj>" in sent[-1].reply.text
     assert chat.item("B-1").nudge_count == 4
+
+
+async def test_standup_shows_the_standup_that_is_open_now(
+    chat: Chat, scheduler: Scheduler, outbox: Recorder
+) -> None:
+    await chat.say("/standup members @ana @bob @dana")
+    await chat.say("/standup window 1h")
+    await chat.say("/standup schedule weekdays 09:30")
+    await chat.say("/standup away until dec 8", user="dana")
+    before = await chat.say("/standup")
+    assert before.text == "Standup of this channel"  # nothing is open yet
+
+    at(chat, 2026, 11, 26, 9, 30)
+    await scheduler.tick()
+    (opening,) = outbox.take()
+    answer = opening.reply.actions[0]
+    await chat.click(answer.action_id, {"q0": "shipped login"}, user="ana")
+    at(chat, 2026, 11, 26, 10, 0)
+    reply = await chat.say("/standup", user="bob")
+    assert reply.text == (
+        "The standup of Thu 26 Nov is open: answers are taken until Thu 26 Nov 10:30 CET."
+    )
+    open_now = reply.sections[0]
+    assert open_now.heading == "Standup of Thu 26 Nov, open now"
+    assert open_now.lines == ("Answered (1): <@ana>", "Not yet (1): <@bob>", "Away: dana")
+    assert reply.sections[1].heading == "Standup"  # the schedule and settings follow
+
+    at(chat, 2026, 11, 26, 10, 31)
+    await scheduler.tick()
+    outbox.take()
+    closed = await chat.say("/standup")
+    assert closed.text == "Standup of this channel"
