@@ -134,7 +134,7 @@ async def test_risk_modal_asks_five_fields_and_typed_options_cover_the_rest(
         )
     )
     fields = field_values(message)
-    assert fields["Score"] == "20"
+    assert fields["Score"] == "20 (high)"
     assert fields["Response"] == "mitigate"
     assert fields["Mitigation"] == "weekly check-in"
 
@@ -280,7 +280,11 @@ async def test_new_date_opens_a_modal_and_its_submission_edits_the_message(
 async def test_change_request_approve_and_reject_with_reason(
     bot: DiscordAdapter, discord_api: Driver, fake: FakeDiscord
 ) -> None:
-    options = [opt("title", "Add CRM"), opt("impact", "scope +CRM"), user_opt("approver", DANA)]
+    options = [
+        opt("title", "Add CRM"),
+        opt("impact", "scope +1 CRM module"),
+        user_opt("approver", DANA),
+    ]
     first = await discord_api.message(slash(place(), "change", options))
     second = await discord_api.message(slash(place(), "change", options))
 
