@@ -37,6 +37,7 @@ from bot.ports import (
     SystemClock,
     Timetable,
     UnitOfWorkFactory,
+    ZoneDirectory,
 )
 from bot.services import calendar, export
 from bot.services.items import Context
@@ -106,6 +107,8 @@ class Core:
         self.accepting = True
         #: how each platform names people (by platform); adapters register theirs
         self.directories: dict[str, PeopleDirectory] = {}
+        #: per platform, where people's own time zones are (standups in "dm local" mode)
+        self.zone_directories: dict[str, ZoneDirectory] = {}
         #: the addresses of raidline's web pages, set where a web server serves them (the
         #: calendar feed); None: ``/raid calendar`` says there is no feed here
         self.links: Links | None = None

@@ -403,6 +403,15 @@ class PeopleDirectory(Protocol):
         ...
 
 
+class ZoneDirectory(Protocol):
+    """Where a platform keeps people's own time zones (Slack: users.info's ``tz``), for
+    standups that ask each member at their own local time."""
+
+    async def timezones(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """The IANA time zones of those of ``people`` the platform knows one for, by id."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, time-zone aware, in UTC."""

@@ -19,7 +19,7 @@ from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
 from bot.services.items import Context
-from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, did_you_mean
+from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, closest, did_you_mean
 from bot.views.items import level_choices
 
 #: text -> typed call (raises UsageError with the command's usage)
@@ -153,6 +153,7 @@ _DAYS = tuple(
 _MODES = (
     Choice("thread", "a thread under the standup message"),
     Choice("dm", "a direct message to each member"),
+    Choice("dm local", "a direct message to each member at their own local time"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
 _ROLES = (
@@ -764,8 +765,8 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     _standup(
         "mode",
         "Answer in a thread or by direct message",
-        (_choice("mode", "thread or dm", _MODES, required=True),),
-        usage="mode thread|dm",
+        (_choice("mode", "thread, dm or dm local", _MODES, required=True),),
+        usage="mode thread|dm|dm local",
         example="mode dm",
     ),
     _standup(
@@ -774,6 +775,16 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "tz",
+        "Your own time zone for standups in dm local mode",
+        (
+            _text("zone", "an IANA time zone, e.g. Europe/Lisbon, or off", required=True),
+            _user("who", "whose time zone (default: yours; others: leads only)"),
+        ),
+        usage="tz [@who] <zone>|off",
+        example="tz Europe/Lisbon",
     ),
     _standup(
         "late",
@@ -877,9 +888,13 @@ def _parse_raid(ctx: Context, text: str) -> Any:
     name = words[0].lower()
     sub = _RAID_TEXT_SUBS.get(name)
     if sub is None or sub.parse is None:
+        # a typo of a subcommand gets that subcommand's usage (``resolv`` -> resolve's)
+        close = closest(name, list(_RAID_TEXT_SUBS))
+        meant = _RAID_TEXT_SUBS[close] if close else None
+        hint = f" Did you mean `{close}`?" if close else ""
         raise UsageError(
-            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(_RAID_TEXT_SUBS))}",
-            usage=COMMANDS["raid"].usage,
+            f"`{name}` is not a /raid subcommand.{hint}",
+            usage=meant.usage if meant and meant.usage else COMMANDS["raid"].usage,
         )
     return sub.parse(ctx, words[1] if len(words) > 1 else "")
 
@@ -937,7 +952,8 @@ COMMANDS: dict[str, Command] = {
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
             "window, mode, late answers, reminders, mentions, skip, away, now; "
-            "several named standups per channel (add, remove)",
+            "several named standups per channel (add, remove); each member asked at their own "
+            "time (mode dm local, tz)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,

@@ -88,6 +88,8 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup add retro"),
     ("ana", "/standup retro schedule fri 15:00"),
     ("ana", "/standup retro questions What went well? | What do we change?"),
+    ("ana", "/standup retro mode dm local"),
+    ("ana", "/standup tz @raj Asia/Kolkata"),
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest"),
 ]

@@ -160,3 +160,16 @@ async def test_help_next_to_other_options_is_a_title_word(chat: Chat) -> None:
     options = {"title": "help", "owner": "dana"}
     await chat.core.handle(Request(chat.channel, "ana", command="blocker", options=options))
     assert [i.title for i in chat.items()] == ["help"]
+
+
+@pytest.mark.parametrize(
+    ("line", "suggested"),
+    [("/raid resolv B-1", "resolve"), ("/raid snoze B-1 2d", "snooze"), ("/raid fnd x", "find")],
+)
+async def test_a_typo_of_a_raid_subcommand_shows_that_subcommands_usage(
+    chat: Chat, line: str, suggested: str
+) -> None:
+    reply = await chat.say(line)
+    assert reply.tone is Tone.ERROR
+    assert f"Did you mean `{suggested}`?" in reply.text
+    assert reply.usage == COMMANDS["raid"].subcommand(suggested).usage  # type: ignore[union-attr]
