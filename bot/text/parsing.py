@@ -133,7 +133,9 @@ def people_named(text: str) -> list[str]:
 def person_or_text(text: str) -> str:
     """What a blocker waits on: one mentioned person (kept as ``<@id>``) or free text."""
     text = text.strip()
-    refuse_broadcast(text)
+    words = text.split()
+    if words and _is_broadcast(words[0]):  # where the person would be; later, only words
+        refuse_broadcast(words[0])
     person = mention_of(text)
     return mention(person) if person else text
 
