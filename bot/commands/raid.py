@@ -23,6 +23,7 @@ from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import (
+    canonical_mentions,
     did_you_mean,
     mention,
     mention_of,
@@ -1078,6 +1079,8 @@ def _edit_value(item: Item, name: str, word: str, value: str) -> object:
         return parse_impacts(value)
     if name == "waiting_on":
         return person_or_text(value)
+    if name == "title":
+        return canonical_mentions(value.strip())
     return value.strip()
 
 
@@ -1147,7 +1150,7 @@ async def save_edit(ctx: Context, call: calls.SaveEdit) -> Reply:
         try:
             updates[name] = None if not value.strip() else _edit_value(item, name, name, value)
             if name == "title":
-                updates[name] = svc.validate_title(value)
+                updates[name] = svc.validate_title(canonical_mentions(value))
         except UsageError as e:
             errors[form_name] = e.message
     if errors:

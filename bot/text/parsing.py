@@ -124,6 +124,11 @@ def find_mentions(text: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _MENTION_RE.finditer(text)]
 
 
+def canonical_mentions(text: str) -> str:
+    """``text`` with every mention written as the core writes people (``<@dana>``)."""
+    return _MENTION_RE.sub(lambda m: mention(m.group(1) or m.group(2)), text)
+
+
 def people_named(text: str) -> list[str]:
     """The people an argument names (``@erin @raj``, or ids); refuses ``@here`` & co."""
     refuse_broadcast(text)
