@@ -334,6 +334,14 @@ class Schedule:
     #: a named standup (``/standup add retro``); None: the channel's default one. With the
     #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
     name: str | None = None
+    #: 1: every week on ``days``; 2: every other week, the weeks of ``week_anchor``
+    every_weeks: int = 1
+    #: the ISO date of a Monday whose week runs (every other week)
+    week_anchor: str | None = None
+    #: monthly on the first/second/third/fourth/last of ``days[0]``
+    nth: str | None = None
+    #: monthly on this day of the month
+    month_day: int | None = None
 
     @property
     def stored_id(self) -> int:

@@ -85,6 +85,10 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "every_weeks": schedule.every_weeks,
+        "week_anchor": schedule.week_anchor,
+        "nth": schedule.nth,
+        "month_day": schedule.month_day,
     }
 
 
