@@ -173,6 +173,8 @@ def schedule_options(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
     }
 
 
@@ -227,6 +229,10 @@ def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
             found[name] = tuple(options[name] or ())
     if "mentions" in options:
         found["mentions"] = bool(options["mentions"])
+    if "local_times" in options:
+        found["local_times"] = bool(options["local_times"])
+    if "zones" in options:
+        found["zones"] = dict(options["zones"] or {})
     return found
 
 

@@ -83,7 +83,7 @@ async def test_an_import_creates_the_items_as_chat_would_and_says_imported(chat:
     history = render_text(await chat.say("/raid history B-2"), width=500)
     assert "@ana imported: status: open; title: Old firewall ticket; owner: @dana; " in history
     assert "“from register.csv, row 6”" in history
-    assert "@ana resolved: status from open to resolved" in history
+    assert "@ana resolved: status: open → resolved" in history
 
 
 async def test_one_wrong_row_and_nothing_is_imported(chat: Chat) -> None:
