@@ -23,6 +23,7 @@ MODULES = [
     "bench_commands",
     "bench_slack_http",
     "bench_digest",
+    "bench_dashboard",
     "bench_scheduler",
     "bench_process",
 ]

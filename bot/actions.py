@@ -29,6 +29,7 @@ ITEM_VERBS = frozenset(
         "withdraw",
         "implemented",
         "note",
+        "edit",
     }
 )
 #: Of those, the verbs whose click opens a form first (who, which date, what, why).
@@ -104,6 +105,11 @@ def reopen(ref: Ref | str) -> str:
 
 def implemented(ref: Ref | str) -> str:
     return item_action("implemented", ref)
+
+
+def edit(ref: Ref | str) -> str:
+    """The Edit button, and the id of the Edit form it opens (filled from the database)."""
+    return item_action("edit", ref)
 
 
 def snooze(ref: Ref | str, days: int = 1) -> str:
@@ -192,6 +198,7 @@ __all__ = [
     "close",
     "decide",
     "due",
+    "edit",
     "implemented",
     "item_action",
     "list_page",

@@ -37,6 +37,7 @@ from bot.ports import (
     SystemClock,
     Timetable,
     UnitOfWorkFactory,
+    ZoneDirectory,
 )
 from bot.services import calendar, export
 from bot.services.items import Context
@@ -106,6 +107,8 @@ class Core:
         self.accepting = True
         #: how each platform names people (by platform); adapters register theirs
         self.directories: dict[str, PeopleDirectory] = {}
+        #: per platform, where people's own time zones are (standups in "dm local" mode)
+        self.zone_directories: dict[str, ZoneDirectory] = {}
         #: the addresses of raidline's web pages, set where a web server serves them (the
         #: calendar feed); None: ``/raid calendar`` says there is no feed here
         self.links: Links | None = None
@@ -216,7 +219,7 @@ class Core:
                     f"`/{command}` is not a raidline command.{hint} `/raid help` lists them all.",
                     usage=COMMANDS[close or "raid"].usage,
                 )
-            if request.options is None and (asked := help_request(command, request.text)):
+            if asked := help_request(command, _typed_text(request)):
                 return asked
             if not request.text.strip() and not request.options and spec.form is not None:
                 return Reply(text=f"Fill in the form: {spec.form.title}.", form=spec.form)
@@ -383,6 +386,15 @@ def check_limits(call: object) -> None:
         names: Mapping[str, str] = getattr(call, "FORM_FIELDS", {})
         raise FormInvalid({names.get(name, name): error for name, error in errors.items()})
     raise UsageError(" ".join(dict.fromkeys(errors.values())))
+
+
+def _typed_text(request: Request) -> str:
+    """What the user typed after the command: the text, or on a platform's typed options
+    without a subcommand (``/blocker title: help``) the one value given."""
+    if request.options is None:
+        return request.text
+    given = [v for v in request.options.values() if v.strip()]
+    return given[0] if not request.subcommand and len(given) == 1 else ""
 
 
 def _kind(request: Request) -> str:

@@ -146,6 +146,18 @@ class ItemRepository(Protocol):
         """Every active item (open, pending, proposed, approved) in one workspace's channels."""
         ...
 
+    async def by_ids(self, channel: ChannelKey, ids: Sequence[int]) -> builtins.list[Item]:
+        """The items of one channel among ``ids`` (ids of other channels find nothing)."""
+        ...
+
+    async def field_changes_since(
+        self, channel: ChannelKey, since: datetime, fields: Sequence[str]
+    ) -> builtins.list[tuple[int, Event]]:
+        """(item id, event) for the events of one channel after ``since`` that changed any of
+        ``fields`` (``status``, ``owner``), oldest first: the trend lines' history without
+        the notes and re-datings that make up most of it."""
+        ...
+
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:
         """Each item's events, oldest first; items without events map to an empty list."""
         ...
@@ -388,6 +400,15 @@ class PeopleDirectory(Protocol):
 
     async def names(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
         """Display names of those of ``people`` (ids) the platform can name, by id."""
+        ...
+
+
+class ZoneDirectory(Protocol):
+    """Where a platform keeps people's own time zones (Slack: users.info's ``tz``), for
+    standups that ask each member at their own local time."""
+
+    async def timezones(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """The IANA time zones of those of ``people`` the platform knows one for, by id."""
         ...
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -42,6 +42,7 @@ from bot.ports import (
     Timetable,
     UnitOfWork,
     UnitOfWorkFactory,
+    ZoneDirectory,
 )
 from bot.services import dashboard, days_off, digests, nudges, standups
 from bot.text.dates import check_timezone
@@ -65,6 +66,8 @@ NUDGED_RECENTLY = timedelta(hours=12)
 #: batch reports ``busy`` and the tick loop runs the next one at once.
 CLAIM_BATCH = 100
 DELIVERY_BATCH = 50
+#: The longest a "dm local" standup waits for the platform to tell its members' time zones.
+ZONE_LOOKUP_SECONDS = 5.0
 
 
 class NoRoute(Exception):
@@ -153,6 +156,8 @@ class Scheduler:
         self.clock = clock or SystemClock()
         #: next runs and holidays (the zoneinfo-only fallback when none is given)
         self.timetable: Timetable = timetable or ZoneTimetable()
+        #: per platform, where members' own time zones are looked up ("dm local" standups)
+        self.zone_directories: Mapping[str, ZoneDirectory] = {}
         self.default_timezone = default_timezone
         #: platforms this process delivers to (None: all)
         self.platforms = platforms
@@ -260,13 +265,15 @@ class Scheduler:
         """Runs for every occurrence up to ``now`` (missed ones recorded), next run advanced."""
         assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
         rule = rule_of(s)
-        occurrences = [s.next_run_at]
+        # A "dm local" standup is claimed ``lead`` ahead of its time (standups.lead).
+        lead = standups.lead(s)
+        occurrences = [s.next_run_at + lead]
         while len(occurrences) < 400:
             following = self.timetable.next_run(rule, occurrences[-1])
-            if following > now:
+            if following - lead > now:
                 break
             occurrences.append(following)
-        upcoming = self.timetable.next_run(rule, max(now, occurrences[-1]))
+        upcoming = self.timetable.next_run(rule, max(now + lead, occurrences[-1])) - lead
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
@@ -290,6 +297,7 @@ class Scheduler:
                     status = RunStatus.MISSED
                 else:
                     status = RunStatus.PENDING
+                at = {"at": occurrence.isoformat()} if lead else {}
                 new.append(
                     Run(
                         key=f"standup_open:{s.stored_id}:{day}",
@@ -297,10 +305,12 @@ class Scheduler:
                         channel=s.channel,
                         due_at=occurrence,
                         status=status,
-                        payload={"schedule_id": s.stored_id, "local_date": day},
+                        payload={"schedule_id": s.stored_id, "local_date": day, **at},
                         created_at=now,
                     )
                 )
+                if lead and status is RunStatus.PENDING:
+                    new.append(standups.prepare_run(s, occurrence, day, now))
         added = await uow.schedules.add_runs(new)
         for run in new:
             if run.key in added and run.status is RunStatus.MISSED:
@@ -600,7 +610,7 @@ class Scheduler:
         await digests.delivered(uow, run.channel, run.built_at or at)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        opened = await standups.open_run(uow, run, now)
+        opened = await standups.open_run(uow, run, now, self._member_zones)
         if opened is None:
             return None
         reply = standup_views.opening(
@@ -611,6 +621,19 @@ class Scheduler:
             name=opened.name,
         )
         return Outgoing(run.channel, reply, to_user=opened.to_user)
+
+    async def _member_zones(self, channel: ChannelKey, people: Sequence[str]) -> Mapping[str, str]:
+        """The members' time zones the channel's platform knows (Slack: users.info); none
+        when it knows none or does not answer in time."""
+        directory = self.zone_directories.get(channel.platform)
+        if directory is None or not people:
+            return {}
+        try:
+            async with asyncio.timeout(ZONE_LOOKUP_SECONDS):
+                return await directory.timezones(channel, people)
+        except Exception as exc:  # a platform outage must not stop a standup
+            log.warning("no time zones from %s: %s", channel.platform, type(exc).__name__)
+            return {}
 
     async def _standup_open_done(
         self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime

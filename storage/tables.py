@@ -200,6 +200,10 @@ class ItemRow(Base):
     date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+#: Events that change no field but the note, the due date or the snooze: most of a history.
+QUIET_CONDITION = "action NOT IN ('note', 're-dated', 'snoozed')"
+
+
 class ItemEventRow(Base):
     """One entry of an item's history; ``changes`` is a list of ``{field, old, new}``."""
 
@@ -208,6 +212,15 @@ class ItemEventRow(Base):
         Index("ix_item_events_item_id_id", "item_id", "id"),
         # "What changed since": one channel's recent events, without reading its history.
         Index("ix_item_events_channel_id_at", "channel_id", "at"),
+        # The trend lines: the events that may change a status or an owner (not the notes,
+        # re-datings and snoozes that make up most of a history): QUIET_CONDITION.
+        Index(
+            "ix_item_events_channel_id_at_changes",
+            "channel_id",
+            "at",
+            sqlite_where=text(QUIET_CONDITION),
+            postgresql_where=text(QUIET_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

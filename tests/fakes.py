@@ -149,6 +149,8 @@ class _Items:
         found = [i for i in found if where.matches(i)]
         if order is ItemOrder.SCORE:
             found.sort(key=lambda i: (i.score is None, -(i.score or 0)))  # stable: oldest next
+        elif order is ItemOrder.RECENT:
+            found.reverse()
         return found if limit is None else found[:limit]
 
     async def search(
@@ -221,6 +223,19 @@ class _Items:
         if event.moves_date:
             item = self.s.items[item_id]
             self.s.items[item_id] = dataclasses.replace(item, date_moves=item.date_moves + 1)
+
+    async def by_ids(self, channel: ChannelKey, ids: Sequence[int]) -> list[Item]:
+        wanted = set(ids)
+        return [i for i in await self.list(channel) if i.id in wanted]
+
+    async def field_changes_since(
+        self, channel: ChannelKey, since: datetime, fields: Sequence[str]
+    ) -> list[tuple[int, Event]]:
+        return [
+            (item.stored_id, event)
+            for item, event in await self.events_since(channel, since)
+            if any(c.field in fields for c in event.changes)
+        ]
 
     async def events(self, item_ids: Sequence[int]) -> dict[int, list[Event]]:
         return {i: list(self.s.events.get(i, [])) for i in item_ids}

@@ -31,7 +31,7 @@ from aiohttp import web
 from adapters.web_auth import CHANNEL_PREFIX, OPEN_PATH, SESSION_TTL, DashboardAuth
 from bot.dispatcher import Core
 from bot.domain import trends
-from bot.domain.model import ChannelKey, Item, Kind, Ref, Status
+from bot.domain.model import ChannelKey, Kind, Ref, Status
 from bot.errors import Unavailable
 from bot.ports import ChartDrawer
 from bot.services import dashboard as data
@@ -197,8 +197,6 @@ class Dashboard:
                 if view.digest.warnings
                 else ()
             ),
-            decision_groups=_by_status(view.decisions, Kind.DECISION),
-            change_groups=_by_status(view.changes, Kind.CHANGE),
             when=lambda dt: format_datetime(dt, tz, now) if dt else "—",
             formats=FORMATS,
             chart=self.charts is not None,
@@ -282,32 +280,6 @@ class Dashboard:
 
 
 _LEVEL_WORDS = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
-
-
-#: The decision log's and the change requests' groups, in this order.
-_STATUS_ORDER = {
-    Kind.DECISION: (
-        Status.PENDING,
-        Status.DECIDED,
-        Status.SUPERSEDED,
-        Status.REJECTED,
-        Status.WITHDRAWN,
-    ),
-    Kind.CHANGE: (
-        Status.PROPOSED,
-        Status.APPROVED,
-        Status.IMPLEMENTED,
-        Status.REJECTED,
-        Status.WITHDRAWN,
-    ),
-}
-
-
-def _by_status(items: list[Item], kind: Kind) -> list[tuple[str, list[Item]]]:
-    """Items grouped by status, in the order of :data:`_STATUS_ORDER`, empty groups left out."""
-    order = _STATUS_ORDER[kind]
-    groups = [(s.label, [i for i in items if i.status is s]) for s in order]
-    return [(label, group) for label, group in groups if group]
 
 
 def _list_filter(query: Any) -> tuple[data.ListFilter, list[str]]:

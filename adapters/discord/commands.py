@@ -133,7 +133,8 @@ def _subcommand(
     if sub.subcommands:
         group = app_commands.Group(name=sub.name, description=sub.description)
         for child in sub.subcommands:
-            group.add_command(_subcommand(command, child, path))
+            if not child.text_only:
+                group.add_command(_subcommand(command, child, path))
         return group
     return app_commands.Command(
         name=sub.name,
@@ -147,7 +148,8 @@ def build_command(spec: Command) -> app_commands.Command[Any, ..., None] | app_c
     if spec.subcommands:
         group = app_commands.Group(name=spec.name, description=spec.description, guild_only=True)
         for sub in spec.subcommands:
-            group.add_command(_subcommand(spec.name, sub, None))
+            if not sub.text_only:  # aliases such as ``rename`` are typed only
+                group.add_command(_subcommand(spec.name, sub, None))
         return group
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=spec.name,

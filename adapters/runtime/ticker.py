@@ -123,6 +123,7 @@ def make_ticker(
         timetable=core.timetable,
     )
     scheduler.charts = core.charts
+    scheduler.zone_directories = core.zone_directories
     if metrics is not None:
         scheduler.observers.append(metrics.observe_tick)
     runner = TickRunner(scheduler, settings.raidline_tick_seconds)

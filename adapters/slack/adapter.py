@@ -37,7 +37,9 @@ class SlackAdapter:
             deps.core, self.outbound, self.timezones, deps.settings.slack_command_names
         )
         self.listeners.register(self.slack.app)
-        deps.core.directories[PLATFORM] = SlackNames(self.slack, self.timezones)
+        names = SlackNames(self.slack, self.timezones)
+        deps.core.directories[PLATFORM] = names
+        deps.core.zone_directories[PLATFORM] = names
 
     @property
     def identity(self) -> dict[str, Any]:

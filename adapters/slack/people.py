@@ -103,6 +103,14 @@ class SlackNames:
         )
         return {p: who.name for p, who in zip(people, found, strict=True) if who.name}
 
+    async def timezones(self, channel: ChannelKey, people: Sequence[str]) -> dict[str, str]:
+        """:class:`~bot.ports.ZoneDirectory`: each person's ``tz`` from users.info."""
+        client = await self._api.client_for(channel.workspace)
+        found = await asyncio.gather(
+            *(self._people.person(client, channel.workspace, p) for p in people)
+        )
+        return {p: who.timezone for p, who in zip(people, found, strict=True) if who.timezone}
+
 
 #: The name this cache had when it only knew time zones.
 TimeZones = People

@@ -129,6 +129,7 @@ class Occurred:
 @dataclass(frozen=True)
 class Reopen:
     ref: Ref
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,40 @@ class Reject:
 class Supersede:
     ref: Ref
     by: Ref | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """``/raid edit``, ``rename`` and ``rescore``: (field as typed, new value) pairs, applied
+    together as one change (``rescore`` sets likelihood and impact at once)."""
+
+    ref: Ref
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OpenEdit:
+    """A click on an item's Edit button: its form, filled with the item's values."""
+
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class SaveEdit:
+    """The Edit form submitted. A field left out of the form (``None``) stays as it is; one
+    submitted empty is cleared (the title, likelihood and impact cannot be)."""
+
+    ref: Ref
+    title: str | None = None
+    details: str | None = None
+    waiting_on: str | None = None
+    likelihood: str | None = None
+    impact: str | None = None
+    response: str | None = None
+    mitigation: str | None = None
+    rationale: str | None = None
+    why: str | None = None
+    from_form: bool = True
 
 
 @dataclass(frozen=True)

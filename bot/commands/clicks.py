@@ -36,6 +36,21 @@ def click_call(ctx: Context, action_id: str, values: Mapping[str, str]) -> objec
         raise UsageError(f"`{action_id}` is not an action I know.")
     if a.verb == "snooze":
         return calls.Snooze(ref, a.days or 1)
+    if a.verb == "edit":
+        if not values:
+            return calls.OpenEdit(ref)
+        return calls.SaveEdit(
+            ref,
+            title=values.get("title"),
+            details=values.get("details"),
+            waiting_on=values.get("waiting_on"),
+            likelihood=values.get("likelihood"),
+            impact=values.get("impact"),
+            response=values.get("response"),
+            mitigation=values.get("mitigation"),
+            rationale=values.get("rationale"),
+            why=values.get("why"),
+        )
     if a.verb in actions.FORM_VERBS and not values:
         return calls.OpenItemForm(a.verb, ref)
     if a.verb == "assign":
@@ -59,7 +74,7 @@ _NOTED: Mapping[str, Callable[[Ref, str | None], object]] = {
     "implemented": calls.Implement,
     "withdraw": calls.Withdraw,
     "note": lambda ref, note: calls.Note(ref, note or ""),
-    "reopen": lambda ref, _note: calls.Reopen(ref),
+    "reopen": lambda ref, note: calls.Reopen(ref, note),
     "take": lambda ref, _note: calls.Take(ref),
 }
 

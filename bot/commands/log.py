@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,8 @@ from typing import Any
 from bot import actions as action_ids
 from bot.commands.calls import LogItem
 from bot.domain.kinds import KINDS
-from bot.domain.model import IMPACT_AREAS, Item, Kind, Status
+from bot.domain.limits import is_blank
+from bot.domain.model import Item, Kind, Status
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
 from bot.services import items as svc
@@ -23,6 +23,7 @@ from bot.text.parsing import (
     ValueKind,
     check_fields,
     mention,
+    parse_impacts,
     parse_level,
     parse_options,
     parse_people,
@@ -77,28 +78,6 @@ _SPECS: dict[str, tuple[OptionSpec, ...]] = {
 }
 
 _NEEDED_WORDS = ("needed", "need", "pending")
-
-
-def parse_impacts(text: str) -> dict[str, str]:
-    """``schedule +2 weeks, cost +8k`` -> {"schedule": "+2 weeks", "cost": "+8k"}."""
-    impacts: dict[str, str] = {}
-    for part in re.split(r"[,;]\s*", text.strip()):
-        words = part.split(maxsplit=1)
-        if not words:
-            continue
-        area = words[0].lower().rstrip(":")
-        if area not in IMPACT_AREAS:
-            raise UsageError(
-                f"Say which area each impact is on: scope, schedule, cost or quality "
-                f"(e.g. `impact schedule +2 weeks, cost +8k`); `{part}` names none."
-            )
-        impacts[area] = words[1].strip() if len(words) > 1 else "affected"
-    if not impacts:
-        raise UsageError(
-            "A change request states its impact on at least one of scope, schedule, cost or "
-            "quality, e.g. `impact schedule +2 weeks, cost +8k`."
-        )
-    return impacts
 
 
 def _date(ctx: Context, text: str) -> datetime:
@@ -164,6 +143,14 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
         if missing:
             text += f"\n{item.ref} has {' and '.join(missing)} yet."
             actions = tuple(follow)
+    if item.kind is Kind.RISK and item.active and item.score is None:
+        unscored = [n for n in ("likelihood", "impact") if getattr(item, n) is None]
+        text += (
+            f"\n{item.ref} has no {' or '.join(unscored)} yet, so it has no score: "
+            f"`/raid rescore {item.ref} <likelihood> <impact>`, e.g. "
+            f"`/raid rescore {item.ref} high medium` (each 1–5 or very low, low, medium, high, "
+            "very high)."
+        )
     if item.active and (weekend := not_a_working_day(item, ctx.timezone, ctx.now)):
         text += f"\n{weekend}"
     return Reply(
@@ -329,7 +316,7 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
     errors: dict[str, str] = check_fields({k: val for k, val in v.items() if k in known})
     fields: dict[str, Any] = {}
     title = v.get("title", "")
-    if not title:
+    if is_blank(title):
         errors["title"] = "A title is required."
     if v.get("details"):
         fields["details"] = v["details"]

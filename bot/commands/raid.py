@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.commands import calls
+from bot.domain import kinds
+from bot.domain.limits import MAX_TITLE_CHARS, check_length
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
 from bot.domain.schedules import describe_days, parse_days
 from bot.errors import FormInvalid, UsageError
@@ -22,20 +24,27 @@ from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import (
     did_you_mean,
-    find_mentions,
     mention,
     mention_of,
+    parse_impacts,
+    parse_level,
     parse_people,
     parse_ref,
+    parse_response,
+    people_named,
+    person_or_text,
 )
 from bot.views import export as export_views
 from bot.views.items import (
     card,
     changed_reply,
+    describe_change,
+    edit_form,
     history_line,
     item_form,
     list_line,
     not_a_working_day,
+    score_lines,
     with_note,
 )
 
@@ -60,11 +69,14 @@ USAGE: Mapping[str, str] = {
         ("decide", "decide <ref> <outcome>[, rationale]"),
         ("close", "close <ref> [note]"),
         ("occurred", "occurred <ref> [note]"),
-        ("reopen", "reopen <ref>"),
+        ("reopen", "reopen <ref> [reason]"),
         ("withdraw", "withdraw <ref> [reason]"),
         ("implemented", "implemented <ref> [note]"),
         ("supersede", "supersede <ref> [by <ref>]"),
         ("history", "history <ref>"),
+        ("edit", "edit <ref> [<field> <new value>]"),
+        ("rename", "rename <ref> <new title>"),
+        ("rescore", "rescore <ref> <likelihood> <impact>"),
         ("export", "export md|csv|json"),
         ("dashboard", "dashboard"),
         (
@@ -324,9 +336,16 @@ async def show(ctx: Context, call: calls.Show) -> Reply:
     if len(shown) > 1:
         return Reply(text=", ".join(f"{i.ref}: {i.title}" for i in shown), cards=cards)
     item = shown[0]
+    sections: tuple[Section, ...] = ()
+    if item.kind is Kind.RISK:
+        events = (await ctx.uow.items.events([item.stored_id]))[item.stored_id]
+        lines = score_lines(events, ctx.timezone, ctx.now)
+        if lines:
+            sections = (Section(f"{item.ref} score history", lines),)
     return Reply(
         text=f"{item.ref}: {item.title} ({item.status.label})",
         cards=cards,
+        sections=sections,
         item_ref=str(item.ref),
     )
 
@@ -386,7 +405,8 @@ async def close(ctx: Context, call: calls.Close) -> Reply:
 
 
 async def reopen(ctx: Context, call: calls.Reopen) -> Reply:
-    return await changed(ctx, "Reopened", await svc.reopen(ctx, await svc.load(ctx, call.ref)))
+    item = await svc.reopen(ctx, await svc.load(ctx, call.ref), call.reason)
+    return await changed(ctx, "Reopened", item)
 
 
 async def withdraw(ctx: Context, call: calls.Withdraw) -> Reply:
@@ -560,7 +580,8 @@ def parse_occurred(ctx: Context, args: str) -> calls.Occurred:
 
 
 def parse_reopen(ctx: Context, args: str) -> calls.Reopen:
-    return calls.Reopen(_split_ref(args, USAGE["reopen"])[0])
+    ref, rest = _split_ref(args, USAGE["reopen"])
+    return calls.Reopen(ref, rest or None)
 
 
 def parse_withdraw(ctx: Context, args: str) -> calls.Withdraw:
@@ -587,7 +608,7 @@ def parse_assign(ctx: Context, args: str) -> calls.Assign:
     ref, rest = _split_ref(args, usage)
     if not rest:
         raise UsageError(f"Say who: `/raid assign {ref} @erin`.", usage=usage)
-    return calls.Assign(ref, tuple(find_mentions(rest) or parse_people(rest)))
+    return calls.Assign(ref, tuple(people_named(rest)))
 
 
 def parse_due(ctx: Context, args: str) -> calls.SetDue:
@@ -670,7 +691,7 @@ def _on_ref_text(
 CONVERTERS: Mapping[str, Callable[[Context, Options], object]] = {
     "show": _on_ref("show", calls.Show),
     "history": _on_ref("history", calls.History),
-    "reopen": _on_ref("reopen", calls.Reopen),
+    "reopen": _on_ref_text("reopen", "reason", lambda r, t: calls.Reopen(r, t or None)),
     "resolve": _on_ref_text("resolve", "note", lambda r, t: calls.Resolve(r, t or None)),
     "approve": _on_ref_text("approve", "note", lambda r, t: calls.Approve(r, t or None)),
     "close": _on_ref_text("close", "note", lambda r, t: calls.Close(r, t or None)),
@@ -820,7 +841,7 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
             return _settings_changed(
                 "This channel has no leads now: everyone may do what a lead may."
             )
-        people = find_mentions(value) or parse_people(value)
+        people = people_named(value)
         now_leads = (await svc.set_leads(ctx, people)).leads
         return _settings_changed(
             "Leads of this channel: " + " ".join(mention(p) for p in now_leads) + "."
@@ -925,3 +946,218 @@ def _settings_changed(text: str) -> Reply:
 
 
 __all__ = ["LIST_FILTERS", "USAGE", "Status", "changed", "split_outcome"]
+
+
+# --- edit, rename, rescore -------------------------------------------------------------------
+
+
+def _fields_text(kind: Kind) -> str:
+    return ", ".join(f"`{w}`" for w in kinds.edit_words(kind))
+
+
+def _edit_example(ref: Ref) -> str:
+    return {
+        Kind.BLOCKER: f"/raid edit {ref} waiting on the vendor's API keys",
+        Kind.RISK: f"/raid edit {ref} likelihood high",
+        Kind.DECISION: f"/raid edit {ref} title Pick the SSO vendor for staff",
+        Kind.CHANGE: f"/raid edit {ref} impact schedule +1 week, cost £5k",
+    }[ref.kind]
+
+
+def _edit_pair(ref: Ref, field: str, value: str, usage: str) -> tuple[str, str]:
+    """(field as typed, value) once the field is known to be one of the kind's."""
+    if kinds.edit_field(ref.kind, field) is None:
+        if ref.kind is Kind.CHANGE and field.lower() in ("due", "date", "by", "review"):
+            raise UsageError(f"Change requests have no date; {ref} can't be re-dated.", usage=usage)
+        words = [w for names in kinds.EDIT_FIELDS[ref.kind].values() for w in names]
+        raise UsageError(
+            f"`{field}` is not a field of a {ref.kind.label}. A {ref.kind.label}'s fields: "
+            f"{_fields_text(ref.kind)}.{did_you_mean(field, words)}",
+            usage=usage,
+        )
+    return field, value.strip()
+
+
+def parse_edit(ctx: Context, args: str) -> calls.Edit | calls.OpenEdit:
+    """``edit B-3 <field> <value>``; ``edit B-3`` alone opens the item's form, filled in."""
+    usage = USAGE["edit"]
+    ref, rest = _split_ref(args, usage)
+    words = rest.split()
+    if not words:
+        return calls.OpenEdit(ref)
+    # two-word fields first: "waiting on", "next review", "decide by"
+    for n in (2, 1):
+        field = " ".join(words[:n])
+        if len(words) >= n and kinds.edit_field(ref.kind, field):
+            parts = rest.split(maxsplit=n)
+            return calls.Edit(
+                ref, (_edit_pair(ref, field, parts[n] if len(parts) > n else "", usage),)
+            )
+    return calls.Edit(ref, (_edit_pair(ref, words[0], "", usage),))
+
+
+def convert_edit(ctx: Context, options: Options) -> calls.Edit:
+    ref = _option_ref(options, "edit")
+    field = _option_text(options, "field")
+    return calls.Edit(ref, (_edit_pair(ref, field, _option_text(options, "value"), USAGE["edit"]),))
+
+
+def parse_rename(ctx: Context, args: str) -> calls.Edit:
+    ref, rest = _split_ref(args, USAGE["rename"])
+    return calls.Edit(ref, (("title", rest),))
+
+
+def convert_rename(ctx: Context, options: Options) -> calls.Edit:
+    return calls.Edit(_option_ref(options, "rename"), (("title", _option_text(options, "title")),))
+
+
+def _levels(ref: Ref, text: str) -> tuple[str, str]:
+    """``high medium``, ``very high low``, ``4 3``, ``4x3``, ``likelihood 4 impact 3``."""
+    usage = USAGE["rescore"]
+    words = [
+        w for w in re.split(r"[\s×x*/]+", text.lower()) if w and w not in ("likelihood", "impact")
+    ]
+    for n in range(1, len(words)):
+        first, second = " ".join(words[:n]), " ".join(words[n:])
+        try:
+            parse_level(first, "likelihood")
+            parse_level(second, "impact")
+        except UsageError:
+            continue
+        return first, second
+    raise UsageError(
+        f"Give {ref}'s likelihood and impact, each 1–5 or very low, low, medium, high, very "
+        f"high: `/raid rescore {ref} high medium` (likelihood high, impact medium).",
+        usage=usage,
+    )
+
+
+def _rescore_call(ref: Ref, text: str) -> calls.Edit:
+    if ref.kind is not Kind.RISK:
+        raise UsageError(
+            f"Only risks have a score; {ref} is a {ref.kind.label}. `/raid edit {ref} <field> "
+            f"<value>` changes its fields: {_fields_text(ref.kind)}.",
+            usage=USAGE["rescore"],
+        )
+    likelihood, impact = _levels(ref, text)
+    return calls.Edit(ref, (("likelihood", likelihood), ("impact", impact)))
+
+
+def parse_rescore(ctx: Context, args: str) -> calls.Edit:
+    ref, rest = _split_ref(args, USAGE["rescore"])
+    return _rescore_call(ref, rest)
+
+
+def convert_rescore(ctx: Context, options: Options) -> calls.Edit:
+    ref = _option_ref(options, "rescore")
+    levels = f"{_option_text(options, 'likelihood')} {_option_text(options, 'impact')}"
+    return _rescore_call(ref, levels)
+
+
+def _edit_value(item: Item, name: str, word: str, value: str) -> object:
+    """The new value of ``item``'s field ``name`` from what was typed (``word``: the field as
+    the user named it, for the hints)."""
+    label = kinds.field_label(item.kind, name)
+    if kinds.is_clear(value) and name in kinds.CLEARABLE:
+        return None
+    if not value.strip():
+        if name in kinds.CLEARABLE:
+            clear = f" (or `/raid edit {item.ref} {word} none` to clear it)"
+        else:
+            clear = ""
+        raise UsageError(
+            f"Say the new {label}: `/raid edit {item.ref} {word} <new {label}>`{clear}.",
+            usage=USAGE["edit"],
+        )
+    if name in ("likelihood", "impact"):
+        return parse_level(value, name)
+    if name == "response":
+        return parse_response(value)
+    if name == "impacts":
+        check_length(value, MAX_TITLE_CHARS, "impact text")
+        return parse_impacts(value)
+    if name == "waiting_on":
+        return person_or_text(value)
+    return value.strip()
+
+
+async def edit(ctx: Context, call: calls.Edit) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    named = [(kinds.edit_field(item.kind, word), word, value) for word, value in call.fields]
+    for name, word, value in named:
+        if name in ("owner", "approvers"):
+            if not value:
+                raise UsageError(f"Say who: `/raid edit {item.ref} {word} @erin`.")
+            svc.check_assign(ctx, item)
+            return await assign(ctx, calls.Assign(item.ref, tuple(people_named(value))))
+        if name == "due_at":
+            if not value:
+                raise UsageError(f"Say when: `/raid edit {item.ref} {word} next tuesday`.")
+            svc.check_due(ctx, item)
+            return await set_due(ctx, calls.SetDue(item.ref, value))
+    # who may comes before what is wrong with the value
+    svc.check_edit(ctx, item)
+    updates = {name: _edit_value(item, name, word, value) for name, word, value in named if name}
+    return await edited(ctx, item, await svc.edit(ctx, item, **updates))
+
+
+async def edited(ctx: Context, old: Item, new: Item) -> Reply:
+    """``Edited B-3: title from “x” to “y”`` and the card, or that nothing changed."""
+    if new is old:
+        return Reply(text=f"Nothing changed: {old.ref} already says that.")
+    lines = [describe_change(new.kind, c, ctx.timezone, ctx.now) for c in svc.diff(old, new)]
+    reply = await changed(ctx, "Edited", new)
+    return dataclasses.replace(reply, text=f"Edited {new.ref}: " + "; ".join(lines))
+
+
+async def open_edit(ctx: Context, call: calls.OpenEdit) -> Reply:
+    """The Edit button (and ``/raid edit B-3`` alone): who may first, then the item's form
+    with its current values. Where no form can open, the text says how to edit by command."""
+    item = await svc.load(ctx, call.ref)
+    svc.check_edit(ctx, item)
+    form = edit_form(item)
+    return Reply(
+        text=f"{form.title}, or by command: `{_edit_example(item.ref)}`. A "
+        f"{item.kind.label}'s fields: {_fields_text(item.kind)}.",
+        form=form,
+    )
+
+
+#: The Edit form's fields -> the item's field of each kind.
+_FORM_NAMES: Mapping[str, str] = {"why": "rationale"}
+
+
+async def save_edit(ctx: Context, call: calls.SaveEdit) -> Reply:
+    item = await svc.load(ctx, call.ref)
+    svc.check_edit(ctx, item)
+    errors: dict[str, str] = {}
+    updates: dict[str, object] = {}
+    for form_name in ("title", "details", "waiting_on", "likelihood", "impact", "response",
+                      "mitigation", "rationale", "why"):  # fmt: skip
+        value = getattr(call, form_name)
+        name = _FORM_NAMES.get(form_name, form_name)
+        if item.kind is Kind.CHANGE and form_name == "impact":
+            name = "impacts"
+        if value is None or name not in kinds.EDIT_FIELDS[item.kind]:
+            continue
+        label = kinds.field_label(item.kind, name)
+        if not value.strip() and name not in kinds.CLEARABLE:
+            errors[form_name] = f"The {label} can't be empty."
+            continue
+        try:
+            updates[name] = None if not value.strip() else _edit_value(item, name, name, value)
+            if name == "title":
+                updates[name] = svc.validate_title(value)
+        except UsageError as e:
+            errors[form_name] = e.message
+    if errors:
+        raise FormInvalid(errors)
+    return await edited(ctx, item, await svc.edit(ctx, item, **updates))
+
+
+CONVERTERS = {
+    **CONVERTERS,
+    "edit": convert_edit,
+    "rename": convert_rename,
+    "rescore": convert_rescore,
+}

@@ -19,7 +19,7 @@ from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
 from bot.services.items import Context
-from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, did_you_mean
+from bot.text.parsing import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, closest, did_you_mean
 from bot.views.items import level_choices
 
 #: text -> typed call (raises UsageError with the command's usage)
@@ -80,6 +80,8 @@ class Subcommand:
     parse: TextParser | None = None
     convert: OptionsConverter | None = None
     handler: CallHandler | None = None
+    #: typed only (``/raid rename``, an alias of ``edit``): platform menus leave it out
+    text_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,18 @@ _FORMATS = (
     Choice("csv", "CSV (.csv)"),
     Choice("json", "JSON (.json)"),
 )
+_EDIT_FIELDS = (
+    Choice("title", "Title"),
+    Choice("details", "Details"),
+    Choice("owner", "Owner, decider or approvers"),
+    Choice("date", "Due, next review or decide-by date"),
+    Choice("waiting_on", "Waiting on (blocker)"),
+    Choice("likelihood", "Likelihood (risk)"),
+    Choice("impact", "Impact (risk or change request)"),
+    Choice("response", "Response (risk)"),
+    Choice("mitigation", "Mitigation (risk)"),
+    Choice("rationale", "Rationale or why (decision, change request)"),
+)
 _STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
 _DAYS = tuple(
     Choice(d[:3].lower(), d)
@@ -139,6 +153,7 @@ _DAYS = tuple(
 _MODES = (
     Choice("thread", "a thread under the standup message"),
     Choice("dm", "a direct message to each member"),
+    Choice("dm local", "a direct message to each member at their own local time"),
 )
 _ON_OFF = (Choice("on", "on"), Choice("off", "off"))
 _ROLES = (
@@ -340,6 +355,25 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
         raid.supersede,
     ),
     "history": ("history B-3", "who changed what, when", raid.parse_history, raid.history),
+    "edit": (
+        "edit B-3 waiting on the vendor's API keys",
+        "change a field: title, details, waiting on, likelihood, impact, response, "
+        "mitigation, rationale, a change's impact or why, the owner or the date",
+        raid.parse_edit,
+        raid.edit,
+    ),
+    "rename": (
+        "rename B-3 Waiting on API keys from NetOps",
+        "change an item's title (`edit <ref> title ...`)",
+        raid.parse_rename,
+        raid.edit,
+    ),
+    "rescore": (
+        "rescore R-2 high medium",
+        "change a risk's likelihood and impact (`edit <ref> likelihood ...`)",
+        raid.parse_rescore,
+        raid.edit,
+    ),
     "export": ("export md", "the channel's full log as a file", raid.parse_export, raid.export_cmd),
     "dashboard": (
         "dashboard",
@@ -389,6 +423,9 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Reject: raid.reject,
     calls.Supersede: raid.supersede,
     calls.Snooze: raid.snooze,
+    calls.Edit: raid.edit,
+    calls.OpenEdit: raid.open_edit,
+    calls.SaveEdit: raid.save_edit,
     calls.OpenItemForm: raid.open_item_form,
     calls.Export: raid.export_cmd,
     calls.Dashboard: raid.dashboard,
@@ -597,7 +634,11 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "A risk happened: it becomes a blocker",
         (_ref(), _text("note", "what happened")),
     ),
-    _raid_sub("reopen", "Reopen a resolved blocker or closed risk", (_ref(),)),
+    _raid_sub(
+        "reopen",
+        "Reopen a resolved blocker or closed risk",
+        (_ref(), _text("reason", "why it is open again")),
+    ),
     _raid_sub(
         "withdraw", "Take an item back (it stays in history)", (_ref(), _text("reason", "why"))
     ),
@@ -608,6 +649,31 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_ref(), _ref("by", "the decision that replaces it", required=False)),
     ),
     _raid_sub("history", "Who changed what, when", (_ref(),)),
+    _raid_sub(
+        "edit",
+        "Change an item's title, details, score or another field",
+        (
+            _ref(),
+            _choice("field", "which field", _EDIT_FIELDS, required=True),
+            _text("value", "its new value (none clears details and notes)", required=True),
+        ),
+    ),
+    _raid_sub(
+        "rename",
+        "Change an item's title",
+        (_ref(), _title("the new title")),
+        text_only=True,
+    ),
+    _raid_sub(
+        "rescore",
+        "Change a risk's likelihood and impact",
+        (
+            _ref(),
+            _choice("likelihood", "how likely it is", _LEVELS, required=True),
+            _choice("impact", "how bad it would be", _LEVELS, required=True),
+        ),
+        text_only=True,
+    ),
     _raid_sub(
         "export",
         "This channel's full log as a file",
@@ -699,8 +765,8 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
     _standup(
         "mode",
         "Answer in a thread or by direct message",
-        (_choice("mode", "thread or dm", _MODES, required=True),),
-        usage="mode thread|dm",
+        (_choice("mode", "thread, dm or dm local", _MODES, required=True),),
+        usage="mode thread|dm|dm local",
         example="mode dm",
     ),
     _standup(
@@ -709,6 +775,16 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         (_text("day", "which day (default: today)"),),
         usage="skip today|<date>",
         example="skip friday",
+    ),
+    _standup(
+        "tz",
+        "Your own time zone for standups in dm local mode",
+        (
+            _text("zone", "an IANA time zone, e.g. Europe/Lisbon, or off", required=True),
+            _user("who", "whose time zone (default: yours; others: leads only)"),
+        ),
+        usage="tz [@who] <zone>|off",
+        example="tz Europe/Lisbon",
     ),
     _standup(
         "late",
@@ -844,9 +920,13 @@ def _parse_raid(ctx: Context, text: str) -> Any:
     name = words[0].lower()
     sub = _RAID_TEXT_SUBS.get(name)
     if sub is None or sub.parse is None:
+        # a typo of a subcommand gets that subcommand's usage (``resolv`` -> resolve's)
+        close = closest(name, list(_RAID_TEXT_SUBS))
+        meant = _RAID_TEXT_SUBS[close] if close else None
+        hint = f" Did you mean `{close}`?" if close else ""
         raise UsageError(
-            f"`{name}` is not a /raid subcommand.{did_you_mean(name, list(_RAID_TEXT_SUBS))}",
-            usage=COMMANDS["raid"].usage,
+            f"`{name}` is not a /raid subcommand.{hint}",
+            usage=meant.usage if meant and meant.usage else COMMANDS["raid"].usage,
         )
     return sub.parse(ctx, words[1] if len(words) > 1 else "")
 
@@ -904,7 +984,8 @@ COMMANDS: dict[str, Command] = {
             "/standup schedule weekdays 09:30",
             "scheduled standup polls: schedule, questions, members (optional, observers), "
             "window, mode, late answers, reminders, mentions, skip, away, now; "
-            "several named standups per channel (add, remove)",
+            "several named standups per channel (add, remove); each member asked at their own "
+            "time (mode dm local, tz)",
             standup.parse_standup,
             standup.standup,
             subcommands=STANDUP_SUBCOMMANDS,
@@ -960,11 +1041,16 @@ def help_request(command: str, text: str) -> Reply | None:
     words = text.lower().split()
     if not words or words[-1] not in HELP_WORDS:
         return None
-    if len(words) == 1:
+    path = words[:-1]
+    if command == "decision" and path in (["needed"], ["need"], ["pending"]):
+        path = []  # /decision needed help
+    if command == "standup" and path and COMMANDS["standup"].subcommand(path[0]) is None:
+        path = path[1:]  # a named standup's: /standup design help, /standup design away ?
+    if not path:
         return help_reply(command)
     spec = COMMANDS.get(command)
-    if spec is not None and spec.subcommand(" ".join(words[:-1])) is not None:
-        return help_reply(f"{command} {' '.join(words[:-1])}")
+    if spec is not None and spec.subcommand(" ".join(path)) is not None:
+        return help_reply(f"{command} {' '.join(path)}")
     return None
 
 

@@ -56,7 +56,8 @@ Handler = Callable[[Context, str, str | None], Awaitable[Reply]]
 
 STANDUP_USAGE = (
     "/standup [schedule <days> <HH:MM> [zone] | questions <q1> | <q2> ... | "
-    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm | "
+    "members [optional|observer|remove] @a @b | window <2h> | mode thread|dm|dm local | "
+    "tz [@who] <zone>|off | "
     "late <4h>|off | reminder off|50%|75%|twice | mentions on|off | skip today|<date> | "
     "away [@who] until <date> | now | answer | off | add <name> | remove <name>]; "
     "a named standup: /standup <name> <subcommand> ..."
@@ -131,7 +132,7 @@ def _which(name: str | None) -> str:
 def _next_text(s: Schedule, ctx: Context) -> str:
     if not s.enabled or s.next_run_at is None or s.at is None:
         return "off"
-    local = format_datetime(s.next_run_at, s.timezone, ctx.now)
+    local = format_datetime(s.next_run_at + standup_svc.lead(s), s.timezone, ctx.now)
     return f"{describe_rule(rule_of(s))}; next {local}"
 
 
@@ -177,9 +178,9 @@ def _anchored(ctx: Context, s: Schedule) -> Schedule:
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
     schedule = _anchored(ctx, schedule)
     if schedule.enabled and schedule.at and schedule.days:
-        schedule = dataclasses.replace(
-            schedule, next_run_at=ctx.timetable.next_run(rule_of(schedule), ctx.now)
-        )
+        # A "dm local" standup is claimed ahead of its time (standup_svc.lead).
+        upcoming = ctx.timetable.next_run(rule_of(schedule), ctx.now)
+        schedule = dataclasses.replace(schedule, next_run_at=upcoming - standup_svc.lead(schedule))
     else:
         schedule = dataclasses.replace(schedule, next_run_at=None)
     return await ctx.uow.schedules.save(dataclasses.replace(schedule, updated_at=ctx.now))
@@ -231,6 +232,7 @@ _STANDUP_OPTIONS: Mapping[str, Callable[[Mapping[str, str]], str]] = {
     "window": lambda o: _words(o.get("duration")),
     "mode": lambda o: _words(o.get("mode")),
     "late": lambda o: _words(o.get("duration")),
+    "tz": lambda o: _words(_people(o, "who"), o.get("zone")),
     "reminder": lambda o: _words(o.get("when")),
     "mentions": lambda o: _words(o.get("mentions")),
     "skip": lambda o: _words(o.get("day") or "today"),
@@ -268,7 +270,8 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
         + (" ".join(mention(p) for p in regular) or "none set (`/standup members @a @b`)"),
         *([f"Optional: {' '.join(mention(p) for p in s.optional)}"] if s.optional else []),
         *([f"Observers: {' '.join(mention(p) for p in s.observers)}"] if s.observers else []),
-        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}",
+        f"Window: {_hours(s.window_minutes)}, mode: {s.mode}"
+        + (" local (each member at their own time)" if standup_svc.lead(s) else ""),
         f"Late answers: {late}"
         f"; reminders: {_REMINDER_WORDS[s.reminder]}"
         f"; mentions of who did not answer: {'on' if s.mentions else 'off'}",
@@ -278,8 +281,15 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
         lines.append("Away: " + ", ".join(away))
     if s.skip_dates:
         lines.append("Skipping: " + ", ".join(_day(ctx, d, s.timezone) for d in s.skip_dates))
+    if s.zones:
+        lines.append(
+            "Own time zones: " + ", ".join(f"{mention(p)} {z}" for p, z in s.zones.items())
+        )
     recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.STANDUP_OPEN, limit=20)
-    for run in [r for r in recent if r.payload.get("schedule_id") == s.id][:5]:
+    mine = [
+        r for r in recent if r.payload.get("schedule_id") == s.id and not r.payload.get("prepare")
+    ]
+    for run in mine[:5]:
         if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED):
             day = _day(ctx, str(run.payload.get("local_date")), s.timezone)
             because = f" ({run.reason})" if run.reason else ""
@@ -469,14 +479,52 @@ async def _standup_window(ctx: Context, rest: str, name: str | None) -> Reply:
 
 async def _standup_mode(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "change the standup mode")
-    mode = rest.strip().lower()
-    if mode not in ("thread", "dm"):
+    words = rest.lower().split()
+    if words not in (["thread"], ["dm"], ["dm", "local"]):
         raise UsageError(
-            "Say `thread` (one message in the channel) or `dm` (a message to each member)."
+            "Say `thread` (one message in the channel), `dm` (a message to each member) or "
+            "`dm local` (a message to each member at the standup's time in their own zone)."
         )
     s = await _standup_of(ctx, name)
-    await _save(ctx, dataclasses.replace(s, mode=mode))
-    return _changed(f"Standup mode: {mode}.")
+    local = words == ["dm", "local"]
+    await _save(ctx, dataclasses.replace(s, mode=words[0], local_times=local))
+    if local:
+        return _changed(
+            f"Standup mode: dm local. Each member is asked at {s.at or 'the standup time'} "
+            "their own time (their Slack time zone, or `/standup tz <zone>`; else "
+            f"{s.timezone}); the close and the summary stay at {s.timezone} time."
+        )
+    return _changed(f"Standup mode: {words[0]}.")
+
+
+async def _standup_tz(ctx: Context, rest: str, name: str | None) -> Reply:
+    """``/standup tz Europe/Lisbon``: the user's own zone for "dm local" standups; ``tz @x
+    <zone>`` (leads) for someone else; ``off`` forgets it."""
+    words = rest.split()
+    people = find_mentions(rest)
+    zone_words = [w for w in words if not find_mentions(w)]
+    if len(zone_words) != 1:
+        raise UsageError(
+            "Say your time zone: `/standup tz Europe/Lisbon` (or `/standup tz off` to use "
+            "your platform's or the channel's)."
+        )
+    who = people or [ctx.user]
+    if who != [ctx.user]:
+        svc.require_lead(ctx, "set someone else's time zone")
+    zone = None if zone_words[0].lower() == "off" else check_timezone(zone_words[0])
+    # Kept on the channel's default standup: one zone per person for all its standups.
+    default = await _schedule(ctx, ScheduleKind.STANDUP)
+    zones = {p: z for p, z in default.zones.items() if p not in who}
+    if zone is not None:
+        zones.update(dict.fromkeys(who, zone))
+    await _save(ctx, dataclasses.replace(default, zones=zones))
+    names = " ".join(mention(p) for p in who)
+    if zone is None:
+        return _changed(
+            f"{names}: no time zone of your own here; standups use your platform's or the "
+            "channel's."
+        )
+    return _changed(f"{names}: asked at the standup time in {zone} (`/standup mode dm local`).")
 
 
 async def _standup_skip(ctx: Context, rest: str, name: str | None) -> Reply:
@@ -642,6 +690,7 @@ STANDUP: dict[str, Handler] = {
     "members": _standup_members,
     "window": _standup_window,
     "mode": _standup_mode,
+    "tz": _standup_tz,
     "late": _standup_late,
     "reminder": _standup_reminder,
     "mentions": _standup_mentions,

@@ -222,6 +222,73 @@ KINDS: Mapping[Kind, KindSpec] = {
 }
 
 
+_TITLE_WORDS = ("title", "name")
+_DETAILS_WORDS = ("details", "description", "notes")
+
+#: ``/raid edit <ref> <field> <value>``: each kind's item fields and the words that name them,
+#: the first as help and errors show it. ``owner``/``approvers`` change as ``/raid assign``
+#: changes them and ``due_at`` as ``/raid due`` does (same rules, same history). Discord's
+#: ``field`` choices (title, details, owner, date, waiting_on, likelihood, impact, response,
+#: mitigation, rationale) are among each kind's words.
+EDIT_FIELDS: Mapping[Kind, Mapping[str, tuple[str, ...]]] = {
+    Kind.BLOCKER: {
+        "title": _TITLE_WORDS,
+        "waiting_on": ("waiting on", "waiting_on", "waiting", "waiting for"),
+        "owner": ("owner", "assignee"),
+        "due_at": ("due", "date", "due date"),
+        "details": _DETAILS_WORDS,
+    },
+    Kind.RISK: {
+        "title": _TITLE_WORDS,
+        "likelihood": ("likelihood", "probability"),
+        "impact": ("impact",),
+        "response": ("response",),
+        "mitigation": ("mitigation",),
+        "owner": ("owner", "assignee"),
+        "due_at": ("review", "next review", "date", "due"),
+        "details": _DETAILS_WORDS,
+    },
+    Kind.DECISION: {
+        "title": (*_TITLE_WORDS, "question"),
+        "rationale": ("rationale", "context", "because"),
+        "owner": ("decider", "owner"),
+        "due_at": ("by", "decide by", "date", "due"),
+        "details": _DETAILS_WORDS,
+    },
+    Kind.CHANGE: {
+        "title": _TITLE_WORDS,
+        "impacts": ("impact", "impacts"),
+        "rationale": ("why", "rationale", "because"),
+        "approvers": ("approvers", "approver", "owner"),
+        "details": _DETAILS_WORDS,
+    },
+}
+
+#: Fields an edit may clear (``/raid edit B-3 waiting on none``).
+CLEARABLE = frozenset({"details", "waiting_on", "response", "mitigation", "rationale"})
+#: What clears a field.
+CLEAR_WORDS = frozenset({"none", "-", "clear", "nothing"})
+
+
+def is_clear(value: str) -> bool:
+    """Whether an edit's value asks to clear the field."""
+    return value.strip().lower() in CLEAR_WORDS
+
+
+def edit_field(kind: Kind, words: str) -> str | None:
+    """The item field ``words`` names for ``kind`` (``waiting on`` -> ``waiting_on``)."""
+    key = " ".join(words.lower().split())
+    for name, names in EDIT_FIELDS[kind].items():
+        if key in names:
+            return name
+    return None
+
+
+def edit_words(kind: Kind) -> tuple[str, ...]:
+    """The words help and errors offer for ``kind`` (one per field)."""
+    return tuple(names[0] for names in EDIT_FIELDS[kind].values())
+
+
 def spec(kind: Kind) -> KindSpec:
     return KINDS[kind]
 
@@ -237,7 +304,10 @@ def field_label(kind: Kind, name: str) -> str:
 
 
 __all__ = [
+    "CLEARABLE",
+    "CLEAR_WORDS",
     "DATE_HINT",
+    "EDIT_FIELDS",
     "FIELD_LABELS",
     "KINDS",
     "LEVEL_CHOICES",
@@ -246,6 +316,9 @@ __all__ = [
     "RESPONSE_CHOICES",
     "FormFieldSpec",
     "KindSpec",
+    "edit_field",
+    "edit_words",
     "field_label",
+    "is_clear",
     "spec",
 ]

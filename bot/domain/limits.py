@@ -143,6 +143,20 @@ def clean_text(text: str, *, multiline: bool = True) -> str:
     return "".join(out)
 
 
+#: Characters that show nothing and are not whitespace to Python: a text of only these (and
+#: spaces) is blank. Format characters (Unicode Cf: zero-width space, joiners, BOM, soft
+#: hyphen...) and the letters and symbols that render as nothing.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces and invisible characters."""
+    return all(
+        c.isspace() or c in _INVISIBLE or unicodedata.category(c) in ("Cf", "Cc", "Zs")
+        for c in text
+    )
+
+
 def multiline(name: str) -> bool:
     """Whether the field ``name`` (a form value or an option) may hold several lines."""
     limit = text_limit(name)
@@ -161,6 +175,7 @@ __all__ = [
     "TEXT_LIMITS",
     "TextLimit",
     "clean_text",
+    "is_blank",
     "multiline",
     "person_too_long",
     "text_error",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -211,10 +211,24 @@ class ItemFilter:
     undated: bool = False
     #: only items whose due date was moved at least this often
     min_date_moves: int = 0
+    #: only items logged at or before this
+    created_by: datetime | None = None
+    #: only items logged after this
+    created_after: datetime | None = None
+    #: only risks of this likelihood, of this impact (1-5)
+    likelihood: int | None = None
+    impact: int | None = None
+    #: True: only items with both a likelihood and an impact; False: only those missing one
+    scored: bool | None = None
 
     def matches(self, item: Item) -> bool:
         return (
-            (self.kinds is None or item.kind in self.kinds)
+            (self.created_by is None or item.created_at <= self.created_by)
+            and (self.created_after is None or item.created_at > self.created_after)
+            and (self.likelihood is None or item.likelihood == self.likelihood)
+            and (self.impact is None or item.impact == self.impact)
+            and (self.scored is None or (item.score is not None) is self.scored)
+            and (self.kinds is None or item.kind in self.kinds)
             and (self.statuses is None or item.status in self.statuses)
             and (
                 self.due_before is None
@@ -229,6 +243,8 @@ class ItemFilter:
 class ItemOrder(StrEnum):
     #: oldest first (created_at, then number)
     CREATED = "created"
+    #: newest first
+    RECENT = "recent"
     #: highest risk score (likelihood × impact) first, unscored last, then oldest
     SCORE = "score"
 
@@ -334,6 +350,10 @@ class Schedule:
     #: a named standup (``/standup add retro``); None: the channel's default one. With the
     #: channel and kind, the schedule's identity: one schedule per channel, kind and name.
     name: str | None = None
+    #: ``/standup mode dm local``: each member is asked at ``at`` in their own time zone
+    local_times: bool = False
+    #: members' own time zones (``/standup tz``), kept on the channel's default standup
+    zones: Mapping[str, str] = field(default_factory=dict)
     #: 1: every week on ``days``; 2: every other week, the weeks of ``week_anchor``
     every_weeks: int = 1
     #: the ISO date of a Monday whose week runs (every other week)
@@ -349,6 +369,18 @@ class Schedule:
             raise ValueError("schedule has not been stored yet")
         return self.id
 
+    @property
+    def lead(self) -> timedelta:
+        """How long before its time an occurrence is claimed (``next_run_at`` is that much
+        earlier): ``LOCAL_LEAD`` for a standup that asks each member at their own local
+        time ("dm local"), so members up to that far east are asked on time; else none."""
+        if self.kind is ScheduleKind.STANDUP and self.mode == "dm" and self.local_times:
+            return LOCAL_LEAD
+        return timedelta(0)
+
+
+#: A "dm local" standup is prepared this long before its time in the channel's zone.
+LOCAL_LEAD = timedelta(hours=14)
 
 #: ``Schedule.reminder`` -> when reminders go out, as fractions of the answer window.
 REMINDERS: Mapping[str, tuple[float, ...]] = {

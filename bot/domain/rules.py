@@ -214,26 +214,30 @@ def require_active(item: Item, then: str) -> None:
 
 def check_resolve(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.BLOCKER}, "resolved", KIND_HINTS.get(item.kind, ""))
-    require_manager(user, item, settings, "resolve")
     require_status(item, {Status.OPEN}, "resolved")
+    require_manager(user, item, settings, "resolve")
 
 
 def check_implement(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.CHANGE}, "marked implemented")
+    require_status(
+        item,
+        {Status.APPROVED},
+        "marked implemented (only approved changes can)",
+    )
     require_manager(user, item, settings, "mark implemented")
-    require_status(item, {Status.APPROVED}, "marked implemented (only approved changes can)")
 
 
 def check_close_risk(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.RISK}, "closed", KIND_HINTS.get(item.kind, ""))
-    require_manager(user, item, settings, "close")
     require_status(item, {Status.OPEN}, "closed")
+    require_manager(user, item, settings, "close")
 
 
 def check_occurred(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.RISK}, "marked occurred", KIND_HINTS.get(item.kind, ""))
-    require_manager(user, item, settings, "mark occurred")
     require_status(item, {Status.OPEN}, "marked occurred")
+    require_manager(user, item, settings, "mark occurred")
 
 
 def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
@@ -242,48 +246,48 @@ def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
             f"Only blockers and closed risks can be reopened; {item.ref} is a "
             f"{item.kind.label}. Log a new one instead."
         )
-    require_manager(user, item, settings, "reopen")
     require_status(item, {REOPENABLE[item.kind], Status.WITHDRAWN}, "reopened")
+    require_manager(user, item, settings, "reopen")
 
 
 def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
-    require_manager(user, item, settings, "withdraw")
     if not item.active:
         raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to withdraw.")
+    require_manager(user, item, settings, "withdraw")
 
 
 def check_assign(user: str, item: Item, settings: ChannelSettings) -> None:
     if item.kind is Kind.CHANGE:
-        require_gatekeeper_change(user, item, settings)
         require_status(item, {Status.PROPOSED}, "reassigned")
+        require_gatekeeper_change(user, item, settings)
         return
     if item.kind is Kind.DECISION and item.status is Status.PENDING:
         require_gatekeeper_change(user, item, settings)
         return
-    require_manager(user, item, settings, "reassign")
     require_active(item, "reopen it before reassigning")
+    require_manager(user, item, settings, "reassign")
 
 
 def check_due(user: str, item: Item, settings: ChannelSettings) -> None:
     if item.kind is Kind.CHANGE:
         raise UsageError(f"Change requests have no date; {item.ref} can't be re-dated.")
-    require_manager(user, item, settings, "re-date")
     require_active(item, "reopen it before re-dating")
+    require_manager(user, item, settings, "re-date")
 
 
 def check_snooze(user: str, item: Item, settings: ChannelSettings) -> None:
     """Anyone the item waits on, or a manager, may snooze it while it is active."""
-    if not (user == item.owner or user in item.approvers):
-        require_manager(user, item, settings, "snooze")
     if not item.active:
         raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to snooze.")
+    if not (user == item.owner or user in item.approvers):
+        require_manager(user, item, settings, "snooze")
 
 
 def check_approve(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.CHANGE}, "approved", KIND_HINTS.get(item.kind, ""))
+    require_status(item, {Status.PROPOSED}, "approved")
     require_approver(user, item, settings, "approve")
     require_not_own(user, item, settings, "approve")
-    require_status(item, {Status.PROPOSED}, "approved")
 
 
 def check_reject(user: str, item: Item, settings: ChannelSettings) -> None:
@@ -293,21 +297,72 @@ def check_reject(user: str, item: Item, settings: ChannelSettings) -> None:
             f"{item.kind.label}.{KIND_HINTS.get(item.kind, '')}"
         )
     if item.kind is Kind.CHANGE:
-        require_approver(user, item, settings, "reject")
         require_status(item, {Status.PROPOSED}, "rejected")
+        require_approver(user, item, settings, "reject")
     else:
-        require_decider(user, item, settings, "reject")
         require_status(item, {Status.PENDING}, "rejected")
+        require_decider(user, item, settings, "reject")
 
 
 def check_decide(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.DECISION}, "decided", KIND_HINTS.get(item.kind, ""))
+    require_status(item, {Status.PENDING}, "decided")
     require_decider(user, item, settings, "decide")
     require_not_own(user, item, settings, "decide")
-    require_status(item, {Status.PENDING}, "decided")
 
 
 def check_supersede(user: str, item: Item, settings: ChannelSettings) -> None:
     require_kind(item, {Kind.DECISION}, "superseded")
+    require_status(
+        item,
+        {Status.DECIDED},
+        "superseded (only decided decisions can)",
+    )
     require_manager(user, item, settings, "supersede")
-    require_status(item, {Status.DECIDED}, "superseded (only decided decisions can)")
+
+
+def check_supersede_by(item: Item, by: Item, chain: dict[str, Item]) -> None:
+    """``item`` superseded by ``by``: a decision, not ``item`` itself, and no loop.
+
+    ``chain``: the channel's decisions by ref, to follow who superseded whom from ``by``.
+    """
+    if by.kind is not Kind.DECISION:
+        raise UsageError(f"{by.ref} is not a decision; a decision is superseded by a decision.")
+    if by.ref == item.ref:
+        raise UsageError(
+            f"A decision can't supersede itself. Log the new decision, then "
+            f"`/raid supersede {item.ref} by D-…` with its ref."
+        )
+    seen = {str(by.ref)}
+    step = by
+    while step.status is Status.SUPERSEDED and step.linked_ref and step.linked_ref not in seen:
+        if step.linked_ref == str(item.ref):
+            raise Conflict(
+                f"{by.ref} was superseded by {item.ref} (directly or through others), so "
+                f"{item.ref} can't be superseded by {by.ref}: that would be a loop. Supersede it "
+                "by the decision that stands now."
+            )
+        seen.add(step.linked_ref)
+        nxt = chain.get(step.linked_ref)
+        if nxt is None:
+            break
+        step = nxt
+
+
+def check_edit(user: str, item: Item, settings: ChannelSettings) -> None:
+    """Editing an item's fields: while it asks something of the team (a change request while
+    it is proposed, as its approval is of what was asked), by its manager. The state is told
+    before who may."""
+    if item.kind is Kind.CHANGE and item.status is not Status.PROPOSED:
+        raise Conflict(
+            f"{item.ref} is {item.status.label}; it was decided as it was asked: request a new "
+            "change instead."
+        )
+    if item.kind is Kind.DECISION and not item.active:
+        already = "already " if item.status is Status.DECIDED else ""
+        raise Conflict(
+            f"{item.ref} is {already}{item.status.label}; its record stands: log the new "
+            f"decision and `/raid supersede {item.ref} by D-…`."
+        )
+    require_active(item, "reopen it before editing")
+    require_manager(user, item, settings, "edit")

@@ -132,17 +132,23 @@ def weekly_series(
     events: Mapping[int, Sequence[Event]],
     now: datetime,
     weeks: int = TREND_WEEKS,
+    *,
+    counted: Mapping[str, Sequence[int]] | None = None,
 ) -> Trends:
-    """Each :data:`SERIES` at each week end. ``items`` are the channel's items that may count
-    (logged before ``now``, of the series' kinds); ``events`` their events (by item id) at least
-    since the first week end: the status of an item at a week end is its status now, with every
-    later status change undone."""
+    """Each :data:`SERIES` at each week end: the status of an item at a week end is its status
+    now with every later status change undone (``events``, by item id, at least since the
+    first week end).
+
+    Without ``counted``, ``items`` are every item that may count. With it, ``counted`` holds
+    per series the count at each week end of the items logged by then by their status now
+    (what storage counts in one query), and ``items`` need only be those whose status changed
+    since the first week end: their replayed status replaces their status now."""
     ends = week_ends(now, weeks)
-    wanted = {kind for _, kind, _ in SERIES}
-    counts = {name: [0] * len(ends) for name, _, _ in SERIES}
+    counts = {
+        name: list(counted[name]) if counted is not None else [0] * len(ends)
+        for name, _, _ in SERIES
+    }
     for item in items:
-        if item.kind not in wanted:
-            continue
         changes = [
             (event.at, change[0])
             for event in events.get(item.id or -1, ())
@@ -150,8 +156,12 @@ def weekly_series(
         ]
         for index, end in enumerate(ends):
             status = status_at(item, changes, end)
-            for name, kind, counted in SERIES:
-                if item.kind is kind and status is counted:
+            for name, kind, wanted in SERIES:
+                if item.kind is not kind:
+                    continue
+                if counted is not None and item.status is wanted and item.created_at <= end:
+                    counts[name][index] -= 1  # counted by its status now: replayed instead
+                if status is wanted:
                     counts[name][index] += 1
     return Trends(ends, tuple(Series(name, tuple(counts[name])) for name, _, _ in SERIES))
 

@@ -18,7 +18,6 @@ from bot.domain.model import (
     Item,
     Kind,
     Schedule,
-    ScheduleKind,
     Status,
 )
 from bot.errors import UsageError
@@ -108,11 +107,11 @@ async def feed(uow: UnitOfWork, token: str, default_timezone: str) -> Feed | Non
     items = tuple(
         i for i in listed if i.due_at is not None and FEED_STATUSES.get(i.kind) is i.status
     )
-    schedules: list[Schedule] = []
-    for kind in ScheduleKind:
-        schedule = await uow.schedules.get(channel, kind)
-        if schedule is not None and schedule.enabled and schedule.at and schedule.days:
-            schedules.append(schedule)
+    schedules: list[Schedule] = [
+        s
+        for s in await uow.schedules.of_channel(channel)  # named standups too
+        if s.enabled and s.at and s.days
+    ]
     return Feed(
         channel=channel,
         channel_name=found.channel_name,

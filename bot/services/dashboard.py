@@ -9,6 +9,7 @@ added here, from :mod:`bot.domain.trends`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from bot.domain.model import (
     Event,
     Item,
     ItemFilter,
+    ItemOrder,
     Kind,
     Ref,
     Status,
@@ -54,59 +56,89 @@ class Overview:
     trends: Trends
     ages: BlockerAges
     oldest_blockers: list[Item]
-    #: every decision: taken, pending (with decider and date), superseded, rejected
-    decisions: list[Item]
-    #: every change request, by state in the view
-    changes: list[Item]
+    #: the decision log by state: pending (with decider and date), decided, superseded...
+    decisions: list[StatusGroup]
+    #: change requests by state
+    changes: list[StatusGroup]
+    #: pending decisions past their decide-by date
+    decisions_late: int
     participation: list[Participation]
 
-    @property
-    def decisions_late(self) -> int:
-        return sum(1 for d in self.decisions if d.status is Status.PENDING and d.overdue(self.now))
+
+#: What the overview shows of each group of decisions and change requests (the rest is one
+#: click away, in the item list).
+SHOWN = 10
 
 
 @dataclass(frozen=True)
-class _Recent:
-    """The items the trend lines may count and their events of the trend's weeks."""
+class StatusGroup:
+    """Items of one kind in one status: how many, and the newest :data:`SHOWN` of them."""
 
-    window: datetime
-    items: dict[int, Item]
-    events: dict[int, list[Event]]
+    status: Status
+    total: int
+    items: list[Item]
 
 
-async def _recent(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> _Recent:
-    """Items open or pending now, and those changed since the first week end: any other item
-    counts in no week of the trend (nothing of it changed, and it is closed now)."""
-    window = trends.week_ends(now)[0]
+#: The decision log's groups and the change requests', in this order.
+DECISION_STATES = (
+    Status.PENDING,
+    Status.DECIDED,
+    Status.SUPERSEDED,
+    Status.REJECTED,
+    Status.WITHDRAWN,
+)
+CHANGE_STATES = (
+    Status.PROPOSED,
+    Status.APPROVED,
+    Status.IMPLEMENTED,
+    Status.REJECTED,
+    Status.WITHDRAWN,
+)
+#: The fields whose changes the trend lines and blocker ages replay.
+_REPLAYED = ("status", "owner")
+
+
+async def _trends(
+    uow: UnitOfWork, channel: ChannelKey, now: datetime
+) -> tuple[Trends, dict[int, list[Event]]]:
+    """The weekly series, and the status and owner changes since the first week end (by item
+    id): one count query over the channel's items, and the few items whose status changed."""
+    ends = trends.week_ends(now)
     events: dict[int, list[Event]] = {}
-    changed: dict[int, Item] = {}
-    for item, event in await uow.items.events_since(channel, window):
-        if item.id is not None:
-            events.setdefault(item.id, []).append(event)
-            changed[item.id] = item
-    counted = tuple(sorted({k for _, k, _ in trends.SERIES}))
-    active = await uow.items.find(
-        channel, ItemFilter(kinds=counted, statuses=(Status.OPEN, Status.PENDING))
-    )
-    items = {i.id: i for i in active if i.id is not None}
-    items.update({k: i for k, i in changed.items() if i.kind in counted})
-    return _Recent(window, items, events)
+    for item_id, event in await uow.items.field_changes_since(channel, ends[0], _REPLAYED):
+        events.setdefault(item_id, []).append(event)
+    wheres = [
+        ItemFilter(kinds=(kind,), statuses=(status,), created_by=end)
+        for _, kind, status in trends.SERIES
+        for end in ends
+    ]
+    flat = await uow.items.counts(channel, wheres)
+    counted = {
+        name: flat[n * len(ends) : (n + 1) * len(ends)]
+        for n, (name, _, _) in enumerate(trends.SERIES)
+    }
+    changed = [
+        i
+        for i in await uow.items.by_ids(channel, sorted(events))
+        if any(trends.status_change(e) for e in events.get(i.stored_id, ()))
+    ]
+    return trends.weekly_series(changed, events, now, counted=counted), events
 
 
-async def _heat(uow: UnitOfWork, channel: ChannelKey, open_risks: int) -> HeatMap:
-    risks = await uow.items.find(channel, digests.OPEN_RISKS) if open_risks else []
-    return trends.heat_map(risks)
+async def _heat(uow: UnitOfWork, channel: ChannelKey) -> HeatMap:
+    """Open risks by likelihood and impact, in one count query."""
+    cells = [(lk, im) for lk in trends.LEVELS for im in trends.LEVELS]
+    wheres = [dataclasses.replace(digests.OPEN_RISKS, likelihood=lk, impact=im) for lk, im in cells]
+    wheres.append(dataclasses.replace(digests.OPEN_RISKS, scored=False))
+    *counts, unscored = await uow.items.counts(channel, wheres)
+    return HeatMap({cell: n for cell, n in zip(cells, counts, strict=True) if n}, unscored)
 
 
 async def chart(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> tuple[Trends, HeatMap]:
     """What the digest's picture shows: the 12-week trend and the risk heat map, the same
     numbers the dashboard's overview shows."""
-    recent = await _recent(uow, channel, now)
-    (open_risks,) = await uow.items.counts(channel, [digests.OPEN_RISKS])
-    return (
-        trends.weekly_series(recent.items.values(), recent.events, now),
-        await _heat(uow, channel, open_risks),
-    )
+    series, _ = await _trends(uow, channel, now)
+    return series, await _heat(uow, channel)
 
 
 async def chart_png(
@@ -120,23 +152,43 @@ async def chart_png(
     return await asyncio.to_thread(charts.draw, series, heat, "png")
 
 
+async def _groups(
+    uow: UnitOfWork, channel: ChannelKey, kind: Kind, states: Sequence[Status]
+) -> list[StatusGroup]:
+    totals = await uow.items.counts(
+        channel, [ItemFilter(kinds=(kind,), statuses=(s,)) for s in states]
+    )
+    groups = []
+    for status, total in zip(states, totals, strict=True):
+        if total:
+            where = ItemFilter(kinds=(kind,), statuses=(status,))
+            order = ItemOrder.CREATED if status in ACTIVE_STATUSES else ItemOrder.RECENT
+            shown = await uow.items.find(channel, where, order=order, limit=SHOWN)
+            groups.append(StatusGroup(status, total, shown))
+    return groups
+
+
 async def overview(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> Overview:
-    """Everything the overview page shows, from a handful of indexed queries."""
+    """Everything the overview page shows, from a handful of indexed queries: the cost
+    follows what is shown and what changed in the trend's weeks, not the history kept."""
     items = uow.items
-    digest = await digests.build(uow, channel, None, now)
-    recent = await _recent(uow, channel, now)
-    logged = [
-        i for i in recent.items.values() if i.kind is Kind.BLOCKER and i.created_at > recent.window
-    ]
+    digest = await digests.build(uow, channel, now, now)  # the counts and warning signs
+    series, events = await _trends(uow, channel, now)
+    window = series.weeks[0]
+    logged = await items.find(channel, ItemFilter(kinds=(Kind.BLOCKER,), created_after=window))
+    (late,) = await items.counts(
+        channel, [dataclasses.replace(digests.PENDING_DECISIONS, due_before=now)]
+    )
     return Overview(
         now=now,
         digest=digest,
-        heat=await _heat(uow, channel, digest.totals.risks),
-        trends=trends.weekly_series(recent.items.values(), recent.events, now),
-        ages=trends.blocker_ages(logged, recent.events),
+        heat=await _heat(uow, channel),
+        trends=series,
+        ages=trends.blocker_ages(logged, events),
         oldest_blockers=await items.find(channel, digests.OPEN_BLOCKERS, limit=OLDEST_BLOCKERS),
-        decisions=await items.list(channel, kinds=[Kind.DECISION]),
-        changes=await items.list(channel, kinds=[Kind.CHANGE]),
+        decisions=await _groups(uow, channel, Kind.DECISION, DECISION_STATES),
+        changes=await _groups(uow, channel, Kind.CHANGE, CHANGE_STATES),
+        decisions_late=late,
         participation=await participation(uow, channel, now),
     )
 
@@ -167,6 +219,7 @@ class ListFilter:
 
     kind: Kind | None = None
     status: Status | None = None
+    #: a person's id, or ``none`` for the items nobody owns
     owner: str | None = None
     overdue: bool = False
     text: str = ""
@@ -194,11 +247,12 @@ async def item_list(
     )
     text = where.text.strip().casefold()
     owner = (where.owner or "").strip().lstrip("@")
+    nobody = owner.casefold() in ("none", "nobody")
     matches = [
         i
         for i in found
         if (not where.overdue or i.overdue(now))
-        and (not owner or i.owner == owner)
+        and (not owner or (i.owner is None if nobody else i.owner == owner))
         and (not text or text in i.title.casefold() or text in str(i.ref).casefold())
         and (where.likelihood is None or i.likelihood == where.likelihood)
         and (where.impact is None or i.impact == where.impact)

@@ -42,7 +42,9 @@ def checked_at_fire_time(run: Run) -> bool:
     """Whether a run is skipped on a day off: scheduled standups (not ``/standup now``, nor
     the DMs and the closing of a standup that did open), reminders, nudges and digests."""
     if run.kind is RunKind.STANDUP_OPEN:
-        return run.key.startswith(f"{RunKind.STANDUP_OPEN.value}:") and "person" not in run.payload
+        # standup_prepare: a "dm local" standup opened ahead of its time (members' own time)
+        scheduled = run.key.startswith((f"{RunKind.STANDUP_OPEN.value}:", "standup_prepare:"))
+        return scheduled and "person" not in run.payload
     return run.kind in (RunKind.STANDUP_REMIND, RunKind.NUDGE, RunKind.DIGEST)
 
 

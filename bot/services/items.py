@@ -13,8 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import rules
-from bot.domain.kinds import KINDS
-from bot.domain.limits import MAX_DETAILS_CHARS, MAX_TITLE_CHARS, check_length
+from bot.domain.kinds import EDIT_FIELDS, KINDS
+from bot.domain.limits import (
+    MAX_DETAILS_CHARS,
+    MAX_TITLE_CHARS,
+    TEXT_LIMITS,
+    check_length,
+    is_blank,
+)
 from bot.domain.model import (
     LEVEL_NAMES,
     Change,
@@ -28,6 +34,7 @@ from bot.domain.model import (
     mention,
 )
 from bot.domain.schedules import ZoneTimetable
+from bot.domain.scores import score_text
 from bot.errors import NotFound, UsageError
 from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
 
@@ -73,6 +80,12 @@ class Context:
         return await self.names(people)
 
 
+#: The fields :func:`edit` changes, per kind (owner and date have their own use cases).
+KINDS_EDITABLE = {
+    kind: frozenset(EDIT_FIELDS[kind]) - {"owner", "approvers", "due_at"} for kind in EDIT_FIELDS
+}
+
+
 def _value(field: str, value: object) -> str | None:
     """How a field's value is written into an event (dates in ISO 8601 UTC, people as ids)."""
     if value is None or value == "" or value == () or value == {}:
@@ -99,6 +112,8 @@ _BOOKKEEPING = frozenset(
 
 
 def diff(old: Item, new: Item) -> tuple[Change, ...]:
+    """What changed from ``old`` to ``new``; a risk whose score moved also gets a ``score``
+    change (``6 (medium)`` to ``15 (high)``), so its history shows how it was scored."""
     changes = []
     for f in dataclasses.fields(Item):
         if f.name in ("updated_at", "id", "channel", "nudge_count", "last_nudged_at"):
@@ -106,12 +121,20 @@ def diff(old: Item, new: Item) -> tuple[Change, ...]:
         before, after = getattr(old, f.name), getattr(new, f.name)
         if before != after:
             changes.append(Change(f.name, _value(f.name, before), _value(f.name, after)))
+    if new.kind is Kind.RISK and old.score != new.score:
+        changes.append(
+            Change(
+                "score",
+                None if old.score is None else score_text(old.likelihood, old.impact),
+                None if new.score is None else score_text(new.likelihood, new.impact),
+            )
+        )
     return tuple(changes)
 
 
 def validate_title(title: str) -> str:
     title = " ".join(title.split())
-    if not title:
+    if is_blank(title):
         raise UsageError("An item needs a title: say what it is, e.g. `Waiting on API keys`.")
     return check_length(title, MAX_TITLE_CHARS, "title")
 
@@ -158,6 +181,8 @@ async def log_item(
         for f in dataclasses.fields(Item)
         if f.name not in _BOOKKEEPING and _value(f.name, getattr(item, f.name)) is not None
     )
+    if item.kind is Kind.RISK and item.score is not None:
+        changes += (Change("score", None, score_text(item.likelihood, item.impact)),)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
     return item
 
@@ -257,6 +282,10 @@ def check_due(ctx: Context, item: Item) -> None:
     rules.check_due(ctx.user, item, ctx.settings)
 
 
+def check_edit(ctx: Context, item: Item) -> None:
+    rules.check_edit(ctx.user, item, ctx.settings)
+
+
 def check_reject(ctx: Context, item: Item) -> None:
     rules.check_reject(ctx.user, item, ctx.settings)
 
@@ -312,9 +341,11 @@ async def risk_occurred(ctx: Context, item: Item, note: str | None) -> tuple[Ite
     return risk, blocker
 
 
-async def reopen(ctx: Context, item: Item) -> Item:
+async def reopen(ctx: Context, item: Item, reason: str | None = None) -> Item:
+    """Reopen a resolved blocker or a closed risk; ``reason`` is kept in the history."""
     rules.check_reopen(ctx.user, item, ctx.settings)
-    return await change(ctx, item, "reopened", status=Status.OPEN, resolution=None)
+    reason = validate_details(reason)
+    return await change(ctx, item, "reopened", note=reason, status=Status.OPEN, resolution=None)
 
 
 async def withdraw(ctx: Context, item: Item, note: str | None) -> Item:
@@ -336,6 +367,27 @@ async def assign(ctx: Context, item: Item, people: list[str]) -> Item:
 async def set_due(ctx: Context, item: Item, due: datetime) -> Item:
     check_due(ctx, item)
     return await change(ctx, item, "re-dated", due_at=due)
+
+
+async def edit(ctx: Context, item: Item, **updates: Any) -> Item:
+    """Change an item's own fields (title, details, what it waits on, a risk's likelihood,
+    impact, response and mitigation, a decision's rationale, a change request's impact and
+    why) in one ``edited`` event. Its owner and date change with :func:`assign` and
+    :func:`set_due`; its state with the verbs."""
+    rules.check_edit(ctx.user, item, ctx.settings)
+    allowed = KINDS_EDITABLE[item.kind]
+    for name, value in list(updates.items()):
+        if name not in allowed:
+            raise UsageError(f"A {item.kind.label} has no {name.replace('_', ' ')} to edit.")
+        if name == "title":
+            updates[name] = validate_title(str(value))
+        elif isinstance(value, str):
+            text = value.strip()
+            limit = TEXT_LIMITS.get(name)
+            if limit is not None:
+                check_length(text, limit.chars, limit.label)
+            updates[name] = None if is_blank(text) else text
+    return await change(ctx, item, "edited", **updates)
 
 
 async def snooze(ctx: Context, item: Item, span: timedelta) -> Item:
@@ -405,8 +457,9 @@ async def decide(ctx: Context, item: Item, outcome: str, rationale: str | None) 
 
 async def supersede(ctx: Context, item: Item, by: Item | None) -> Item:
     rules.check_supersede(ctx.user, item, ctx.settings)
-    if by is not None and by.kind is not Kind.DECISION:
-        raise UsageError(f"{by.ref} is not a decision; a decision is superseded by a decision.")
+    if by is not None:
+        decisions = await ctx.uow.items.list(ctx.settings.channel, kinds=[Kind.DECISION])
+        rules.check_supersede_by(item, by, {str(d.ref): d for d in decisions})
     return await change(
         ctx,
         item,

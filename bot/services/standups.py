@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain import limits
 from bot.domain.limits import MAX_TITLE_CHARS
 from bot.domain.model import (
+    LOCAL_LEAD,
     REMINDERS,
+    ChannelKey,
     Item,
     Kind,
     Run,
     RunKind,
     RunStatus,
     Schedule,
+    ScheduleKind,
     Standup,
     StandupAnswer,
 )
+from bot.domain.schedules import local_at
 from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import UnitOfWork
 from bot.services import items as svc
@@ -241,9 +245,64 @@ class Opened:
         return self.to_user is None and self.standup.mode == "dm"
 
 
-async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
+__all__ = ["LOCAL_LEAD"]  # re-exported: where "dm local" standups are explained
+
+#: (channel, people) -> the time zones the platform knows for them (Slack: users.info).
+ZoneLookup = Callable[[ChannelKey, Sequence[str]], Awaitable[Mapping[str, str]]]
+
+
+def lead(schedule: Schedule) -> timedelta:
+    """How long before its channel time a standup's occurrence is claimed (``Schedule.lead``)."""
+    return schedule.lead
+
+
+def prepare_run(schedule: Schedule, occurrence: datetime, day: str, now: datetime) -> Run:
+    """The run that opens a "dm local" standup ahead of its channel time (see ``lead``)."""
+    return Run(
+        key=f"standup_prepare:{schedule.stored_id}:{day}",
+        kind=RunKind.STANDUP_OPEN,
+        channel=schedule.channel,
+        due_at=occurrence - lead(schedule),
+        payload={
+            "schedule_id": schedule.stored_id,
+            "local_date": day,
+            "at": occurrence.isoformat(),
+            "prepare": True,
+        },
+        created_at=now,
+    )
+
+
+async def member_zones(
+    uow: UnitOfWork, schedule: Schedule, people: Sequence[str], platform: ZoneLookup | None
+) -> dict[str, str]:
+    """Each member's time zone: set with ``/standup tz`` (kept on the channel's default
+    standup), else the platform's (Slack's users.info), else the standup's own zone."""
+    default = await uow.schedules.get(schedule.channel, ScheduleKind.STANDUP)
+    stored = dict(default.zones) if default is not None else {}
+    found = dict(await platform(schedule.channel, people)) if platform is not None else {}
+    return {p: stored.get(p) or found.get(p) or schedule.timezone for p in people}
+
+
+def prompt_at(
+    day: str, at: str, zone: str, standup: Standup, due: datetime, now: datetime
+) -> datetime:
+    """When a member in ``zone`` is asked: ``at`` on the standup's local date ``day`` in their
+    zone; if that comes too late to answer before the close (in the last quarter of the
+    window, or after it), at the channel's time ``due``; never before ``now``."""
+    own = local_at(date.fromisoformat(day), at, zone)
+    window = standup.closes_at - due
+    if own > standup.closes_at - window / 4:
+        own = due
+    return max(own, now)
+
+
+async def open_run(
+    uow: UnitOfWork, run: Run, now: datetime, zones: ZoneLookup | None = None
+) -> Opened | None:
     """Open the standup of a ``standup_open`` run (or send one member's DM of it), and queue
-    its reminder, its closing and, in dm mode, each member's DM. None: nothing to send."""
+    its reminder, its closing and, in dm mode, each member's DM (in "dm local" mode at each
+    member's own time). None: nothing to send."""
     schedule = await uow.schedules.get_by_id(int(run.payload["schedule_id"]))
     if schedule is None or schedule.channel != run.channel:
         return None  # the standup was removed
@@ -251,19 +310,23 @@ async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
         standup = await uow.schedules.get_standup(int(run.payload["standup_id"]))
         if standup is None or standup.closed:
             return None
-        return Opened(
-            standup, schedule.timezone, to_user=str(run.payload["person"]), name=schedule.name
-        )
+        # In "dm local" mode the member reads the times in their own zone.
+        tz = str(run.payload.get("timezone") or schedule.timezone)
+        return Opened(standup, tz, to_user=str(run.payload["person"]), name=schedule.name)
     day = str(run.payload["local_date"])
     window = timedelta(minutes=schedule.window_minutes)
-    late = now - run.due_at
-    closes_at = max(run.due_at + window, now + window / 4)
+    # A "dm local" standup's runs carry its time in the channel's zone ("at"): it is opened
+    # ahead of that time (prepare) and counts as opened at it.
+    due = datetime.fromisoformat(run.payload["at"]) if "at" in run.payload else run.due_at
+    local = "at" in run.payload and lead(schedule) > timedelta(0)
+    late = now - due
+    closes_at = max(due + window, now + window / 4)
     standup, created = await uow.schedules.open_standup(
         Standup(
             schedule_id=schedule.stored_id,
             channel=run.channel,
             local_date=day,
-            opened_at=now,
+            opened_at=max(now, due) if local else now,
             closes_at=closes_at,
             questions=schedule.questions,
             members=schedule.members,
@@ -283,7 +346,25 @@ async def open_run(uow: UnitOfWork, run: Run, now: datetime) -> Opened | None:
     if not created and run.created_at is not None and standup.opened_at < run.created_at:
         return None  # another run (the schedule, or `/standup now`) opened today's already
     if created:
-        await uow.schedules.add_runs(_follow_ups(standup, schedule, run, now))
+        follow_ups = _follow_ups(standup, schedule, run, now)
+        if local and schedule.at is not None:
+            asked = [r.payload["person"] for r in follow_ups if "person" in r.payload]
+            zone_of = await member_zones(uow, schedule, asked, zones)
+            follow_ups = [
+                dataclasses.replace(
+                    r,
+                    due_at=prompt_at(
+                        day, schedule.at, zone_of[r.payload["person"]], standup, due, now
+                    ),
+                    payload={**r.payload, "timezone": zone_of[r.payload["person"]]},
+                )
+                if "person" in r.payload
+                else r
+                for r in follow_ups
+            ]
+        await uow.schedules.add_runs(follow_ups)
+    if run.payload.get("prepare"):
+        return None  # the standup is ready; the channel hears of it at its own time
     return Opened(standup, schedule.timezone, name=schedule.name)
 
 

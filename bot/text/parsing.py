@@ -22,8 +22,8 @@ from bot.domain.limits import MAX_DETAILS_CHARS as MAX_DETAILS_CHARS
 from bot.domain.limits import MAX_MENTIONS as MAX_MENTIONS
 from bot.domain.limits import MAX_PERSON_CHARS
 from bot.domain.limits import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from bot.domain.model import IMPACT_AREAS, RESPONSES, Ref
 from bot.domain.model import LEVEL_NAMES as LEVEL_NAMES
-from bot.domain.model import RESPONSES, Ref
 from bot.domain.model import mention as mention
 from bot.errors import UsageError
 from bot.text.dates import DATE_FORMS
@@ -32,11 +32,17 @@ from bot.text.dates import DATE_FORMS
 # console and plain text: @dana (not inside an e-mail address). An id longer than
 # MAX_PERSON_CHARS is no mention (it could not be stored as a person).
 _ID = f"{{1,{MAX_PERSON_CHARS}}}"
+#: ``@here``, ``@channel``, ``@everyone`` (Slack writes them ``<!here>``...): everyone in the
+#: channel, never one person; they are no mention and are refused where a person is named.
+BROADCASTS = ("here", "channel", "everyone")
+_BROADCAST = r"(?i:here|channel|everyone)"
+_BROADCAST_RE = re.compile(rf"<!({_BROADCAST})(?:\|[^>]*)?>|(?<![\w@])@({_BROADCAST})(?![\w.\-])")
 _MENTION_RE = re.compile(
     rf"<@!?([A-Za-z0-9_.\-]{_ID})(?:\|[^>]*)?>"
-    rf"|(?<![\w@])@([A-Za-z0-9][\w.\-]{{0,{MAX_PERSON_CHARS - 1}}})(?![\w.\-])"
+    rf"|(?<![\w@])@(?!{_BROADCAST}(?![\w.\-]))"
+    rf"([A-Za-z0-9][\w.\-]{{0,{MAX_PERSON_CHARS - 1}}})(?![\w.\-])"
 )
-_TOKEN_RE = re.compile(r"<@!?[A-Za-z0-9_.\-]+(?:\|[^>]*)?>|\S+")
+_TOKEN_RE = re.compile(r"<@!?[A-Za-z0-9_.\-]+(?:\|[^>]*)?>[,.;:!?)]*|\S+")
 
 LEVEL_WORDS: Mapping[str, int] = {
     "1": 1,
@@ -73,11 +79,27 @@ def mention_of(token: str) -> str | None:
     return m.group(1) or m.group(2)
 
 
+def _is_broadcast(token: str) -> bool:
+    return _BROADCAST_RE.fullmatch(token.rstrip(",.;:!?)")) is not None
+
+
+def refuse_broadcast(text: str) -> None:
+    """UsageError if ``text`` names ``@here``, ``@channel`` or ``@everyone`` (never a person)."""
+    m = _BROADCAST_RE.search(text)
+    if m:
+        word = (m.group(1) or m.group(2)).lower()
+        raise UsageError(
+            f"`@{word}` means everyone in the channel, not one person: it can't own, decide or "
+            "approve an item. Mention someone, e.g. `@dana`."
+        )
+
+
 def parse_person(text: str) -> str | None:
     """A person from a form value or an argument: ``<@U1>``, ``@dana``, ``U1`` or ``dana``."""
     text = text.strip()
     if not text:
         return None
+    refuse_broadcast(text if text.lower() not in BROADCASTS else f"@{text}")
     person = mention_of(text)
     if person:
         return person
@@ -100,6 +122,67 @@ def parse_people(text: str) -> list[str]:
 
 def find_mentions(text: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _MENTION_RE.finditer(text)]
+
+
+def people_named(text: str) -> list[str]:
+    """The people an argument names (``@erin @raj``, or ids); refuses ``@here`` & co."""
+    refuse_broadcast(text)
+    return find_mentions(text) or parse_people(text)
+
+
+def person_or_text(text: str) -> str:
+    """What a blocker waits on: one mentioned person (kept as ``<@id>``) or free text."""
+    text = text.strip()
+    refuse_broadcast(text)
+    person = mention_of(text)
+    return mention(person) if person else text
+
+
+#: Sizes of a change request's impact that are words, not numbers.
+SIZE_WORDS = ("small", "medium", "large")
+_SIZE_RE = re.compile(rf"\d|\b(?:{'|'.join(SIZE_WORDS)})\b", re.IGNORECASE)
+_SIZE_EXAMPLES = {
+    "scope": "+2 features",
+    "schedule": "+2 weeks",
+    "cost": "£5k",
+    "quality": "medium",
+}
+_SIZE_RULE = (
+    "a size is a number with its unit (`+2 weeks`, `3d`, `£5k`, `+8k`, `-10%`) or one of "
+    "`small`, `medium`, `large`"
+)
+
+
+def parse_impacts(text: str) -> dict[str, str]:
+    """``schedule +2 weeks, cost +8k`` -> {"schedule": "+2 weeks", "cost": "+8k"}.
+
+    Each area (scope, schedule, cost, quality) needs a size: a number with its unit or
+    small, medium or large (see :data:`SIZE_WORDS`).
+    """
+    impacts: dict[str, str] = {}
+    for part in re.split(r"[,;]\s*", text.strip()):
+        words = part.split(maxsplit=1)
+        if not words:
+            continue
+        area = words[0].lower().rstrip(":")
+        if area not in IMPACT_AREAS:
+            raise UsageError(
+                f"Say which area each impact is on: scope, schedule, cost or quality "
+                f"(e.g. `impact schedule +2 weeks, cost +8k`); `{part}` names none."
+            )
+        size = words[1].strip() if len(words) > 1 else ""
+        if not _SIZE_RE.search(size):
+            said = f"`{part}` has no size" if size else f"`{area}` needs a size"
+            raise UsageError(
+                f"{said}: say how much, e.g. `impact {area} {_SIZE_EXAMPLES[area]}` ({_SIZE_RULE})."
+            )
+        impacts[area] = size
+    if not impacts:
+        raise UsageError(
+            "A change request states its impact on at least one of scope, schedule, cost or "
+            "quality, e.g. `impact schedule +2 weeks, cost +8k`."
+        )
+    return impacts
 
 
 def parse_level(text: str, what: str) -> int:
@@ -259,7 +342,7 @@ def parse_options(
         """Index of the first token after ``start`` that begins an option or is a mention."""
         j = start
         while j < len(tokens):
-            if mention_of(tokens[j]) or match_option(j):
+            if mention_of(tokens[j]) or match_option(j) or _is_broadcast(tokens[j]):
                 return j
             j += 1
         return j
@@ -271,16 +354,43 @@ def parse_options(
             return 2
         return 1 if first in LEVEL_WORDS else 0
 
+    def sentence_goes_on(start: int) -> bool:
+        """Whether words follow ``start`` that continue a sentence: not an option, not a
+        mention, and not only a date (``@dana friday`` is an owner and a date). A mention
+        joins the title when the words before it lead to a person (``Waiting on @dana``,
+        ``API keys from @dana``) or the words after it go on from one (``Ask @dana for the
+        keys``)."""
+        if start >= len(tokens) or mention_of(tokens[start]) or match_option(start):
+            return False
+        return not is_date(" ".join(tokens[start : value_end(start)]))
+
     result = Parsed(title="")
     in_title = not quoted
     trailing: list[str] = []
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        if _is_broadcast(token):
+            # Inside a sentence that goes on, ``@here`` is words of the title (shown inert);
+            # where a person would be named (after the title, after "waiting on"), refused.
+            leads = bool(title_tokens) and _dangles(title_tokens)
+            if not (in_title and sentence_goes_on(i + 1) and not leads):
+                refuse_broadcast(token)
         person = mention_of(token)
         if person:
             result.people.append(person)
-            in_title = False
+            # A mention inside the sentence (``Waiting on @dana for the API keys``) or that
+            # ends a sentence left on a preposition (``API keys from @dana``) stays in the
+            # title, as the person's mention; the person is still named (the owner).
+            goes_on = sentence_goes_on(i + 1)
+            joins = bool(title_tokens) and _dangles(title_tokens)
+            joins = joins or (goes_on and tokens[i + 1].lower() in _LEADS_ON)
+            if in_title and joins:
+                suffix = token[len(token.rstrip(",.;:!?)")) :]
+                title_tokens.append(mention(person) + suffix)
+                in_title = goes_on
+            else:
+                in_title = False
             i += 1
             continue
         found = match_option(i) if (i > 0 or not in_title or quoted) else None
@@ -306,6 +416,8 @@ def parse_options(
                 valid = False
             if spec.kind is ValueKind.CHOICE and value.lower() not in RESPONSES:
                 valid = valid and not in_title
+            if spec.kind is ValueKind.PERSON_OR_TEXT and start < len(tokens):
+                refuse_broadcast(tokens[start])
             if spec.kind is ValueKind.PERSON_OR_TEXT and not value and start < len(tokens):
                 person = mention_of(tokens[start])
                 if person:
@@ -332,4 +444,42 @@ def parse_options(
         i += 1
     result.title = " ".join(title_tokens).strip()
     result.trailing = " ".join(trailing)
+    if not quoted and title_tokens and _dangles(title_tokens, strict=True):
+        rest = " ".join(tokens[len(title_tokens) :])
+        command = usage.split()[0] if usage.startswith("/") else ""
+        quoted_title = " ".join(p for p in (command, f'"{result.title}"', rest) if p)
+        raise UsageError(
+            f"The title `{result.title}` ends on `{title_tokens[-1]}`: {title_tokens[-1]} "
+            f"whom or what? Finish the sentence, e.g. `{result.title} @dana` or "
+            f"`{result.title} NetOps`, or put the title in double quotes to keep it as it "
+            f"is: `{quoted_title}`.",
+            usage=usage,
+        )
     return result
+
+
+#: Words a title cannot end on: it would say "from" and not from whom. A mention right after
+#: one of :data:`_LEADS_ON` joins the title (``Waiting on @dana``).
+_DANGLING = frozenset(
+    {"from", "for", "with", "by", "to", "of", "at", "about", "via", "into", "onto", "towards",
+     "toward", "against", "per", "than", "without", "between", "the", "a", "an", "and", "or"}
+)  # fmt: skip
+_LEADS_ON = _DANGLING | {"on", "in", "upon", "waiting"}
+#: Two-word endings that dangle though their last word alone may not (``Logged on`` is fine).
+_DANGLING_PAIRS = frozenset(
+    {("waiting", "on"), ("depends", "on"), ("depending", "on"), ("relies", "on"), ("rely", "on")}
+)
+
+
+def _dangles(title_tokens: list[str], *, strict: bool = False) -> bool:
+    """Whether a title made of these words ends on a preposition (``API keys from``).
+
+    ``strict``: whether it must not end so (the words that may not end a title); else whether
+    a mention may follow it into the title (also ``on``, ``in``...)."""
+    last = title_tokens[-1].lower()
+    if mention_of(title_tokens[-1]) or (strict and len(title_tokens) < 2):
+        return False
+    if not strict:
+        return last in _LEADS_ON
+    pair = tuple(t.lower() for t in title_tokens[-2:])
+    return last in _DANGLING or pair in _DANGLING_PAIRS

@@ -150,10 +150,13 @@ def _schedule_event(
     standup = schedule.kind is ScheduleKind.STANDUP
     minutes = schedule.window_minutes if standup else DIGEST_MINUTES
     event = Event()
-    which = schedule.kind.value + (f":{schedule.name}" if schedule.name else "")
-    event.add("uid", _uid(schedule.channel, which))
+    named = f":{schedule.name}" if schedule.name else ""  # a named standup (/standup add)
+    event.add("uid", _uid(schedule.channel, schedule.kind.value + named))
     event.add("dtstamp", now)
-    event.add("summary", f"{label} · {'Standup' if standup else 'Digest'}")
+    title = "Standup" if standup else "Digest"
+    if schedule.name:
+        title += f" ({schedule.name})"
+    event.add("summary", f"{label} · {title}")
     event.add("dtstart", first)
     event.add("duration", timedelta(minutes=minutes))
     event.add("rrule", _rrule(rule))

@@ -13,6 +13,7 @@ from bot.text.parsing import mention
 
 _CHANGE_WORDS = {
     "created": "new",
+    "imported": "new",
     "resolved": "resolved",
     "reopened": "reopened",
     "closed": "closed",

@@ -6,7 +6,7 @@ same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import actions
 from bot.domain import kinds, rules
 from bot.domain.model import IMPACT_AREAS, Change, Event, Item, Kind, Ref, Status
+from bot.domain.scores import band, score_text
 from bot.messages import (
     Action,
     Card,
@@ -90,7 +91,7 @@ def item_fields(
     if item.kind is Kind.RISK:
         fields.append(Field("Likelihood", level(item.likelihood)))
         fields.append(Field("Impact", level(item.impact)))
-        fields.append(Field("Score", str(item.score) if item.score else "—"))
+        fields.append(Field("Score", score_text(item.likelihood, item.impact)))
         if item.response:
             fields.append(Field("Response", item.response))
         if item.mitigation:
@@ -136,7 +137,7 @@ def item_actions(item: Item) -> tuple[Action, ...]:
     actions_: list[Action] = []
     if item.kind is Kind.BLOCKER and item.status is Status.OPEN:
         actions_ = [Action("Resolve", actions.resolve(ref), "primary"), take_action(ref)]
-        actions_ += [assign_action(item), due_action(item)]
+        actions_ += [assign_action(item), due_action(item), edit_action(item)]
     elif item.kind is Kind.BLOCKER and item.status is Status.RESOLVED:
         actions_ = [Action("Reopen", actions.reopen(ref))]
     elif item.kind is Kind.RISK and item.status is Status.OPEN:
@@ -146,14 +147,65 @@ def item_actions(item: Item) -> tuple[Action, ...]:
             take_action(ref),
             assign_action(item),
             due_action(item),
+            edit_action(item),
         ]
     elif item.kind is Kind.DECISION and item.status is Status.PENDING:
         actions_ = [decide_action(ref), reject_action(ref), assign_action(item), due_action(item)]
+        actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.PROPOSED:
         actions_ = [Action("Approve", actions.approve(ref), "primary"), reject_action(ref)]
+        actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.APPROVED:
         actions_ = [Action("Mark implemented", actions.implemented(ref), "primary")]
     return tuple(actions_)
+
+
+def edit_action(item: Item) -> Action:
+    """Edit: opens the item's form filled with its values (needs the database: no form here)."""
+    return Action("Edit", actions.edit(item.ref))
+
+
+#: The fields of each kind's Edit form, in order (owner and date have their own buttons).
+_EDIT_FORM = {
+    Kind.BLOCKER: ("title", "waiting_on", "details"),
+    Kind.RISK: ("title", "likelihood", "impact", "response", "mitigation", "details"),
+    Kind.DECISION: ("title", "rationale", "details"),
+    Kind.CHANGE: ("title", "impact", "why", "details"),
+}
+
+
+def _form_value(item: Item, name: str) -> str | None:
+    if name == "impact" and item.kind is Kind.CHANGE:
+        return (
+            "; ".join(
+                f"{area} {item.impacts[area]}" for area in IMPACT_AREAS if area in item.impacts
+            )
+            or None
+        )
+    value = getattr(item, "rationale" if name == "why" else name)
+    return None if value is None else str(value)
+
+
+def edit_form(item: Item) -> Form:
+    """The item's own form, each field filled with its current value."""
+    row = kinds.KINDS[item.kind]
+    details = kinds.FormFieldSpec("details", "Details", "long_text", max_length=3000)
+    fields = []
+    for name in _EDIT_FORM[item.kind]:
+        spec = next((f for f in row.form_fields if f.name == name), details)
+        fields.append(
+            FormField(
+                name,
+                spec.label,
+                InputKind(spec.input),
+                spec.required,
+                _form_value(item, name),
+                hint=spec.hint,
+                choices=tuple(Choice(value, label) for value, label in spec.choices),
+                max_length=spec.max_length,
+            )
+        )
+    return Form(actions.edit(item.ref), f"Edit {item.ref}", tuple(fields), "Save")
 
 
 def take_action(ref: str) -> Action:
@@ -311,7 +363,7 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
     and what needs attention."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
-        parts.append(f"score {item.score}")
+        parts.append(f"score {item.score} ({band(item.score)})")
     date_label = kinds.KINDS[item.kind].date_label
     if item.due_at and date_label is not None:
         date_text = f"{date_label.lower()} {format_datetime(item.due_at, tz, now)}"
@@ -364,7 +416,7 @@ def describe_change(
     date: Callable[[datetime], str] | None = None,
     text: Callable[[str], str] = _same,
 ) -> str:
-    """``due from Fri 27 Nov 17:00 CET to Tue 1 Dec 17:00 CET``. ``date`` writes a date
+    """``due: Fri 27 Nov 17:00 CET → Tue 1 Dec 17:00 CET``. ``date`` writes a date
     (default: as chat shows it) and ``text`` any stored text (default: as stored)."""
     show_date = date or (lambda dt: format_datetime(dt, tz, now))
     label = field_label(kind, change.field)
@@ -372,7 +424,7 @@ def describe_change(
     if change.old is None:
         return f"{label}: {new}"
     old = _change_value(change.field, change.old, show_date, text)
-    return f"{label} from {old} to {new}"
+    return f"{label}: {old} → {new}"
 
 
 def history_line(
@@ -402,6 +454,16 @@ def history_line(
     if event.note:
         details.append(f"“{text(event.note)}”")
     return head + (": " + "; ".join(details) if details else "")
+
+
+def score_lines(events: Sequence[Event], tz: str, now: datetime) -> tuple[str, ...]:
+    """A risk's score over time, oldest first: ``Wed 25 Nov 10:00 · 6 (medium) · @ana``."""
+    return tuple(
+        f"{format_datetime(e.at, tz, now)} · {c.new or 'not scored'} · {mention(e.actor)}"
+        for e in events
+        for c in e.changes
+        if c.field == "score"
+    )
 
 
 def level_choices() -> tuple[Choice, ...]:

@@ -85,6 +85,8 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
         "every_weeks": schedule.every_weeks,
         "week_anchor": schedule.week_anchor,
         "nth": schedule.nth,

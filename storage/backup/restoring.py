@@ -119,7 +119,8 @@ async def _require_empty(connection: AsyncConnection) -> None:
 def _next_run_at(schedule: Schedule, now: datetime, timetable: Timetable) -> datetime | None:
     if not (schedule.enabled and schedule.days and schedule.at):
         return None
-    return timetable.next_run(rule_of(schedule), now)
+    # A "dm local" standup is claimed ahead of its time (Schedule.lead).
+    return timetable.next_run(rule_of(schedule), now) - schedule.lead
 
 
 async def _restore_channel(

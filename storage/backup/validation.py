@@ -337,6 +337,19 @@ _REMINDERS = ", ".join(REMINDERS)
 _SCHEDULE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,23}")
 
 
+def _zone_problem(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return f"{_shown(value)} is not a time zone"
+    return None
+
+
+def _zones(obj: _Object) -> dict[str, str]:
+    """Members' own time zones: person -> IANA zone."""
+    return obj.text_map("zones", _zone_problem)
+
+
 def _schedule_name(obj: _Object, kind: ScheduleKind) -> str | None:
     name = obj.text("name")
     if name is None:
@@ -384,6 +397,8 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
         optional=obj.texts("optional"),
         observers=obj.texts("observers"),
         mentions=obj.boolean("mentions", True),
+        local_times=obj.boolean("local_times", False),
+        zones=_zones(obj),
         every_weeks=obj.integer("every_weeks", low=1, high=2, default=1) or 1,
         week_anchor=_optional_date(obj, "week_anchor"),
         nth=_nth(obj),

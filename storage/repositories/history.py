@@ -10,13 +10,13 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Text, bindparam, cast, or_, select, text, update
 
 from bot.domain.model import ChannelKey, Event, Item
 from storage.db import translate_errors
 from storage.repositories.common import IN_CHUNK, SessionRepository, channel_id_of
 from storage.repositories.rows import event_from_row, item_from_row
-from storage.tables import item_events, items
+from storage.tables import QUIET_CONDITION, item_events, items
 
 __all__ = ["ItemHistory"]
 
@@ -65,6 +65,34 @@ class ItemHistory(SessionRepository):
             if item is None:
                 item = by_id[row["id"]] = item_from_row(channel, row)
             found.append((item, event_from_row(row, prefix="event_")))
+        return found
+
+    @translate_errors
+    async def field_changes_since(
+        self, channel: ChannelKey, since: datetime, fields: Sequence[str]
+    ) -> builtins.list[tuple[int, Event]]:
+        channel_id = await channel_id_of(self._session, channel, create=False)
+        if channel_id is None or not fields:
+            return []
+        as_text = cast(item_events.c.changes, Text)
+        query = (
+            select(item_events)
+            .where(
+                item_events.c.channel_id == channel_id,
+                item_events.c.at > since,
+                # the partial index ix_item_events_channel_id_at_changes: no notes, re-datings
+                # or snoozes (they change no status or owner)
+                text(QUIET_CONDITION),
+                # a cheap sieve in the database; the exact test on the decoded changes below
+                or_(*(as_text.contains(f'"{name}"', autoescape=True) for name in fields)),
+            )
+            .order_by(item_events.c.at, item_events.c.id)
+        )
+        found: builtins.list[tuple[int, Event]] = []
+        for row in (await self._session.execute(query)).mappings():
+            event = event_from_row(row)
+            if any(change.field in fields for change in event.changes):
+                found.append((row["item_id"], event))
         return found
 
     @translate_errors

@@ -31,6 +31,7 @@ from bot.errors import ChangedMeanwhile
 from storage.db import translate_errors
 from storage.repositories.common import (
     CHANNEL_KEY_COLUMNS,
+    IN_CHUNK,
     channel_filter,
     channel_id_of,
     keyed,
@@ -90,6 +91,18 @@ def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
         clauses.append(items.c.due_at.is_(None))
     if where.min_date_moves:
         clauses.append(items.c.date_moves >= where.min_date_moves)
+    if where.created_by is not None:
+        clauses.append(items.c.created_at <= where.created_by)
+    if where.created_after is not None:
+        clauses.append(items.c.created_at > where.created_after)
+    if where.likelihood is not None:
+        clauses.append(items.c.likelihood == where.likelihood)
+    if where.impact is not None:
+        clauses.append(items.c.impact == where.impact)
+    if where.scored is True:
+        clauses.append(and_(items.c.likelihood.is_not(None), items.c.impact.is_not(None)))
+    elif where.scored is False:
+        clauses.append(or_(items.c.likelihood.is_(None), items.c.impact.is_(None)))
     return clauses
 
 
@@ -252,6 +265,18 @@ class SqlItemRepository(ItemHistory):
         return query.where(*_filter_clauses(where))
 
     @translate_errors
+    async def by_ids(self, channel: ChannelKey, ids: Sequence[int]) -> builtins.list[Item]:
+        found: builtins.list[Item] = []
+        wanted = builtins.list(ids)
+        for start in range(0, len(wanted), IN_CHUNK):
+            query = self._matching(channel, ItemFilter()).where(
+                items.c.id.in_(wanted[start : start + IN_CHUNK])
+            )
+            rows = (await self._session.execute(query)).mappings().all()
+            found.extend(item_from_row(channel, row) for row in rows)
+        return found
+
+    @translate_errors
     async def find(
         self,
         channel: ChannelKey,
@@ -266,6 +291,8 @@ class SqlItemRepository(ItemHistory):
             score = items.c.likelihood * items.c.impact
             # Unscored risks last on both backends (PostgreSQL sorts NULL first when DESC).
             query = query.order_by(score.is_(None), score.desc(), *oldest_first)
+        elif order is ItemOrder.RECENT:
+            query = query.order_by(*(column.desc() for column in oldest_first))
         else:
             query = query.order_by(*oldest_first)
         if limit is not None:

@@ -174,6 +174,8 @@ def schedule_options(schedule: Schedule) -> dict[str, Any]:
         "optional": list(schedule.optional),
         "observers": list(schedule.observers),
         "mentions": schedule.mentions,
+        "local_times": schedule.local_times,
+        "zones": dict(schedule.zones),
         "every_weeks": schedule.every_weeks,
         "week_anchor": schedule.week_anchor,
         "nth": schedule.nth,
@@ -232,6 +234,10 @@ def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
             found[name] = tuple(options[name] or ())
     if "mentions" in options:
         found["mentions"] = bool(options["mentions"])
+    if "local_times" in options:
+        found["local_times"] = bool(options["local_times"])
+    if "zones" in options:
+        found["zones"] = dict(options["zones"] or {})
     # the schedule's rule beyond weekly days (every other week, monthly)
     if options.get("every_weeks"):
         found["every_weeks"] = int(options["every_weeks"])

@@ -1,7 +1,8 @@
 """Two ``raidline run`` processes on one PostgreSQL database: every standup opens once, and
-every member's prompt of a named standup asked by direct message is sent once; on one of its
-channel's days off (an extra day off, a day outside the work week) no standup opens and no
-member is prompted, and each occurrence is recorded as skipped once, with the reason."""
+every member's prompt of a named standup asked by direct message at each member's own time
+(members in several time zones) is sent once; on one of its channel's days off (an extra day
+off, a day outside the work week) no standup opens and no member is prompted, and each
+occurrence is recorded as skipped once, with the reason."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
+from bot.services.standups import LOCAL_LEAD
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.uow import make_uow_factory
@@ -74,9 +76,13 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         enabled=True,
                         next_run_at=due,
                         members=("ana",),
+                        # members' own zones, kept on the default standup
+                        zones={"ana": "Asia/Kolkata", "bob": "America/New_York"},
                     )
                 )
-                # A named standup of the same channel, due at the same time, asked by DM.
+                # A named standup of the same channel, due at the same time, asked by DM at
+                # each member's own time ("dm local"): Kolkata's is past (asked at once),
+                # New York's after the close (asked at the channel's time).
                 await uow.schedules.save(
                     Schedule(
                         channel=ChannelKey("console", "local", f"team-{n}"),
@@ -86,9 +92,10 @@ async def schedule_standups(url: str, due: datetime) -> None:
                         at=due.strftime("%H:%M"),
                         timezone="UTC",
                         enabled=True,
-                        next_run_at=due,
+                        next_run_at=due - LOCAL_LEAD,
                         members=("ana", "bob"),
                         mode="dm",
+                        local_times=True,
                     )
                 )
             await uow.commit()
@@ -186,7 +193,9 @@ async def standup_runs(url: str) -> dict[str, list[Run]]:
             for n in range(STANDUPS):
                 channel = ChannelKey("console", "local", f"team-{n}")
                 runs = await uow.schedules.runs(channel, RunKind.STANDUP_OPEN, limit=20)
-                found[channel.channel] = [r for r in runs if "person" not in r.payload]
+                found[channel.channel] = [
+                    r for r in runs if "person" not in r.payload and not r.payload.get("prepare")
+                ]
             return found
     finally:
         await engine.dispose()

@@ -57,7 +57,7 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
         "/change Add CRM integration to scope impact schedule +2 weeks, cost +8k @sponsor"
         " because sales needs leads in CRM",
     ),
-    ("ana", "/change Drop the legacy export impact scope smaller @sponsor"),
+    ("ana", "/change Drop the legacy export impact scope small @sponsor"),
     ("dana", "/raid resolve B-1 firewall rule merged"),
     ("ana", "/raid note B-2 asked NetOps again — “soon”"),
     ("ana", "/raid assign B-2 @raj"),
@@ -88,6 +88,8 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup add retro"),
     ("ana", "/standup retro schedule every other fri 15:00"),
     ("ana", "/standup retro questions What went well? | What do we change?"),
+    ("ana", "/standup retro mode dm local"),
+    ("ana", "/standup tz @raj Asia/Kolkata"),
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest add monthly last friday 17:00"),
     ("ana", "/digest"),
@@ -201,7 +203,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         (PROJ, "/blocker Brand new problem"),
         (PROJ, "/risk Brand new risk"),
         (PROJ, "/decision needed Brand new question @cio"),
-        (PROJ, "/change Brand new change impact scope bigger @sponsor"),
+        (PROJ, "/change Brand new change impact scope large @sponsor"),
         (SLACK, "/blocker Brand new problem"),
     ):
         reply = await core.handle(request(channel, "ana", line))

@@ -45,7 +45,7 @@ RAIDLINE_TABLES = {
     "seen_requests",
     "calendar_tokens",
 }
-HEAD = "0009"
+HEAD = "0010"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -166,6 +166,7 @@ OLDEST_COMPATIBLE = {
     "0007": "0003",
     "0008": "0003",
     "0009": "0003",
+    "0010": "0003",
 }
 
 

@@ -44,7 +44,15 @@ DISCORD = ChannelKey("discord", "G1", "100")
 
 
 #: Fields kept as JSON in ``schedules.options`` and ``standups.options``.
-SCHEDULE_OPTIONS = {"late_minutes", "reminder", "optional", "observers", "mentions"}
+SCHEDULE_OPTIONS = {
+    "late_minutes",
+    "reminder",
+    "optional",
+    "observers",
+    "mentions",
+    "local_times",
+    "zones",
+}
 STANDUP_OPTIONS = {"optional", "observers", "mentions", "late_until"}
 
 
@@ -70,6 +78,8 @@ def full_schedule(channel: ChannelKey = CHANNEL) -> Schedule:
         optional=("U_LI",),
         observers=("U_CIO",),
         mentions=False,
+        local_times=True,
+        zones={"U_LI": "Asia/Kolkata"},
     )
 
 

@@ -50,7 +50,7 @@ from adapters.slack import blocks as kit
 from bot.commands.log import form_for
 from bot.commands.registry import COMMANDS
 from bot.dispatcher import Core
-from bot.domain.limits import clean_text
+from bot.domain.limits import clean_text, is_blank
 from bot.domain.model import ChannelKey, ChannelSettings, Kind, Standup
 from bot.messages import (
     Action,
@@ -644,7 +644,7 @@ async def test_every_command_answers_hostile_options_inside_both_platforms_limit
 
 # a title with something visible once the core has dropped control characters
 _TITLE_OK = st.text(min_size=1, max_size=300).filter(
-    lambda t: clean_text(t, multiline=False).strip() != ""
+    lambda t: not is_blank(clean_text(t, multiline=False))
 )
 
 
@@ -656,9 +656,10 @@ def _few_mentions(text: str, most: int = 5) -> str:
 
 
 def _fit(limit: int) -> st.SearchStrategy[str]:
-    # the core drops control characters: a text of nothing else is blank (and refused as such)
+    # the core drops control characters: a text of nothing else, or of invisible characters
+    # only, is blank (and refused as such)
     return hostile.map(lambda t: _few_mentions(t[:limit])).filter(
-        lambda t: clean_text(t, multiline=False).strip() != ""
+        lambda t: not is_blank(clean_text(t, multiline=False))
     )
 
 
@@ -688,7 +689,11 @@ async def test_saved_hostile_text_stays_inside_its_block_in_every_view(
         await click(
             core,
             "new:change",
-            {"title": title, "impact": "cost " + re.sub("[,;]", " ", other)[:295], "why": details},
+            {
+                "title": title,
+                "impact": "cost 5k " + re.sub("[,;]", " ", other)[:290],
+                "why": details,
+            },
         ),
     ]
     for reply in saved:
@@ -1090,12 +1095,14 @@ def _iter_texts(blocks: Iterable[Mapping[str, Any]]) -> Iterable[str]:
 async def test_a_channel_ping_typed_into_a_title_is_shown_not_sent() -> None:
     """``@channel`` typed in a slash command arrives as ``<!channel>``; the card shows it inert."""
     core, _ = await seeded_core()
-    reply = await say(core, "blocker", "<!channel> <!here> look at this <!everyone> due friday")
+    reply = await say(
+        core, "blocker", "<!channel> <!here> look at this <!everyone> team due friday"
+    )
     assert reply.tone is Tone.SUCCESS, reply.text
     blocks = kit.message_blocks(reply)
     text = "\n".join(_iter_texts(blocks)) + kit.message_text(reply)
     assert "<!" not in text
-    assert "&lt;!channel&gt; &lt;!here&gt; look at this &lt;!everyone&gt;" in text
+    assert "&lt;!channel&gt; &lt;!here&gt; look at this &lt;!everyone&gt; team" in text
     check_blocks(blocks, kit.MAX_MESSAGE_BLOCKS, "ping")
 
 

@@ -122,6 +122,21 @@ async def test_the_feed_shows_dated_items_and_recurring_schedules(cal: Chat) -> 
     assert digest["uid"] == "digest.proj.local.console@raidline"
 
 
+async def test_a_named_standup_is_its_own_recurring_event(cal: Chat) -> None:
+    await seed(cal)
+    await cal.say("/standup add retro")
+    await cal.say("/standup retro schedule fri 15:00")
+    await cal.say("/standup add demo")  # not scheduled: not in the feed
+    shown = events(await feed(cal, await link(cal)))
+    assert {"#proj · Standup", "#proj · Standup (retro)"} <= set(shown)
+    assert not any("demo" in summary for summary in shown)
+    retro = shown["#proj · Standup (retro)"]
+    assert retro["start"] == datetime(2026, 11, 27, 15, 0, tzinfo=BERLIN)
+    assert retro["rrule"] == "FREQ=WEEKLY;BYDAY=FR"
+    assert retro["uid"] == "standup:retro.proj.local.console@raidline"
+    assert shown["#proj · Standup"]["uid"] == "standup.proj.local.console@raidline"
+
+
 async def test_the_feed_is_the_same_on_the_next_fetch(cal: Chat, clock: FixedClock) -> None:
     await seed(cal)
     token = await link(cal)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.domain.model import ChannelKey
+from bot.views.plain import render_text
 from tests.fakes import FakeStore, FixedClock
 from tests.unit.conftest import BASE, Chat
 
@@ -94,7 +95,7 @@ All times are in Europe/Berlin.
 
 - 2026-11-25 10:00 · Ana Lima created: status: open; title: Waiting on firewall change; \
 owner: Dana Scully; due: 2026-11-27 17:00; waiting on: Cleo Ortiz
-- 2026-11-25 10:00 · Ana Lima resolved: status from open to resolved; resolution: done
+- 2026-11-25 10:00 · Ana Lima resolved: status: open → resolved; resolution: done
 
 ### B-2 · Second one
 
@@ -108,7 +109,7 @@ owner: Dana Scully; due: 2026-11-27 17:00; waiting on: Cleo Ortiz
 - Reported: by Ana Lima, 2026-11-25 10:00
 
 - 2026-11-25 10:00 · Ana Lima created: status: open; title: Vendor may slip; owner: U0BOB; \
-next review: 2026-12-09 17:00; likelihood: high (4); impact: medium (3)
+next review: 2026-12-09 17:00; likelihood: high (4); impact: medium (3); score: 12 (medium)
 
 ### D-1 · Pick the SSO vendor
 
@@ -161,7 +162,7 @@ async def test_the_csv_export_names_people_and_writes_absolute_dates() -> None:
     assert rows[0]["History"].splitlines() == [
         "2026-11-25 10:00 · Ana Lima created: status: open; title: Waiting on firewall change; "
         "owner: Dana Scully; due: 2026-11-27 17:00; waiting on: Cleo Ortiz",
-        "2026-11-25 10:00 · Ana Lima resolved: status from open to resolved; resolution: done",
+        "2026-11-25 10:00 · Ana Lima resolved: status: open → resolved; resolution: done",
     ]
 
 
@@ -197,4 +198,12 @@ async def test_the_json_export_has_documented_human_field_names() -> None:
 async def test_a_platform_that_cannot_name_anyone_leaves_the_ids() -> None:
     body = await export(await register(Directory(fail=True)), "md")
     assert "| B-1 | Waiting on firewall change | U0DANA | resolved |" in body
-    assert "- 2026-11-25 10:00 · U0ANA resolved: status from open to resolved" in body
+    assert "- 2026-11-25 10:00 · U0ANA resolved: status: open → resolved" in body
+
+
+async def test_no_history_shows_raidlines_bookkeeping(chat: Chat) -> None:
+    await chat.say("/blocker Waiting on creds @dana due friday")
+    await chat.say("/raid due B-1 next tuesday")
+    text = render_text(await chat.say("/raid history B-1"), width=500)
+    assert "created: status: open; title: Waiting on creds; owner: @dana; due: " in text
+    assert "date moves" not in text and "date_moves" not in text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.registry import COMMANDS, RAID_SUBCOMMANDS
-from bot.messages import Tone
+from bot.messages import Request, Tone
 from bot.views.plain import render_text
 from tests.unit.conftest import Chat
 
@@ -84,14 +84,19 @@ async def test_raid_help_on_every_subcommand(chat: Chat, path: str, form: str) -
         ("/standup away help", "/standup away:", "/standup away [@who] until <date>"),
         ("/digest weekly ?", "/digest weekly:", "/digest weekly <day> <HH:MM>"),
         ("/raid help /blocker", "/blocker:", "Usage: /blocker"),
+        ("/decision needed help", "/decision:", "Usage: /decision"),
+        ("/standup design help", "/standup:", "Usage: /standup"),
+        ("/standup design away ?", "/standup away:", "/standup away [@who] until <date>"),
         ("/help risk", "/risk:", "Usage: /risk"),
     ],
 )
 async def test_help_on_standup_and_digest_subcommands(
     chat: Chat, line: str, heading: str, usage: str
 ) -> None:
+    await chat.say("/standup add design")
     text = seen(await chat.say(line))
     assert heading in text and usage in text, text
+    assert chat.items() == []
 
 
 @pytest.mark.parametrize(
@@ -132,3 +137,39 @@ async def test_a_typo_of_a_command_shows_that_commands_usage(
     assert f"Did you mean `/{suggested}`?" in reply.text
     assert reply.usage == COMMANDS[suggested].usage
     assert chat.items() == []
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("blocker", {"title": "help"}),
+        ("risk", {"title": "?"}),
+        ("change", {"title": " help "}),
+    ],
+)
+async def test_help_as_the_only_option_on_a_platform_shows_help(
+    chat: Chat, command: str, options: dict[str, str]
+) -> None:
+    request = Request(chat.channel, "ana", command=command, options=options)
+    reply = await chat.core.handle(request)
+    assert f"Usage: {' '.join(COMMANDS[command].usage.split())}" in seen(reply)
+    assert chat.items() == []
+
+
+async def test_help_next_to_other_options_is_a_title_word(chat: Chat) -> None:
+    options = {"title": "help", "owner": "dana"}
+    await chat.core.handle(Request(chat.channel, "ana", command="blocker", options=options))
+    assert [i.title for i in chat.items()] == ["help"]
+
+
+@pytest.mark.parametrize(
+    ("line", "suggested"),
+    [("/raid resolv B-1", "resolve"), ("/raid snoze B-1 2d", "snooze"), ("/raid fnd x", "find")],
+)
+async def test_a_typo_of_a_raid_subcommand_shows_that_subcommands_usage(
+    chat: Chat, line: str, suggested: str
+) -> None:
+    reply = await chat.say(line)
+    assert reply.tone is Tone.ERROR
+    assert f"Did you mean `{suggested}`?" in reply.text
+    assert reply.usage == COMMANDS["raid"].subcommand(suggested).usage  # type: ignore[union-attr]

@@ -83,7 +83,7 @@ async def test_an_import_creates_the_items_as_chat_would_and_says_imported(chat:
     history = render_text(await chat.say("/raid history B-2"), width=500)
     assert "@ana imported: status: open; title: Old firewall ticket; owner: @dana; " in history
     assert "“from register.csv, row 6”" in history
-    assert "@ana resolved: status from open to resolved" in history
+    assert "@ana resolved: status: open → resolved" in history
 
 
 async def test_one_wrong_row_and_nothing_is_imported(chat: Chat) -> None:
@@ -213,3 +213,10 @@ async def test_raid_import_without_a_file_says_how_to_give_one(
 async def test_raid_help_import_explains_it(chat: Chat) -> None:
     reply = await chat.say("/raid help import")
     assert "Usage: /raid import <file.csv> [apply]" in reply.text
+
+
+async def test_the_digest_counts_imported_items_as_new(chat: Chat) -> None:
+    await import_file(chat, REGISTER, apply=True)
+    text = render_text(await chat.say("/digest"), width=500)
+    assert "Blockers: new B-1, B-2; resolved B-2" in text
+    assert "Risks: new R-1" in text

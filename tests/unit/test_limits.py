@@ -227,9 +227,9 @@ async def test_a_change_request_has_no_date_and_says_so(chat: Chat) -> None:
         assert "`impact schedule +2 weeks`" in reply.text
     assert chat.items() == []
     # ``by`` is a word like any other in a change request: nothing is read as a date
-    reply = await chat.say("/change Add CRM impact schedule ready by friday")
+    reply = await chat.say("/change Add CRM impact schedule +2 days ready by friday")
     assert reply.tone is Tone.SUCCESS, reply.text
-    assert dict(chat.item("C-1").impacts) == {"schedule": "ready by friday"}
+    assert dict(chat.item("C-1").impacts) == {"schedule": "+2 days ready by friday"}
 
 
 FORMS = "`friday`, `Dec 5`, `in 2 weeks` or `2026-12-05`"

@@ -47,7 +47,7 @@ async def test_risk_from_the_spec_example(chat: Chat) -> None:
     assert risk.due_at == local(2026, 12, 9, 17, 0)
     assert risk.mitigation == "weekly vendor check-in"
     shown = {f.label: f.value for f in reply.cards[0].fields}
-    assert shown["Score"] == "12"
+    assert shown["Score"] == "12 (medium)"
     assert shown["Likelihood"] == "high (4)"
     assert shown["Next review"].startswith("Wed 9 Dec 17:00")
 

@@ -209,10 +209,10 @@ async def test_history_shows_who_changed_what_from_what_to_what(chat: Chat) -> N
     text = "\n".join(reply.sections[0].lines).replace("<@", "@").replace(">", "")
     assert reply.text == "History of B-1: Waiting on firewall change (5 events)"
     assert "@ana created" in text
-    assert "owner from @dana to @erin" in text
-    assert "due from Fri 27 Nov 17:00" in text and "to Tue 1 Dec 17:00" in text
+    assert "owner: @dana → @erin" in text
+    assert "due: Fri 27 Nov 17:00 CET → Tue 1 Dec 17:00 CET" in text
     assert "@zoe note" in text and "NetOps promised Monday" in text
-    assert "@erin resolved: status from open to resolved; resolution: merged" in text
+    assert "@erin resolved: status: open → resolved; resolution: merged" in text
 
 
 async def test_list_filters_and_marks_overdue(chat: Chat) -> None:
@@ -301,7 +301,7 @@ async def test_buttons_on_a_card_work_and_are_refused_by_the_rules(chat: Chat) -
     await seed(chat)
     await lead_channel(chat)
     card = (await chat.say("/raid show C-1")).cards[0]
-    assert [a.label for a in card.actions] == ["Approve", "Reject"]
+    assert [a.label for a in card.actions] == ["Approve", "Reject", "Edit"]
     refused = await chat.click("approve:C-1", user="zoe")
     assert refused.tone is Tone.ERROR and chat.item("C-1").status is Status.PROPOSED
     no_reason = await chat.click("reject:C-1", {"reason": ""}, user="sponsor")
@@ -375,7 +375,7 @@ async def test_home_shows_what_waits_on_a_person_across_channels(chat: Chat) -> 
     assert [c.ref for c in blockers.cards] == ["B-1", "B-1"]
     assert {c.channel.channel for c in blockers.cards if c.channel} == {"proj", "other"}
     assert [c.ref for c in changes.cards] == ["C-1"]
-    assert [a.label for a in changes.cards[0].actions] == ["Approve", "Reject"]
+    assert [a.label for a in changes.cards[0].actions] == ["Approve", "Reject", "Edit"]
     assert not decisions.cards and not risks.cards
 
 

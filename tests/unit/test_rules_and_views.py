@@ -77,6 +77,8 @@ def test_rules_refuse_wrong_kinds_and_states_with_what_to_do_instead() -> None:
     )
     with pytest.raises(Conflict, match=r"^B-3 is already resolved\.$"):
         rules.check_resolve("rita", item(Kind.BLOCKER, Status.RESOLVED), LEADS)
+    with pytest.raises(Conflict, match=r"^B-3 was withdrawn; `/raid reopen B-3` brings it back"):
+        rules.check_resolve("rita", item(Kind.BLOCKER, Status.WITHDRAWN), LEADS)
     rules.check_reopen("rita", item(Kind.BLOCKER, Status.WITHDRAWN), LEADS)
     with pytest.raises(UsageError, match="Log a new one instead"):
         rules.check_reopen("rita", item(Kind.DECISION, Status.DECIDED), LEADS)

@@ -172,7 +172,7 @@ async def test_a_lead_approving_their_own_change_request_is_marked_self_approved
     assert reply.tone is Tone.SUCCESS, reply.text
     assert field(reply, "Approved by") == "<@lee> (self-approved), Wed 25 Nov 10:00 CET"
     assert "Approved by: @lee (self-approved)" in render_text(reply)
-    assert "<@lee> approved (self-approved): status from proposed to approved" in (
+    assert "<@lee> approved (self-approved): status: proposed → approved" in (
         await history(chat, "C-1")
     )
     shown = await chat.say("/raid show C-1")
@@ -188,7 +188,7 @@ async def test_a_lead_deciding_their_own_pending_decision_is_marked_self_approve
     reply = await chat.say("/raid decide D-1 AWS", user="lee")
     assert reply.tone is Tone.SUCCESS, reply.text
     assert field(reply, "Decided by") == "<@lee> (self-approved), Wed 25 Nov 11:00 CET"
-    assert "<@lee> decided (self-approved): status from needs a decision to decided" in (
+    assert "<@lee> decided (self-approved): status: needs a decision → decided" in (
         await history(chat, "D-1")
     )
 

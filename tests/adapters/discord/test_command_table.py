@@ -45,7 +45,7 @@ def _sub(sub: Subcommand) -> dict[str, Any]:
             "type": 2,
             "name": sub.name,
             "description": sub.description,
-            "options": [_sub(s) for s in sub.subcommands],
+            "options": [_sub(s) for s in sub.subcommands if not s.text_only],
         }
     return {
         "type": 1,
@@ -59,7 +59,8 @@ def table_schema() -> list[dict[str, Any]]:
     """Discord's command JSON as it follows from the table alone."""
     commands = []
     for c in COMMANDS.values():
-        options = [_sub(s) for s in c.subcommands] or [_option(o) for o in c.options]
+        subs = [_sub(s) for s in c.subcommands if not s.text_only]
+        options = subs or [_option(o) for o in c.options]
         commands.append(
             {
                 "type": 1,

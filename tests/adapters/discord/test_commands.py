@@ -150,7 +150,7 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
         "status", "schedule", "questions", "members", "window", "mode", "late", "reminder",
-        "mentions", "skip", "away", "answer", "now", "off", "add", "remove",
+        "mentions", "skip", "away", "answer", "now", "off", "add", "remove", "tz",
     }  # fmt: skip
     assert len(standup) <= 25  # Discord's limit of subcommands per command
     assert {o["name"] for o in schema["digest"]["options"]} == {
@@ -268,7 +268,7 @@ async def test_risk_options_become_the_risk_fields(
     fields = field_values(message)
     assert fields["Likelihood"] == "high (4)"
     assert fields["Impact"] == "medium (3)"
-    assert fields["Score"] == "12"
+    assert fields["Score"] == "12 (medium)"
     assert fields["Response"] == "mitigate"
     assert fields["Mitigation"] == "weekly vendor check-in"
     assert fields["Next review"].startswith("<t:")
@@ -534,6 +534,13 @@ async def test_raid_help_lists_everything_privately(
         ("standup reminder", [opt("when", "twice")], "reminder twice"),
         ("standup mentions", [opt("mentions", "off")], "mentions off"),
         ("standup add", [opt("name", "retro")], "add retro"),
+        ("standup mode", [opt("mode", "dm local")], "mode dm local"),
+        ("standup tz", [opt("zone", "Europe/Lisbon")], "tz Europe/Lisbon"),
+        (
+            "standup tz",
+            [opt("zone", "Asia/Kolkata"), user_opt("who", DANA)],
+            f"tz <@{DANA}> Asia/Kolkata",
+        ),
         ("standup remove", [opt("name", "retro")], "remove retro"),
         (
             "standup window",

@@ -29,7 +29,7 @@ async def test_blocker_is_acked_at_once_and_posted_visibly(slack: Harness) -> No
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert labels == ["Resolve", "Take it", "Assign", "New date"]
+    assert labels == ["Resolve", "Take it", "Assign", "New date", "Edit"]
     item = slack.item("B-1")
     assert (item.owner, item.reporter, item.status) == ("U2", "U1", Status.OPEN)
     assert item.channel.workspace == "T1"
@@ -97,7 +97,7 @@ async def test_change_happy_path(slack: Harness) -> None:
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert labels == ["Approve", "Reject"]
+    assert labels == ["Approve", "Reject", "Edit"]
     assert slack.item("C-1").approvers == ("U5",)
 
 

@@ -53,6 +53,17 @@ async def test_an_edit_updates_the_posted_message_in_place(slack: Harness) -> No
     assert len(slack.fake.calls_to("chat.postMessage")) == 1  # nothing new posted
 
 
+async def test_members_own_time_zones_come_from_users_info(slack: Harness, fake: FakeSlack) -> None:
+    """A "dm local" standup asks each member at their own time: Slack's users.info ``tz``."""
+    fake.timezones.update({"U7": "Asia/Kolkata", "U8": "Europe/Lisbon"})
+    directory = slack.core.zone_directories["slack"]
+    zones = await directory.timezones(CHANNEL, ["U7", "U8"])
+    assert zones == {"U7": "Asia/Kolkata", "U8": "Europe/Lisbon"}
+    assert {c.body["user"] for c in fake.calls_to("users.info")} >= {"U7", "U8"}
+    await directory.timezones(CHANNEL, ["U7"])  # cached: no second call
+    assert [c.body["user"] for c in fake.calls_to("users.info")].count("U7") == 1
+
+
 async def test_a_429_is_retried_after_retry_after(slack: Harness, fake: FakeSlack) -> None:
     fake.script(
         "chat.postMessage",
