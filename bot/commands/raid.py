@@ -74,7 +74,7 @@ USAGE: Mapping[str, str] = {
         ("implemented", "implemented <ref> [note]"),
         ("supersede", "supersede <ref> [by <ref>]"),
         ("history", "history <ref>"),
-        ("edit", "edit <ref> <field> <new value>"),
+        ("edit", "edit <ref> [<field> <new value>]"),
         ("rename", "rename <ref> <new title>"),
         ("rescore", "rescore <ref> <likelihood> <impact>"),
         ("export", "export md|csv|json"),
@@ -978,16 +978,13 @@ def _edit_pair(ref: Ref, field: str, value: str, usage: str) -> tuple[str, str]:
     return field, value.strip()
 
 
-def parse_edit(ctx: Context, args: str) -> calls.Edit:
+def parse_edit(ctx: Context, args: str) -> calls.Edit | calls.OpenEdit:
+    """``edit B-3 <field> <value>``; ``edit B-3`` alone opens the item's form, filled in."""
     usage = USAGE["edit"]
     ref, rest = _split_ref(args, usage)
     words = rest.split()
     if not words:
-        raise UsageError(
-            f"Say which field of {ref} and its new value, e.g. `{_edit_example(ref)}`. "
-            f"A {ref.kind.label}'s fields: {_fields_text(ref.kind)}.",
-            usage=usage,
-        )
+        return calls.OpenEdit(ref)
     # two-word fields first: "waiting on", "next review", "decide by"
     for n in (2, 1):
         field = " ".join(words[:n])
@@ -1114,11 +1111,16 @@ async def edited(ctx: Context, old: Item, new: Item) -> Reply:
 
 
 async def open_edit(ctx: Context, call: calls.OpenEdit) -> Reply:
-    """The Edit button: who may first, then the item's form with its current values."""
+    """The Edit button (and ``/raid edit B-3`` alone): who may first, then the item's form
+    with its current values. Where no form can open, the text says how to edit by command."""
     item = await svc.load(ctx, call.ref)
     svc.check_edit(ctx, item)
     form = edit_form(item)
-    return Reply(text=form.title, form=form)
+    return Reply(
+        text=f"{form.title}, or by command: `{_edit_example(item.ref)}`. A "
+        f"{item.kind.label}'s fields: {_fields_text(item.kind)}.",
+        form=form,
+    )
 
 
 #: The Edit form's fields -> the item's field of each kind.
