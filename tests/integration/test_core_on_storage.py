@@ -139,7 +139,7 @@ async def test_control_characters_are_dropped_on_every_surface_sqlite_and_postgr
             {"title": f"Vendor {dirty}", "likelihood": "4", "impact": "3", "mitigation": dirty},
         ),
         _options("decision", {"title": f"Pick {dirty}", "by": "friday", "rationale": dirty}),
-        _options("change", {"title": f"CRM {dirty}", "impact": f"cost {dirty}", "why": dirty}),
+        _options("change", {"title": f"CRM {dirty}", "impact": f"cost 5k {dirty}", "why": dirty}),
         _options("raid", {"ref": "B-1", "text": dirty}, sub="note"),
         _form("resolve:B-1", {"note": dirty}),
         say("ana", f"/raid withdraw R-1 {dirty}"),
@@ -155,6 +155,6 @@ async def test_control_characters_are_dropped_on_every_surface_sqlite_and_postgr
     assert items["B-1"].title == f"Creds {short}"
     assert items["R-1"].mitigation == long
     assert items["D-1"].rationale == long
-    assert items["C-1"].impacts == {"cost": short}
+    assert items["C-1"].impacts == {"cost": f"5k {short}"}
     assert items["B-1"].resolution == long
     assert [t for t in await _stored_texts(uow_factory) if _controls(t)] == []
