@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -35,7 +35,7 @@ from bot.messages import (
     Section,
     Tone,
 )
-from bot.views.plain import numbered_actions, plain, render_text
+from bot.views.plain import WIDTH, numbered_actions, plain, render_text, styled, wrap
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,60 @@ class StreamLines:
         return future
 
 
+#: What :class:`TerminalLines` gives for Ctrl-C at a prompt (never a typed line).
+INTERRUPTED = "\x03"
+#: Said after a first Ctrl-C at the command prompt.
+LEAVE_HINT = "Press Ctrl-C again, or type quit, to leave raidline."
+
+
+class TerminalLines:
+    """Lines typed at a terminal, with line editing (arrows, Home/End, Ctrl-A/E/K/W...),
+    history (up/down, Ctrl-R; kept in ``history_file``) and Ctrl-L to clear the screen.
+
+    It shows the prompt itself (``prompts``), so that editing redraws it. Ctrl-C gives
+    :data:`INTERRUPTED`, Ctrl-D on an empty line the end of input. Output written meanwhile
+    (scheduled messages, log lines) appears above the prompt when the console runs inside
+    prompt_toolkit's ``patch_stdout`` (:func:`adapters.runtime.lifecycle.run_console`).
+    """
+
+    prompts = True
+
+    def __init__(self, history_file: Path | None = None) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+
+        history: History = InMemoryHistory()
+        if history_file is not None:
+            try:
+                history_file.parent.mkdir(parents=True, exist_ok=True)
+                history_file.touch(exist_ok=True)
+                history = FileHistory(str(history_file))
+            except OSError as exc:
+                log.warning(
+                    "console history is not kept: can't use %s (%s)",
+                    history_file,
+                    exc.strerror or exc,
+                )
+        self._session: PromptSession[str] = PromptSession(history=history)
+
+    async def readline(self, prompt: str | None = None) -> str | None:
+        from prompt_toolkit.formatted_text import ANSI
+
+        try:
+            return await self._session.prompt_async(ANSI(prompt or ""))
+        except KeyboardInterrupt:
+            return INTERRUPTED
+        except EOFError:
+            return None
+
+
+def state_dir() -> Path:
+    """Where raidline keeps what is the user's own (the console's history):
+    ``$XDG_STATE_HOME/raidline``, else ``~/.local/state/raidline``."""
+    base = os.environ.get("XDG_STATE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".local" / "state") / "raidline"
+
+
 class _Cancelled(Exception):
     """The user left a form (``/cancel``, another command, or the end of input)."""
 
@@ -153,6 +207,7 @@ class Console:
         color: bool = False,
         files_dir: Path | None = None,
         workspace: str = WORKSPACE,
+        width: Callable[[], int] | None = None,
     ) -> None:
         self.core = core
         self.user = _person(user) or "me"
@@ -167,6 +222,10 @@ class Console:
         self._queued: list[str] = []  # lines that ended a question and run as the next command
         self._prompt_on_screen: str | None = None
         self._sent = 0
+        #: the buttons of the last message raidline sent on its own, pressed by number
+        self._offered: tuple[Action, ...] = ()
+        #: the terminal's width when it is one (read at each reply), else 80 columns
+        self._width = width
 
     # -- public ---------------------------------------------------------------------------
 
@@ -179,13 +238,24 @@ class Console:
         return f"raidline #{self.channel} @{self.user}> "
 
     async def run(self) -> int:
-        """Read and run lines until ``/quit`` or the end of input. Returns the exit status."""
+        """Read and run lines until ``/quit`` or the end of input. Returns the exit status.
+
+        Ctrl-C at the command prompt asks once (:data:`LEAVE_HINT`); a second one in a row
+        leaves, with status 0 like ``quit``."""
+        interrupted = False
         while True:
             line = await self._next_command_line()
             if line is None:
                 if self._interactive:
                     self._write("")
                 return 0
+            if line == INTERRUPTED:
+                if interrupted:
+                    return 0
+                interrupted = True
+                self._say(LEAVE_HINT)
+                continue
+            interrupted = False
             if not await self.execute(line):
                 return 0
 
@@ -196,6 +266,9 @@ class Console:
             return True
         if text.lower() in QUIT_COMMANDS:
             return False
+        if text.isdigit() and self._offered:
+            await self._press_offered(int(text))
+            return True
         if not text.startswith("/"):
             self._say(HINT)
             return True
@@ -233,11 +306,17 @@ class Console:
         If a prompt is waiting for input, the message goes on its own lines and the prompt
         is shown again underneath.
         """
-        waiting = self._prompt_on_screen
+        prompts_itself = getattr(self._lines, "prompts", False)
+        waiting = None if prompts_itself else self._prompt_on_screen
         if waiting is not None:
             self._out.write("\n")
         self._print_reply(reply)
         self._save_files(reply)  # a digest's chart: its file's path is shown
+        if reply.actions:
+            # Its buttons, as numbers typed at the prompt (the prompt may be waiting now).
+            self._offered = tuple(reply.actions)
+            self._write(numbered_actions(reply.actions))
+            self._write(_offer_hint(len(reply.actions)))
         if waiting is not None:
             self._out.write(waiting)
             self._out.flush()
@@ -277,6 +356,25 @@ class Console:
                 return
             reply = next_reply
 
+    async def _press_offered(self, number: int) -> None:
+        """Press button ``number`` of the last message raidline sent on its own."""
+        offered = self._offered
+        if not 1 <= number <= len(offered):
+            self._say(_offer_hint(len(offered)))
+            return
+        self._offered = ()
+        reply = await self._press(offered[number - 1], "raid")
+        if reply is not None:
+            await self._follow(reply, "raid")
+
+    async def _press(self, action: Action, command: str) -> Reply | None:
+        """Click ``action``: fill its form first when it has one (None when left)."""
+        if action.form is not None:
+            return await self._complete_form(action.form, action.action_id, command)
+        return await self._send(
+            Request(self.channel_key, self.user, command=command, action_id=action.action_id)
+        )
+
     async def _choose_action(self, actions: Sequence[Action], command: str) -> Reply | None:
         self._write(numbered_actions(actions))
         question = f"Pick 1-{len(actions)} (Enter to skip): "
@@ -287,20 +385,13 @@ class Console:
             if answer is None:
                 return None
             answer = answer.strip()
-            if not answer or answer.lower() == "/cancel":
+            if not answer or answer.lower() == "/cancel" or answer == INTERRUPTED:
                 return None
             if answer.startswith("/"):
                 self._queued.append(answer)
                 return None
             if answer.isdigit() and 1 <= int(answer) <= len(actions):
-                action = actions[int(answer) - 1]
-                if action.form is not None:
-                    return await self._complete_form(action.form, action.action_id, command)
-                return await self._send(
-                    Request(
-                        self.channel_key, self.user, command=command, action_id=action.action_id
-                    )
-                )
+                return await self._press(actions[int(answer) - 1], command)
             if attempt == 0:
                 self._say(f"Please type a number from 1 to {len(actions)}, or press Enter to skip.")
         self._say("Skipped.")
@@ -360,7 +451,7 @@ class Console:
             if answer is None:
                 raise _Cancelled
             answer = answer.strip()
-            if answer.lower() == "/cancel":
+            if answer.lower() == "/cancel" or answer == INTERRUPTED:
                 raise _Cancelled
             if answer.startswith("/"):
                 self._queued.append(answer)
@@ -441,6 +532,8 @@ class Console:
         return await self._read(None)
 
     async def _read(self, prompt: str | None) -> str | None:
+        if getattr(self._lines, "prompts", False):  # a terminal: it shows the prompt itself
+            return await self._lines.readline(prompt)  # type: ignore[call-arg]
         if prompt is not None:
             self._out.write(prompt)
             self._out.flush()
@@ -451,17 +544,26 @@ class Console:
             self._prompt_on_screen = None
 
     def _print_reply(self, reply: Reply) -> None:
-        text = render_text(reply, color=self._color)
+        width = self._width() if self._width is not None else WIDTH
+        text = render_text(reply, color=self._color, width=max(20, width - 1))
         if text:
             self._write(text)
             self._write("")
 
     def _say(self, text: str) -> None:
-        self._write(text)
+        """The console's own words: styled on a terminal, wrapped to its width."""
+        if self._width is not None:
+            text = wrap(text, max(20, self._width() - 1))
+        self._write(styled(text, color=self._color))
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+
+def _offer_hint(count: int) -> str:
+    which = "1" if count == 1 else f"1-{count}"
+    return f"Type {which} at the prompt to press {'it' if count == 1 else 'one of them'}."
 
 
 def _person(text: str) -> str:

@@ -9,11 +9,12 @@ handler stamps each record with the request or scheduled run being worked on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
@@ -201,3 +202,26 @@ def configure_logging(
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return handler
+
+
+@contextlib.contextmanager
+def logs_to(stream: TextIO) -> Iterator[None]:
+    """Send the log lines of :func:`configure_logging`'s handler to ``stream`` for a while
+    (the console's terminal: above its prompt)."""
+    handler = next(
+        (
+            h
+            for h in logging.getLogger().handlers
+            if h.get_name() == _HANDLER_NAME and isinstance(h, logging.StreamHandler)
+        ),
+        None,
+    )
+    if handler is None:
+        yield
+        return
+    old = handler.setStream(stream)
+    try:
+        yield
+    finally:
+        if old is not None:
+            handler.setStream(old)

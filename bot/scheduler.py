@@ -590,11 +590,17 @@ class Scheduler:
         await nudges.delivered(uow, run, at)
 
     async def _digest(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        digest, tz = await digests.due(uow, run.channel, now, self._tz)
+        schedule_id = run.payload.get("schedule_id")
+        schedule = await uow.schedules.get_by_id(int(schedule_id)) if schedule_id else None
+        since = None
+        if schedule is not None and schedule.name is not None:
+            # An added digest schedule (a weekly beside a daily) covers the time since its
+            # own last digest; the channel's first one, since the channel's last digest.
+            since = await digests.last_sent(uow, run.channel, schedule.stored_id)
+        digest, tz = await digests.due(uow, run.channel, now, self._tz, since=since)
         if not digest.worth_sending:
             return None
         reply = digest_views.digest(digest, tz, now)
-        schedule = await uow.schedules.get(run.channel, ScheduleKind.DIGEST)
         if schedule is not None and len(schedule.days) == 1:  # the weekly digest: a picture
             png = await dashboard.chart_png(uow, run.channel, now, self.charts)
             reply = digest_views.with_chart(reply, png, now)

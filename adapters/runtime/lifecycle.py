@@ -13,16 +13,27 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console import Console, StreamLines, wants_color
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from adapters.console import (
+    Console,
+    LineSource,
+    StreamLines,
+    TerminalLines,
+    state_dir,
+    wants_color,
+)
+from adapters.logging import logs_to
 from adapters.platform import EXIT_CONFIG, EXIT_OK, StartupError
 from adapters.runtime.bootstrap import (
     AdapterFactory,
@@ -35,6 +46,7 @@ from adapters.runtime.config import Settings
 from adapters.runtime.database import database_display, one_process
 from adapters.runtime.ticker import TickRunner
 from adapters.web import WebServer, build_app
+from bot.views.plain import wrap
 
 log = logging.getLogger("raidline.runtime")
 
@@ -46,6 +58,13 @@ def default_user() -> str:
     """The console user: ``$USER`` when it is a plain name, else ``me``."""
     name = os.environ.get("USER", "").strip()
     return name if name and _NAME_RE.match(name) else "me"
+
+
+#: ``raidline run`` with no platform and no terminal: one line on stderr.
+NO_PLATFORM = (
+    "raidline: no chat platform is configured (SLACK_BOT_TOKEN, DISCORD_BOT_TOKEN); "
+    "reading console commands from standard input"
+)
 
 
 def banner(settings: Settings, *, user: str, channel: str) -> str:
@@ -79,6 +98,7 @@ async def run(
             stdout=stdout,
             show_banner=True,
             serve_health=True,
+            stderr=stderr,
         )
     return await run_platforms(settings, adapters, stop=stop)
 
@@ -93,6 +113,7 @@ async def run_console(
     show_banner: bool = False,
     files_dir: Path | None = None,
     serve_health: bool = False,
+    stderr: TextIO | None = None,
 ) -> int:
     """The local console on the configured database until ``/quit`` or the end of input.
 
@@ -104,24 +125,45 @@ async def run_console(
     stdout = stdout if stdout is not None else sys.stdout
     user = user or default_user()
     channel = channel.lstrip("#") or DEFAULT_CHANNEL
-    with one_process(settings):  # SQLite serves one raidline process
+    with one_process(settings), contextlib.ExitStack() as terminal:
         parts = await bootstrap(settings)
         try:
             interactive = _isatty(stdin)
+            lines: LineSource = StreamLines(stdin)
+            width: Callable[[], int] | None = None
+            if interactive and _isatty(stdout):
+                # A terminal: line editing and history; whatever is printed while a prompt
+                # waits (scheduled messages, log lines) goes above the prompt.
+                lines = TerminalLines(state_dir() / "history")
+                terminal.enter_context(patch_stdout(raw=True))
+                stdout = sys.stdout
+                terminal.enter_context(logs_to(sys.stderr))
+                terminal.enter_context(_ctrl_c_between_prompts())
+                width = _terminal_width
             console = Console(
                 parts.core,
                 user=user,
                 channel=channel,
-                lines=StreamLines(stdin),
+                lines=lines,
                 out=stdout,
                 interactive=interactive,
                 color=interactive and wants_color(stdout),
                 files_dir=files_dir,
+                width=width,
             )
             # Health first: once the banner is out, the container's health check may ask.
             health = await _health_server(parts) if serve_health else None
-            if show_banner:
-                stdout.write(banner(settings, user=console.user, channel=console.channel) + "\n")
+            if show_banner and not interactive:
+                # No terminal: no banner among the answers on stdout, but one line on stderr,
+                # so a container with a forgotten token does not look like a quiet, healthy bot.
+                err = stderr if stderr is not None else sys.stderr
+                err.write(f"{NO_PLATFORM}\n")
+                err.flush()
+            elif show_banner:
+                text = banner(settings, user=console.user, channel=console.channel)
+                if width is not None:
+                    text = wrap(text, max(20, width() - 1))
+                stdout.write(text + "\n")
                 stdout.flush()
             ticks = parts.ticker({"console": console})
             ticks.start()
@@ -133,6 +175,30 @@ async def run_console(
                     await health.stop()
         finally:
             await parts.close()
+
+
+def _terminal_width() -> int:
+    """The terminal's width now (it may have been resized), from the terminal itself."""
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno() if sys.__stdout__ else 1).columns
+    except (OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_prompts() -> Iterator[None]:
+    """At a prompt Ctrl-C is a key (it cancels a form, or asks to leave); between prompts,
+    while a command runs, it is ignored instead of killing the console with status 130."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, lambda: None)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 async def _health_server(parts: Parts) -> WebServer | None:

@@ -29,6 +29,7 @@ from bot.text.parsing import (
     parse_people,
     parse_person,
     parse_response,
+    person_or_text,
 )
 from bot.views.items import (
     assign_action,
@@ -334,7 +335,7 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
         person_field("owner")
         date_field("due")
         if v.get("waiting_on"):
-            fields["waiting_on"] = v["waiting_on"]
+            fields["waiting_on"] = _collect(errors, "waiting_on", person_or_text, v["waiting_on"])
     elif kind is Kind.RISK:
         person_field("owner")
         date_field("review")

@@ -23,6 +23,7 @@ from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import (
+    canonical_mentions,
     did_you_mean,
     mention,
     mention_of,
@@ -74,7 +75,7 @@ USAGE: Mapping[str, str] = {
         ("implemented", "implemented <ref> [note]"),
         ("supersede", "supersede <ref> [by <ref>]"),
         ("history", "history <ref>"),
-        ("edit", "edit <ref> <field> <new value>"),
+        ("edit", "edit <ref> [<field> <new value>]"),
         ("rename", "rename <ref> <new title>"),
         ("rescore", "rescore <ref> <likelihood> <impact>"),
         ("export", "export md|csv|json"),
@@ -978,16 +979,13 @@ def _edit_pair(ref: Ref, field: str, value: str, usage: str) -> tuple[str, str]:
     return field, value.strip()
 
 
-def parse_edit(ctx: Context, args: str) -> calls.Edit:
+def parse_edit(ctx: Context, args: str) -> calls.Edit | calls.OpenEdit:
+    """``edit B-3 <field> <value>``; ``edit B-3`` alone opens the item's form, filled in."""
     usage = USAGE["edit"]
     ref, rest = _split_ref(args, usage)
     words = rest.split()
     if not words:
-        raise UsageError(
-            f"Say which field of {ref} and its new value, e.g. `{_edit_example(ref)}`. "
-            f"A {ref.kind.label}'s fields: {_fields_text(ref.kind)}.",
-            usage=usage,
-        )
+        return calls.OpenEdit(ref)
     # two-word fields first: "waiting on", "next review", "decide by"
     for n in (2, 1):
         field = " ".join(words[:n])
@@ -1081,6 +1079,8 @@ def _edit_value(item: Item, name: str, word: str, value: str) -> object:
         return parse_impacts(value)
     if name == "waiting_on":
         return person_or_text(value)
+    if name == "title":
+        return canonical_mentions(value.strip())
     return value.strip()
 
 
@@ -1114,11 +1114,16 @@ async def edited(ctx: Context, old: Item, new: Item) -> Reply:
 
 
 async def open_edit(ctx: Context, call: calls.OpenEdit) -> Reply:
-    """The Edit button: who may first, then the item's form with its current values."""
+    """The Edit button (and ``/raid edit B-3`` alone): who may first, then the item's form
+    with its current values. Where no form can open, the text says how to edit by command."""
     item = await svc.load(ctx, call.ref)
     svc.check_edit(ctx, item)
     form = edit_form(item)
-    return Reply(text=form.title, form=form)
+    return Reply(
+        text=f"{form.title}, or by command: `{_edit_example(item.ref)}`. A "
+        f"{item.kind.label}'s fields: {_fields_text(item.kind)}.",
+        form=form,
+    )
 
 
 #: The Edit form's fields -> the item's field of each kind.
@@ -1145,7 +1150,7 @@ async def save_edit(ctx: Context, call: calls.SaveEdit) -> Reply:
         try:
             updates[name] = None if not value.strip() else _edit_value(item, name, name, value)
             if name == "title":
-                updates[name] = svc.validate_title(value)
+                updates[name] = svc.validate_title(canonical_mentions(value))
         except UsageError as e:
             errors[form_name] = e.message
     if errors:

@@ -851,9 +851,13 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
     _digest(
         "daily",
         "Post a digest every day",
-        (_text("time", "local time, e.g. 17:00", required=True), _text("timezone", _ZONE)),
-        usage="daily <HH:MM> [zone]",
-        example="daily 17:00",
+        (
+            _text("time", "local time, e.g. 17:00", required=True),
+            _text("timezone", _ZONE),
+            _flag("weekdays", "Monday to Friday only"),
+        ),
+        usage="daily [weekdays] <HH:MM> [zone]",
+        example="daily weekdays 17:00",
     ),
     _digest(
         "weekly",
@@ -865,6 +869,34 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
         ),
         usage="weekly <day> <HH:MM> [zone]",
         example="weekly fri 16:00",
+    ),
+    _digest(
+        "monthly",
+        "Post a digest once a month",
+        (
+            _text("day", "first monday, last friday or day 1", required=True),
+            _text("time", "local time, e.g. 09:00", required=True),
+            _text("timezone", _ZONE),
+        ),
+        usage="monthly first monday|last friday|day 1 <HH:MM> [zone]",
+        example="monthly first monday 09:00",
+    ),
+    _digest(
+        "add",
+        "Keep another digest schedule besides the ones there are",
+        (_text("rule", "e.g. weekly fri 16:00 or daily weekdays 09:00", required=True),),
+        usage="add daily|weekly|monthly ...",
+        example="add weekly fri 16:00",
+    ),
+    _digest(
+        "remove",
+        "Remove a digest schedule by its number in /digest status",
+        (_text("number", "the number /digest status shows, e.g. 2", required=True),),
+        usage="remove <number>",
+        example="remove 2",
+    ),
+    _digest(
+        "status", "The digest schedules and when each runs next", usage="status", example="status"
     ),
     _digest("off", "Stop the scheduled digests", usage="off", example="off"),
 )

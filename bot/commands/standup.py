@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.commands.calls import (
     DigestCall,
@@ -24,7 +24,16 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import describe_days, local_date, parse_days, parse_time, rule_of
+from bot.domain.schedules import (
+    PATTERN_FORMS,
+    Pattern,
+    Recurrence,
+    describe_rule,
+    local_date,
+    parse_pattern,
+    parse_time,
+    rule_of,
+)
 from bot.errors import NotFound, UsageError
 from bot.messages import Reply, Section, Tone, Visibility
 from bot.services import dashboard, digests
@@ -54,8 +63,12 @@ STANDUP_USAGE = (
     "a named standup: /standup <name> <subcommand> ..."
 )
 DIGEST_USAGE = (
-    "/digest [now [chart] | daily <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | status | off]"
+    "/digest [now [chart] | daily [weekdays] <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | "
+    "monthly first monday|last friday|day 1 <HH:MM> [zone] | add daily|weekly|monthly ... | "
+    "remove <number> | status | off]"
 )
+#: A channel keeps at most this many digest schedules.
+MAX_DIGESTS = 5
 MAX_QUESTIONS = 5
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=12)
@@ -117,26 +130,53 @@ def _which(name: str | None) -> str:
 
 
 def _next_text(s: Schedule, ctx: Context) -> str:
-    if not s.enabled or s.next_run_at is None:
+    if not s.enabled or s.next_run_at is None or s.at is None:
         return "off"
     local = format_datetime(s.next_run_at + standup_svc.lead(s), s.timezone, ctx.now)
-    return f"{describe_days(s.days)} at {s.at} {s.timezone}; next {local}"
+    return f"{describe_rule(rule_of(s))}; next {local}"
 
 
-def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[tuple[str, ...], str, str]:
-    """``<days> <time> [zone]`` -> (days, HH:MM, zone)."""
+def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[Pattern, str, str]:
+    """``<days> <time> [zone]`` -> (the days' pattern, HH:MM, zone)."""
     if len(words) < 2:
-        raise UsageError("Say the days and the time, e.g. `weekdays 09:30`.", usage=usage)
+        raise UsageError(
+            f"Say the days and the time, e.g. `weekdays 09:30`. Days: {PATTERN_FORMS}.",
+            usage=usage,
+        )
     tz = ctx.timezone
     if len(words) >= 3 and ("/" in words[-1] or words[-1].upper() == "UTC"):
         tz = check_timezone(words[-1])
         words = words[:-1]
     at = parse_time(words[-1])
-    days = parse_days(" ".join(words[:-1]))
-    return days, at, tz
+    return parse_pattern(" ".join(words[:-1])), at, tz
+
+
+def _with_rule(s: Schedule, pattern: Pattern, at: str, tz: str) -> Schedule:
+    """``s`` running on ``pattern`` at ``at`` in ``tz`` (its every-other-week cycle set anew)."""
+    return dataclasses.replace(
+        s,
+        days=pattern.days,
+        at=at,
+        timezone=tz,
+        every_weeks=pattern.every_weeks,
+        week_anchor=None,
+        nth=pattern.nth,
+        month_day=pattern.month_day,
+        enabled=True,
+    )
+
+
+def _anchored(ctx: Context, s: Schedule) -> Schedule:
+    """Every other week starts with the week of the first run from now."""
+    if s.every_weeks < 2 or s.week_anchor is not None or s.at is None:
+        return s
+    first = ctx.timetable.next_run(Recurrence(s.days, s.at, s.timezone), ctx.now)
+    day = date.fromisoformat(local_date(first, s.timezone))
+    return dataclasses.replace(s, week_anchor=(day - timedelta(days=day.weekday())).isoformat())
 
 
 async def _save(ctx: Context, schedule: Schedule) -> Schedule:
+    schedule = _anchored(ctx, schedule)
     if schedule.enabled and schedule.at and schedule.days:
         # A "dm local" standup is claimed ahead of its time (standup_svc.lead).
         upcoming = ctx.timetable.next_run(rule_of(schedule), ctx.now)
@@ -269,9 +309,9 @@ async def _standup_status(ctx: Context, name: str | None) -> Reply:
 
 async def _standup_schedule(ctx: Context, rest: str, name: str | None) -> Reply:
     svc.require_lead(ctx, "schedule the standup")
-    days, at, tz = _parse_rule(rest.split(), ctx, STANDUP_USAGE)
+    pattern, at, tz = _parse_rule(rest.split(), ctx, STANDUP_USAGE)
     s = await _standup_of(ctx, name)
-    s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
+    s = await _save(ctx, _with_rule(s, pattern, at, tz))
     prefix = f"/standup {name}" if name else "/standup"
     members = "" if s.members else f" Set who takes part with `{prefix} members @a @b`."
     return _changed(f"{_which(name).capitalize()} scheduled: {_next_text(s, ctx)}.{members}")
@@ -680,7 +720,10 @@ def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> Digest
     """``/digest now|daily|weekly|off`` with a platform's typed options."""
     if sub == "now":
         return DigestCall(("now", "chart") if options.get("chart") == "true" else ())
-    parts = (sub, options.get("day"), options.get("time"), options.get("timezone"))
+    if sub in ("add", "remove"):
+        return DigestCall(tuple(_words(sub, options.get("rule") or options.get("number")).split()))
+    weekdays = "weekdays" if options.get("weekdays") == "true" else None
+    parts = (sub, weekdays, options.get("day"), options.get("time"), options.get("timezone"))
     return DigestCall(tuple(_words(*parts).split()))
 
 
@@ -702,25 +745,115 @@ async def digest(ctx: Context, call: DigestCall) -> Reply:
         await svc.update_settings(ctx, last_digest_at=ctx.now)
         return reply
     sub = words[0]
-    s = await _schedule(ctx, ScheduleKind.DIGEST)
     if sub == "off":
         svc.require_lead(ctx, "turn the digest off")
-        await _save(ctx, dataclasses.replace(s, enabled=False))
+        for each in await _digests(ctx):
+            await _save(ctx, dataclasses.replace(each, enabled=False))
         return _changed("Scheduled digests are off. `/digest` still posts one now.")
-    if sub in ("daily", "weekly", "schedule"):
+    if sub in ("daily", "weekly", "monthly", "schedule"):
         svc.require_lead(ctx, "schedule the digest")
-        rest = words[1:]
-        if sub == "daily":
-            rest = ["daily", *rest]
-        days, at, tz = _parse_rule(rest, ctx, DIGEST_USAGE)
-        if sub == "weekly" and len(days) != 1:
-            raise UsageError(
-                "A weekly digest runs on one day: `/digest weekly fri 16:00`.", usage=DIGEST_USAGE
-            )
-        s = await _save(ctx, dataclasses.replace(s, days=days, at=at, timezone=tz, enabled=True))
+        s = await _schedule(ctx, ScheduleKind.DIGEST)
+        s = await _save(ctx, _digest_rule(s, words, ctx))
+        others = len([d for d in await _digests(ctx) if d.enabled]) - 1
+        also = " `/digest add weekly fri 16:00` keeps another one besides it."
+        if others == 1:
+            also = " The other digest schedule stays as it is (`/digest status`)."
+        elif others > 1:
+            also = f" The {others} other digest schedules stay as they are (`/digest status`)."
         return _changed(
-            f"Digest scheduled: {_next_text(s, ctx)}. A digest with nothing to say is skipped."
+            f"Digest scheduled: {_next_text(s, ctx)}. A digest with nothing to say is "
+            f"skipped.{also}"
         )
+    if sub == "add":
+        svc.require_lead(ctx, "add a digest schedule")
+        kept = await _digests(ctx)
+        if len([d for d in kept if d.enabled]) >= MAX_DIGESTS:
+            raise UsageError(
+                f"A channel keeps at most {MAX_DIGESTS} digest schedules; "
+                "`/digest remove <number>` makes room."
+            )
+        first = next((d for d in kept if d.name is None), None)
+        if first is None or not first.enabled:
+            s = first or Schedule(channel=ctx.channel, kind=ScheduleKind.DIGEST)
+        else:
+            taken = {d.name for d in kept if d.enabled}
+            free = next(str(n) for n in range(2, 100) if str(n) not in taken)
+            s = next((d for d in kept if d.name == free), None) or Schedule(
+                channel=ctx.channel, kind=ScheduleKind.DIGEST, name=free
+            )
+        s = await _save(ctx, _digest_rule(s, words[1:], ctx))
+        return _changed(f"Digest {_digest_number(s)} added: {_next_text(s, ctx)}.")
+    if sub in ("remove", "rm", "delete"):
+        svc.require_lead(ctx, "remove a digest schedule")
+        which = words[1] if len(words) == 2 else ""
+        by_number = {_digest_number(d): d for d in await _digests(ctx) if d.enabled}
+        if not which.isdigit() or int(which) not in by_number:
+            shown = ", ".join(str(n) for n in sorted(by_number)) or "none"
+            raise UsageError(
+                f"Say which digest schedule by its number in `/digest status` "
+                f"(now: {shown}): `/digest remove 2`.",
+                usage=DIGEST_USAGE,
+            )
+        gone = by_number[int(which)]
+        if gone.name is None:
+            await _save(ctx, dataclasses.replace(gone, enabled=False))
+        else:
+            await ctx.uow.schedules.remove(gone.stored_id)
+        return _changed(f"Digest {which} removed ({describe_rule(rule_of(gone))}).")
     if sub == "status":
-        return Reply(text=f"Digest: {_next_text(s, ctx)}", usage=DIGEST_USAGE)
+        return await _digest_status(ctx)
     raise UsageError(f"`{sub}` is not a /digest subcommand.", usage=DIGEST_USAGE)
+
+
+async def _digests(ctx: Context) -> list[Schedule]:
+    """The channel's digest schedules: the first (unnamed) one, then the added ones."""
+    found = [
+        s for s in await ctx.uow.schedules.of_channel(ctx.channel) if s.kind is ScheduleKind.DIGEST
+    ]
+    return sorted(found, key=_digest_number)
+
+
+def _digest_number(s: Schedule) -> int:
+    return int(s.name) if s.name and s.name.isdigit() else 1
+
+
+def _digest_rule(s: Schedule, words: list[str], ctx: Context) -> Schedule:
+    """``daily [weekdays] 17:00``, ``weekly fri 16:00``, ``monthly first monday 09:00``,
+    ``schedule <days> <time>`` (each with an optional zone) -> ``s`` on that rule."""
+    if not words or words[0] not in ("daily", "weekly", "monthly", "schedule"):
+        raise UsageError(
+            "Say how often: `daily 17:00`, `daily weekdays 17:00`, `weekly fri 16:00` or "
+            "`monthly first monday 09:00`.",
+            usage=DIGEST_USAGE,
+        )
+    how, rest = words[0], words[1:]
+    if how == "daily" and rest[:1] not in (["weekdays"], ["workdays"]):
+        rest = ["daily", *rest]
+    if how == "monthly":
+        rest = ["monthly", *rest]
+    pattern, at, tz = _parse_rule(rest, ctx, DIGEST_USAGE)
+    if how == "weekly" and (len(pattern.days) != 1 or pattern.nth or pattern.month_day):
+        raise UsageError(
+            "A weekly digest runs on one day: `/digest weekly fri 16:00`.", usage=DIGEST_USAGE
+        )
+    if how == "monthly" and not (pattern.nth or pattern.month_day):
+        raise UsageError(
+            "Say which day of the month: `/digest monthly first monday 09:00`, "
+            "`monthly last friday 16:00` or `monthly day 1 09:00`.",
+            usage=DIGEST_USAGE,
+        )
+    return _with_rule(s, pattern, at, tz)
+
+
+async def _digest_status(ctx: Context) -> Reply:
+    found = [s for s in await _digests(ctx) if s.enabled]
+    if not found:
+        return Reply(text="Digest: off. `/digest daily 17:00` schedules one.", usage=DIGEST_USAGE)
+    lines = [f"{_digest_number(s)}. {_next_text(s, ctx)}" for s in found]
+    recent = await ctx.uow.schedules.runs(ctx.channel, RunKind.DIGEST, limit=5)
+    for run in recent:
+        if run.status in (RunStatus.MISSED, RunStatus.SKIPPED, RunStatus.FAILED) and run.reason:
+            day = _day(ctx, str(run.payload.get("local_date")), ctx.timezone)
+            lines.append(f"{day}: {run.status.value} ({run.reason})")
+    text = f"Digest: {lines[0].partition(' ')[2]}" if len(found) == 1 else "Digests of this channel"
+    return Reply(text=text, sections=(Section("Digests", tuple(lines)),), usage=DIGEST_USAGE)

@@ -354,6 +354,14 @@ class Schedule:
     local_times: bool = False
     #: members' own time zones (``/standup tz``), kept on the channel's default standup
     zones: Mapping[str, str] = field(default_factory=dict)
+    #: 1: every week on ``days``; 2: every other week, the weeks of ``week_anchor``
+    every_weeks: int = 1
+    #: the ISO date of a Monday whose week runs (every other week)
+    week_anchor: str | None = None
+    #: monthly on the first/second/third/fourth/last of ``days[0]``
+    nth: str | None = None
+    #: monthly on this day of the month
+    month_day: int | None = None
 
     @property
     def stored_id(self) -> int:

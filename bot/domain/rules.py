@@ -349,26 +349,20 @@ def check_supersede_by(item: Item, by: Item, chain: dict[str, Item]) -> None:
         step = nxt
 
 
-#: What ``/raid edit`` changes on a decided decision instead (the record stands).
-_EDIT_CLOSED = {
-    Kind.DECISION: "its record stands: log the new decision and `/raid supersede {ref} by D-…`",
-    Kind.CHANGE: "it was decided as it was asked: request a new change instead",
-}
-
-
 def check_edit(user: str, item: Item, settings: ChannelSettings) -> None:
     """Editing an item's fields: while it asks something of the team (a change request while
-    it is proposed, as its approval is of what was asked), by its manager."""
+    it is proposed, as its approval is of what was asked), by its manager. The state is told
+    before who may."""
     if item.kind is Kind.CHANGE and item.status is not Status.PROPOSED:
         raise Conflict(
-            f"{item.ref} is {item.status.label}; "
-            + _EDIT_CLOSED[Kind.CHANGE].format(ref=item.ref)
-            + "."
+            f"{item.ref} is {item.status.label}; it was decided as it was asked: request a new "
+            "change instead."
         )
     if item.kind is Kind.DECISION and not item.active:
+        already = "already " if item.status is Status.DECIDED else ""
         raise Conflict(
-            f"{item.ref} is {'already ' if item.status is Status.DECIDED else ''}"
-            f"{item.status.label}; " + _EDIT_CLOSED[Kind.DECISION].format(ref=item.ref) + "."
+            f"{item.ref} is {already}{item.status.label}; its record stands: log the new "
+            f"decision and `/raid supersede {item.ref} by D-…`."
         )
     require_active(item, "reopen it before editing")
     require_manager(user, item, settings, "edit")

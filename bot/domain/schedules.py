@@ -142,11 +142,106 @@ class Recurrence:
         return self.in_cycle(day)
 
 
+_ORDINALS = {
+    "first": "first",
+    "1st": "first",
+    "second": "second",
+    "2nd": "second",
+    "third": "third",
+    "3rd": "third",
+    "fourth": "fourth",
+    "4th": "fourth",
+    "last": "last",
+}
+_DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+PATTERN_FORMS = (
+    "`weekdays`, `daily`, day names (`mon,wed,fri`), `every other monday`, "
+    "`first monday` or `last friday` (monthly), `day 1` (monthly)"
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The days of a rule as typed, without its time and zone."""
+
+    days: tuple[str, ...]
+    every_weeks: int = 1
+    nth: str | None = None
+    month_day: int | None = None
+
+
+def parse_pattern(text: str) -> Pattern:
+    """The days of a schedule: what :func:`parse_days` reads, and ``every other monday``
+    (``biweekly mon,thu``), ``first monday`` … ``last friday`` (monthly by weekday) and
+    ``day 1`` (monthly by day), each optionally after ``monthly``."""
+    words = text.lower().replace(",", " , ").split()
+    if words[:1] == ["monthly"] or words[:1] == ["on"]:
+        words = words[1:]
+    if words[:1] == ["the"]:
+        words = words[1:]
+    if not words:
+        raise UsageError(f"Say which days: {PATTERN_FORMS}.")
+    if words[:2] == ["every", "other"] or words[0] in ("biweekly", "fortnightly"):
+        rest = words[2:] if words[0] == "every" else words[1:]
+        if not rest:
+            raise UsageError("Say which day: `every other monday`.")
+        return Pattern(parse_days(" ".join(rest)), every_weeks=2)
+    if words[0] in _ORDINALS:
+        rest = [w for w in words[1:] if w != "of"]
+        if len(rest) < 1 or rest[1:] not in ([], ["month"], ["each", "month"], ["the", "month"]):
+            raise UsageError(
+                f"Say one day after `{words[0]}`: `{words[0]} monday` runs on the "
+                f"{_ORDINALS[words[0]]} Monday of each month."
+            )
+        return Pattern((_day(rest[0]),), nth=_ORDINALS[words[0]])
+    if words[0] == "day":
+        number = words[1] if len(words) == 2 else ""
+        if not number.isdigit() or not 1 <= int(number) <= 31:
+            raise UsageError(
+                "Say the day of the month as a number from 1 to 31: `day 1` (a month without "
+                "that day is skipped)."
+            )
+        return Pattern(WEEKDAYS, month_day=int(number))
+    if words[0] == "every" and words[1:2] != ["day"]:
+        words = words[1:]
+    return Pattern(parse_days(" ".join(words)))
+
+
+def describe_rule(rule: Recurrence) -> str:
+    """A rule in plain words: ``every other Monday at 09:30 Europe/Berlin``."""
+    when = f"at {rule.at} {rule.timezone}"
+    if rule.month_day is not None:
+        return f"monthly on day {rule.month_day} {when}"
+    if rule.nth is not None:
+        return f"the {rule.nth} {_DAY_NAMES[rule.days[0]]} of each month {when}"
+    if rule.every_weeks == 2:
+        names = [_DAY_NAMES[d] for d in rule.days]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"every other {joined} {when}"
+    return f"{describe_days(rule.days)} {when}"
+
+
 def rule_of(schedule: Schedule) -> Recurrence:
     """The rule of a schedule that has days and a time."""
     if schedule.at is None:
         raise ValueError("the schedule has no time")
-    return Recurrence(schedule.days, schedule.at, schedule.timezone)
+    return Recurrence(
+        schedule.days,
+        schedule.at,
+        schedule.timezone,
+        every_weeks=schedule.every_weeks,
+        anchor=schedule.week_anchor,
+        nth=schedule.nth,
+        month_day=schedule.month_day,
+    )
 
 
 def local_at(day: date, at: str, tz: str) -> datetime:

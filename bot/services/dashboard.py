@@ -219,6 +219,7 @@ class ListFilter:
 
     kind: Kind | None = None
     status: Status | None = None
+    #: a person's id, or ``none`` for the items nobody owns
     owner: str | None = None
     overdue: bool = False
     text: str = ""
@@ -246,11 +247,12 @@ async def item_list(
     )
     text = where.text.strip().casefold()
     owner = (where.owner or "").strip().lstrip("@")
+    nobody = owner.casefold() in ("none", "nobody")
     matches = [
         i
         for i in found
         if (not where.overdue or i.overdue(now))
-        and (not owner or i.owner == owner)
+        and (not owner or (i.owner is None if nobody else i.owner == owner))
         and (not text or text in i.title.casefold() or text in str(i.ref).casefold())
         and (where.likelihood is None or i.likelihood == where.likelihood)
         and (where.impact is None or i.impact == where.impact)

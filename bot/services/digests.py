@@ -19,6 +19,8 @@ from bot.domain.model import (
     ItemFilter,
     ItemOrder,
     Kind,
+    RunKind,
+    RunStatus,
     Status,
 )
 from bot.ports import UnitOfWork
@@ -204,15 +206,30 @@ async def build(
 
 
 async def due(
-    uow: UnitOfWork, channel: ChannelKey, now: datetime, zone: Callable[[str | None], str]
+    uow: UnitOfWork,
+    channel: ChannelKey,
+    now: datetime,
+    zone: Callable[[str | None], str],
+    *,
+    since: datetime | None = None,
 ) -> tuple[Digest, str]:
-    """A scheduled digest: everything since the channel's last one; with the time zone to
-    show it in (``zone`` of the channel's setting). Moves nothing: :func:`delivered` does,
-    once the digest is out, so a digest that failed to send is not lost."""
+    """A scheduled digest: everything since ``since``, else since the channel's last one; with
+    the time zone to show it in (``zone`` of the channel's setting). Moves nothing:
+    :func:`delivered` does, once the digest is out, so a digest that failed to send is not
+    lost."""
     settings: ChannelSettings = await uow.channels.get_settings(channel)
     tz = zone(settings.timezone)
-    digest = await build(uow, channel, settings.last_digest_at, now)
+    digest = await build(uow, channel, since or settings.last_digest_at, now)
     return digest, tz
+
+
+async def last_sent(uow: UnitOfWork, channel: ChannelKey, schedule_id: int) -> datetime | None:
+    """When the last digest of one schedule that was posted was built (None: none yet, and
+    the digest looks back ``FIRST_DIGEST_LOOKBACK``)."""
+    for run in await uow.schedules.runs(channel, RunKind.DIGEST, limit=50):
+        if run.payload.get("schedule_id") == schedule_id and run.status is RunStatus.DONE:
+            return run.built_at
+    return None
 
 
 async def delivered(uow: UnitOfWork, channel: ChannelKey, built_at: datetime) -> None:

@@ -124,6 +124,11 @@ def find_mentions(text: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _MENTION_RE.finditer(text)]
 
 
+def canonical_mentions(text: str) -> str:
+    """``text`` with every mention written as the core writes people (``<@dana>``)."""
+    return _MENTION_RE.sub(lambda m: mention(m.group(1) or m.group(2)), text)
+
+
 def people_named(text: str) -> list[str]:
     """The people an argument names (``@erin @raj``, or ids); refuses ``@here`` & co."""
     refuse_broadcast(text)
@@ -133,7 +138,9 @@ def people_named(text: str) -> list[str]:
 def person_or_text(text: str) -> str:
     """What a blocker waits on: one mentioned person (kept as ``<@id>``) or free text."""
     text = text.strip()
-    refuse_broadcast(text)
+    words = text.split()
+    if words and _is_broadcast(words[0]):  # where the person would be; later, only words
+        refuse_broadcast(words[0])
     person = mention_of(text)
     return mention(person) if person else text
 

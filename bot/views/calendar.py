@@ -8,15 +8,17 @@ instead of adding a second one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vDuration
 
 from bot.domain import kinds
 from bot.domain.model import WEEKDAYS, ChannelKey, Item, Kind, Schedule, ScheduleKind
-from bot.domain.schedules import Recurrence, clock, describe_days
+from bot.domain.schedules import NTH, Recurrence, clock, describe_rule, rule_of
 from bot.messages import Reply, Section, Tone
 from bot.ports import Timetable
 from bot.services.calendar import Feed
@@ -118,17 +120,31 @@ def _item_lines(item: Item, due: datetime, label: str, tz: str, now: datetime) -
     return lines
 
 
+def _rrule(rule: Recurrence) -> dict[str, Any]:
+    """The iCalendar RRULE of a schedule's rule."""
+    if rule.month_day is not None:
+        return {"freq": "monthly", "bymonthday": [rule.month_day]}
+    if rule.nth is not None:
+        position = -1 if rule.nth == "last" else NTH.index(rule.nth) + 1
+        return {"freq": "monthly", "byday": [f"{position}{_ICAL_DAYS[rule.days[0]]}"]}
+    found: dict[str, Any] = {"freq": "weekly", "byday": [_ICAL_DAYS[d] for d in rule.days]}
+    if rule.every_weeks > 1:
+        found["interval"] = rule.every_weeks
+    return found
+
+
 def _schedule_event(
     schedule: Schedule, at: str, label: str, now: datetime, timetable: Timetable
 ) -> Event:
-    """A weekly recurring event on the schedule's days at local time ``at``."""
+    """A recurring event on the schedule's days at local time ``at``: weekly, every other
+    week, or monthly, as the schedule's rule says."""
     zone = ZoneInfo(schedule.timezone)
     # The rule's first run after it was last set: stable from one fetch to the next, so
     # past occurrences stay where they were. At the rule's wall time, also on a day that
     # skips it (02:30 on a spring-forward night): the calendar moves that one occurrence,
     # the later ones stay at 02:30.
     anchor = schedule.updated_at or now
-    rule = Recurrence(schedule.days, at, schedule.timezone)
+    rule = dataclasses.replace(rule_of(schedule), at=at)
     first_day = timetable.next_run(rule, anchor).astimezone(zone).date()
     first = datetime.combine(first_day, clock(at), tzinfo=zone)
     standup = schedule.kind is ScheduleKind.STANDUP
@@ -143,7 +159,7 @@ def _schedule_event(
     event.add("summary", f"{label} · {title}")
     event.add("dtstart", first)
     event.add("duration", timedelta(minutes=minutes))
-    event.add("rrule", {"freq": "weekly", "byday": [_ICAL_DAYS[d] for d in schedule.days]})
+    event.add("rrule", _rrule(rule))
     skipped = [
         datetime.combine(day, clock(at), tzinfo=zone)
         for day in sorted(date.fromisoformat(d) for d in schedule.skip_dates)
@@ -153,7 +169,7 @@ def _schedule_event(
         event.add("exdate", skipped)
     if schedule.updated_at is not None:
         event.add("last-modified", schedule.updated_at)
-    when = f"{describe_days(schedule.days)} at {at} ({schedule.timezone})"
+    when = describe_rule(rule)
     if standup:
         questions = "\n".join(f"- {q}" for q in schedule.questions)
         description = (

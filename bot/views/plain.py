@@ -21,6 +21,11 @@ _BOLD_MARK_RE = re.compile(r"(?<![\w*])\*{1,2}(?=\S)([^*\n]*?\S)\*{1,2}(?![\w*])
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
+_UNDERLINE = "\x1b[4m"
+_CODE_RE = re.compile(r"`([^`\n]+)`")
+#: Stands for a space that must not break a line while wrapping (a control character, which
+#: typed text never keeps).
+_KEEP = "\x1f"
 _DIM = "\x1b[2m"
 _RED = "\x1b[31m"
 _GREEN = "\x1b[32m"
@@ -48,6 +53,15 @@ def plain(text: str) -> str:
     return _BOLD_MARK_RE.sub(r"\1", plain_mentions(text))
 
 
+def styled(text: str, *, color: bool) -> str:
+    """raidline's own chat text for a terminal: without colour as :func:`plain`; with colour
+    ``*bold*`` is bold and ```code``` underlined, without the marks."""
+    if not color:
+        return plain(text)
+    text = _BOLD_MARK_RE.sub(lambda m: f"{_BOLD}{m.group(1)}{_RESET}", plain_mentions(text))
+    return _CODE_RE.sub(lambda m: f"{_UNDERLINE}{m.group(1)}{_RESET}", text)
+
+
 def wrap(text: str, width: int = WIDTH) -> str:
     """Wrap every line longer than ``width``; continuation lines hang under the line's start."""
     out: list[str] = []
@@ -59,15 +73,17 @@ def wrap(text: str, width: int = WIDTH) -> str:
         bullet = re.match(r"^(\s*(?:[-*•]|\d+[.)])\s+)", line)
         # Continuation lines hang under the text (bullets) or two columns further in.
         follow = " " * len(bullet.group(1)) if bullet else (indent + "  " if indent else "")
+        # A `code span` (a command to type) is never split across lines.
+        kept = _CODE_RE.sub(lambda m: m.group(0).replace(" ", _KEEP), line.strip())
         out.append(
             textwrap.fill(
-                line.strip(),
+                kept,
                 width=width,
                 initial_indent=indent,
                 subsequent_indent=follow,
                 break_long_words=False,
                 break_on_hyphens=False,
-            )
+            ).replace(_KEEP, " ")
         )
     return "\n".join(out)
 
@@ -97,7 +113,7 @@ def render_card(card: Card, *, color: bool = False) -> str:
 
 def render_section(section: Section, *, color: bool = False) -> str:
     lines = [_paint(plain(section.heading), _BOLD, color)] if section.heading else []
-    lines.extend("  " + plain(line) for line in section.lines)
+    lines.extend("  " + styled(line, color=color) for line in section.lines)
     if not section.lines:
         lines.append("  (none)")
     return "\n".join(lines)
@@ -111,8 +127,11 @@ def render_text(reply: Reply, *, color: bool = False, width: int = WIDTH) -> str
     """
     blocks: list[str] = []
     headline = plain(reply.text).strip()
-    if headline:
-        blocks.append(_paint(headline, _TONE_COLOUR.get(reply.tone, ""), color))
+    tone = _TONE_COLOUR.get(reply.tone, "")
+    if headline and color and not tone:
+        blocks.append(styled(reply.text.strip(), color=True))
+    elif headline:
+        blocks.append(_paint(headline, tone, color))
     blocks.extend(render_card(card, color=color) for card in reply.cards)
     blocks.extend(render_section(section, color=color) for section in reply.sections)
     tail: list[str] = []

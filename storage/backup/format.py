@@ -87,6 +87,10 @@ def schedule_record(schedule: Schedule) -> dict[str, Any]:
         "mentions": schedule.mentions,
         "local_times": schedule.local_times,
         "zones": dict(schedule.zones),
+        "every_weeks": schedule.every_weeks,
+        "week_anchor": schedule.week_anchor,
+        "nth": schedule.nth,
+        "month_day": schedule.month_day,
     }
 
 

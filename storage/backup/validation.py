@@ -32,6 +32,7 @@ from bot.domain.model import (
     ScheduleKind,
     Status,
 )
+from bot.domain.schedules import NTH
 from storage.backup.format import BACKUP_FORMAT, BACKUP_VERSION
 from storage.tables import channels, item_events, items
 
@@ -353,7 +354,12 @@ def _schedule_name(obj: _Object, kind: ScheduleKind) -> str | None:
     name = obj.text("name")
     if name is None:
         return None
-    if kind is not ScheduleKind.STANDUP or not _SCHEDULE_NAME.fullmatch(name):
+    if kind is ScheduleKind.DIGEST:
+        # a channel's second, third... digest schedule (/digest add) is numbered
+        if not (name.isdigit() and 2 <= int(name) <= 99):
+            raise obj.fail("name", f"{_shown(name)} is not the number of a digest (2, 3, …)")
+        return name
+    if not _SCHEDULE_NAME.fullmatch(name):
         raise obj.fail("name", f"{_shown(name)} is not the name of a standup (e.g. retro)")
     return name
 
@@ -393,7 +399,25 @@ def _schedule(channel: ChannelKey, obj: _Object) -> Schedule:
         mentions=obj.boolean("mentions", True),
         local_times=obj.boolean("local_times", False),
         zones=_zones(obj),
+        every_weeks=obj.integer("every_weeks", low=1, high=2, default=1) or 1,
+        week_anchor=_optional_date(obj, "week_anchor"),
+        nth=_nth(obj),
+        month_day=obj.integer("month_day", low=1, high=31),
     )
+
+
+def _optional_date(obj: _Object, key: str) -> str | None:
+    value = obj.text(key)
+    if value is not None and (problem := _iso_date(value)):
+        raise obj.fail(key, problem)
+    return value
+
+
+def _nth(obj: _Object) -> str | None:
+    value = obj.text("nth")
+    if value is not None and value not in NTH:
+        raise obj.fail("nth", f"{_shown(value)} is not one of {', '.join(NTH)}")
+    return value
 
 
 def _event(obj: _Object) -> Event:

@@ -166,7 +166,8 @@ def schedule_values(schedule: Schedule) -> dict[str, Any]:
 
 
 def schedule_options(schedule: Schedule) -> dict[str, Any]:
-    """The settings kept in ``schedules.options``: the standup settings added since 0005."""
+    """The settings kept in ``schedules.options``: the standup settings added since 0005, and
+    a rule's every-other-week or monthly recurrence."""
     return {
         "late_minutes": schedule.late_minutes,
         "reminder": schedule.reminder,
@@ -175,6 +176,10 @@ def schedule_options(schedule: Schedule) -> dict[str, Any]:
         "mentions": schedule.mentions,
         "local_times": schedule.local_times,
         "zones": dict(schedule.zones),
+        "every_weeks": schedule.every_weeks,
+        "week_anchor": schedule.week_anchor,
+        "nth": schedule.nth,
+        "month_day": schedule.month_day,
     }
 
 
@@ -233,6 +238,14 @@ def schedule_options_from(options: Mapping[str, Any]) -> dict[str, Any]:
         found["local_times"] = bool(options["local_times"])
     if "zones" in options:
         found["zones"] = dict(options["zones"] or {})
+    # the schedule's rule beyond weekly days (every other week, monthly)
+    if options.get("every_weeks"):
+        found["every_weeks"] = int(options["every_weeks"])
+    for name in ("week_anchor", "nth"):
+        if options.get(name):
+            found[name] = str(options[name])
+    if options.get("month_day"):
+        found["month_day"] = int(options["month_day"])
     return found
 
 

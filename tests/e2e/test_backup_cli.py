@@ -64,7 +64,7 @@ def test_export_all_then_import_into_another_database(tmp_path: Path) -> None:
     assert (document["format"], document["version"]) == ("raidline-backup", 1)
     channels = {c["channel"]: c for c in document["channels"]}
     assert set(channels) == {"ops", "proj"}
-    assert [s["kind"] for s in channels["ops"]["schedules"]] == ["standup", "digest"]
+    assert sorted(s["kind"] for s in channels["ops"]["schedules"]) == ["digest", "standup"]
     assert channels["proj"]["settings"]["leads"] == ["ana"]
 
     imported = raidline("import", str(backup_file), db=target)

@@ -53,7 +53,8 @@ def running(tmp_path: Path) -> Iterator[tuple[Session, str]]:
         env={"RAIDLINE_HTTP_HOST": "127.0.0.1", "RAIDLINE_HTTP_PORT": str(port)},
     )
     try:
-        session.until(lambda line: "To connect Slack set" in line)
+        session.send("/raid list")  # answered once it is up
+        session.until(lambda line: line.startswith("Open items"))
         for line in SEED:
             session.send(line)
         session.send("/raid dashboard")

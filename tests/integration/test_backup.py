@@ -86,11 +86,12 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/standup reminder twice"),
     ("ana", "/standup mentions off"),
     ("ana", "/standup add retro"),
-    ("ana", "/standup retro schedule fri 15:00"),
+    ("ana", "/standup retro schedule every other fri 15:00"),
     ("ana", "/standup retro questions What went well? | What do we change?"),
     ("ana", "/standup retro mode dm local"),
     ("ana", "/standup tz @raj Asia/Kolkata"),
     ("ana", "/digest weekly fri 16:00"),
+    ("ana", "/digest add monthly last friday 17:00"),
     ("ana", "/digest"),
 ]
 SLACK_SCRIPT: list[tuple[str, str]] = [
@@ -184,7 +185,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         2,
         len(items),
         events,
-        4,  # the standup, the retro standup and the digest; the other channel's retro
+        5,  # the standup, the retro standup and the two digests; the other channel's retro
     )
     assert str(report) == f"Restored 2 channels, {len(items)} items, {events} events."
 

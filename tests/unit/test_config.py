@@ -444,3 +444,24 @@ def test_run_secrets_is_the_default_folder(tmp_path: Path, monkeypatch: pytest.M
     # Nor is a folder that is missing (outside a container): no warning, no error.
     monkeypatch.setattr(config, "DEFAULT_SECRETS_DIR", tmp_path / "missing")
     assert load_settings().discord_bot_token is None
+
+
+def test_log_lines_go_where_the_console_says_while_it_runs() -> None:
+    """The console's terminal shows log lines above its prompt: they are sent to the stream
+    it gives for as long as it runs, then back."""
+    import io
+    import logging
+
+    from adapters.logging import configure_logging, logs_to
+
+    before, during = io.StringIO(), io.StringIO()
+    handler = configure_logging("INFO", stream=before)
+    try:
+        with logs_to(during):
+            logging.getLogger("raidline.test").info("while the console runs")
+        logging.getLogger("raidline.test").info("after it")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "while the console runs" in during.getvalue()
+    assert "while the console runs" not in before.getvalue()
+    assert "after it" in before.getvalue() and "after it" not in during.getvalue()

@@ -3,8 +3,11 @@ button's prefilled form, the history of every edit and a risk's score and band."
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from adapters.console import Console, StreamLines
 from bot.commands.registry import COMMANDS
 from bot.domain.model import Kind, Status
 from bot.domain.scores import Band, band
@@ -120,10 +123,6 @@ async def test_rescore_sets_likelihood_and_impact_in_one_event(chat: Chat) -> No
             "`title`, `waiting on`, `owner`, `due`, `details`.",
         ),
         ("/raid edit B-1 titel Typo", "Did you mean `title`?"),
-        (
-            "/raid edit R-1",
-            "Say which field of R-1 and its new value, e.g. `/raid edit R-1 likelihood high`.",
-        ),
         (
             "/raid edit B-1 details",
             "Say the new details: `/raid edit B-1 details <new details>` "
@@ -328,3 +327,36 @@ async def test_a_risks_card_and_list_line_show_its_band(chat: Chat) -> None:
     assert fields["Score"] == "20 (high)"
     assert chat.item("R-1").status is Status.OPEN
     assert chat.items(Kind.RISK)
+
+
+async def test_edit_with_just_a_ref_opens_the_form_and_says_the_command(chat: Chat) -> None:
+    await seed(chat)
+    reply = await chat.say("/raid edit R-1")
+    assert reply.form is not None and reply.form.form_id == "edit:R-1"
+    assert reply.text == (
+        "Edit R-1, or by command: `/raid edit R-1 likelihood high`. A risk's fields: `title`, "
+        "`likelihood`, `impact`, `response`, `mitigation`, `owner`, `review`, `details`."
+    )
+    await chat.say("/raid settings leads @ana")
+    refused = await chat.say("/raid edit R-1", user="zoe")
+    assert refused.tone is Tone.ERROR and refused.form is None
+
+
+async def test_the_console_form_shows_the_current_values_and_enter_keeps_them(
+    chat: Chat,
+) -> None:
+    await seed(chat)
+    out = io.StringIO()
+    script = "/raid edit R-1\n\n5\n\n\n\nsee contract\n"
+    console = Console(
+        chat.core, user="ana", channel="proj", lines=StreamLines(io.StringIO(script)), out=out
+    )
+    assert await console.run() == 0
+    shown = out.getvalue()
+    assert "Title [Vendor may slip]:" in shown
+    assert "Likelihood [4 – high]:" in shown
+    r1 = chat.item("R-1")
+    assert (r1.title, r1.likelihood, r1.impact, r1.details) == (
+        "Vendor may slip", 5, 3, "see contract"
+    )  # fmt: skip
+    assert "Edited R-1: details: see contract; likelihood: high (4) → very high (5)" in shown

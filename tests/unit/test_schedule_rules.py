@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,8 +11,10 @@ from adapters.runtime.timetable import CronTimetable
 from bot.domain.schedules import (
     Recurrence,
     ZoneTimetable,
+    describe_rule,
     local_date,
     parse_days,
+    parse_pattern,
     parse_time,
     within_hours,
     working_days_between,
@@ -143,3 +146,89 @@ def test_within_hours(moment: datetime, inside: bool) -> None:
 def test_working_days_skip_the_weekend() -> None:
     friday, tuesday = utc(2026, 11, 27, 9), utc(2026, 12, 1, 9)
     assert working_days_between(friday, tuesday, "Europe/Berlin", WEEKDAYS) == 2
+
+
+# --- richer rules: every other week, monthly -------------------------------------------------
+
+BERLIN = "Europe/Berlin"
+
+
+@pytest.mark.parametrize("timetable", TIMETABLES, ids=["apscheduler", "zoneinfo"])
+@pytest.mark.parametrize(
+    ("rule", "after", "runs"),
+    [
+        # every other Monday, the cycle of the week of Mon 30 Nov
+        (Recurrence(("mon",), "09:30", BERLIN, every_weeks=2, anchor="2026-11-30"),
+         utc(2026, 11, 25, 12, 0),
+         [utc(2026, 11, 30, 8, 30), utc(2026, 12, 14, 8, 30), utc(2026, 12, 28, 8, 30)]),
+        # every other Monday and Thursday: the weeks of 23 Nov, 7 Dec...
+        (Recurrence(("mon", "thu"), "10:00", "UTC", every_weeks=2, anchor="2026-12-07"),
+         utc(2026, 11, 25, 12, 0),
+         [utc(2026, 11, 26, 10, 0), utc(2026, 12, 7, 10, 0), utc(2026, 12, 10, 10, 0)]),
+        # the first Monday and the last Friday of each month
+        (Recurrence(("mon",), "09:00", BERLIN, nth="first"), utc(2026, 11, 25, 12, 0),
+         [utc(2026, 12, 7, 8, 0), utc(2027, 1, 4, 8, 0), utc(2027, 2, 1, 8, 0)]),
+        (Recurrence(("fri",), "16:00", BERLIN, nth="last"), utc(2026, 11, 25, 12, 0),
+         [utc(2026, 11, 27, 15, 0), utc(2026, 12, 25, 15, 0), utc(2027, 1, 29, 15, 0)]),
+        # day 31: months without one are skipped
+        (Recurrence(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "09:00", "UTC",
+                    month_day=31),
+         utc(2027, 1, 31, 12, 0), [utc(2027, 3, 31, 9, 0), utc(2027, 5, 31, 9, 0)]),
+        # the last Sunday of March and October at 02:30 in Berlin: the day the clocks change.
+        # 29 Mar: 02:30 does not exist, it runs at 03:30 CEST (01:30Z); 25 Oct: it happens
+        # twice, it runs once (00:30Z, the first).
+        (Recurrence(("sun",), "02:30", BERLIN, nth="last"), utc(2026, 3, 1, 0, 0),
+         [utc(2026, 3, 29, 1, 30), utc(2026, 4, 26, 0, 30)]),
+        (Recurrence(("sun",), "02:30", BERLIN, nth="last"), utc(2026, 10, 1, 0, 0),
+         [utc(2026, 10, 25, 0, 30), utc(2026, 11, 29, 1, 30)]),
+        # New York: every other Sunday at 01:30 through the fall-back night (1 Nov 2026)
+        (Recurrence(("sun",), "01:30", "America/New_York", every_weeks=2, anchor="2026-10-26"),
+         utc(2026, 10, 20, 0, 0), [utc(2026, 11, 1, 5, 30), utc(2026, 11, 15, 6, 30)]),
+    ],
+)  # fmt: skip
+def test_richer_rules(
+    rule: Recurrence,
+    after: datetime,
+    runs: list[datetime],
+    timetable: CronTimetable | ZoneTimetable,
+) -> None:
+    found = []
+    moment = after
+    for _ in runs:
+        moment = timetable.next_run(rule, moment)
+        found.append(moment)
+    assert found == runs
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("every other monday", "every other Monday at 09:30 Europe/Berlin"),
+        ("biweekly mon,thu", "every other Monday and Thursday at 09:30 Europe/Berlin"),
+        ("first monday", "the first Monday of each month at 09:30 Europe/Berlin"),
+        ("monthly last friday", "the last Friday of each month at 09:30 Europe/Berlin"),
+        ("day 1", "monthly on day 1 at 09:30 Europe/Berlin"),
+        ("weekdays", "weekdays at 09:30 Europe/Berlin"),
+        ("every monday", "Mon at 09:30 Europe/Berlin"),
+    ],
+)
+def test_rules_in_plain_words(text: str, words: str) -> None:
+    p = parse_pattern(text)
+    rule = Recurrence(p.days, "09:30", BERLIN, p.every_weeks, None, p.nth, p.month_day)
+    assert describe_rule(rule) == words
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("every other", "Say which day: `every other monday`."),
+        ("first", "Say one day after `first`: `first monday` runs on the first Monday"),
+        ("second mon tue", "Say one day after `second`"),
+        ("day 0", "Say the day of the month as a number from 1 to 31"),
+        ("day 32", "Say the day of the month as a number from 1 to 31"),
+        ("last funday", "`funday` is not a day."),
+    ],
+)
+def test_rule_refusals(text: str, refusal: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(refusal)):
+        parse_pattern(text)

@@ -196,7 +196,7 @@ async def test_dm_mode_sends_each_member_the_questions(
         ("/standup shedule weekdays 9:30", "ana", "Did you mean `schedule`?"),
         ("/standup answer", "ana", "no standup to answer"),
         ("/digest weekly mon,fri 16:00", "ana", "one day"),
-        ("/digest monthly", "ana", "not a /digest subcommand"),
+        ("/digest yearly", "ana", "not a /digest subcommand"),
     ],
 )
 async def test_standup_and_digest_refusals(chat: Chat, line: str, user: str, refusal: str) -> None:

@@ -231,6 +231,10 @@ async def test_here_is_refused_as_an_assignee_and_on_forms(chat: Chat) -> None:
     assert chat.item("B-1").owner == "dana"
     form = await chat.click("new:blocker", {"title": "Creds", "owner": "@everyone"})
     assert "means everyone in the channel" in form.field_errors["owner"]
+    form = await chat.click("new:blocker", {"title": "Creds", "waiting_on": "<!here>"})
+    assert "`@here` means everyone in the channel" in form.field_errors["waiting_on"]
+    waits = await chat.click("new:blocker", {"title": "Creds", "waiting_on": "<@U2|erin>"})
+    assert waits.tone is Tone.SUCCESS and chat.item("B-2").waiting_on == "<@U2>"
     assigned = await chat.click("assign:B-1", {"owner": "here"})
     assert assigned.tone is Tone.ERROR
     assert chat.items(Kind.BLOCKER)[0].owner == "dana"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -281,3 +282,29 @@ async def test_behind_an_https_proxy_with_a_path_prefix() -> None:
         assert "Path=/raidline/dashboard/c/" in cookie
         page = await client.get("/dashboard/" + response.headers["Location"])
         assert 'href="/raidline/dashboard/static/dashboard.css"' in await page.text()
+
+
+@pytest.mark.parametrize(
+    ("query", "refs"),
+    [
+        ("kind=blocker&status=open&owner=none", ["B-2"]),
+        ("owner=dana", ["B-1"]),
+        ("kind=risk&likelihood=4&impact=5", ["R-1"]),
+        ("q=firewall", ["B-1"]),
+        ("closed=1&kind=blocker", ["B-1", "B-2", "B-3"]),
+        ("kind=dragon", ["B-1", "R-1", "B-2", "R-2"]),  # all open ones, oldest first
+    ],
+)
+async def test_the_item_list_filters(board: Board, query: str, refs: list[str]) -> None:
+    await board.say("/blocker Firewall change @dana")
+    await board.say("/blocker Nobody owns this")
+    await board.say("/risk Vendor may slip likelihood 4 impact 5")
+    await board.say("/risk Other likelihood 2 impact 5")
+    await board.say("/blocker Done already @dana")
+    await board.say("/raid resolve B-3", user="dana")
+    place = await board.sign_in()
+    text = await (await board.client.get(f"{place}items?{query}")).text()
+    shown = re.findall(r'<td><a href="items/([BRDC]-\d+)">', text)
+    assert shown == refs
+    if "dragon" in query:
+        assert "Left out: “dragon” is not a kind" in text

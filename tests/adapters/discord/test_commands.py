@@ -144,6 +144,8 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         "timezone",
         "leads",
         "nudges",
+        "workweek",
+        "holidays",
     }
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
@@ -151,7 +153,9 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         "mentions", "skip", "away", "answer", "now", "off", "add", "remove", "tz",
     }  # fmt: skip
     assert len(standup) <= 25  # Discord's limit of subcommands per command
-    assert {o["name"] for o in schema["digest"]["options"]} == {"now", "daily", "weekly", "off"}
+    assert {o["name"] for o in schema["digest"]["options"]} == {
+        "now", "daily", "weekly", "monthly", "add", "remove", "status", "off",
+    }  # fmt: skip
 
 
 async def test_commands_are_synced_again_only_when_the_schema_changed(

@@ -502,3 +502,42 @@ async def test_a_click_the_core_answers_with_a_form_opens_a_modal(
     assert thanks["data"]["content"] == "Thanks, 2 answers saved"
     assert fake.message(message_id)["content"] == "Standup time!"
     assert core.requests[-1].values["q0"] == "shipped login"
+
+
+async def test_edit_opens_the_items_modal_filled_with_its_values_and_edits_the_card(
+    bot: DiscordAdapter, discord_api: Driver, fake: FakeDiscord
+) -> None:
+    options = [
+        opt("title", "Vendor may slip"),
+        opt("likelihood", "4"),
+        opt("impact", "3"),
+        opt("mitigation", "weekly call"),
+    ]
+    message = await discord_api.message(slash(place(), "risk", options))
+    assert "rl:a:edit:R-1" in custom_ids(message)
+    modal = await discord_api.answer(click(place(), message, "rl:a:edit:R-1"))
+    assert modal["type"] == 9
+    # at most five inputs: the details (last) are left out, and so left as they are
+    assert _labels(modal) == ["Title", "Likelihood", "Impact", "Response", "Mitigation"]
+    assert _inner(modal, "title")["value"] == "Vendor may slip"
+    assert _inner(modal, "mitigation")["value"] == "weekly call"
+    likelihood = _inner(modal, "likelihood")["options"]
+    assert [o["value"] for o in likelihood if o.get("default")] == ["4"]
+    edited = await discord_api.answer(
+        modal_submit(
+            place(),
+            modal["data"]["custom_id"],
+            {
+                "title": "Vendor may slip SSO",
+                "likelihood": ["5"],
+                "impact": ["3"],
+                "response": [],
+                "mitigation": "weekly call",
+            },
+            message=message,
+        )
+    )
+    assert edited["type"] == 7  # the card is edited in place
+    fields = field_values(fake.message(message["id"]))
+    assert fields["Score"] == "15 (high)"
+    assert fields["Mitigation"] == "weekly call"

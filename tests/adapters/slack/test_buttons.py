@@ -244,3 +244,38 @@ async def test_a_click_about_an_item_the_message_does_not_show_answers_in_its_th
     assert answer.body["thread_ts"] == TS
     assert "Taken B-1" in answer.body["text"]
     assert slack.fake.calls_to("chat.update") == []
+
+
+async def test_edit_opens_the_items_form_filled_with_its_values_and_updates_the_message(
+    slack: Harness,
+) -> None:
+    post = await post_of(
+        slack, "/risk", "Vendor may slip likelihood high impact medium mitigation weekly call"
+    )
+    await click(slack, post, "edit:R-1")
+    view = (await slack.last("views.open")).body["view"]
+    assert view["callback_id"] == "edit:R-1"
+    filled = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert filled["title"]["initial_value"] == "Vendor may slip"
+    assert filled["likelihood"]["initial_option"]["value"] == "4"
+    assert filled["impact"]["initial_option"]["value"] == "3"
+    assert filled["mitigation"]["initial_value"] == "weekly call"
+    assert "initial_option" not in filled["response"]
+    # untouched fields keep what the form showed; the title and likelihood change
+    assert await submit_modal(slack, {"title": "Vendor may slip SSO", "likelihood": "5"}) == {}
+    update = await slack.last("chat.update")
+    assert update.body["ts"] == TS
+    shown = blocks_text(update.body["blocks"])
+    assert "Vendor may slip SSO" in shown and "15 (high)" in shown
+    r1 = slack.item("R-1")
+    assert (r1.title, r1.likelihood, r1.impact, r1.mitigation) == (
+        "Vendor may slip SSO", 5, 3, "weekly call"
+    )  # fmt: skip
+
+
+async def test_edit_is_refused_before_any_modal_opens(slack: Harness) -> None:
+    await set_leads(slack)
+    post = await post_of(slack, "/blocker", "Waiting on creds <@U2>")
+    await click(slack, post, "edit:B-1", user="U9")
+    assert slack.fake.calls_to("views.open") == []
+    assert slack.item("B-1").title == "Waiting on creds"
