@@ -52,6 +52,11 @@ SCHEDULE_OPTIONS = {
     "mentions",
     "local_times",
     "zones",
+    # the rule beyond weekly days (every other week, monthly)
+    "every_weeks",
+    "week_anchor",
+    "nth",
+    "month_day",
 }
 STANDUP_OPTIONS = {"optional", "observers", "mentions", "late_until"}
 

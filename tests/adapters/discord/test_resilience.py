@@ -13,9 +13,11 @@ import pytest
 from adapters.discord import DiscordAdapter, DiscordStartError
 from adapters.platform import AdapterDeps
 from adapters.runtime.config import ConfigError
+from bot import actions
 from bot.domain.model import ChannelKey
 from bot.errors import apology
 from bot.messages import Action, Card, Field, Outgoing, Reply, Request, Section, Visibility
+from bot.scheduler import Scheduler
 from tests.adapters.discord.conftest import (
     ANA,
     CHANNEL_A,
@@ -266,6 +268,51 @@ async def test_an_edit_replaces_the_posted_message_in_place(
     assert edited["edits"] == 1 and edited["content"].startswith("Standup summary: 2 answered")
     assert "Answered late: 2" in json.dumps(edited["embeds"])
     assert len(fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")) == 1  # no new post
+
+
+async def test_a_late_answer_edits_the_posted_summary(
+    bot: DiscordAdapter,
+    core: RecordingCore,
+    discord_api: Driver,
+    fake: FakeDiscord,
+    clock: FixedClock,
+) -> None:
+    """Through the Discord stand-in: late answers on, the summary posted, a late answer, and
+    the summary message edited in place (PATCH), nothing new posted."""
+    for path, options in (
+        ("standup members", [user_opt("member", ANA), user_opt("member_2", DANA)]),
+        ("standup window", [opt("duration", "1h")]),
+        ("standup late", [opt("duration", "4h")]),
+        ("standup now", []),
+    ):
+        await discord_api.answer(slash(place(), path, options))
+    scheduler = Scheduler(core.uow_factory, bot, clock=clock)
+    await scheduler.tick()
+    store = core.uow_factory
+    assert isinstance(store, FakeStore)
+    (standup,) = store.state.standups.values()
+    form = actions.standup_answer(standup.stored_id)
+
+    async def answer(user: int, text: str) -> Reply:
+        return await core.handle(Request(CHANNEL, str(user), action_id=form, values={"q0": text}))
+
+    await answer(ANA, "shipped login")
+    clock.advance(hours=1)
+    await scheduler.tick()
+    close = next(r for r in store.state.runs.values() if r.key.startswith("standup_close:"))
+    summary_id = close.result_ref
+    assert summary_id is not None
+    assert fake.message(summary_id)["content"].startswith("Standup summary: 1 answered")
+    posts = len(fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages"))
+
+    clock.advance(minutes=20)
+    assert "saved as a late answer" in (await answer(DANA, "fixed the VPN")).text
+    await scheduler.tick()
+    edited = fake.message(summary_id)
+    assert edited["edits"] == 1
+    assert edited["content"].startswith("Standup summary: 2 answered")
+    assert "(late, Wed 25 Nov 11:20 CET)" in json.dumps(edited["embeds"])
+    assert len(fake.calls_to("POST", rf"/channels/{CHANNEL_A}/messages")) == posts
 
 
 async def test_send_to_a_person_is_a_direct_message(bot: DiscordAdapter, fake: FakeDiscord) -> None:

@@ -12,12 +12,14 @@ from slack_sdk.errors import SlackApiError
 from adapters.platform import EXIT_UNAVAILABLE
 from adapters.runtime.config import ConfigError
 from adapters.slack import SlackStartError
-from bot import errors
+from bot import actions, errors
 from bot.domain.model import ChannelKey
-from bot.messages import Outgoing, Reply, Visibility
+from bot.messages import Outgoing, Reply, Request, Tone, Visibility
+from bot.scheduler import Scheduler
 from tests.adapters.slack import wire
 from tests.adapters.slack.conftest import Harness, MakeSlack, blocks_text
 from tests.adapters.slack.fake_slack import FakeSlack, async_wait_for
+from tests.fakes import FixedClock
 
 CHANNEL = ChannelKey("slack", "T1", "C1")
 
@@ -51,6 +53,44 @@ async def test_an_edit_updates_the_posted_message_in_place(slack: Harness) -> No
     assert update.body["channel"] == "C1" and update.body["ts"] == ts
     assert update.body["text"] == "Standup summary: 2 answered"
     assert len(slack.fake.calls_to("chat.postMessage")) == 1  # nothing new posted
+
+
+async def test_a_late_answer_updates_the_posted_summary_with_chat_update(
+    slack: Harness, clock: FixedClock
+) -> None:
+    """Through the Slack stand-in: a standup with late answers on, its summary posted with
+    chat.postMessage, a late answer, and the same message updated with chat.update."""
+    for text in ("members <@U1> <@U2>", "window 1h", "late 4h", "now"):
+        status, _, _ = await slack.command("/standup", text)
+        assert status == 200
+    scheduler = Scheduler(slack.core.uow_factory, slack.adapter, clock=clock)
+    await scheduler.tick()
+    opening = await slack.last("chat.postMessage")
+    assert opening.body["text"].startswith("Standup time!")
+    assert slack.store is not None
+    (standup,) = slack.store.state.standups.values()
+    form = actions.standup_answer(standup.stored_id)
+
+    async def answer(user: str, text: str) -> Reply:
+        return await slack.core.handle(Request(CHANNEL, user, action_id=form, values={"q0": text}))
+
+    assert (await answer("U1", "shipped login")).tone is Tone.SUCCESS
+    clock.advance(hours=1)
+    await scheduler.tick()
+    summary = await slack.last("chat.postMessage", 2)
+    assert summary.body["text"].startswith("Standup summary: 1 answered, 1 did not")
+    ts = summary.ts
+
+    posts = len(slack.fake.calls_to("chat.postMessage"))
+    clock.advance(minutes=20)
+    late = await answer("U2", "fixed the VPN")
+    assert "saved as a late answer" in late.text
+    await scheduler.tick()
+    update = await slack.last("chat.update")
+    assert (update.body["channel"], update.body["ts"]) == ("C1", ts)
+    assert update.body["text"].startswith("Standup summary: 2 answered")
+    assert "(late, Wed 25 Nov 11:20 CET)" in blocks_text(update.body["blocks"])
+    assert len(slack.fake.calls_to("chat.postMessage")) == posts  # nothing new posted
 
 
 async def test_members_own_time_zones_come_from_users_info(slack: Harness, fake: FakeSlack) -> None:
