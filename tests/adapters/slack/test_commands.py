@@ -138,7 +138,9 @@ async def test_standup_and_digest_reach_the_core(slack: Harness) -> None:
     assert status.body["text"].startswith("Standup of this channel")
     _, _, reply_to = await slack.command("/standup", "bogus")
     answer = await slack.last(reply_to)
-    assert "is not a /standup subcommand" in answer.body["text"]
+    # not a subcommand, so it is read as a standup's name (several standups per channel)
+    assert "There is no standup named `bogus` in this channel." in answer.body["text"]
+    assert "`/standup add bogus` adds it." in answer.body["text"]
     _, _, reply_to = await slack.command("/digest", "bogus")
     assert "is not a /digest subcommand" in (await slack.last(reply_to)).body["text"]
     await slack.command("/digest")
