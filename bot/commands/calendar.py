@@ -36,7 +36,7 @@ def convert_calendar(ctx: Context, options: Mapping[str, str]) -> calls.Calendar
 
 async def calendar(ctx: Context, call: calls.Calendar) -> Reply:
     if ctx.links is None:
-        return views.off_reply()
+        raise UsageError(views.OFF)
     issued = await svc.issue_link(ctx, reset=call.reset)
     return views.link_reply(
         ctx.links.calendar_feed(issued.token),

@@ -234,8 +234,4 @@ def link_reply(url: str, label: str, *, reset: bool, revoked: int) -> Reply:
     )
 
 
-def off_reply() -> Reply:
-    return Reply(text=OFF, tone=Tone.ERROR)
-
-
-__all__ = ["MIME_TYPE", "OFF", "SUBSCRIBE", "channel_label", "link_reply", "off_reply", "render"]
+__all__ = ["MIME_TYPE", "OFF", "SUBSCRIBE", "channel_label", "link_reply", "render"]

@@ -259,8 +259,10 @@ async def test_too_many_links_are_refused_until_reset(cal: Chat) -> None:
 
 
 async def test_switched_off_there_is_no_link(chat: Chat, store: FakeStore) -> None:
+    before = store.commits
     reply = await chat.say("/raid calendar")
     assert reply.tone is Tone.ERROR
+    assert store.commits == before, "a refusal saves nothing"
     assert "There is no calendar feed here" in reply.text
     assert "RAIDLINE_CALENDAR=off" in reply.text
     assert store.state.calendar_tokens == {}
