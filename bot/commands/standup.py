@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.commands.calls import (
     DigestCall,
@@ -36,13 +37,14 @@ from bot.domain.schedules import (
 )
 from bot.errors import NotFound, UsageError
 from bot.messages import Reply, Section, Tone, Visibility
-from bot.services import dashboard, digests
+from bot.services import dashboard, days_off, digests
 from bot.services import items as svc
 from bot.services import standups as standup_svc
 from bot.services.items import Context
 from bot.text.dates import (
     check_timezone,
     format_datetime,
+    format_day,
     format_local_date,
     parse_date,
     parse_duration,
@@ -129,11 +131,35 @@ def _which(name: str | None) -> str:
     return f"{name} standup" if name else "standup"
 
 
+#: How many occurrences ahead a schedule's next working run is looked for.
+_LOOK_AHEAD_RUNS = 60
+
+
 def _next_text(s: Schedule, ctx: Context) -> str:
+    """The rule in words and its next run, a run falling on a day off skipped (it would be:
+    the check is made when a run fires), and said so."""
     if not s.enabled or s.next_run_at is None or s.at is None:
         return "off"
-    local = format_datetime(s.next_run_at + standup_svc.lead(s), s.timezone, ctx.now)
-    return f"{describe_rule(rule_of(s))}; next {local}"
+    rule = rule_of(s)
+    first = s.next_run_at + standup_svc.lead(s)
+    candidate = first
+    when: datetime | None = None
+    skipped: str | None = None
+    for _ in range(_LOOK_AHEAD_RUNS):
+        day = candidate.astimezone(ZoneInfo(s.timezone)).date()
+        why = days_off.reason(ctx.settings, day, ctx.timetable)
+        if why is None:
+            when = candidate
+            break
+        skipped = skipped or f"{format_day(day, ctx.now.year)} is skipped: {why}"
+        candidate = ctx.timetable.next_run(rule, candidate)
+    if when is None:
+        return (
+            f"{describe_rule(rule)}; never runs: every occurrence falls on a day off "
+            f"({skipped}). `/raid settings workweek` changes the work week"
+        )
+    text = f"{describe_rule(rule)}; next {format_datetime(when, s.timezone, ctx.now)}"
+    return f"{text} ({skipped})" if skipped else text
 
 
 def _parse_rule(words: list[str], ctx: Context, usage: str) -> tuple[Pattern, str, str]:

@@ -18,7 +18,7 @@ from adapters.metrics import Metrics
 from adapters.runtime.bootstrap import bootstrap_for_tests
 from adapters.runtime.config import load_settings
 from adapters.web import Readiness, build_app
-from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
+from bot.domain.model import WEEKDAYS, ChannelKey, ChannelSettings, Run, RunKind, RunStatus
 from bot.messages import Outgoing, Request
 from bot.scheduler import LEASE
 from storage.db import create_engine
@@ -182,6 +182,8 @@ async def test_metrics_counts_requests_and_scheduler_work_on_storage(
     await core.handle(Request(CHANNEL, "ana", command="raid", text="show B-9"))
 
     async with uow_factory() as uow:
+        # Today, whatever day it is, is a working day: the digest must be sent, not skipped.
+        await uow.channels.save_settings(ChannelSettings(channel=CHANNEL, work_days=WEEKDAYS))
         await uow.schedules.add_run(
             Run("digest:test:1", RunKind.DIGEST, CHANNEL, datetime.now(UTC) - timedelta(seconds=3))
         )

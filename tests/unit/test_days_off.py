@@ -188,3 +188,42 @@ async def test_only_leads_change_days_off(chat: Chat) -> None:
         reply = await chat.say(line, user="bob")
         assert reply.tone is Tone.ERROR and "lead" in reply.text
     assert chat.store.state.settings[chat.channel].holidays is None
+
+
+@pytest.mark.parametrize(
+    ("setup", "line", "says"),
+    [
+        # Fri 4 Dec 2026, 12:00 Berlin: the work week is Mon-Fri by default
+        ((), "/standup schedule mon 09:30", "next Mon 7 Dec 09:30 CET."),
+        (
+            (),
+            "/standup schedule mon,sat 09:30",
+            "next Mon 7 Dec 09:30 CET (Sat 5 Dec is skipped: outside the work week",
+        ),
+        (
+            (),
+            "/digest weekly sun 18:00",
+            "Sun at 18:00 Europe/Berlin; never runs: every occurrence falls on a day off "
+            "(Sun 6 Dec is skipped: outside the work week",
+        ),
+        (
+            ("/raid settings holidays add 2026-12-07",),
+            "/standup schedule mon 09:30",
+            "next Mon 14 Dec 09:30 CET (Mon 7 Dec is skipped: a day off of this channel)",
+        ),
+        (
+            ("/raid settings workweek mon-sun",),
+            "/digest weekly sun 18:00",
+            "next Sun 6 Dec 18:00 CET.",
+        ),
+    ],
+)
+async def test_a_schedule_reply_names_the_next_run_that_will_happen(
+    chat: Chat, setup: tuple[str, ...], line: str, says: str
+) -> None:
+    """The "next" a schedule reply gives is a run that fires, not one a day off skips."""
+    at(chat, 2026, 12, 4, 12, 0)
+    for command in setup:
+        assert (await chat.say(command)).tone is Tone.SUCCESS
+    reply = await chat.say(line)
+    assert says in reply.text
