@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.model import Event, Item, Kind, Status
+from bot.domain.scores import Band, band
 
 #: Likelihood and impact run from 1 to 5.
 LEVELS = (1, 2, 3, 4, 5)
 #: The weeks a trend line covers.
 TREND_WEEKS = 12
-#: A risk's score band: (name, lowest score); a score belongs to the first band it reaches.
-SCORE_BANDS: tuple[tuple[str, int], ...] = (("high", 15), ("medium", 8), ("low", 1))
+#: The score bands, highest first (the bands themselves: :mod:`bot.domain.scores`).
+SCORE_BANDS: tuple[str, ...] = (Band.HIGH.value, Band.MEDIUM.value, Band.LOW.value)
 
 #: The series of the trend chart: (name, kind, the status counted).
 SERIES: tuple[tuple[str, Kind, Status], ...] = (
@@ -36,10 +37,11 @@ _BY_LABEL: Mapping[str, Status] = {s.label: s for s in Status} | {s.value: s for
 
 
 def score_band(score: int | None) -> str | None:
-    """``high`` (15-25), ``medium`` (8-14) or ``low`` (1-7); None for an unscored risk."""
+    """The band of :func:`bot.domain.scores.band` (low 1-4, medium 5-12, high 15-25), as the
+    cards show it; None for an unscored risk."""
     if score is None:
         return None
-    return next(name for name, lowest in SCORE_BANDS if score >= lowest)
+    return band(score).value
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,9 @@ class HeatMap:
 
     def bands(self) -> dict[str, int]:
         """Open risks per score band, highest band first (``unscored`` last)."""
-        counts = {name: 0 for name, _ in SCORE_BANDS}
+        counts = dict.fromkeys(SCORE_BANDS, 0)
         for (likelihood, impact), n in self.cells.items():
-            band = score_band(likelihood * impact)
-            if band is not None:
-                counts[band] += n
+            counts[band(likelihood * impact).value] += n
         counts["unscored"] = self.unscored
         return counts
 

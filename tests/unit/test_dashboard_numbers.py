@@ -137,7 +137,9 @@ async def test_standup_participation_over_four_weeks(chat: Chat) -> None:
     [
         (None, None),
         (1, "low"),
-        (6, "low"),
+        (4, "low"),
+        (5, "medium"),
+        (6, "medium"),
         (8, "medium"),
         (12, "medium"),
         (15, "high"),
