@@ -358,7 +358,9 @@ class Scheduler:
                 )
                 for item in candidates
                 if working[item.channel]
-                and nudges.reason(item, settings[item.channel], zones[item.channel], now)
+                and nudges.reason(
+                    item, settings[item.channel], zones[item.channel], now, self.timetable
+                )
             ]
             report.runs_created += len(await uow.schedules.add_runs(new))
             await uow.commit()
@@ -578,13 +580,13 @@ class Scheduler:
     # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 
     async def _nudge(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        nudge = await nudges.due(uow, run, now, self._tz)
+        nudge = await nudges.due(uow, run, now, self._tz, self.timetable)
         if nudge is None:
             return None
         return nudge_views.message(nudge.item, nudge.why, nudge.settings, nudge.timezone, now)
 
     async def _nudge_still_due(self, uow: UnitOfWork, run: Run, now: datetime) -> bool:
-        return await nudges.due(uow, run, now, self._tz) is not None
+        return await nudges.due(uow, run, now, self._tz, self.timetable) is not None
 
     async def _nudge_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await nudges.delivered(uow, run, at)

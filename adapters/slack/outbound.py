@@ -103,10 +103,11 @@ class Outbound:
                 else None
             ),
         )
-        ts = response.get("ts")
+        ts = str(response.get("ts") or "") or None
+        # Files (a weekly digest's chart) go into the message's own thread, not beside it.
         for file in reply.files:
-            await self.upload(client, channel, file, thread_ts=message.thread)
-        return str(ts) if ts else None
+            await self.upload(client, channel, file, thread_ts=message.thread or ts)
+        return ts
 
     async def _earlier_copy(
         self, client: AsyncWebClient, channel: str, thread: str | None, key: str
@@ -160,10 +161,34 @@ class Outbound:
         await client.views_publish(user_id=user, view=kit.home_view(reply))
 
     async def deliver(self, client: AsyncWebClient, reply: Reply, where: Where) -> None:
-        """A reply to a person's command: visible changes in the channel, the rest privately."""
+        """A reply to a person's command: visible changes in the channel, the rest privately.
+
+        A private reply's files (an export) are uploaded to the channel before it is shown; a
+        visible reply's files (``/digest now chart``) go into the thread of the posted message.
+        """
+        if reply.visibility is not Visibility.CHANNEL or reply.tone is Tone.ERROR:
+            if await self._upload_files(client, reply, where, where.thread_ts):
+                await self.post_private(client, reply, where)
+            return
+        try:
+            ts = await self.post_visible(client, reply, where)
+        except SlackApiError as e:
+            # Saved, but the channel can't be told: the person gets it, and why.
+            error = e.response.get("error") or e.response.status_code
+            log.warning("couldn't post in %s: %s", where.channel, error)
+            note = f"I couldn't post this in the channel (Slack said {error}):\n"
+            await self.post_private(client, replace(reply, text=note + reply.text), where)
+            return
+        await self._upload_files(client, reply, where, where.thread_ts or ts)
+
+    async def _upload_files(
+        self, client: AsyncWebClient, reply: Reply, where: Where, thread_ts: str | None
+    ) -> bool:
+        """Upload ``reply``'s files to the channel (under ``thread_ts``); False, and the person
+        told privately why, when Slack refuses one."""
         for file in reply.files:
             try:
-                await self.upload(client, where.channel, file, thread_ts=where.thread_ts)
+                await self.upload(client, where.channel, file, thread_ts=thread_ts)
             except SlackApiError as e:
                 error = e.response.get("error")
                 log.warning("file upload to %s failed: %s", where.channel, error)
@@ -173,24 +198,16 @@ class Outbound:
                     tone=Tone.ERROR,
                 )
                 await self.post_private(client, failed, where)
-                return
-        if reply.visibility is not Visibility.CHANNEL or reply.tone is Tone.ERROR:
-            await self.post_private(client, reply, where)
-            return
-        try:
-            await self.post_visible(client, reply, where)
-        except SlackApiError as e:
-            # Saved, but the channel can't be told: the person gets it, and why.
-            error = e.response.get("error") or e.response.status_code
-            log.warning("couldn't post in %s: %s", where.channel, error)
-            note = f"I couldn't post this in the channel (Slack said {error}):\n"
-            await self.post_private(client, replace(reply, text=note + reply.text), where)
+                return False
+        return True
 
-    async def post_visible(self, client: AsyncWebClient, reply: Reply, where: Where) -> None:
+    async def post_visible(self, client: AsyncWebClient, reply: Reply, where: Where) -> str | None:
+        """Post ``reply`` in the channel; returns the message's ts (None when it went through
+        the command's response_url, which tells none)."""
         blocks = kit.message_blocks(reply, actor=where.user)
         text = kit.message_text(reply)
         try:
-            await client.chat_postMessage(
+            response = await client.chat_postMessage(
                 channel=where.channel,
                 text=text,
                 blocks=blocks,
@@ -198,7 +215,7 @@ class Outbound:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-            return
+            return str(response.get("ts") or "") or None
         except SlackApiError as e:
             error = str(e.response.get("error", ""))
             if error not in _CANNOT_POST or not where.response_url or where.thread_ts:
@@ -212,6 +229,7 @@ class Outbound:
             where.response_url,
             {"response_type": "in_channel", "text": text, "blocks": blocks},
         )
+        return None
 
     async def post_private(self, client: AsyncWebClient, reply: Reply, where: Where) -> None:
         blocks = kit.message_blocks(reply)

@@ -14,6 +14,7 @@ by adding 24 hours, so daylight-saving changes are right:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -301,14 +302,18 @@ def within_hours(moment: datetime, tz: str, days: tuple[str, ...], start: str, e
     return clock(start) <= local.time().replace(tzinfo=None) < clock(end)
 
 
-def working_days_between(start: datetime, end: datetime, tz: str, days: tuple[str, ...]) -> int:
-    """Whole working days elapsed from ``start`` to ``end`` (the start day not counted)."""
+def working_days_between(
+    start: datetime, end: datetime, tz: str, working: Callable[[date], bool]
+) -> int:
+    """Whole working days elapsed from ``start`` to ``end`` (the start day not counted).
+    ``working`` tells a working day (local to ``tz``) from a day off: the channel's work
+    week, public holidays and further days off (``bot.services.days_off.reason``)."""
     zone = ZoneInfo(tz)
     first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
     count = 0
     day = first + timedelta(days=1)
     while day <= last:
-        if WEEKDAYS[day.weekday()] in days:
+        if working(day):
             count += 1
         day += timedelta(days=1)
     return count

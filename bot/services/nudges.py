@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import ChannelSettings, Item, Kind, Run, Status
 from bot.domain.schedules import working_days_between
-from bot.ports import UnitOfWork
+from bot.ports import Timetable, UnitOfWork
+from bot.services import days_off
 
 #: A blocker with no owner for this long is raised with the channel.
 UNOWNED_AFTER = timedelta(days=1)
@@ -30,8 +31,12 @@ class Reason(StrEnum):
     REVIEW_DUE = "review_due"  # a risk past its review date
 
 
-def reason(item: Item, settings: ChannelSettings, tz: str, now: datetime) -> Reason | None:
-    """Why ``item`` deserves a nudge now, or None. Level-triggered: no memory of the past."""
+def reason(
+    item: Item, settings: ChannelSettings, tz: str, now: datetime, timetable: Timetable
+) -> Reason | None:
+    """Why ``item`` deserves a nudge now, or None. Level-triggered: no memory of the past.
+    ``timetable`` knows the public holidays: a change request's working days are the
+    channel's (its work week, less its public holidays and further days off)."""
     if not item.active or (item.snoozed_until and item.snoozed_until > now):
         return None
     if item.kind is Kind.BLOCKER:
@@ -43,15 +48,24 @@ def reason(item: Item, settings: ChannelSettings, tz: str, now: datetime) -> Rea
         if item.status is Status.PENDING and item.due_at and item.due_at < now:
             return Reason.DECISION_LATE
     elif item.kind is Kind.CHANGE:
-        if item.status is Status.PROPOSED and _waited_too_long(item, settings, tz, now):
+        if item.status is Status.PROPOSED and _waited_too_long(item, settings, tz, now, timetable):
             return Reason.APPROVAL_WAITING
     elif item.kind is Kind.RISK and item.due_at and item.due_at < now:
         return Reason.REVIEW_DUE
     return None
 
 
-def _waited_too_long(item: Item, settings: ChannelSettings, tz: str, now: datetime) -> bool:
-    days = working_days_between(item.created_at, now, tz, settings.work_days)
+def _waited_too_long(
+    item: Item, settings: ChannelSettings, tz: str, now: datetime, timetable: Timetable
+) -> bool:
+    """More than :data:`APPROVAL_WORKING_DAYS` of the channel's working days since it was
+    proposed: a change proposed on Thursday before a public holiday Friday has waited two
+    working days on Tuesday at the hour it was proposed, not on Monday."""
+
+    def working(day: date) -> bool:
+        return days_off.reason(settings, day, timetable) is None
+
+    days = working_days_between(item.created_at, now, tz, working)
     if days != APPROVAL_WORKING_DAYS:
         return days > APPROVAL_WORKING_DAYS
     zone = ZoneInfo(tz)
@@ -69,12 +83,16 @@ class Nudge:
 
 
 async def due(
-    uow: UnitOfWork, run: Run, now: datetime, zone: Callable[[str | None], str]
+    uow: UnitOfWork,
+    run: Run,
+    now: datetime,
+    zone: Callable[[str | None], str],
+    timetable: Timetable,
 ) -> Nudge | None:
     """The nudge of a ``nudge`` run if the item still deserves it; None when nudges are off
     or the item was resolved, re-dated or snoozed since the sweep. Counts nothing:
     :func:`delivered` does, once the nudge is out. ``zone`` turns the channel's time zone
-    setting into the zone to use."""
+    setting into the zone to use; ``timetable`` knows the public holidays."""
     # Locked: a resolve at the same moment either comes first (then no nudge) or waits.
     kind, number = Kind(run.payload["kind"]), int(run.payload["number"])
     item = await uow.items.get(run.channel, kind, number, lock=True)
@@ -82,7 +100,7 @@ async def due(
     tz = zone(settings.timezone)
     if item is None or not settings.nudges_enabled:
         return None
-    why = reason(item, settings, tz, now)
+    why = reason(item, settings, tz, now, timetable)
     if why is None:  # resolved, re-dated or snoozed since the sweep
         return None
     return Nudge(item, why, settings, tz)

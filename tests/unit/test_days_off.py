@@ -145,6 +145,63 @@ async def test_no_nudges_and_no_reminders_on_a_holiday(
     assert [m.to_user for m in outbox.take() if "B-1" in m.reply.text] == ["dana"]
 
 
+WAITED = "waited more than 2 working days"
+
+
+@pytest.mark.parametrize(
+    ("settings", "proposed", "ticks"),
+    [
+        pytest.param(  # Fri 25 Dec is Christmas in Bavaria: Mon is day 1, Tue day 2
+            ["/raid settings holidays DE-BY"],
+            (2026, 12, 24, 10, 0),
+            [((2026, 12, 28, 10, 30), False), ((2026, 12, 29, 10, 30), True)],
+            id="thursday-before-a-holiday-friday-de-by",
+        ),
+        pytest.param(  # the same days without the holidays: Fri and Mon are the two days
+            [],
+            (2026, 12, 24, 10, 0),
+            [((2026, 12, 28, 10, 30), True)],
+            id="thursday-no-holidays",
+        ),
+        pytest.param(  # Sun-Thu: Thu is day 1, Fri and Sat are the weekend, Sun day 2
+            ["/raid settings workweek sun-thu"],
+            (2026, 11, 25, 10, 0),
+            [((2026, 11, 27, 10, 30), False), ((2026, 11, 29, 10, 30), True)],
+            id="wednesday-sun-thu-week",
+        ),
+        pytest.param(  # an extra day off on Thu: Fri is day 1, Mon day 2
+            ["/raid settings holidays add 2026-11-26"],
+            (2026, 11, 25, 10, 0),
+            [((2026, 11, 27, 10, 30), False), ((2026, 11, 30, 10, 30), True)],
+            id="wednesday-extra-day-off-thursday",
+        ),
+        pytest.param(  # US Thanksgiving Thu 26 Nov: Fri is day 1, Mon day 2
+            ["/raid settings holidays US"],
+            (2026, 11, 25, 10, 0),
+            [((2026, 11, 27, 10, 30), False), ((2026, 11, 30, 10, 30), True)],
+            id="wednesday-before-thanksgiving-us",
+        ),
+    ],
+)
+async def test_a_change_request_waits_two_of_the_channels_working_days(
+    chat: Chat,
+    scheduler: Scheduler,
+    outbox: Recorder,
+    settings: list[str],
+    proposed: tuple[int, int, int, int, int],
+    ticks: list[tuple[tuple[int, int, int, int, int], bool]],
+) -> None:
+    for line in settings:
+        assert (await chat.say(line)).tone is Tone.SUCCESS, line
+    at(chat, *proposed)
+    await chat.say("/change Add SSO impact scope +1 screen @sponsor")
+    for when, nudged in ticks:
+        at(chat, *when)
+        await scheduler.tick()
+        sent = [(m.to_user, WAITED in m.reply.text) for m in outbox.take()]
+        assert sent == ([("sponsor", True)] if nudged else []), when
+
+
 async def test_settings_show_the_work_week_and_holidays(chat: Chat) -> None:
     await chat.say("/raid settings workweek sat-wed")
     await chat.say("/raid settings holidays IN-KA")

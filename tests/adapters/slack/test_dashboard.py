@@ -1,5 +1,6 @@
-"""Slack: ``/raid dashboard`` answers only the person who asked, and ``/digest now chart``
-uploads the chart (files.getUploadURLExternal, the upload, files.completeUploadExternal)."""
+"""Slack: ``/raid dashboard`` answers only the person who asked, and the digest's chart
+(``/digest now chart``, the weekly digest) is uploaded into the digest's own thread
+(files.getUploadURLExternal, the upload, files.completeUploadExternal with its thread_ts)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import re
 from adapters.charts import MatplotlibCharts
 from adapters.runtime.config import load_settings
 from adapters.web_auth import DashboardAuth, memory_remember
+from bot.scheduler import Scheduler
 from tests.adapters.slack.conftest import Harness
 from tests.adapters.slack.fake_slack import FakeSlack
+from tests.fakes import FixedClock
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -37,10 +40,39 @@ async def test_digest_now_chart_uploads_the_picture(slack: Harness, fake: FakeSl
     await slack.command("/digest", "now chart")
     await slack.wait("files.getUploadURLExternal")
     complete = await slack.last("files.completeUploadExternal")
-    assert complete.body["channel_id"] == "C1"
+    digest = await slack.last("chat.postMessage", count=2)
+    assert digest.body["text"].startswith("Digest")
+    # The picture goes into the digest's thread, not beside it in the channel.
+    assert digest.ts and "thread_ts" not in digest.body
+    assert (complete.body["channel_id"], complete.body["thread_ts"]) == ("C1", digest.ts)
     assert complete.body["files"][0]["title"] == "12-week trend and risk heat map"
     upload = next(c for c in fake.calls if c.method.startswith("upload:"))
     assert upload.raw.startswith(PNG)
+    assert fake.methods().index("chat.postMessage", 1) < fake.methods().index(upload.method)
+
+
+async def test_the_weekly_digest_uploads_its_chart_into_its_thread(
+    slack: Harness, fake: FakeSlack, clock: FixedClock
+) -> None:
+    _equip(slack)
+    await slack.command("/digest", "weekly wed 11:00")
+    await slack.command("/risk", "Vendor may slip likelihood 4 impact 5")
+    before = len(await slack.wait("chat.postMessage", count=2))  # the two replies
+    scheduler = Scheduler(slack.core.uow_factory, slack.adapter, clock=clock)
+    scheduler.charts = slack.core.charts
+    clock.advance(hours=2)  # 11:00 Berlin has passed
+    await scheduler.tick()
+    await scheduler.tick()
+    complete = await slack.last("files.completeUploadExternal")
+    (digest,) = fake.calls_to("chat.postMessage")[before:]
+    assert digest.body["text"].startswith("Digest")
+    assert digest.ts and "thread_ts" not in digest.body
+    assert (complete.body["channel_id"], complete.body["thread_ts"]) == ("C1", digest.ts)
+    assert complete.body["files"][0]["title"] == "12-week trend and risk heat map"
+    # The outbox records the digest message's ts, the same the picture is threaded under.
+    assert slack.store is not None
+    (run,) = [r for r in slack.store.state.runs.values() if r.result_ref == digest.ts]
+    assert run.kind.value == "digest"
 
 
 async def test_digest_without_chart_uploads_nothing(slack: Harness, fake: FakeSlack) -> None:
