@@ -14,6 +14,7 @@ from bot.domain.limits import is_blank
 from bot.domain.model import Item, Kind, Status
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
+from bot.services import days_off
 from bot.services import items as svc
 from bot.services.items import Context
 from bot.text.dates import parse_date
@@ -152,7 +153,8 @@ def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
             f"`/raid rescore {item.ref} high medium` (each 1–5 or very low, low, medium, high, "
             "very high)."
         )
-    if item.active and (weekend := not_a_working_day(item, ctx.timezone, ctx.now)):
+    weekend = not_a_working_day(item, ctx.timezone, ctx.now, days_off.checker(ctx))
+    if item.active and weekend:
         text += f"\n{weekend}"
     return Reply(
         text=text,

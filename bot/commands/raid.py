@@ -441,7 +441,7 @@ async def set_due(ctx: Context, call: calls.SetDue) -> Reply:
         when = parse_date(date, ctx.now, ctx.timezone)
     item = await svc.set_due(ctx, item, when)
     reply = await changed(ctx, "Re-dated", item)
-    return with_note(reply, not_a_working_day(item, ctx.timezone, ctx.now))
+    return with_note(reply, not_a_working_day(item, ctx.timezone, ctx.now, days_off.checker(ctx)))
 
 
 async def decide(ctx: Context, call: calls.Decide) -> Reply:

@@ -9,6 +9,7 @@ the work week or the holidays counts for every run still to come.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from bot.domain.model import WEEKDAYS, ChannelSettings, Run, RunKind
@@ -36,6 +37,11 @@ def reason(settings: ChannelSettings, day: date, timetable: Timetable) -> str | 
         if name:
             return f"public holiday: {name} ({settings.holidays})"
     return None
+
+
+def checker(ctx: Context) -> Callable[[date], str | None]:
+    """:func:`reason` for the channel of ``ctx``: why a local day is a day off, or None."""
+    return lambda day: reason(ctx.settings, day, ctx.timetable)
 
 
 def checked_at_fire_time(run: Run) -> bool:

@@ -26,8 +26,8 @@ write it. The rules, in the order they are tried:
 * ``next week``: Monday of next week. ``end of next week``: next week's Friday.
   ``end of month``/``EOM``: the last day of this month 17:00, or of next month once that has
   passed.
-* Saturdays and Sundays are accepted like any day; the replies that set a date say when it is
-  not a working day (:func:`is_working_day`).
+* Any day is accepted; the replies that set a date say when it is not a working day of the
+  channel (its work week, public holidays and extra days off: ``bot.views.items``).
 * Month names without a year (``Dec 5``, ``5 Dec``): the next such date that is not in the past
   (today's date counts while its time is ahead). With a year: exactly that date.
 * ``2026-12-05``, ``2026-12-05 14:00``, ``2026-12-05T14:00Z`` (an explicit offset is honoured).
@@ -67,7 +67,6 @@ __all__ = [
     "format_day",
     "format_local_date",
     "format_relative",
-    "is_working_day",
     "parse_date",
     "parse_duration",
     "warm_up",
@@ -275,12 +274,6 @@ def _zone_abbreviation(local: datetime) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, mins = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
-
-
-def is_working_day(dt: datetime, tz: str) -> bool:
-    """Monday to Friday, in ``tz``."""
-    _require_aware(dt, "dt")
-    return dt.astimezone(_zone(tz)).weekday() < 5
 
 
 def format_day(day: date, this_year: int) -> str:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import kinds
 from bot.domain.model import IMPACT_AREAS, Event, Item, Kind
+from bot.domain.scores import band
 from bot.messages import File
 from bot.services.export import PERSON_MARKUP_RE, ChannelLog
 from bot.services.export import check_format as check_format
@@ -113,6 +114,16 @@ def _impacts(item: Item) -> str:
     return "; ".join(f"{a} {item.impacts[a]}" for a in IMPACT_AREAS if a in item.impacts)
 
 
+def _band(item: Item) -> str:
+    """A risk's band (``medium``), from the one band function; empty while unscored."""
+    return "" if item.score is None else str(band(item.score))
+
+
+def _score(item: Item) -> str:
+    """``12 (medium)``, as on the risk's card; empty while unscored."""
+    return "" if item.score is None else f"{item.score} ({_band(item)})"
+
+
 def _owner(item: Item, w: Writer) -> str:
     if item.kind is Kind.CHANGE:
         return w.people(item.approvers)
@@ -122,7 +133,8 @@ def _owner(item: Item, w: Writer) -> str:
 Column = tuple[str, Callable[[Item, Writer], str]]
 
 #: Each kind's register table: (header, cell). Every table has ref, title, owner (decider,
-#: approvers), status and the kind's date; risks add likelihood, impact and score.
+#: approvers), status and the kind's date; risks add likelihood, impact and score with its
+#: band (``12 (medium)``).
 TABLES: Mapping[Kind, tuple[Column, ...]] = {
     Kind.BLOCKER: (
         ("Ref", lambda i, w: str(i.ref)),
@@ -140,7 +152,7 @@ TABLES: Mapping[Kind, tuple[Column, ...]] = {
         ("Next review", lambda i, w: w.date(i.due_at)),
         ("Likelihood", lambda i, w: "" if i.likelihood is None else str(i.likelihood)),
         ("Impact", lambda i, w: "" if i.impact is None else str(i.impact)),
-        ("Score", lambda i, w: "" if i.score is None else str(i.score)),
+        ("Score", lambda i, w: _score(i)),
     ),
     Kind.DECISION: (
         ("Ref", lambda i, w: str(i.ref)),
@@ -171,6 +183,7 @@ CSV_COLUMNS: tuple[Column, ...] = (
     ("Likelihood", lambda i, w: "" if i.likelihood is None else str(i.likelihood)),
     ("Impact", lambda i, w: str(i.impact) if i.impact is not None else w.text(_impacts(i))),
     ("Score", lambda i, w: "" if i.score is None else str(i.score)),
+    ("Band", lambda i, w: _band(i)),
     ("Waiting on", lambda i, w: w.text(i.waiting_on)),
     ("Response", lambda i, w: i.response or ""),
     ("Mitigation", lambda i, w: w.text(i.mitigation)),
@@ -302,6 +315,7 @@ def _json_item(item: Item, events: list[Event], w: Writer) -> dict[str, Any]:
         "likelihood": item.likelihood,
         "impact": item.impact,
         "score": item.score,
+        "band": _band(item) or None,
         "change_impact": {a: item.impacts[a] for a in IMPACT_AREAS if a in item.impacts},
         "waiting_on": text(item.waiting_on),
         "response": item.response,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import actions
@@ -32,7 +32,6 @@ from bot.text.dates import (
     format_date,
     format_datetime,
     format_relative,
-    is_working_day,
 )
 from bot.text.parsing import LEVEL_NAMES, mention
 
@@ -307,21 +306,47 @@ def card(
     )
 
 
-def not_a_working_day(item: Item, tz: str, now: datetime) -> str | None:
-    """A line for a reply that has just set ``item``'s date when that date is a Saturday or
-    Sunday (in ``tz``): the date is kept as given, and the line shows how to move it to the
-    Friday before (or, when that is past, the Monday after). None on a working day."""
+def not_a_working_day(
+    item: Item, tz: str, now: datetime, day_off: Callable[[date], str | None]
+) -> str | None:
+    """A line for a reply that has just set ``item``'s date when that date (in ``tz``) is a
+    day off of the channel (``day_off`` gives why: outside its work week, a public holiday, an
+    extra day off): the date is kept as given, and the line shows how to move it to the
+    working day before (or, when that is past, the working day after). None on a working day."""
     when = item.due_at
-    if when is None or is_working_day(when, tz):
+    if when is None:
         return None
     local = when.astimezone(ZoneInfo(tz))
-    friday = local - timedelta(days=local.weekday() - 4)
-    moved = friday if friday > now else local + timedelta(days=7 - local.weekday())
+    why = day_off(local.date())
+    if why is None:
+        return None
+    reason = "" if why.startswith("outside the work week") else f" ({why})"
+    text = f"{format_date(when, tz, now)} is not a working day{reason}; the date is kept as given."
+    moved = _working_day_near(local, now, day_off)
+    if moved is None:
+        return text
     return (
-        f"{format_date(when, tz, now)} is not a working day; the date is kept as given. "
-        f"To move it to {format_date(moved, tz, now)}: "
+        f"{text} To move it to {format_date(moved, tz, now)}: "
         f"`/raid due {item.ref} {moved.date().isoformat()}`."
     )
+
+
+def _working_day_near(
+    local: datetime, now: datetime, day_off: Callable[[date], str | None]
+) -> datetime | None:
+    """The nearest working day before ``local`` that is still ahead of ``now``, else the first
+    one after it (within two weeks either way)."""
+    for days in range(1, 15):
+        earlier = local - timedelta(days=days)
+        if earlier <= now:
+            break
+        if day_off(earlier.date()) is None:
+            return earlier
+    for days in range(1, 15):
+        later = local + timedelta(days=days)
+        if day_off(later.date()) is None:
+            return later
+    return None
 
 
 def with_note(reply: Reply, note: str | None) -> Reply:

@@ -72,7 +72,7 @@ All times are in Europe/Berlin.
 
 | Ref | Title | Owner | Status | Next review | Likelihood | Impact | Score |
 |---|---|---|---|---|---|---|---|
-| R-1 | Vendor may slip | U0BOB | open | 2026-12-09 17:00 | 4 | 3 | 12 |
+| R-1 | Vendor may slip | U0BOB | open | 2026-12-09 17:00 | 4 | 3 | 12 (medium) |
 
 ## Decisions
 
@@ -157,7 +157,14 @@ async def test_the_csv_export_names_people_and_writes_absolute_dates() -> None:
         ("C-1", "change request", "Cleo Ortiz", "proposed", ""),
     ]
     risk = rows[2]
-    assert (risk["Likelihood"], risk["Impact"], risk["Score"]) == ("4", "3", "12")
+    assert (risk["Likelihood"], risk["Impact"], risk["Score"], risk["Band"]) == (
+        "4",
+        "3",
+        "12",
+        "medium",
+    )
+    assert list(rows[0]).index("Band") == list(rows[0]).index("Score") + 1
+    assert [r["Band"] for r in rows if r["Kind"] != "risk"] == ["", "", "", ""]
     assert rows[4]["Impact"] == "schedule +2 weeks; cost +8k"
     assert rows[0]["History"].splitlines() == [
         "2026-11-25 10:00 · Ana Lima created: status: open; title: Waiting on firewall change; "
@@ -189,6 +196,9 @@ async def test_the_json_export_has_documented_human_field_names() -> None:
         ],
         "note": None,
     }
+    r1 = doc["items"][2]
+    assert (r1["score"], r1["band"]) == (12, "medium")
+    assert [i["band"] for i in doc["items"] if i["kind"] != "risk"] == [None] * 4
     c1 = doc["items"][4]
     assert (c1["approvers"], c1["approver_ids"]) == (["Cleo Ortiz"], ["U0CIO"])
     assert c1["change_impact"] == {"schedule": "+2 weeks", "cost": "+8k"}
@@ -207,3 +217,32 @@ async def test_no_history_shows_raidlines_bookkeeping(chat: Chat) -> None:
     text = render_text(await chat.say("/raid history B-1"), width=500)
     assert "created: status: open; title: Waiting on creds; owner: @dana; due: " in text
     assert "date moves" not in text and "date_moves" not in text
+
+
+# Every band edge, in every format: the one band function decides (low 1-4, medium 5-12,
+# high 15-25); an unscored risk shows no score and no band.
+BANDS = [
+    ("likelihood 1 impact 4", "4", "low"),
+    ("likelihood 1 impact 5", "5", "medium"),
+    ("likelihood 3 impact 4", "12", "medium"),
+    ("likelihood 3 impact 5", "15", "high"),
+    ("likelihood 5 impact 5", "25", "high"),
+    ("", "", ""),
+]
+
+
+@pytest.mark.parametrize(("scored", "score", "band"), BANDS)
+async def test_every_export_shows_a_risks_band_beside_its_score(
+    scored: str, score: str, band: str
+) -> None:
+    chat = Chat(FakeStore(), FixedClock(BASE), user="U0ANA")
+    chat.core.directories["console"] = Directory()
+    await chat.say(f"/risk Vendor may slip {scored}".strip())
+    chat.clock.advance(days=1)
+    md = await export(chat, "md")
+    shown = f"{score} ({band})" if score else ""
+    assert md.splitlines()[8].endswith(f"| {shown} |"), md.splitlines()[8]
+    row = next(csv.DictReader(io.StringIO(await export(chat, "csv"))))
+    assert (row["Score"], row["Band"]) == (score, band)
+    item = json.loads(await export(chat, "json"))["items"][0]
+    assert (item["score"], item["band"]) == (int(score) if score else None, band or None)

@@ -1,4 +1,4 @@
-"""A date on a Saturday or Sunday is kept as given, and the reply says it is not a working day
+"""A date on a day off of the channel is kept as given, and the reply says it is not a working day
 (with the command that moves it). Base: Wed 25 Nov 2026 10:00 Berlin."""
 
 from __future__ import annotations
@@ -75,3 +75,44 @@ async def test_when_the_friday_before_has_passed_the_monday_after_is_offered(cha
         "Sat 28 Nov is not a working day; the date is kept as given. "
         "To move it to Mon 30 Nov: `/raid due B-1 2026-11-30`."
     )
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "note"),
+    [
+        (  # a Sunday-Thursday week: Friday is off, Sunday is not
+            "/raid settings workweek sun-thu",
+            "/blocker Waiting on the API keys @dana due friday",
+            "Fri 27 Nov is not a working day; the date is kept as given. "
+            "To move it to Thu 26 Nov: `/raid due B-1 2026-11-26`.",
+        ),
+        (
+            "/raid settings workweek sun-thu",
+            "/blocker Waiting on the API keys @dana due sunday",
+            None,
+        ),
+        (  # Christmas Day in Bavaria, and Boxing Day after it is a Saturday
+            "/raid settings holidays DE-BY",
+            "/blocker Waiting on the API keys @dana due 2026-12-25",
+            "Fri 25 Dec is not a working day (public holiday: Christmas Day (DE-BY)); the date "
+            "is kept as given. To move it to Thu 24 Dec: `/raid due B-1 2026-12-24`.",
+        ),
+        (
+            "/raid settings holidays add 2026-12-02",
+            "/blocker Waiting on the API keys @dana due 2026-12-02",
+            "Wed 2 Dec is not a working day (a day off of this channel); the date is kept as "
+            "given. To move it to Tue 1 Dec: `/raid due B-1 2026-12-01`.",
+        ),
+    ],
+    ids=["sun-thu friday", "sun-thu sunday", "holiday", "extra day off"],
+)
+async def test_the_note_follows_the_channels_work_week_and_days_off(
+    chat: Chat, setup: str, command: str, note: str | None
+) -> None:
+    assert (await chat.say(setup)).tone is Tone.SUCCESS
+    reply = await chat.say(command)
+    assert reply.tone is Tone.SUCCESS
+    if note is None:
+        assert "working day" not in reply.text
+    else:
+        assert reply.text.splitlines()[-1] == note
