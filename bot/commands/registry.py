@@ -383,7 +383,9 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     ),
     "settings": (
         "settings timezone Europe/Berlin",
-        "show or change this channel's settings",
+        "show or change this channel's settings: time zone, leads, nudges, work week "
+        "(`workweek sun-thu`), public holidays (`holidays DE-BY`) and extra days off "
+        "(`holidays add 2026-12-24`)",
         raid.parse_settings,
         raid.settings,
     ),
@@ -464,10 +466,19 @@ def _raid_sub(
     )
 
 
-def _setting(name: str, description: str, options: tuple[Option, ...] = ()) -> Subcommand:
+def _setting(
+    name: str,
+    description: str,
+    options: tuple[Option, ...] = (),
+    *,
+    usage: str,
+    example: str,
+) -> Subcommand:
     return Subcommand(
         name,
         description,
+        f"/raid settings {usage}",
+        f"/raid settings {example}",
         options=options,
         convert=lambda ctx, values: raid.convert_settings(ctx, name, values),
         handler=raid.settings,
@@ -488,12 +499,14 @@ def _standup(
     usage: str,
     example: str,
     named: bool = True,
+    summary: str = "",
 ) -> Subcommand:
     return Subcommand(
         name,
         description,
         f"/standup {usage}",
         f"/standup {example}",
+        summary,
         options=(*options, _WHICH_STANDUP) if named else options,
         convert=lambda ctx, values: standup.convert_standup(ctx, name, values),
         handler=standup.standup,
@@ -519,11 +532,18 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "settings",
         "Show or change this channel's settings",
         subcommands=(
-            _setting("show", "This channel's time zone, leads and nudges"),
+            _setting(
+                "show",
+                "This channel's time zone, leads, nudges, work week and holidays",
+                usage="show",
+                example="show",
+            ),
             _setting(
                 "timezone",
                 "The channel's time zone for dates",
                 (_text("zone", "an IANA time zone, e.g. Europe/Berlin", required=True),),
+                usage="timezone <zone>",
+                example="timezone Europe/Berlin",
             ),
             _setting(
                 "leads",
@@ -534,16 +554,22 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                     _user("lead_3", "another lead"),
                     _flag("clear", "no leads at all"),
                 ),
+                usage="leads @a @b ... (or `leads none`)",
+                example="leads @ana @raj",
             ),
             _setting(
                 "nudges",
                 "Turn reminders about overdue items on or off",
                 (_choice("state", "on or off", _ON_OFF, required=True),),
+                usage="nudges on|off",
+                example="nudges off",
             ),
             _setting(
                 "workweek",
                 "The working days: nothing fires on the others",
                 (_text("days", "e.g. mon-fri or sun-thu", required=True),),
+                usage="workweek <days> (mon-fri, sun-thu, sat-wed or mon,tue,thu)",
+                example="workweek sun-thu",
             ),
             _setting(
                 "holidays",
@@ -553,6 +579,9 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                     _text("calendar", "a country code, with region: DE-BY, US, IN-KA"),
                     _text("day", "a day off to add or remove, e.g. 2026-12-24"),
                 ),
+                usage="holidays <country[-region]>|off | holidays add|remove <date> | "
+                "holidays list",
+                example="holidays DE-BY",
             ),
         ),
     ),
@@ -715,7 +744,11 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
 )
 
 _SCHEDULE_OPTIONS = (
-    _text("days", "weekdays, or days like mon,wed,fri", required=True),
+    _text(
+        "days",
+        "weekdays, mon,wed,fri, every other monday, first monday, last friday or day 1",
+        required=True,
+    ),
     _text("time", "local time, e.g. 09:30", required=True),
     _text("timezone", _ZONE),
 )
@@ -731,8 +764,11 @@ STANDUP_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "schedule",
         "When the standup opens",
         _SCHEDULE_OPTIONS,
-        usage="schedule <days> <HH:MM> [zone]",
+        usage="schedule <days> <HH:MM> [zone], where <days> is weekdays, daily, mon,wed,fri, "
+        "every other monday, first monday, last friday or day 1",
         example="schedule weekdays 09:30 Europe/Berlin",
+        summary="When the standup opens: weekdays, mon,wed,fri, every other monday, "
+        "first monday, last friday or day 1",
     ),
     _standup(
         "questions",
@@ -866,8 +902,9 @@ DIGEST_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _choice("day", "the day", _DAYS, required=True),
             _text("time", "local time, e.g. 16:00", required=True),
             _text("timezone", _ZONE),
+            _flag("every_other", "every other week (default: every week)"),
         ),
-        usage="weekly <day> <HH:MM> [zone]",
+        usage="weekly <day> <HH:MM> [zone] | weekly every other <day> <HH:MM> [zone]",
         example="weekly fri 16:00",
     ),
     _digest(
@@ -995,7 +1032,9 @@ COMMANDS: dict[str, Command] = {
             "What changed, what is blocked, what needs a decision",
             standup.DIGEST_USAGE,
             "/digest weekly fri 16:00",
-            "what changed, what is blocked, what needs a decision: now or on a schedule",
+            "what changed, what is blocked, what needs a decision: now, or on schedules (daily "
+            "or weekdays only, weekly or every other week, monthly; several per channel: add, "
+            "remove, status)",
             standup.parse_digest,
             standup.digest,
             subcommands=DIGEST_SUBCOMMANDS,

@@ -62,10 +62,13 @@ STANDUP_USAGE = (
     "tz [@who] <zone>|off | "
     "late <4h>|off | reminder off|50%|75%|twice | mentions on|off | skip today|<date> | "
     "away [@who] until <date> | now | answer | off | add <name> | remove <name>]; "
-    "a named standup: /standup <name> <subcommand> ..."
+    "a named standup: /standup <name> <subcommand> ... "
+    "(<days>: weekdays, daily, mon,wed,fri, every other monday, first monday, last friday, "
+    "day 1)"
 )
 DIGEST_USAGE = (
     "/digest [now [chart] | daily [weekdays] <HH:MM> [zone] | weekly <day> <HH:MM> [zone] | "
+    "weekly every other <day> <HH:MM> [zone] | "
     "monthly first monday|last friday|day 1 <HH:MM> [zone] | add daily|weekly|monthly ... | "
     "remove <number> | status | off]"
 )
@@ -743,13 +746,16 @@ def parse_digest(ctx: Context, text: str) -> DigestCall:
 
 
 def convert_digest(ctx: Context, sub: str, options: Mapping[str, str]) -> DigestCall:
-    """``/digest now|daily|weekly|off`` with a platform's typed options."""
+    """``/digest now|daily|weekly|monthly|add|remove|status|off`` with a platform's typed
+    options (``every_other`` on ``weekly``: every other week)."""
     if sub == "now":
         return DigestCall(("now", "chart") if options.get("chart") == "true" else ())
     if sub in ("add", "remove"):
         return DigestCall(tuple(_words(sub, options.get("rule") or options.get("number")).split()))
     weekdays = "weekdays" if options.get("weekdays") == "true" else None
-    parts = (sub, weekdays, options.get("day"), options.get("time"), options.get("timezone"))
+    every_other = "every other" if options.get("every_other") == "true" else None
+    day, time, zone = options.get("day"), options.get("time"), options.get("timezone")
+    parts = (sub, weekdays, every_other, day, time, zone)
     return DigestCall(tuple(_words(*parts).split()))
 
 

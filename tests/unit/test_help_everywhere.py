@@ -43,8 +43,22 @@ async def test_command_help_shows_usage_and_creates_nothing(
         ("/standup help", ("/standup schedule weekdays 09:30", "away: Away until a date")),
         ("/digest ?", ("weekly: Post a digest once a week",)),
         ("/raid help", ("resolve: resolve a blocker", "`/blocker help`")),
+        # issue 16: the days off, the richer schedules and the standup settings
+        ("/raid help", ("work week (`workweek sun-thu`)", "public holidays (`holidays DE-BY`)",
+                        "extra days off (`holidays add 2026-12-24`)")),
+        ("/raid help", ("weekly or every other week, monthly", "late answers, reminders, mentions",
+                        "(mode dm local, tz)", "observers")),
+        ("/standup help", ("every other monday, first monday, last friday or day 1",
+                           "late: Take answers after the close", "reminder: When members",
+                           "mentions: Whether the summary", "tz: Your own time zone",
+                           "mode thread|dm|dm local", "add: Add a named standup")),
+        ("/digest help", ("weekly every other <day> <HH:MM>", "monthly: Post a digest once a month",
+                          "add: Keep another digest schedule", "remove: Remove a digest schedule",
+                          "daily [weekdays] <HH:MM>")),
+        ("/raid help settings", ("workweek: The working days", "holidays: Public holidays",
+                                 "show: This channel's time zone, leads, nudges, work week")),
     ],
-)
+)  # fmt: skip
 async def test_commands_with_subcommands_list_them(
     chat: Chat, line: str, expected: tuple[str, ...]
 ) -> None:
@@ -88,8 +102,17 @@ async def test_raid_help_on_every_subcommand(chat: Chat, path: str, form: str) -
         ("/standup design help", "/standup:", "Usage: /standup"),
         ("/standup design away ?", "/standup away:", "/standup away [@who] until <date>"),
         ("/help risk", "/risk:", "Usage: /risk"),
+        ("/raid help settings holidays", "/raid settings holidays:",
+         "Usage: /raid settings holidays <country[-region]>|off | holidays add|remove <date>"),
+        ("/raid settings workweek help", "/raid settings workweek:",
+         "Usage: /raid settings workweek <days> (mon-fri, sun-thu, sat-wed or mon,tue,thu) "
+         "Example: /raid settings workweek sun-thu"),
+        ("/raid help settings holidays", "Example: /raid settings holidays DE-BY", ""),
+        ("/standup schedule help", "/standup schedule:", "every other monday, first monday"),
+        ("/standup retro schedule ?", "/standup schedule:", "last friday or day 1"),
+        ("/digest weekly help", "/digest weekly:", "weekly every other <day> <HH:MM> [zone]"),
     ],
-)
+)  # fmt: skip
 async def test_help_on_standup_and_digest_subcommands(
     chat: Chat, line: str, heading: str, usage: str
 ) -> None:

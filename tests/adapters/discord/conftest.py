@@ -12,6 +12,7 @@ import pytest
 from adapters.discord import DiscordAdapter
 from adapters.platform import AdapterDeps
 from adapters.runtime.config import load_settings
+from adapters.runtime.timetable import CronTimetable
 from bot.dispatcher import Core
 from bot.messages import Reply, Request
 from tests.adapters.discord.fake_discord import (
@@ -83,7 +84,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def core(clock: FixedClock) -> RecordingCore:
-    return RecordingCore(FakeStore(), clock=clock, default_timezone="Europe/Berlin")
+    # the timetable the running bot has (adapters.runtime.bootstrap): holidays included
+    return RecordingCore(
+        FakeStore(), clock=clock, default_timezone="Europe/Berlin", timetable=CronTimetable()
+    )
 
 
 def settings_for(fake: FakeDiscord, **extra: str) -> Any:

@@ -567,6 +567,33 @@ async def test_raid_help_lists_everything_privately(
             "daily 17:00 Europe/Berlin",
         ),
         ("digest off", [], "off"),
+        (
+            "digest weekly",
+            [opt("day", "fri"), opt("time", "16:00"), opt("every_other", True, 5)],
+            "weekly every other fri 16:00",
+        ),
+        (
+            "digest daily",
+            [opt("time", "17:00"), opt("weekdays", True, 5)],
+            "daily weekdays 17:00",
+        ),
+        (
+            "digest monthly",
+            [opt("day", "last friday"), opt("time", "15:00")],
+            "monthly last friday 15:00",
+        ),
+        ("digest add", [opt("rule", "weekly mon 09:00")], "add weekly mon 09:00"),
+        ("digest status", [], "status"),
+        (
+            "standup schedule",
+            [opt("days", "every other monday"), opt("time", "09:30")],
+            "schedule every other monday 09:30",
+        ),
+        (
+            "standup schedule",
+            [opt("days", "first monday"), opt("time", "09:30"), opt("standup", "retro")],
+            "retro schedule first monday 09:30",
+        ),
     ],
 )
 async def test_standup_and_digest_subcommands_send_typed_options_meaning_the_old_text(
@@ -581,11 +608,53 @@ async def test_standup_and_digest_subcommands_send_typed_options_meaning_the_old
     assert body["type"] in (4, 9)  # an answer, or the standup's answer form
     request = core.requests[-1]
     command, _, subcommand = path.partition(" ")
-    given = {o["name"]: str(o["value"]) for o in options}
+    given = {
+        o["name"]: str(o["value"]).lower() if o["type"] == 5 else str(o["value"]) for o in options
+    }
     assert _typed(request) == (command, subcommand, given)
     assert request.channel.workspace == str(GUILD_A)
     # The typed options mean what the text the core was given before meant.
     assert await _same_as_text(core, command, text, typed=request)
+
+
+async def test_days_off_and_richer_schedules_are_stored_from_discords_typed_options(
+    bot: DiscordAdapter, core: RecordingCore, discord_api: Driver
+) -> None:
+    """What issue 16 added, set from Discord's options: the reply says it, the store keeps it."""
+    store = core.uow_factory
+    assert isinstance(store, FakeStore)
+    week = await discord_api.answer(
+        slash(place(), "raid settings workweek", [opt("days", "sun-thu")])
+    )
+    assert week["data"]["content"].startswith("This channel's work week: Mon, Tue, Wed, Thu, Sun.")
+    holidays = await discord_api.answer(
+        slash(place(), "raid settings holidays", [opt("action", "set"), opt("calendar", "de-by")])
+    )
+    assert "public holidays of DE-BY" in holidays["data"]["content"]
+    added = await discord_api.answer(
+        slash(
+            place(),
+            "raid settings holidays",
+            [opt("action", "add"), opt("day", "2026-12-24")],
+        )
+    )
+    assert not is_ephemeral(added), added
+    (settings,) = store.state.settings.values()
+    assert (settings.work_days, settings.holidays, settings.days_off) == (
+        ("mon", "tue", "wed", "thu", "sun"),
+        "DE-BY",
+        ("2026-12-24",),
+    )
+    weekly = await discord_api.answer(
+        slash(
+            place(),
+            "digest weekly",
+            [opt("day", "thu"), opt("time", "16:00"), opt("every_other", True, 5)],
+        )
+    )
+    assert "every other Thursday at 16:00 Europe/Berlin" in weekly["data"]["content"]
+    (digest,) = store.state.schedules.values()
+    assert (digest.days, digest.at, digest.every_weeks) == (("thu",), "16:00", 2)
 
 
 # --- autocomplete ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from adapters.platform import AdapterDeps
 from adapters.runtime.config import load_settings
+from adapters.runtime.timetable import CronTimetable
 from adapters.slack import SlackAdapter
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Item
@@ -149,7 +150,13 @@ async def make_slack(fake: FakeSlack, clock: FixedClock) -> AsyncIterator[MakeSl
         **extra_env: str,
     ) -> Harness:
         store = FakeStore() if uow_factory is None else None
-        core = Core(uow_factory or store, clock=clock, default_timezone="Europe/Berlin")  # type: ignore[arg-type]
+        # the timetable the running bot has (adapters.runtime.bootstrap): holidays included
+        core = Core(
+            uow_factory or store,  # type: ignore[arg-type]
+            clock=clock,
+            default_timezone="Europe/Berlin",
+            timetable=CronTimetable(),
+        )
         settings = load_settings(env(fake, **extra_env))
         web_app = web.Application()
         adapter = SlackAdapter(AdapterDeps(settings, core, web_app, engine))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from bot.domain.model import Kind, Status
 from tests.adapters.slack.conftest import Harness, blocks_text
-from tests.adapters.slack.fake_slack import FakeSlack
+from tests.adapters.slack.fake_slack import FakeSlack, async_wait_for
 
 
 async def test_blocker_is_acked_at_once_and_posted_visibly(slack: Harness) -> None:
@@ -147,6 +151,53 @@ async def test_standup_and_digest_reach_the_core(slack: Harness) -> None:
     post = await slack.last("chat.postMessage")
     assert post.body["text"].startswith("Digest")
     assert any(b["type"] == "divider" for b in post.body["blocks"])
+
+
+def _settings(slack: Harness) -> Any:
+    assert slack.store is not None
+    (found,) = slack.store.state.settings.values()
+    return found
+
+
+def _schedule(slack: Harness) -> Any:
+    assert slack.store is not None
+    (found,) = slack.store.state.schedules.values()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "said", "stored"),
+    [
+        ("/raid", "settings workweek sun-thu",
+         "This channel's work week: Mon, Tue, Wed, Thu, Sun.",
+         lambda h: _settings(h).work_days == ("mon", "tue", "wed", "thu", "sun")),
+        ("/raid", "settings holidays DE-BY", "This channel keeps the public holidays of DE-BY",
+         lambda h: _settings(h).holidays == "DE-BY"),
+        ("/raid", "settings holidays add 2026-12-24", "Thu 24 Dec 2026 is a day off",
+         lambda h: _settings(h).days_off == ("2026-12-24",)),
+        ("/digest", "weekly every other fri 16:00", "every other Friday at 16:00 Europe/Berlin",
+         lambda h: (_schedule(h).days, _schedule(h).every_weeks) == (("fri",), 2)),
+        ("/digest", "add monthly last friday 15:00", "the last Friday of each month at 15:00",
+         lambda h: (_schedule(h).days, _schedule(h).nth) == (("fri",), "last")),
+        ("/standup", "late 4h", "Answers are taken for 4h00m after the standup closes",
+         lambda h: _schedule(h).late_minutes == 240),
+        ("/standup", "reminder twice", "Standup reminders: twice, at 50% and 85%",
+         lambda h: _schedule(h).reminder == "twice"),
+        ("/standup", "mentions off", "names who did not answer without mentioning them",
+         lambda h: _schedule(h).mentions is False),
+        ("/standup", "mode dm local", "Each member is asked at the standup time their own time",
+         lambda h: (_schedule(h).mode, _schedule(h).local_times) == ("dm", True)),
+    ],
+)  # fmt: skip
+async def test_issue_16_settings_through_slack_are_answered_and_stored(
+    slack: Harness, command: str, text: str, said: str, stored: Callable[[Harness], bool]
+) -> None:
+    _, _, reply_to = await slack.command(command, text)
+    posted = await async_wait_for(
+        lambda: slack.fake.calls_to(reply_to) or slack.fake.calls_to("chat.postMessage"), 5.0
+    )
+    assert said in posted[-1].body["text"], posted[-1].body["text"]
+    assert stored(slack)
 
 
 async def test_ack_comes_before_slow_work(slack: Harness, fake: FakeSlack) -> None:
