@@ -281,8 +281,11 @@ def _channel_name(interaction: discord.Interaction[Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _guess_public(command: str, subcommand: str) -> bool:
-    """Whether the answer will most likely be seen by the channel (to defer the right way)."""
+def _guess_public(command: str, subcommand: str, options: Mapping[str, str] | None = None) -> bool:
+    """Whether the answer will most likely be seen by the channel (to defer the right way).
+    An import's dry run is private; what it imported (``apply: True``) the channel sees."""
+    if command == "raid" and subcommand == "import":
+        return (options or {}).get("apply") == "true"
     if command == "raid":
         if subcommand.startswith("settings"):
             return subcommand != "settings show"
@@ -428,16 +431,35 @@ class Interactions:
         files: Sequence[discord.Attachment] = (),
     ) -> None:
         """A slash command with its typed options (see :mod:`adapters.discord.commands`);
-        attached ``files`` are downloaded and handed over as the request's attachments."""
+        attached ``files`` are downloaded and handed over as the request's attachments.
+
+        Discord allows 3 seconds for an interaction's first answer and a download may take
+        longer, so a command with files is deferred ("thinking…") before they are fetched."""
         where = await self.where(interaction)
         if where is None:
             return
-        attachments: dict[str, bytes] = {}
         for file in files:
             if file.size > MAX_IMPORT_BYTES:
                 await send_plain(interaction, too_big(file.filename))
                 return
-            attachments[file.filename] = await file.read()
+        public = _guess_public(command, subcommand or "", options)
+        deferred: str | None = None
+        attachments: dict[str, bytes] = {}
+        if files:
+            await interaction.response.defer(thinking=True, ephemeral=not public)
+            deferred = "public" if public else "private"
+            for file in files:
+                try:
+                    attachments[file.filename] = await file.read()
+                except discord.HTTPException:
+                    log.warning("could not download a Discord attachment", exc_info=True)
+                    refusal = Reply(
+                        text=f"I couldn't download {file.filename} from Discord, so nothing "
+                        "was read. Please attach it again and send the command once more.",
+                        tone=Tone.ERROR,
+                    )
+                    await deliver(interaction, refusal, edit=False, deferred=deferred)
+                    return
         spec = COMMANDS[command]
         if subcommand is None and spec.form is not None:
             await self._log(interaction, where, spec, spec.form, options)
@@ -454,8 +476,15 @@ class Interactions:
             channel_name=_channel_name(interaction),
         )
         origin = dr.TypedOrigin(command, subcommand or "", options)
-        public = _guess_public(command, subcommand or "")
-        await self._answer(interaction, where, request, edit=False, public=public, origin=origin)
+        await self._answer(
+            interaction,
+            where,
+            request,
+            edit=False,
+            public=public,
+            origin=origin,
+            deferred=deferred,
+        )
 
     async def _log(
         self,
@@ -704,18 +733,20 @@ class Interactions:
         form: Form | None = None,
         pending: Pending | None = None,
         page: int = 0,
+        deferred: str | None = None,
     ) -> bool:
-        """Ask the core and answer; defer first when the core is slow. True when not refused."""
+        """Ask the core and answer; defer first when the core is slow (unless ``deferred``
+        says how the interaction already was). True when not refused."""
         work = asyncio.ensure_future(self.core.handle(request))
-        done, _ = await asyncio.wait({work}, timeout=self.defer_after)
-        deferred: str | None = None
-        if not done:
-            if edit:
-                await interaction.response.defer()
-                deferred = "update"
-            else:
-                await interaction.response.defer(thinking=True, ephemeral=not public)
-                deferred = "public" if public else "private"
+        if deferred is None:
+            done, _ = await asyncio.wait({work}, timeout=self.defer_after)
+            if not done:
+                if edit:
+                    await interaction.response.defer()
+                    deferred = "update"
+                else:
+                    await interaction.response.defer(thinking=True, ephemeral=not public)
+                    deferred = "public" if public else "private"
         reply = await work
         if reply.form is not None and deferred is None and not reply.field_errors:
             self._opened[reply.form.form_id] = reply.form

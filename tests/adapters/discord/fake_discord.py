@@ -98,6 +98,13 @@ class FakeDiscord:
         self.nicknames: dict[str, str] = {}
         #: files users attached, by attachment id: (file name, content), served at their URL
         self.attachments: dict[str, tuple[str, bytes]] = {}
+        #: seconds the CDN takes before it serves an attachment
+        self.attachment_delay = 0.0
+        #: when set, an interaction's first answer (callback) coming later than this many
+        #: seconds after it was dispatched is refused as Discord refuses it (10062, "Unknown
+        #: interaction"); Discord allows 3
+        self.answer_within: float | None = None
+        self._dispatched_at: dict[str, float] = {}  # interaction id -> time.monotonic()
         self.messages: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}  # session id -> last sequence
         self.identifies = 0
@@ -455,6 +462,8 @@ class FakeDiscord:
                 Call("GET", request.path, dict(request.query), dict(request.headers), None)
             )
             found = self.attachments.get(request.match_info["id"])
+        if self.attachment_delay:
+            await asyncio.sleep(self.attachment_delay)
         if found is None or found[0] != request.match_info["filename"]:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=found[1], content_type="text/csv")
@@ -551,6 +560,11 @@ class FakeDiscord:
                 return _json(self.commands.get(scope, []))
         m = re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)
         if m and method == "POST":
+            with self.lock:
+                dispatched = self._dispatched_at.get(m.group(1))
+            window = self.answer_within
+            if window is not None and time.monotonic() - (dispatched or 0.0) > window:
+                return _json({"message": "Unknown interaction", "code": 10062}, 404)
             return _json(self._callback(m.group(1), m.group(2), body, call.files))
         m = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/(@original|\d+))?", path)
         if m:
@@ -763,6 +777,7 @@ class FakeDiscord:
         """Dispatch an INTERACTION_CREATE; returns the payload (id and token to look for)."""
         with self.lock:
             self._interactions[str(payload["id"])] = dict(payload)
+            self._dispatched_at[str(payload["id"])] = time.monotonic()
         self.dispatch("INTERACTION_CREATE", payload)
         return dict(payload)
 

@@ -28,7 +28,7 @@ from tests.adapters.discord.conftest import (
     is_ephemeral,
     place,
 )
-from tests.adapters.discord.fake_discord import APP_ID, FakeDiscord, opt, slash, user_opt
+from tests.adapters.discord.fake_discord import APP_ID, FakeDiscord, opt, slash, until, user_opt
 from tests.fakes import FakeStore
 
 # --- the command schema ---------------------------------------------------------------------
@@ -720,3 +720,41 @@ async def test_raid_import_refuses_a_file_too_big_before_downloading_it(
     body = await discord_api.answer(interaction)
     assert "huge.csv is larger than 1,000,000 bytes" in json.dumps(body)
     assert not [c for c in fake.calls if c.path.startswith("/attachments/")]
+
+
+async def test_raid_import_answers_within_discords_window_however_slow_the_download(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    # Discord refuses an interaction's first answer after 3 seconds; the file takes longer.
+    fake.answer_within = 3.0
+    fake.attachment_delay = 3.5
+    option, resolved = fake.attach("register.csv", REGISTER)
+    dry = _with_attachment(slash(place(), "raid import", [option]), resolved)
+    fake.interact(dry)
+    download = await until(
+        lambda: fake.calls_to("GET", r"/attachments/.*"), within=3.0, what="the download"
+    )
+    # deferred ("thinking...") before the download was asked for, not after it
+    (deferral,) = fake.callbacks(dry["id"])
+    assert deferral.body["type"] == 5
+    assert fake.calls.index(deferral) < fake.calls.index(download[0])
+    answered = await until(
+        lambda: "Dry run" in json.dumps(fake.original(dry["token"]) or {}),
+        within=10.0,
+        what="the dry run",
+    )
+    assert answered
+    said = json.dumps(fake.original(dry["token"]))
+    assert "Dry run of register.csv: 2 rows, all fine; 2 items would be created." in said
+
+
+async def test_raid_import_says_so_when_the_attachment_cannot_be_downloaded(
+    bot: DiscordAdapter, fake: FakeDiscord, discord_api: Driver
+) -> None:
+    option, resolved = fake.attach("register.csv", REGISTER)
+    with fake.lock:
+        del fake.attachments[resolved["id"]]  # the CDN answers 404
+    dry = _with_attachment(slash(place(), "raid import", [option]), resolved)
+    said = json.dumps(await discord_api.message(dry))
+    assert "I couldn't download register.csv from Discord, so nothing was read." in said
+    assert "Please attach it again" in said
