@@ -583,7 +583,9 @@ class Scheduler:
         nudge = await nudges.due(uow, run, now, self._tz, self.timetable)
         if nudge is None:
             return None
-        return nudge_views.message(nudge.item, nudge.why, nudge.settings, nudge.timezone, now)
+        return nudge_views.message(
+            nudge.item, nudge.why, nudge.settings, nudge.timezone, now, nudge.baseline
+        )
 
     async def _nudge_still_due(self, uow: UnitOfWork, run: Run, now: datetime) -> bool:
         return await nudges.due(uow, run, now, self._tz, self.timetable) is not None

@@ -193,7 +193,7 @@ class Dashboard:
             bands=view.heat.bands(),
             weeks=[w.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y") for w in view.trends.weeks],
             warnings=(
-                warning_lines(view.digest.warnings, view.digest.totals)
+                warning_lines(view.digest.warnings, view.digest.totals, tz, now)
                 if view.digest.warnings
                 else ()
             ),

@@ -24,6 +24,7 @@ from bot.domain.model import (
     Status,
 )
 from bot.ports import UnitOfWork
+from bot.services.items import read_baselines
 
 #: How far back a channel's first digest looks.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
@@ -112,6 +113,8 @@ class Warnings:
     undated_blockers: list[Item] = dataclasses.field(default_factory=list)
     undecided_decisions: list[Item] = dataclasses.field(default_factory=list)
     undated_decisions: list[Item] = dataclasses.field(default_factory=list)
+    #: item id -> the first date of a ``date_moved`` item (its baseline)
+    baselines: dict[int, datetime] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ async def _warnings(uow: UnitOfWork, channel: ChannelKey, totals: Totals) -> War
         undated_blockers=await some(UNDATED_BLOCKERS, totals.undated_blockers),
         undecided_decisions=await some(UNDECIDED_DECISIONS, totals.undecided_decisions),
         undated_decisions=await some(UNDATED_DECISIONS, totals.undated_decisions),
+        baselines=await read_baselines(uow, date_moved),
     )
 
 

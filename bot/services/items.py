@@ -232,10 +232,18 @@ def baseline_due(events: Sequence[Event]) -> datetime | None:
 async def baselines(
     ctx: Context, items: Sequence[Item], *, just_changed: bool = False
 ) -> dict[int, datetime]:
+    """Item id -> the baseline due date, for the items whose date has moved: see
+    :func:`read_baselines`."""
+    return await read_baselines(ctx.uow, items, just_changed=just_changed)
+
+
+async def read_baselines(
+    uow: UnitOfWork, items: Sequence[Item], *, just_changed: bool = False
+) -> dict[int, datetime]:
     """Item id -> the baseline due date, for the items whose date has moved (one read of
     their histories; items never re-dated are not read). ``just_changed``: the items come
     from a change in this request, whose ``date_moves`` does not count it yet, so every
-    item with a date is read."""
+    item with a date is read. Cards, lists, nudges and digests all ask this."""
     moved = [
         i.stored_id
         for i in items
@@ -243,7 +251,7 @@ async def baselines(
     ]
     if not moved:
         return {}
-    histories = await ctx.uow.items.events(moved)
+    histories = await uow.items.events(moved)
     found = {item_id: baseline_due(events) for item_id, events in histories.items()}
     return {item_id: when for item_id, when in found.items() if when is not None}
 

@@ -12,6 +12,7 @@ from bot.domain.model import ChannelSettings, Item, Kind, Run, Status
 from bot.domain.schedules import working_days_between
 from bot.ports import Timetable, UnitOfWork
 from bot.services import days_off
+from bot.services.items import read_baselines
 
 #: A blocker with no owner for this long is raised with the channel.
 UNOWNED_AFTER = timedelta(days=1)
@@ -80,6 +81,8 @@ class Nudge:
     why: Reason
     settings: ChannelSettings
     timezone: str
+    #: the first date an overdue blocker was given, once its date has moved (else None)
+    baseline: datetime | None = None
 
 
 async def due(
@@ -103,7 +106,10 @@ async def due(
     why = reason(item, settings, tz, now, timetable)
     if why is None:  # resolved, re-dated or snoozed since the sweep
         return None
-    return Nudge(item, why, settings, tz)
+    baseline = None
+    if why is Reason.OVERDUE and item.date_moves:
+        baseline = (await read_baselines(uow, [item])).get(item.stored_id)
+    return Nudge(item, why, settings, tz, baseline)
 
 
 async def delivered(uow: UnitOfWork, run: Run, at: datetime) -> None:

@@ -10,6 +10,7 @@ from bot.messages import File, Reply, Section, Visibility
 from bot.services.digests import SHOWN_REFS, Digest, Totals, Warnings
 from bot.text.dates import format_age, format_datetime
 from bot.text.parsing import mention
+from bot.views.items import was
 
 _CHANGE_WORDS = {
     "created": "new",
@@ -111,10 +112,13 @@ def _risk_lines(digest: Digest, tz: str, now: datetime) -> tuple[str, ...]:
     return tuple(lines) + _more(reviews, digest.totals.late_reviews, "/raid list risks")
 
 
-def _warning_lines(warnings: Warnings, totals: Totals) -> tuple[str, ...]:
+def _warning_lines(warnings: Warnings, totals: Totals, tz: str, now: datetime) -> tuple[str, ...]:
     lines: list[str] = []
     for item in warnings.date_moved:
-        lines.append(f"{item.ref} has had its date moved {item.date_moves} times")
+        line = f"{item.ref} has had its date moved {item.date_moves} times"
+        if moved := was(item, warnings.baselines.get(item.stored_id), tz, now):
+            line += f" ({moved})"
+        lines.append(line)
     for what, shown, total in (
         ("Blockers without an owner", warnings.unowned, totals.unowned),
         ("Blockers without a date", warnings.undated_blockers, totals.undated_blockers),
@@ -146,9 +150,9 @@ def headline(d: Digest) -> str:
     )
 
 
-def warning_lines(warnings: Warnings, totals: Totals) -> tuple[str, ...]:
+def warning_lines(warnings: Warnings, totals: Totals, tz: str, now: datetime) -> tuple[str, ...]:
     """The digest's warning signs, one line each (the dashboard shows the same lines)."""
-    return _warning_lines(warnings, totals)
+    return _warning_lines(warnings, totals, tz, now)
 
 
 def digest(d: Digest, tz: str, now: datetime) -> Reply:
@@ -172,7 +176,7 @@ def digest(d: Digest, tz: str, now: datetime) -> Reply:
             _risk_lines(d, tz, now) or ("No open risks.",),
         ),
     ]
-    warnings = _warning_lines(d.warnings, totals) if d.warnings else ()
+    warnings = _warning_lines(d.warnings, totals, tz, now) if d.warnings else ()
     if warnings:
         sections.append(Section("Warning signs", warnings))
     return Reply(text=headline(d), visibility=Visibility.CHANNEL, sections=tuple(sections))

@@ -11,16 +11,24 @@ from bot.messages import Action, Outgoing, Reply, Tone, Visibility
 from bot.services.nudges import APPROVAL_WORKING_DAYS, ESCALATE_AFTER, Reason
 from bot.text.dates import format_datetime, format_relative
 from bot.text.parsing import mention
-from bot.views.items import card, due_action, take_action
+from bot.views.items import card, due_action, take_action, was
 
 
 def snooze_action(item: Item) -> Action:
     return Action("Snooze 1 day", action_ids.snooze(item.ref, 1))
 
 
-def message(item: Item, why: Reason, settings: ChannelSettings, tz: str, now: datetime) -> Outgoing:
+def message(
+    item: Item,
+    why: Reason,
+    settings: ChannelSettings,
+    tz: str,
+    now: datetime,
+    baseline: datetime | None = None,
+) -> Outgoing:
     """The nudge: a direct message to the person it waits on, or the channel when nobody is
-    named or after ``ESCALATE_AFTER`` nudges without change (then with the leads)."""
+    named or after ``ESCALATE_AFTER`` nudges without change (then with the leads).
+    ``baseline``: an overdue blocker's first date, shown (``was Fri 27 Nov``) once it moved."""
     ref = str(item.ref)
     when = (
         f"{format_datetime(item.due_at, tz, now)}, {format_relative(item.due_at, now)}"
@@ -30,6 +38,8 @@ def message(item: Item, why: Reason, settings: ChannelSettings, tz: str, now: da
     person: str | None = item.owner
     actions: list[Action]
     if why == Reason.OVERDUE:
+        moved = was(item, baseline, tz, now)
+        when += f" ({moved})" if moved else ""
         text = f"{ref} “{item.title}” was due {when}. Can you resolve it or set a new date?"
         actions = [
             Action("Resolve", action_ids.resolve(ref), "primary"),
@@ -73,7 +83,7 @@ def message(item: Item, why: Reason, settings: ChannelSettings, tz: str, now: da
         text=text,
         visibility=Visibility.CHANNEL,
         tone=Tone.INFO,
-        cards=(dataclasses.replace(card(item, tz, now), actions=()),),
+        cards=(dataclasses.replace(card(item, tz, now, baseline=baseline), actions=()),),
         actions=tuple(actions),
         item_ref=ref,
     )
