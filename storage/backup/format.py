@@ -9,16 +9,36 @@
 :func:`export_all` makes it: every channel with its settings, standup and digest schedules,
 and every item with every field and its whole history (each item as
 ``bot.services.export.item_record`` writes it for channel exports, plus its nudge state).
-Scheduler state (runs, opened standups and their answers) is not part of it, and neither are
-the calendar feed tokens (``calendar_tokens``): they are credentials, and a backup file holds
-none (after a restore people ask ``/raid calendar`` for new links).
 :mod:`storage.backup.validation` reads it back.
+
+Table by table (:data:`BACKED_UP_TABLES`, :data:`NOT_BACKED_UP_TABLES`; a test holds every
+table of ``storage.tables`` to one of the two):
+
+- ``channels``: a channel's ``settings`` (:func:`settings_record`): time zone, leads, nudges,
+  work week and hours, when the last digest was posted, and the days off: ``holidays`` (the
+  public holiday calendar, e.g. ``DE-BY``) and ``days_off`` (further local dates off). Its
+  ``created_at`` is not kept: a restore sets it to the restore time.
+- ``schedules``: a channel's ``schedules`` (:func:`schedule_record`), every named standup and
+  every digest schedule. A named standup's name (kept in ``kind`` as ``standup:retro``) is
+  ``name``; the JSON ``options`` column is spelled out key by key: late answers, reminders,
+  optional members, observers, mentions, ``dm local`` and the members' own time zones, and
+  the every-other-week and monthly rules (``every_weeks``, ``week_anchor``, ``nth``,
+  ``month_day``).
+- ``items`` and ``item_events``: ``items`` and each item's ``events``; ``ref_counters`` is
+  worked out again from the restored refs.
+- Not in it: scheduler state, which a restore starts afresh from the schedules: ``runs`` (the
+  run ledger, with each run's built message and ``reason``, e.g. the day off a skipped run
+  fell on), ``standups`` (opened standups, with the ``options`` copied at opening) and
+  ``standup_answers``; credentials: the calendar feed tokens (``calendar_tokens``: after a
+  restore people ask ``/raid calendar`` for new links), the generated key
+  (``raidline_secrets``) and the Slack installations (``slack_*``); and the replay records
+  (``seen_requests``). A backup file therefore holds no credential.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +50,10 @@ from bot.services.export import item_record
 from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
 
 __all__ = [
+    "BACKED_UP_TABLES",
     "BACKUP_FORMAT",
     "BACKUP_VERSION",
+    "NOT_BACKED_UP_TABLES",
     "encode_backup",
     "export_all",
     "schedule_record",
@@ -39,6 +61,24 @@ __all__ = [
     "snapshot_uow_factory",
 ]
 
+
+#: Where each table of ``storage.tables`` is in the document.
+BACKED_UP_TABLES: Mapping[str, str] = {
+    "channels": "channels[].settings (with holidays and days_off)",
+    "schedules": "channels[].schedules (the options column spelled out)",
+    "items": "channels[].items",
+    "item_events": "channels[].items[].events",
+    "ref_counters": "worked out from the restored refs",
+}
+#: The tables a backup leaves out, and why.
+NOT_BACKED_UP_TABLES: Mapping[str, str] = {
+    "runs": "scheduler state (the run ledger, with each run's message and reason)",
+    "standups": "scheduler state (opened standups and their options)",
+    "standup_answers": "scheduler state (answers to opened standups)",
+    "calendar_tokens": "credentials (calendar feed links)",
+    "raidline_secrets": "credentials (the generated key)",
+    "seen_requests": "replay records, kept for minutes",
+}
 
 #: ``format`` and ``version`` of the document :func:`export_all` makes and
 #: :func:`storage.backup.validation` reads.

@@ -57,7 +57,8 @@ async def test_discord_answers_never_ping_everyone_or_roles(
             "blocker",
             [
                 opt("title", DISCORD_TYPED[:300]),
-                opt("waiting_on", "@here <@&1>"),
+                # after a first word (where the person would be, @here is refused)
+                opt("waiting_on", "the vendor @here <@&1>"),
                 opt("details", DISCORD_TYPED),
             ],
         )

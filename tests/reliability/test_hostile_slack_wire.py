@@ -64,7 +64,8 @@ async def test_slack_special_mentions_typed_into_a_modal_are_posted_inert(
     view = dict((await slack.last("views.open")).body["view"])
     values = {
         "title": "<!channel> please look <!here>",
-        "waiting_on": "<!everyone> & <@U2>",
+        # where the person would be, ``<!everyone>`` is refused (it is nobody); after it, words
+        "waiting_on": "the vendor, not <!everyone> & <@U2>",
         "details": "```\n<!subteam^S1>\n```",
     }
     status, _ = await slack.interact(wire.view_submission(view, values))
@@ -73,7 +74,7 @@ async def test_slack_special_mentions_typed_into_a_modal_are_posted_inert(
     _check_slack_post(post.body)
     shown = blocks_text(post.body["blocks"])
     assert "&lt;!channel&gt; please look &lt;!here&gt;" in shown
-    assert "&lt;!everyone&gt; &amp; <@U2>" in shown
+    assert "the vendor, not &lt;!everyone&gt; &amp; <@U2>" in shown
 
 
 #: A masked link typed literally (Slack escapes it), one Slack sends as markup (a formatted

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.discord import DiscordAdapter
 from adapters.discord import interactions as di
-from bot.domain.model import ChannelKey, ChannelSettings, Standup
+from bot.domain.model import ChannelKey, ChannelSettings, RunKind, Standup
 from bot.messages import Action, Outgoing, Reply, Visibility
 from bot.services.nudges import Reason
 from bot.views import nudges as nudge_views
@@ -48,6 +48,7 @@ from tests.adapters.discord.fake_discord import (
     user_opt,
     with_button,
 )
+from tests.fakes import FakeStore, FixedClock
 
 KEY_A = ChannelKey("discord", str(GUILD_A), str(CHANNEL_A))
 TZ = "Europe/Berlin"
@@ -219,6 +220,69 @@ async def test_a_dm_standup_prompts_answer_button_opens_the_form_and_saves_the_a
     assert [(a.person, a.answers) for a in answers] == [
         (str(DANA), ("shipped login", "waiting on creds"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("after_close", "said", "saved"),
+    [
+        (timedelta(minutes=20), "saved as a late answer and added to the summary", True),
+        (timedelta(hours=5), "That standup has closed; answers can no longer be changed.", False),
+    ],
+)
+async def test_a_late_answer_through_the_dm_prompts_form(
+    bot: DiscordAdapter,
+    core: RecordingCore,
+    discord_api: Driver,
+    fake: FakeDiscord,
+    clock: FixedClock,
+    after_close: timedelta,
+    said: str,
+    saved: bool,
+) -> None:
+    """``/standup late 4h``: the prompt's Answer button still opens the form after the close;
+    within the four hours the answer is saved and marked late (the summary is updated in
+    place by the update run it queues), after them the form is refused politely."""
+    closes_at = BASE + timedelta(hours=1)
+    async with core.uow_factory() as uow:
+        standup, _ = await uow.schedules.open_standup(
+            Standup(
+                schedule_id=1,
+                channel=KEY_A,
+                local_date="2026-11-25",
+                opened_at=BASE,
+                closes_at=closes_at,
+                questions=("What changed?",),
+                members=(str(DANA),),
+                mode="dm",
+                late_until=closes_at + timedelta(hours=4),
+            )
+        )
+        await uow.commit()
+    message_id = await bot.send(
+        Outgoing(KEY_A, standup_views.opening(standup, TZ, BASE), to_user=str(DANA))
+    )
+    prompt = fake.message(message_id or "")
+    dm = prompt["channel_id"]
+    clock.advance(seconds=(closes_at + after_close - BASE).total_seconds())
+    answer_id = f"{A}:a:standup_answer:{standup.stored_id}"
+    opened = await discord_api.answer(in_dm(click(place(user=DANA), prompt, answer_id), dm))
+    assert opened["type"] == (9 if saved else 4), opened  # the form, or the refusal
+    if not saved:
+        assert said in json.dumps(opened)
+    form_id = f"{A}:f:standup_answer:{standup.stored_id}"
+    values = {"q0": "fixed the VPN"}
+    reply = await discord_api.answer(
+        in_dm(modal_submit(place(user=DANA), form_id, values, message=prompt), dm)
+    )
+    assert said in json.dumps(reply), reply
+    async with core.uow_factory() as uow:
+        answers = await uow.schedules.answers(standup.stored_id)
+    stored = [(a.person, a.answers, standup.is_late(a.answered_at)) for a in answers]
+    assert stored == ([(str(DANA), ("fixed the VPN",), True)] if saved else [])
+    store = core.uow_factory
+    assert isinstance(store, FakeStore)
+    updates = [r for r in store.state.runs.values() if r.kind is RunKind.STANDUP_UPDATE]
+    assert len(updates) == (1 if saved else 0)
 
 
 # --- refused: who is not a member, places that are not right -----------------------------------

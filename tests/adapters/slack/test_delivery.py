@@ -93,6 +93,53 @@ async def test_a_late_answer_updates_the_posted_summary_with_chat_update(
     assert len(slack.fake.calls_to("chat.postMessage")) == posts  # nothing new posted
 
 
+async def test_a_late_answer_through_the_answer_buttons_modal(
+    slack: Harness, clock: FixedClock
+) -> None:
+    """The same story clicked and typed as a member does: the opening's Answer button after
+    the close opens the answer modal (views.open), its submission is saved as a late answer
+    and the summary is updated with chat.update."""
+    for text in ("members <@U1> <@U2>", "window 1h", "late 4h", "now"):
+        await slack.command("/standup", text)
+    scheduler = Scheduler(slack.core.uow_factory, slack.adapter, clock=clock)
+    await scheduler.tick()
+    opening = await slack.last("chat.postMessage")
+    assert slack.store is not None
+    (standup,) = slack.store.state.standups.values()
+    block_id, button = wire.find_button(
+        opening.body["blocks"], actions.standup_answer(standup.stored_id)
+    )
+    clock.advance(hours=1)
+    await scheduler.tick()
+    summary = await slack.last("chat.postMessage", 2)
+    assert summary.body["text"].startswith("Standup summary: 0 answered, 2 did not")
+
+    clock.advance(minutes=20)
+    await slack.interact(
+        wire.block_actions(button, block_id, user="U2", message_blocks=opening.body["blocks"])
+    )
+    view = (await slack.last("views.open")).body["view"]
+    assert view["callback_id"] == actions.standup_answer(standup.stored_id)
+    status, _ = await slack.interact(wire.view_submission(view, {"q0": "fixed the VPN"}, user="U2"))
+    assert status == 200
+    thanks = await async_wait_for(
+        lambda: [
+            c
+            for c in slack.fake.calls_to("chat.postEphemeral")
+            if "saved as a late answer" in c.body["text"]
+        ],
+        5.0,
+    )
+    assert thanks[-1].body["user"] == "U2"
+    (answer,) = slack.store.state.answers.values()
+    assert (answer.person, answer.answers[0]) == ("U2", "fixed the VPN")
+    await scheduler.tick()
+    update = await slack.last("chat.update")
+    assert update.body["ts"] == summary.ts
+    assert update.body["text"].startswith("Standup summary: 1 answered")
+    assert "(late, Wed 25 Nov 11:20 CET)" in blocks_text(update.body["blocks"])
+
+
 async def test_members_own_time_zones_come_from_users_info(slack: Harness, fake: FakeSlack) -> None:
     """A "dm local" standup asks each member at their own time: Slack's users.info ``tz``."""
     fake.timezones.update({"U7": "Asia/Kolkata", "U8": "Europe/Lisbon"})
