@@ -330,14 +330,15 @@ class Core:
             log.warning("no names from %s: %s", channel.platform, type(exc).__name__)
             return {}
 
-    async def export_channel(self, channel: ChannelKey, fmt: str) -> File:
+    async def export_channel(self, channel: ChannelKey, fmt: str, note: str | None = None) -> File:
+        """The channel's register as a file; ``note`` is said once in its header."""
         fmt = export.check_format(fmt)
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
             log = await export.channel_log(uow, channel)
         names = await self.names(channel, log.people)
-        return export_views.render(fmt, log, tz, self.clock.now(), names)
+        return export_views.render(fmt, log, tz, self.clock.now(), names, note=note)
 
 
 def _clean_values(values: Mapping[str, str]) -> dict[str, str]:

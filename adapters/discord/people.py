@@ -25,9 +25,23 @@ class DiscordNames:
         client = self._client()
         if client is None:
             return {}
-        guild = client.get_guild(int(channel.workspace)) if channel.workspace.isdigit() else None
+        guild = await self._guild(client, channel.workspace)
         found = await asyncio.gather(*(self._name(client, guild, p) for p in people))
         return {p: name for p, name in zip(people, found, strict=True) if name}
+
+    async def _guild(self, client: discord.Client, workspace: str) -> discord.Guild | None:
+        """The channel's server: from the gateway's cache, else (a connection without the
+        gateway, as ``raidline export`` has) from the REST API."""
+        if not workspace.isdigit():
+            return None
+        guild = client.get_guild(int(workspace))
+        if guild is not None:
+            return guild
+        try:
+            return await client.fetch_guild(int(workspace), with_counts=False)
+        except discord.DiscordException as exc:
+            log.info("no server %s: %s", workspace, type(exc).__name__)
+            return None
 
     async def _name(
         self, client: discord.Client, guild: discord.Guild | None, person: str

@@ -26,6 +26,7 @@ from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupErr
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
+from adapters.runtime.directories import no_names_note, platform_names
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, default_user, run, run_console
 from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
@@ -216,6 +217,8 @@ def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
 
 
 async def export_channel(settings: Settings, ident: str, fmt: str, output: Path | None) -> int:
+    """A channel's register: people by the names the platform gives when this process has
+    its token, else by id, which the export (and standard error) says once."""
     engine = await open_engine(settings, migrate_sqlite=False)
     try:
         uow_factory = make_read_only_uow_factory(engine)
@@ -223,7 +226,15 @@ async def export_channel(settings: Settings, ident: str, fmt: str, output: Path 
             channels = await uow.channels.channels()
         channel = find_channel(channels, ident)
         core = Core(uow_factory, default_timezone=settings.timezone, timetable=CronTimetable())
-        file = await core.export_channel(channel, fmt)
+        async with platform_names(settings, channel.platform) as directory:
+            note = None
+            if directory is not None:
+                core.directories[channel.platform] = directory
+            else:
+                note = no_names_note(channel.platform)
+            if note:
+                print(f"raidline: {note}", file=sys.stderr, flush=True)
+            file = await core.export_channel(channel, fmt, note=note)
     finally:
         await engine.dispose()
     await _write_output(file.content, output)

@@ -52,6 +52,7 @@ class Writer:
 
     names: Mapping[str, str]
     tz: str
+    note: str | None = None
 
     def person(self, person: str) -> str:
         return self.names.get(person) or person
@@ -209,11 +210,14 @@ def render(
     tz: str,
     now: datetime,
     names: Mapping[str, str] | None = None,
+    *,
+    note: str | None = None,
 ) -> File:
     """``log`` as a file in ``fmt`` (md, csv, json); people by their ``names`` (by id),
-    anyone not named by id; dates in ``tz``."""
+    anyone not named by id; dates in ``tz``. ``note`` (why people are shown by id) is said
+    once at the top of Markdown and as JSON's ``note``; a CSV has no place for it."""
     fmt = check_format(fmt)
-    w = Writer(names or {}, tz)
+    w = Writer(names or {}, tz, note)
     stamp = now.strftime("%Y%m%d-%H%M")
     filename = f"raidline-{log.channel.channel}-{stamp}.{fmt}"
     title = f"RAID register of #{log.channel.channel}"
@@ -239,6 +243,8 @@ def _markdown(log: ChannelLog, w: Writer, now: datetime, title: str) -> str:
         "",
         f"Exported {w.date(now)} ({w.tz}) · {_counts(log)}. All times are in {w.tz}.",
     ]
+    if w.note:
+        lines += ["", w.note]
     for kind, items in log.by_kind():
         columns = TABLES[kind]
         lines += ["", f"## {kind.plural.capitalize()}", ""]
@@ -292,6 +298,7 @@ def _json(log: ChannelLog, w: Writer, now: datetime, title: str) -> str:
         "channel": log.channel.channel,
         "exported_at": w.iso(now),
         "time_zone": w.tz,
+        "note": w.note,
         "items": [_json_item(item, log.events_of(item), w) for item in log.items],
         "people": {p: w.person(p) for p in log.people},
     }
