@@ -761,7 +761,11 @@ class Worker:
         return Exp("chat.postMessage", test, f"a post {prefix!r}")
 
     @staticmethod
-    def private(key: str, prefix: str | None = None, *, warning: bool = False) -> Exp:
+    def private(
+        key: str, prefix: str | tuple[str, ...] | None = None, *, warning: bool = False
+    ) -> Exp:
+        """``prefix``: what the answer starts with (one of several)."""
+
         def test(c: Call) -> bool:
             if warning:
                 return is_warning(c)
@@ -1147,7 +1151,8 @@ class Worker:
         command, text, prefix = self.rng.choice(
             (
                 ("/raid", "settings", "Settings of this channel"),
-                ("/standup", "", "Standup of this channel"),
+                # while a standup is open, /standup leads with it (who answered, who not)
+                ("/standup", "", ("Standup of this channel", "The standup of ")),
                 ("/digest", "status", "Digest: every day"),
             )
         )
