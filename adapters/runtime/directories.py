@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import discord
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.discord.people import DiscordNames
@@ -49,6 +48,9 @@ async def platform_names(
         yield SlackNames(_OneWorkspace(client), People())
         return
     if platform == "discord" and settings.discord_bot_token is not None:
+        # after adapters.discord (imported above), whose warning filter must come first
+        import discord
+
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
         connection = discord.Client(intents=discord.Intents.none())
         bot: discord.Client | None = connection
