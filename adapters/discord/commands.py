@@ -21,7 +21,14 @@ import discord
 from discord import app_commands
 
 from adapters.discord.interactions import Interactions
-from bot.commands.registry import COMMANDS, Command, Option, OptionType, Subcommand
+from bot.commands.registry import (
+    COMMANDS,
+    DISCORD_OVERFLOW,
+    Command,
+    Option,
+    OptionType,
+    Subcommand,
+)
 
 
 class _HasInteractions(Protocol):
@@ -148,7 +155,8 @@ def build_command(spec: Command) -> app_commands.Command[Any, ..., None] | app_c
     if spec.subcommands:
         group = app_commands.Group(name=spec.name, description=spec.description, guild_only=True)
         for sub in spec.subcommands:
-            if not sub.text_only:  # aliases such as ``rename`` are typed only
+            # aliases such as ``rename`` are typed only; overflow has its own command
+            if not sub.text_only and sub.discord_command is None:
                 group.add_command(_subcommand(spec.name, sub, None))
         return group
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
@@ -160,7 +168,22 @@ def build_command(spec: Command) -> app_commands.Command[Any, ..., None] | app_c
     return command
 
 
+def build_overflow(name: str) -> app_commands.Group | None:
+    """The top-level command ``name`` of :data:`DISCORD_OVERFLOW`: the subcommands of the
+    table's commands that live under it on Discord. They run as the command they belong to."""
+    group = app_commands.Group(name=name, description=DISCORD_OVERFLOW[name], guild_only=True)
+    for spec in COMMANDS.values():
+        for sub in spec.subcommands:
+            if sub.discord_command == name and not sub.text_only:
+                group.add_command(_subcommand(spec.name, sub, None))
+    return group if group.commands else None
+
+
 def install_commands(tree: app_commands.CommandTree[Any]) -> None:
     """Every command of the core's table, built fresh for this tree."""
     for spec in COMMANDS.values():
         tree.add_command(build_command(spec))
+    for name in DISCORD_OVERFLOW:
+        overflow = build_overflow(name)
+        if overflow is not None:
+            tree.add_command(overflow)

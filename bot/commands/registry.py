@@ -82,6 +82,17 @@ class Subcommand:
     handler: CallHandler | None = None
     #: typed only (``/raid rename``, an alias of ``edit``): platform menus leave it out
     text_only: bool = False
+    #: Discord allows 25 subcommands per command and ``/raid`` has them all: a subcommand named
+    #: here lives on Discord under that top-level command instead (``/project close-out``);
+    #: typed, in Slack and the console, it stays ``/raid close-out``
+    discord_command: str | None = None
+
+
+#: Discord's top-level commands that hold the subcommands of ``/raid`` that do not fit in it
+#: (:attr:`Subcommand.discord_command`), with the description Discord's menu shows
+DISCORD_OVERFLOW: dict[str, str] = {
+    "project": "The project as a whole: links, stakeholders, lessons and close-out",
+}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from discord import app_commands
 
 from adapters.discord.client import command_schema, schema_hash
 from adapters.discord.commands import install_commands
-from bot.commands.registry import COMMANDS, Option, OptionType, Subcommand
+from bot.commands.registry import COMMANDS, DISCORD_OVERFLOW, Option, OptionType, Subcommand
 
 _TYPES = {
     OptionType.USER: 6,
@@ -59,7 +59,7 @@ def table_schema() -> list[dict[str, Any]]:
     """Discord's command JSON as it follows from the table alone."""
     commands = []
     for c in COMMANDS.values():
-        subs = [_sub(s) for s in c.subcommands if not s.text_only]
+        subs = [_sub(s) for s in c.subcommands if not s.text_only and s.discord_command is None]
         options = subs or [_option(o) for o in c.options]
         commands.append(
             {
@@ -71,6 +71,24 @@ def table_schema() -> list[dict[str, Any]]:
                 "integration_types": [0],
             }
         )
+    for name, description in DISCORD_OVERFLOW.items():
+        subs = [
+            _sub(s)
+            for c in COMMANDS.values()
+            for s in c.subcommands
+            if s.discord_command == name and not s.text_only
+        ]
+        if subs:
+            commands.append(
+                {
+                    "type": 1,
+                    "name": name,
+                    "description": description,
+                    "options": subs,
+                    "contexts": [0],
+                    "integration_types": [0],
+                }
+            )
     return commands
 
 
