@@ -116,3 +116,16 @@ def test_the_generated_commands_are_the_ones_discord_had_before() -> None:
     generated = json.loads(json.dumps(command_schema(tree)))
     assert {c["name"]: c for c in generated} == {c["name"]: c for c in saved}
     assert schema_hash(generated) == schema_hash(saved)
+
+
+if __name__ == "__main__":  # python -m tests.adapters.discord.test_command_table: new snapshot
+    _client = discord.Client(intents=discord.Intents.none())
+    _tree: app_commands.CommandTree[Any] = app_commands.CommandTree(
+        _client,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+    )
+    install_commands(_tree)
+    _path = Path(__file__).parent / "data" / "commands.json"
+    _path.write_text(json.dumps(command_schema(_tree), indent=1, sort_keys=True), encoding="utf-8")
+    print(f"written: {_path}")
