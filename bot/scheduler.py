@@ -601,7 +601,9 @@ class Scheduler:
             # An added digest schedule (a weekly beside a daily) covers the time since its
             # own last digest; the channel's first one, since the channel's last digest.
             since = await digests.last_sent(uow, run.channel, schedule.stored_id)
-        digest, tz = await digests.due(uow, run.channel, now, self._tz, since=since)
+        digest, tz = await digests.due(
+            uow, run.channel, now, self._tz, since=since, timetable=self.timetable
+        )
         if not digest.worth_sending:
             return None
         reply = digest_views.digest(digest, tz, now)

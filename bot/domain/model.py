@@ -24,6 +24,7 @@ class Kind(StrEnum):
     RISK = "risk"
     DECISION = "decision"
     CHANGE = "change"
+    MILESTONE = "milestone"
 
     @property
     def prefix(self) -> str:
@@ -42,7 +43,13 @@ class Kind(StrEnum):
         return _BY_PREFIX[prefix.upper()]
 
 
-_PREFIX = {Kind.BLOCKER: "B", Kind.RISK: "R", Kind.DECISION: "D", Kind.CHANGE: "C"}
+_PREFIX = {
+    Kind.BLOCKER: "B",
+    Kind.RISK: "R",
+    Kind.DECISION: "D",
+    Kind.CHANGE: "C",
+    Kind.MILESTONE: "M",
+}
 _BY_PREFIX = {v: k for k, v in _PREFIX.items()}
 
 
@@ -59,6 +66,7 @@ class Status(StrEnum):
     IMPLEMENTED = "implemented"  # change requests
     REJECTED = "rejected"  # decisions and change requests
     WITHDRAWN = "withdrawn"  # any item taken back by its people; kept in history
+    DONE = "done"  # milestones reached
 
     @property
     def label(self) -> str:
@@ -86,7 +94,7 @@ class ChannelKey:
         return f"{self.platform}:{self.workspace}:{self.channel}"
 
 
-_REF_RE = re.compile(r"^#?([BRDCbrdc])-?(\d{1,9})$")
+_REF_RE = re.compile(r"^#?([BRDCMbrdcm])-?(\d{1,9})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -150,6 +158,13 @@ class Item:
     #: times the due date was moved from one date to another; kept by storage with the
     #: history (``Event.moves_date``), never set by the core
     date_moves: int = 0
+    #: the milestone this item is part of (``M-1``), as ``/blocker … for M-1`` or
+    #: ``/raid link B-3 M-1`` set it
+    milestone: str | None = None
+    #: refs of the items and milestones this one waits for (``/raid link B-4 depends-on B-2``)
+    depends_on: tuple[str, ...] = ()
+    #: the team's tracker: keys (``JIRA-123``) and http(s) URLs, as given
+    links: tuple[str, ...] = ()
     id: int | None = None
 
     @property
@@ -295,6 +310,9 @@ class ChannelSettings:
     #: further days off (local ISO dates), besides the holidays and the days outside the
     #: work week (``work_days``)
     days_off: tuple[str, ...] = ()
+    #: tracker key prefixes and the address each key goes to, ``{}`` standing for the key
+    #: (``JIRA`` -> ``https://acme.atlassian.net/browse/{}``)
+    link_patterns: Mapping[str, str] = field(default_factory=dict)
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""

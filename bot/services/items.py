@@ -93,6 +93,8 @@ def _value(field: str, value: object) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, tuple):
+        if field in ("depends_on", "links"):
+            return ", ".join(value)
         return " ".join(mention(p) for p in value)
     if isinstance(value, Mapping):
         return "; ".join(f"{k} {v}" for k, v in value.items())
@@ -309,6 +311,10 @@ async def resolve(ctx: Context, item: Item, note: str | None) -> Item:
     if item.kind is Kind.CHANGE:
         return await implement(ctx, item, note)
     rules.check_resolve(ctx.user, item, ctx.settings)
+    if item.kind is Kind.MILESTONE:
+        return await change(
+            ctx, item, "done", resolution=validate_details(note), status=Status.DONE
+        )
     return await change(
         ctx, item, "resolved", resolution=validate_details(note), status=Status.RESOLVED
     )

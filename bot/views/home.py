@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from bot.domain.model import Item, Kind, Status
+from bot.domain.model import ChannelKey, Item, Kind, Status
+from bot.domain.plan import HealthReport
 from bot.messages import Reply, Section
+from bot.services.plan import ItemPlan
 from bot.text.parsing import mention
 from bot.views.items import card
 
 
-def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
-    """What waits on one person across channels, with each item's buttons."""
+def home(
+    items: list[Item],
+    user: str,
+    tz: str,
+    now: datetime,
+    healths: Mapping[tuple[ChannelKey, str], HealthReport] | None = None,
+) -> Reply:
+    """What waits on one person across channels, with each item's buttons; the milestones
+    they own with their health (``healths``: by channel and ref)."""
+    healths = healths or {}
     soon = now + timedelta(days=7)
     groups: list[tuple[str, list[Item]]] = [
         ("Blockers you own", [i for i in items if i.kind is Kind.BLOCKER and i.owner == user]),
@@ -36,11 +47,23 @@ def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
                 if i.kind is Kind.RISK and i.owner == user and i.due_at and i.due_at <= soon
             ],
         ),
+        (
+            "Milestones you own",
+            [i for i in items if i.kind is Kind.MILESTONE and i.owner == user],
+        ),
     ]
+
+    def place(i: Item) -> ItemPlan | None:
+        report = healths.get((i.channel, str(i.ref)))
+        return ItemPlan(health=report) if report is not None else None
+
     sections = tuple(
         Section(
             f"{heading} ({len(group)})",
-            cards=tuple(dataclasses.replace(card(i, tz, now), channel=i.channel) for i in group),
+            cards=tuple(
+                dataclasses.replace(card(i, tz, now, plan=place(i)), channel=i.channel)
+                for i in group
+            ),
         )
         for heading, group in groups
     )

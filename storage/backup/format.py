@@ -16,7 +16,8 @@ table of ``storage.tables`` to one of the two):
 
 - ``channels``: a channel's ``settings`` (:func:`settings_record`): time zone, leads, nudges,
   work week and hours, when the last digest was posted, and the days off: ``holidays`` (the
-  public holiday calendar, e.g. ``DE-BY``) and ``days_off`` (further local dates off). Its
+  public holiday calendar, e.g. ``DE-BY``) and ``days_off`` (further local dates off), and
+  ``link_patterns`` (tracker key prefix -> address with ``{}`` for the key). Its
   ``created_at`` is not kept: a restore sets it to the restore time.
 - ``schedules``: a channel's ``schedules`` (:func:`schedule_record`), every named standup and
   every digest schedule. A named standup's name (kept in ``kind`` as ``standup:retro``) is
@@ -24,8 +25,10 @@ table of ``storage.tables`` to one of the two):
   optional members, observers, mentions, ``dm local`` and the members' own time zones, and
   the every-other-week and monthly rules (``every_weeks``, ``week_anchor``, ``nth``,
   ``month_day``).
-- ``items`` and ``item_events``: ``items`` and each item's ``events``; ``ref_counters`` is
-  worked out again from the restored refs.
+- ``items`` and ``item_events``: ``items`` and each item's ``events``, milestones (kind
+  ``milestone``, refs ``M-1``) among them; each item's ``milestone`` (the ref of the milestone
+  it is part of), ``depends_on`` (refs it waits for) and ``links`` (tracker keys and URLs);
+  ``ref_counters`` is worked out again from the restored refs.
 - Not in it: scheduler state, which a restore starts afresh from the schedules: ``runs`` (the
   run ledger, with each run's built message and ``reason``, e.g. the day off a skipped run
   fell on), ``standups`` (opened standups, with the ``options`` copied at opening) and
@@ -64,9 +67,9 @@ __all__ = [
 
 #: Where each table of ``storage.tables`` is in the document.
 BACKED_UP_TABLES: Mapping[str, str] = {
-    "channels": "channels[].settings (with holidays and days_off)",
+    "channels": "channels[].settings (with holidays, days_off and link_patterns)",
     "schedules": "channels[].schedules (the options column spelled out)",
-    "items": "channels[].items",
+    "items": "channels[].items (with milestone, depends_on and links)",
     "item_events": "channels[].items[].events",
     "ref_counters": "worked out from the restored refs",
 }
@@ -101,6 +104,7 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "last_digest_at": _iso(settings.last_digest_at),
         "holidays": settings.holidays,
         "days_off": list(settings.days_off),
+        "link_patterns": dict(settings.link_patterns),
     }
 
 

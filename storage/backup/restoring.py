@@ -145,6 +145,7 @@ async def _restore_channel(
                 last_digest_at=settings.last_digest_at,
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
+                link_patterns=dict(settings.link_patterns) or None,
             )
             .returning(channels.c.id)
         )

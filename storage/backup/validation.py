@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column
 
+from bot.domain import plan
 from bot.domain.model import (
     DEFAULT_QUESTIONS,
     REMINDERS,
@@ -65,6 +66,7 @@ STATUSES: Mapping[Kind, tuple[Status, ...]] = {
         Status.REJECTED,
         Status.WITHDRAWN,
     ),
+    Kind.MILESTONE: (Status.OPEN, Status.DONE, Status.WITHDRAWN),
 }
 STANDUP_MODES = ("thread", "dm")
 
@@ -320,7 +322,30 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         last_digest_at=obj.when("last_digest_at"),
         holidays=_holiday_calendar(obj, "holidays"),
         days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
+        link_patterns=_link_patterns(obj),
     )
+
+
+def _link_patterns(obj: _Object) -> dict[str, str]:
+    found = obj.text_map("link_patterns")
+    for prefix, pattern in found.items():
+        try:
+            plan.parse_pattern(prefix, pattern)
+        except plan.LinkError as e:
+            raise obj.fail("link_patterns", f"{_shown(prefix)}: {e}") from None
+    return found
+
+
+def _ref_problem(text: str) -> str | None:
+    return None if Ref.parse(text) is not None else f"{_shown(text)} is not a ref such as B-7"
+
+
+def _link_problem(text: str) -> str | None:
+    try:
+        plan.parse_tracker_link(text)
+    except plan.LinkError as e:
+        return str(e)
+    return None
 
 
 _HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")
@@ -484,9 +509,20 @@ def _item(channel: ChannelKey, obj: _Object) -> tuple[Item, tuple[Event, ...]]:
         nudge_count=obj.integer("nudge_count", low=0, high=_INT_MAX, default=0) or 0,
         last_nudged_at=obj.when("last_nudged_at"),
         snoozed_until=obj.when("snoozed_until"),
+        milestone=_milestone(obj),
+        depends_on=obj.texts("depends_on", (), _ref_problem),
+        links=obj.texts("links", (), _link_problem),
     )
     events = tuple(_event(e) for e in obj.objects("events", required=True))
     return item, events
+
+
+def _milestone(obj: _Object) -> str | None:
+    value = obj.text("milestone", column=items.c.milestone)
+    ref = Ref.parse(value) if value is not None else None
+    if value is not None and (ref is None or ref.kind is not Kind.MILESTONE):
+        raise obj.fail("milestone", f"{_shown(value)} is not a milestone's ref such as M-1")
+    return value
 
 
 def _channel(obj: _Object) -> ChannelBackup:

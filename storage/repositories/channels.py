@@ -35,6 +35,7 @@ _SETTINGS = select(
     channels.c.last_digest_at,
     channels.c.holidays,
     channels.c.days_off,
+    channels.c.link_patterns,
 ).where(*KEY_MATCHES)
 
 
@@ -78,6 +79,7 @@ class SqlChannelRepository(SessionRepository):
                 last_digest_at=settings.last_digest_at,
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
+                link_patterns=dict(settings.link_patterns) or None,
             )
         )
 
