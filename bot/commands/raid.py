@@ -24,6 +24,7 @@ from bot.services import items as svc
 from bot.services import plan as plan_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.markup import typed_link
 from bot.text.parsing import (
     canonical_mentions,
     did_you_mean,
@@ -929,6 +930,7 @@ async def _links(ctx: Context, value: str) -> Reply:
             usage=LINKS_HELP,
         )
     prefix, sep, pattern = value.partition("=")
+    pattern = typed_link(pattern)
     if not sep or not prefix.strip() or not pattern.strip():
         raise UsageError("Write the prefix, `=`, then the address.", usage=LINKS_HELP)
     try:

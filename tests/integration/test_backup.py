@@ -58,6 +58,12 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
         " because sales needs leads in CRM",
     ),
     ("ana", "/change Drop the legacy export impact scope small @sponsor"),
+    ("ana", "/raid settings links JIRA=https://acme.atlassian.net/browse/{}"),
+    ("ana", "/milestone Design approved due 15 Jan @raj link JIRA-9"),
+    ("ana", "/raid link B-2 M-1"),
+    ("ana", "/raid link B-2 depends-on B-1"),
+    ("ana", "/raid link B-2 https://github.com/acme/app/issues/12"),
+    ("ana", "/raid due M-1 22 Jan"),
     ("dana", "/raid resolve B-1 firewall rule merged"),
     ("ana", "/raid note B-2 asked NetOps again — “soon”"),
     ("ana", "/raid assign B-2 @raj"),
@@ -522,7 +528,8 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "kind",
         _set(f"{ITEM}.kind", "bug"),
-        "channels[0].items[0].kind: 'bug' is not a kind (blocker, risk, decision, change)",
+        "channels[0].items[0].kind: 'bug' is not a kind "
+        "(blocker, risk, decision, change, milestone)",
     ),
     ("no kind", _drop(f"{ITEM}.kind"), "channels[0].items[0].kind: missing"),
     (
@@ -658,7 +665,8 @@ def test_channel_exports_keep_their_item_keys() -> None:
         "ref", "kind", "status", "title", "details", "reporter", "owner", "due", "waiting_on",
         "resolution", "likelihood", "impact", "score", "response", "mitigation", "outcome",
         "rationale", "impacts", "approvers", "decision_note", "decided_by", "decided_at",
-        "linked_ref", "source_url", "created_at", "updated_at", "events",
+        "linked_ref", "milestone", "depends_on", "links", "source_url", "created_at",
+        "updated_at", "events",
     ]  # fmt: skip
     complete = item_record(full_item(Kind.RISK), [], complete=True)
     assert list(complete) == [*record, "nudge_count", "last_nudged_at", "snoozed_until"]
