@@ -241,3 +241,27 @@ async def test_help_and_usage_mention_milestones(chat: Chat) -> None:
     assert "link: an item joins a milestone" in everything
     usage = await chat.say("/milestone help")
     assert "Usage: /milestone <title> [due <date>]" in usage.text
+
+
+async def test_an_exported_register_with_milestones_imports_again(chat: Chat) -> None:
+    await chat.say("/milestone Design approved due 15 Jan @dana")
+    await chat.say("/milestone Beta shipped due Dec 18")
+    await chat.say("/raid resolve M-2")
+    exported = await chat.core.export_channel(chat.channel, "csv")
+    chat.channel = ChannelKey("console", "local", "copy")
+    request_text = exported.content
+    from bot.messages import Request
+
+    reply = await chat.core.handle(
+        Request(
+            chat.channel,
+            "ana",
+            command="raid",
+            text="import register.csv apply",
+            attachments={"register.csv": request_text},
+        )
+    )
+    assert reply.tone is not Tone.ERROR, reply.text
+    copied = {str(i.ref): i for i in chat.items(Kind.MILESTONE) if i.channel == chat.channel}
+    assert copied["M-1"].status is Status.OPEN and copied["M-1"].due_at is not None
+    assert copied["M-2"].status is Status.DONE
