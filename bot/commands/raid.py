@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.commands import calls
-from bot.domain import kinds
+from bot.domain import kinds, rules
 from bot.domain.limits import MAX_TITLE_CHARS, check_length
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
 from bot.domain.schedules import describe_days, parse_days
@@ -517,6 +517,7 @@ _FORM_CHECKS: Mapping[str, Callable[[Context, Item], None]] = {
     "due": svc.check_due,
     "decide": svc.check_decide,
     "reject": svc.check_reject,
+    "defer": lambda ctx, item: rules.check_defer(ctx.user, item, ctx.settings),
 }
 
 
