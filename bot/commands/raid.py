@@ -820,6 +820,7 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         f"Work week: {describe_days(s.work_days)}",
                         f"Holidays: {s.holidays or 'none (`/raid settings holidays DE-BY`)'}",
                         *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
+                        *_project_state(ctx),
                     ),
                 ),
             ),
@@ -863,6 +864,19 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         "`holidays`.",
         usage=usage,
     )
+
+
+def _project_state(ctx: Context) -> list[str]:
+    """The settings' line on the project's closure, when it is closing or closed."""
+    s = ctx.settings
+    if s.closed_at is not None:
+        by = f" by {mention(s.closed_by)}" if s.closed_by else ""
+        when = format_datetime(s.closed_at, ctx.timezone, ctx.now)
+        return [f"Project: closed {when}{by} (`/raid reopen-project` reopens it)"]
+    if s.closing_since is not None:
+        when = format_datetime(s.closing_since, ctx.timezone, ctx.now)
+        return [f"Project: closing since {when} (`/raid close-out`)"]
+    return []
 
 
 WORKWEEK_HELP = "Say the working days, e.g. `/raid settings workweek mon-fri` or `sun-thu`."

@@ -58,6 +58,8 @@ async def test_close_out_lists_what_blocks_closing_with_a_defer_button(chat: Cha
     assert "Lessons learned (0)" in text
     assert "`/raid close-out finish` posts the final report and closes the channel." in text
     assert chat.store.state.settings[chat.channel].closing_since == chat.clock.now()
+    shown = render_text(await chat.say("/raid settings"))
+    assert "Project: closing since Wed 25 Nov 10:00 CET (`/raid close-out`)" in shown
 
     again = await chat.say("/raid close-out")
     assert again.text.startswith("Close-out (started Wed 25 Nov): 4 items still block")
@@ -208,6 +210,8 @@ async def test_finish_posts_the_final_report_and_closes_the_channel(chat: Chat) 
     assert "# RAID register of #proj" in body  # the full Markdown export follows
     settings = chat.store.state.settings[chat.channel]
     assert settings.closed_at == chat.clock.now() and settings.closed_by == "ana"
+    shown = render_text(await chat.say("/raid settings"))
+    assert "Project: closed Wed 25 Nov 10:00 CET by @ana (`/raid reopen-project`" in shown
 
 
 async def _closed(chat: Chat) -> None:
