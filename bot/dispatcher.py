@@ -254,7 +254,8 @@ class Core:
             await uow.commit()
         if ctx.finish is not None:
             reply = await ctx.finish()
-        if command in ("standup", "digest") and self.on_schedule_change is not None:
+        wakes = command in ("standup", "digest") or getattr(call, "wakes_scheduler", False)
+        if wakes and self.on_schedule_change is not None:
             self.on_schedule_change()
         return reply
 
@@ -282,9 +283,11 @@ class Core:
             async with self.uow_factory() as uow:
                 items = await uow.items.active_in_workspace(platform, workspace)
                 healths = await plan.workspace_healths(uow, items, self.timetable, now, tz)
+                settings = await uow.channels.settings_of({i.channel for i in items})
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR)
-        return views.home(items, user, tz, now, healths)
+        closing = frozenset(k for k, found in settings.items() if found.closing_since)
+        return views.home(items, user, tz, now, closing, healths)
 
     async def autocomplete(
         self, channel: ChannelKey, typed: str, limit: int = 25

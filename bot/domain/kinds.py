@@ -38,6 +38,8 @@ FIELD_LABELS: Mapping[str, str] = {
     "milestone": "milestone",
     "depends_on": "depends on",
     "links": "tracker links",
+    "revisit_at": "revisit",
+    "deferred_reason": "deferred because",
 }
 
 LEVEL_CHOICES = tuple((str(n), f"{n} – {LEVEL_NAMES[n]}") for n in range(1, 6))

@@ -34,6 +34,7 @@ class Health(StrEnum):
     AT_RISK = "at risk"
     MISSED = "missed"
     WITHDRAWN = "withdrawn"
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def milestone_health(
         return HealthReport(Health.DONE)
     if milestone.status is Status.WITHDRAWN:
         return HealthReport(Health.WITHDRAWN)
+    if milestone.status is Status.DEFERRED:
+        return HealthReport(Health.DEFERRED)
     if milestone.due_at is not None and milestone.due_at <= now:
         return HealthReport(Health.MISSED, ("its date has passed",))
     reasons: list[str] = []

@@ -73,6 +73,8 @@ def item_record(item: Item, events: list[Event], *, complete: bool = False) -> d
         "milestone": item.milestone,
         "depends_on": list(item.depends_on),
         "links": list(item.links),
+        "revisit_at": _iso(item.revisit_at),
+        "deferred_reason": item.deferred_reason,
         "source_url": item.source_url,
         "created_at": _iso(item.created_at),
         "updated_at": _iso(item.updated_at),

@@ -309,6 +309,8 @@ def _details(item: Item, w: Writer) -> list[tuple[str, str]]:
         ("Milestone", item.milestone or ""),
         ("Depends on", ", ".join(item.depends_on)),
         ("Tracker", w.links(item)),
+        ("Revisit", w.date(item.revisit_at)),
+        ("Deferred because", w.text(item.deferred_reason)),
         ("Reported", f"by {w.person(item.reporter)}, {w.date(item.created_at)}"),
     ]
     return [(label, value) for label, value in rows if value]
@@ -375,6 +377,8 @@ def _json_item(item: Item, events: list[Event], w: Writer) -> dict[str, Any]:
             {"link": link, "url": plan.tracker_url(link, w.patterns)} for link in item.links
         ],
         "health": w.health(item) or None,
+        "revisit": w.iso(item.revisit_at),
+        "deferred_reason": text(item.deferred_reason),
         "details": text(item.details),
         "reported_by": w.person(item.reporter),
         "reported_at": w.iso(item.created_at),

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from bot.domain.model import ChannelKey, Item, Kind, Status
 from bot.domain.plan import HealthReport
-from bot.messages import Reply, Section
+from bot.messages import Card, Reply, Section
 from bot.services.plan import ItemPlan
 from bot.text.parsing import mention
-from bot.views.items import card
+from bot.views.items import card, defer_action
 
 
 def home(
@@ -19,10 +19,13 @@ def home(
     user: str,
     tz: str,
     now: datetime,
+    closing: frozenset[ChannelKey] = frozenset(),
     healths: Mapping[tuple[ChannelKey, str], HealthReport] | None = None,
 ) -> Reply:
-    """What waits on one person across channels, with each item's buttons; the milestones
-    they own with their health (``healths``: by channel and ref)."""
+    """What waits on one person across channels, with each item's buttons. In a channel
+    whose project is closing (``closing``), each item also offers Defer and is counted under
+    "Blocking a close-out". The milestones they own show their health (``healths``: by
+    channel and ref)."""
     healths = healths or {}
     soon = now + timedelta(days=7)
     groups: list[tuple[str, list[Item]]] = [
@@ -57,16 +60,27 @@ def home(
         report = healths.get((i.channel, str(i.ref)))
         return ItemPlan(health=report) if report is not None else None
 
+    def shown(item: Item) -> Card:
+        c = dataclasses.replace(card(item, tz, now, plan=place(item)), channel=item.channel)
+        if item.channel in closing:
+            c = dataclasses.replace(c, actions=(*c.actions, defer_action(item)))
+        return c
+
     sections = tuple(
-        Section(
-            f"{heading} ({len(group)})",
-            cards=tuple(
-                dataclasses.replace(card(i, tz, now, plan=place(i)), channel=i.channel)
-                for i in group
-            ),
-        )
+        Section(f"{heading} ({len(group)})", cards=tuple(shown(i) for i in group))
         for heading, group in groups
     )
+    mine = {id(i) for _, group in groups for i in group}
+    blocking = [i for i in items if i.channel in closing and id(i) in mine]
+    if blocking:
+        lines = tuple(f"{i.ref} {i.title} (in <#{i.channel.channel}>)" for i in blocking)
+        sections = (
+            Section(
+                f"Blocking a close-out ({len(blocking)}): resolve, withdraw or defer each",
+                lines,
+            ),
+            *sections,
+        )
     total = sum(len(group) for _, group in groups)
     text = (
         f"{total} item{'s' if total != 1 else ''} wait on {mention(user)}."

@@ -28,7 +28,11 @@ table of ``storage.tables`` to one of the two):
 - ``items`` and ``item_events``: ``items`` and each item's ``events``, milestones (kind
   ``milestone``, refs ``M-1``) among them; each item's ``milestone`` (the ref of the milestone
   it is part of), ``depends_on`` (refs it waits for) and ``links`` (tracker keys and URLs);
-  ``ref_counters`` is worked out again from the restored refs.
+  ``ref_counters`` is worked out again from the restored refs. A deferred item keeps its
+  ``revisit_at`` and ``deferred_reason``.
+- ``lessons``: a channel's ``lessons`` learned (``/raid lesson``): author, text and when. The
+  channel's close-out is in its ``settings``: ``closing_since``, ``closed_at`` and
+  ``closed_by`` (a closed project stays closed after a restore).
 - Not in it: scheduler state, which a restore starts afresh from the schedules: ``runs`` (the
   run ledger, with each run's built message and ``reason``, e.g. the day off a skipped run
   fell on), ``standups`` (opened standups, with the ``options`` copied at opening) and
@@ -47,7 +51,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.model import ChannelSettings, Schedule
+from bot.domain.model import ChannelSettings, Lesson, Schedule
 from bot.ports import UnitOfWork
 from bot.services.export import item_record
 from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
@@ -59,6 +63,7 @@ __all__ = [
     "NOT_BACKED_UP_TABLES",
     "encode_backup",
     "export_all",
+    "lesson_record",
     "schedule_record",
     "settings_record",
     "snapshot_uow_factory",
@@ -72,6 +77,7 @@ BACKED_UP_TABLES: Mapping[str, str] = {
     "items": "channels[].items (with milestone, depends_on and links)",
     "item_events": "channels[].items[].events",
     "ref_counters": "worked out from the restored refs",
+    "lessons": "channels[].lessons",
 }
 #: The tables a backup leaves out, and why.
 NOT_BACKED_UP_TABLES: Mapping[str, str] = {
@@ -105,7 +111,14 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "holidays": settings.holidays,
         "days_off": list(settings.days_off),
         "link_patterns": dict(settings.link_patterns),
+        "closing_since": _iso(settings.closing_since),
+        "closed_at": _iso(settings.closed_at),
+        "closed_by": settings.closed_by,
     }
+
+
+def lesson_record(lesson: Lesson) -> dict[str, Any]:
+    return {"author": lesson.author, "text": lesson.text, "created_at": _iso(lesson.created_at)}
 
 
 def schedule_record(schedule: Schedule) -> dict[str, Any]:
@@ -160,6 +173,7 @@ async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
                 "items": [
                     item_record(i, events.get(i.stored_id, []), complete=True) for i in items
                 ],
+                "lessons": [lesson_record(x) for x in await uow.lessons.of_channel(channel)],
             }
         )
     return {

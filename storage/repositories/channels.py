@@ -36,6 +36,9 @@ _SETTINGS = select(
     channels.c.holidays,
     channels.c.days_off,
     channels.c.link_patterns,
+    channels.c.closing_since,
+    channels.c.closed_at,
+    channels.c.closed_by,
 ).where(*KEY_MATCHES)
 
 
@@ -80,6 +83,9 @@ class SqlChannelRepository(SessionRepository):
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
                 link_patterns=dict(settings.link_patterns) or None,
+                closing_since=settings.closing_since,
+                closed_at=settings.closed_at,
+                closed_by=settings.closed_by,
             )
         )
 

@@ -80,6 +80,8 @@ def item_values(item: Item) -> dict[str, Any]:
         "milestone": item.milestone,
         "depends_on": list(item.depends_on) or None,
         "links": list(item.links) or None,
+        "revisit_at": item.revisit_at,
+        "deferred_reason": item.deferred_reason,
     }
 
 
@@ -120,6 +122,8 @@ def item_from_row(channel: ChannelKey, row: RowMapping) -> Item:
         milestone=row.get("milestone"),
         depends_on=tuple(row.get("depends_on") or ()),
         links=tuple(row.get("links") or ()),
+        revisit_at=row.get("revisit_at"),
+        deferred_reason=row.get("deferred_reason"),
     )
 
 
@@ -151,6 +155,9 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         holidays=row.get("holidays"),
         days_off=tuple(row.get("days_off") or ()),
         link_patterns=dict(row.get("link_patterns") or {}),
+        closing_since=row.get("closing_since"),
+        closed_at=row.get("closed_at"),
+        closed_by=row.get("closed_by"),
     )
 
 

@@ -6,8 +6,8 @@ channel keeps the address patterns of its tracker keys (``channels.link_patterns
 Expand-only: four nullable columns. The previous release neither reads nor writes them and
 keeps working on this schema (it shows a milestone's ``M-`` items as it can, and no links).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): four nullable columns; the release before keeps working.
