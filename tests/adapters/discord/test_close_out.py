@@ -13,7 +13,15 @@ from tests.adapters.discord.conftest import (
     is_ephemeral,
     place,
 )
-from tests.adapters.discord.fake_discord import APP_ID, FakeDiscord, opt, slash
+from tests.adapters.discord.fake_discord import (
+    APP_ID,
+    FakeDiscord,
+    click,
+    custom_ids,
+    modal_submit,
+    opt,
+    slash,
+)
 
 
 def _project_schema(fake: FakeDiscord) -> dict[str, Any]:
@@ -79,3 +87,26 @@ async def test_defer_lesson_finish_and_reopen_through_discord(
 
     reopened = await discord_api.message(slash(place(), "project reopen-project"))
     assert reopened["content"].startswith("The project is open again")
+
+
+async def test_the_checklists_defer_button_opens_a_modal_that_defers(
+    bot: DiscordAdapter, discord_api: Driver, fake: FakeDiscord
+) -> None:
+    await discord_api.message(slash(place(), "blocker", [opt("title", "Waiting on creds")]))
+    checklist = await discord_api.message(slash(place(), "project close-out"))
+    assert "rl:a:defer:B-1" in custom_ids(checklist)
+    modal = await discord_api.answer(click(place(), checklist, "rl:a:defer:B-1"))
+    assert [c["label"] for c in modal["data"]["components"]] == [
+        "Revisit on",
+        "Why it is deferred",
+    ]
+    await discord_api.answer(
+        modal_submit(
+            place(),
+            "rl:f:defer:B-1",
+            {"until": "in 2 weeks", "reason": "NetOps freeze"},
+            message=checklist,
+        )
+    )
+    listed = await discord_api.answer(slash(place(), "raid list", [opt("include_closed", True, 5)]))
+    assert "deferred · revisit" in listed["data"]["embeds"][0]["description"]
