@@ -86,7 +86,7 @@ async def link(ctx: Context, call: calls.Link) -> Reply:
     else:
         done = await plan_svc.add_tracker_link(ctx, item, call.target)
     shown = [done.item] if done.other is None else [done.item, done.other]
-    reply = await changed(ctx, "Linked", *shown)
+    reply = await changed(ctx, "Linked", *shown, related=True)
     first = reply.text.split("\n", 1)
     rest = f"\n{first[1]}" if len(first) > 1 else ""
     return Reply(

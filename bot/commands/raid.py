@@ -127,13 +127,16 @@ def _mentions(options: Options, *names: str) -> str:
     return " ".join(dict.fromkeys(mention(i) for i in ids if i))
 
 
-async def changed(ctx: Context, verb: str, *items: Item) -> Reply:
+async def changed(ctx: Context, verb: str, *items: Item, related: bool = False) -> Reply:
     """The channel's reply to a change of ``items``: their cards, with the first date of
     those whose date has moved and their place in the plan. When an item others depend on
     is finished (resolved, closed, decided, implemented, done, withdrawn), the owners of
-    those others are told in the same message."""
+    those others are told in the same message. Who depends on each item (``Needed by``) is
+    read when it matters: an item finished, a milestone (its health), or ``related`` (a
+    change of the links themselves); other changes spare the channel read."""
     firsts = await svc.baselines(ctx, items, just_changed=True)
-    places = await plan_svc.plans(ctx, items)
+    read = related or any(not i.active or i.kind is Kind.MILESTONE for i in items)
+    places = await plan_svc.plans(ctx, items, fresh=not read)
     reply = changed_reply(verb, ctx.timezone, ctx.now, *items, baselines=firsts, plans=places)
     for item in items:
         place = places.get(item.stored_id)

@@ -108,9 +108,9 @@ async def milestones_not_done(uow: UnitOfWork, channel: ChannelKey) -> list[Item
 
 async def plans(ctx: Context, items: Sequence[Item], *, fresh: bool = False) -> dict[int, ItemPlan]:
     """Item id -> its place in the plan, for cards: one read of the channel's open items
-    (a milestone's health and items, and who depends on each). ``fresh``: the items were
-    just logged, so nothing depends on them yet: the read is left out unless one is a
-    milestone."""
+    (a milestone's health and items, and who depends on each). ``fresh``: who depends on
+    the items is not asked (they were just logged, or the change does not concern it): the
+    read is left out unless one is a milestone."""
     return await read_plans(
         ctx.uow, ctx.settings, ctx.timetable, ctx.now, ctx.timezone, items, fresh=fresh
     )

@@ -75,6 +75,7 @@ OPEN_DECISION = _item(Kind.DECISION, 1, milestone="M-1", status=Status.PENDING)
         (_milestone(2), [RESOLVED_BLOCKER], Health.ON_TRACK, None),
         (_milestone(2), [], Health.ON_TRACK, None),
         (_milestone(30, Status.WITHDRAWN), [OPEN_BLOCKER], Health.WITHDRAWN, None),
+        (_milestone(-1, Status.DEFERRED), [OPEN_BLOCKER], Health.DEFERRED, None),
     ],
     ids=[
         "done",
@@ -95,6 +96,7 @@ OPEN_DECISION = _item(Kind.DECISION, 1, milestone="M-1", status=Status.PENDING)
         "two days away, nothing open",
         "two days away, no items",
         "withdrawn",
+        "deferred (close-out): not missed",
     ],
 )
 def test_milestone_health(

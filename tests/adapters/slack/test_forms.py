@@ -173,3 +173,27 @@ async def test_slow_submission_is_acked_in_time_and_answered_after(
     assert "Still working on it" in blocks_text(body["view"]["blocks"])
     post = await slack.last("chat.postMessage")
     assert "*B-1*  Slow save" in blocks_text(post.body["blocks"])
+
+
+async def test_milestone_form_plans_it_and_refuses_an_unsafe_link(slack: Harness) -> None:
+    view = await open_form(slack, "/milestone")
+    assert view["callback_id"] == "new:milestone"
+    assert view["title"]["text"] == "Plan a milestone"
+    assert elements(view) == {
+        "title": "plain_text_input",
+        "due": "plain_text_input",
+        "owner": "users_select",
+        "links": "plain_text_input",
+        "details": "plain_text_input",
+    }
+    status, body = await submit(slack, view, {"title": "Go live", "links": "javascript:alert(1)"})
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["links"]
+    assert slack.items() == []
+    status, body = await submit(
+        slack, view, {"title": "Go live", "due": "friday", "owner": "U2", "links": "OPS-7"}
+    )
+    assert (status, body) == (200, {})
+    post = await slack.last("chat.postMessage")
+    assert "*M-1*  Go live" in blocks_text(post.body["blocks"])
+    milestone = slack.item("M-1")
+    assert (milestone.owner, milestone.links) == ("U2", ("OPS-7",))
