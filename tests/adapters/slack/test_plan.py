@@ -46,8 +46,9 @@ async def test_dependency_and_tracker_links_through_slack(slack: Harness) -> Non
 
     # Slack sends a typed address wrapped as a link; it is kept as the address itself
     await slack.command("/raid", "settings links JIRA=&lt;https://acme.atlassian.net/browse/{}&gt;")
+    await slack.last("chat.postMessage", 4)  # settings changes are said in the channel
     await slack.command("/raid", "link B-1 <https://github.com/acme/app/issues/12>")
-    await slack.last("chat.postMessage", 4)
+    await slack.last("chat.postMessage", 5)
     assert slack.item("B-1").links == ("https://github.com/acme/app/issues/12",)
 
     _, _, refused_to = await slack.command("/raid", "link B-1 <https://evil.example|Approve>")
@@ -56,5 +57,5 @@ async def test_dependency_and_tracker_links_through_slack(slack: Harness) -> Non
     assert slack.item("B-1").links == ("https://github.com/acme/app/issues/12",)
 
     await slack.command("/raid", "resolve B-1 back up")
-    resolved = await slack.last("chat.postMessage", 5)
+    resolved = await slack.last("chat.postMessage", 6)
     assert "<@U3>: B-2 was waiting for B-1, which is resolved." in resolved.body["text"]
