@@ -190,6 +190,12 @@ class ScheduleRepository(Protocol):
 
     async def get_by_id(self, schedule_id: int) -> Schedule | None: ...
 
+    async def preload(self, schedule_ids: Iterable[int]) -> None:
+        """Read these schedules in one go: ``get_by_id`` answers them without asking the
+        database again for the rest of the unit of work (one that saves, reschedules or
+        removes a schedule reads it anew)."""
+        ...
+
     async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
         """Every schedule of the channel (default and named), default ones first."""
         ...
@@ -228,6 +234,14 @@ class ScheduleRepository(Protocol):
         """Move a claimed schedule on: its next run, and the skip dates still ahead."""
         ...
 
+    async def reschedule_many(
+        self,
+        changes: Sequence[tuple[int, datetime | None, Sequence[str]]],
+        now: datetime,
+    ) -> None:
+        """:meth:`reschedule` for many schedules at once: (schedule id, next run, skip dates)."""
+        ...
+
     async def claim_runs(
         self, now: datetime, lease_until: datetime, limit: int = 50
     ) -> builtins.list[Run]:
@@ -262,6 +276,27 @@ class ScheduleRepository(Protocol):
         """Extend the lease of a run still held by its claim number ``attempt`` (sending, with
         that many attempts), and record ``send_started_at`` if given. False, and nothing
         written, when the run is no longer that attempt's: another worker took it over."""
+        ...
+
+    async def renew_leases(
+        self,
+        held: Sequence[tuple[int, int]],
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> builtins.set[int]:
+        """:meth:`renew_lease` for many runs at once, given as (run id, attempt); the ids of
+        the runs still held (the others are left alone)."""
+        ...
+
+    async def save_messages(
+        self, messages: Sequence[tuple[int, Outgoing]], built_at: datetime
+    ) -> None:
+        """:meth:`save_message` for many runs at once: (run id, message)."""
+        ...
+
+    async def finish_runs(self, results: Sequence[tuple[int, RunStatus, str | None]]) -> None:
+        """:meth:`finish_run` for many runs at once: (run id, status, result ref or None)."""
         ...
 
     async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:

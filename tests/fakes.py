@@ -274,6 +274,9 @@ class _Schedules:
     async def get_by_id(self, schedule_id: int) -> Schedule | None:
         return self.s.schedules.get(schedule_id)
 
+    async def preload(self, schedule_ids: Iterable[int]) -> None:
+        pass  # get_by_id reads memory anyway
+
     async def of_channel(self, channel: ChannelKey) -> list[Schedule]:
         mine = [s for s in self.s.schedules.values() if s.channel == channel]
         return sorted(mine, key=lambda s: (s.kind.value, s.name or ""))
@@ -321,6 +324,14 @@ class _Schedules:
                 self.s.schedules[key] = dataclasses.replace(
                     schedule, next_run_at=next_run_at, skip_dates=tuple(skip_dates), updated_at=now
                 )
+
+    async def reschedule_many(
+        self,
+        changes: Sequence[tuple[int, datetime | None, Sequence[str]]],
+        now: datetime,
+    ) -> None:
+        for schedule_id, next_run_at, skip_dates in changes:
+            await self.reschedule(schedule_id, next_run_at, skip_dates, now)
 
     async def claim_runs(self, now: datetime, lease_until: datetime, limit: int = 50) -> list[Run]:
         claimed = []
@@ -376,6 +387,29 @@ class _Schedules:
             run, lease_until=lease_until, send_started_at=send_started_at or run.send_started_at
         )
         return True
+
+    async def renew_leases(
+        self,
+        held: Sequence[tuple[int, int]],
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> set[int]:
+        return {
+            run_id
+            for run_id, attempt in held
+            if await self.renew_lease(run_id, attempt, lease_until, send_started_at=send_started_at)
+        }
+
+    async def save_messages(
+        self, messages: Sequence[tuple[int, Outgoing]], built_at: datetime
+    ) -> None:
+        for run_id, message in messages:
+            await self.save_message(run_id, message, built_at)
+
+    async def finish_runs(self, results: Sequence[tuple[int, RunStatus, str | None]]) -> None:
+        for run_id, status, ref in results:
+            await self.finish_run(run_id, status, ref or self.s.runs[run_id].result_ref)
 
     async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
         self.s.messages[run_id] = message
