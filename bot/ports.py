@@ -330,6 +330,11 @@ class ScheduleRepository(Protocol):
         Returns the stored standup and whether this call created it."""
         ...
 
+    async def open_standups(self, drafts: Sequence[Standup]) -> builtins.list[tuple[Standup, bool]]:
+        """:meth:`open_standup` for many standups at once, answered in their order (of two
+        drafts for one schedule and local date, the first creates it)."""
+        ...
+
     async def get_standup(self, standup_id: int) -> Standup | None: ...
 
     async def latest_standup(
@@ -347,6 +352,10 @@ class ScheduleRepository(Protocol):
     async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
         """Remember where the standup of ``schedule_id`` on ``local_date`` was posted (its
         reminders go to that thread); a standup that has a message keeps it."""
+        ...
+
+    async def set_standup_messages(self, posted: Sequence[tuple[int, str, str]]) -> None:
+        """:meth:`set_standup_message` for many: (schedule id, local date, message ref)."""
         ...
 
     async def save_answer(self, answer: StandupAnswer) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from bot.domain.model import (
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import ZoneTimetable, local_date, rule_of, within_hours
+from bot.domain.schedules import Recurrence, ZoneTimetable, local_date, rule_of, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
 from bot.ports import (
@@ -125,6 +126,12 @@ RunHandler = Callable[[UnitOfWork, Run, datetime], Awaitable[Outgoing | None]]
 #: What sending a run changes, in the transaction that marks it done: (unit of work, the run
 #: with its ``built_at``, the platform's message ref, when it was sent).
 RunDone = Callable[[UnitOfWork, Run, str | None, datetime], Awaitable[None]]
+#: Builds the messages of many runs of one kind in one unit of work, by run key.
+RunsHandler = Callable[
+    [UnitOfWork, Sequence[Run], datetime], Awaitable[Mapping[str, Outgoing | None]]
+]
+#: What sending many runs of one kind changed: (run, message ref, when it was sent) each.
+RunsDone = Callable[[UnitOfWork, Sequence[tuple[Run, str | None, datetime]]], Awaitable[None]]
 #: On a retry of a run whose message is kept: is it still worth sending now?
 RunCheck = Callable[[UnitOfWork, Run, datetime], Awaitable[bool]]
 
@@ -158,6 +165,10 @@ class RunSteps:
     done: RunDone | None = None
     #: a retry sends the kept message only if this still says yes (None: always)
     still_due: RunCheck | None = None
+    #: builds many runs' messages at once (``Scheduler._build_ahead``; None: one by one)
+    build_many: RunsHandler | None = None
+    #: ``done`` for many runs at once (None: ``done`` for each)
+    done_many: RunsDone | None = None
 
 
 class Scheduler:
@@ -207,7 +218,12 @@ class Scheduler:
         self.handlers: dict[RunKind, RunSteps] = {
             RunKind.NUDGE: RunSteps(self._nudge, self._nudge_done, self._nudge_still_due),
             RunKind.DIGEST: RunSteps(self._digest, self._digest_done),
-            RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
+            RunKind.STANDUP_OPEN: RunSteps(
+                self._standup_open,
+                self._standup_open_done,
+                build_many=self._standup_open_many,
+                done_many=self._standup_open_done_many,
+            ),
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
             RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
@@ -288,9 +304,12 @@ class Scheduler:
             report.busy |= len(claimed) >= CLAIM_BATCH
             new: list[Run] = []
             moves: list[tuple[int, datetime | None, list[str]]] = []
+            # Many schedules share a rule ("weekdays at 09:30 in Europe/Berlin"): each next
+            # run is worked out once per claim.
+            next_run = functools.lru_cache(maxsize=1024)(self.timetable.next_run)
             for schedule in claimed:
                 report.claimed += 1
-                runs, upcoming = self._occurrences(schedule, now)
+                runs, upcoming = self._occurrences(schedule, now, next_run)
                 new += runs
                 today = local_date(now, schedule.timezone)
                 skip = [d for d in schedule.skip_dates if d >= today]
@@ -307,7 +326,9 @@ class Scheduler:
             report.runs_created += len(added)
             await uow.commit()
 
-    def _occurrences(self, s: Schedule, now: datetime) -> tuple[list[Run], datetime]:
+    def _occurrences(
+        self, s: Schedule, now: datetime, next_run: Callable[[Recurrence, datetime], datetime]
+    ) -> tuple[list[Run], datetime]:
         """Runs for every occurrence up to ``now`` (missed ones recorded), and the next run."""
         assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
         rule = rule_of(s)
@@ -315,11 +336,11 @@ class Scheduler:
         lead = standups.lead(s)
         occurrences = [s.next_run_at + lead]
         while len(occurrences) < 400:
-            following = self.timetable.next_run(rule, occurrences[-1])
+            following = next_run(rule, occurrences[-1])
             if following - lead > now:
                 break
             occurrences.append(following)
-        upcoming = self.timetable.next_run(rule, max(now + lead, occurrences[-1])) - lead
+        upcoming = next_run(rule, max(now + lead, occurrences[-1])) - lead
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
@@ -454,15 +475,15 @@ class Scheduler:
                     report.database_errors += 1
                     log.warning("database unavailable while building %s runs", len(chunk))
                     return
-                if failing is None:
+                if not failing:
                     break
-                chunk = [run for run in chunk if run is not failing]
+                chunk = [run for run in chunk if run not in failing]
 
     async def _build_chunk(
         self, chunk: Sequence[Run], now: datetime, report: TickReport
-    ) -> Run | None:
-        """Build ``chunk`` in one transaction; the run whose build raised (nothing is then
-        written), or None."""
+    ) -> list[Run]:
+        """Build ``chunk`` in one transaction; the runs whose build raised (nothing is then
+        written), or none."""
         built: dict[str, Outgoing | None] = {}
         off: dict[str, str] = {}
         async with self.uow_factory() as uow:
@@ -477,23 +498,34 @@ class Scheduler:
             await uow.schedules.preload(
                 int(run.payload["schedule_id"]) for run in mine if "schedule_id" in run.payload
             )
+            by_kind: dict[RunKind, list[Run]] = {}
             for run in mine:
+                if run.channel in settings and days_off.checked_at_fire_time(run):
+                    reason = self._day_off_reason(settings[run.channel], run)
+                    if reason is not None:
+                        await uow.schedules.finish_run(
+                            run.stored_id, RunStatus.SKIPPED, reason=reason
+                        )
+                        off[run.key] = reason
+                        continue
+                by_kind.setdefault(run.kind, []).append(run)
+            for kind, group in by_kind.items():
+                steps = self.handlers[kind]
                 try:
-                    if run.channel in settings and days_off.checked_at_fire_time(run):
-                        reason = self._day_off_reason(settings[run.channel], run)
-                        if reason is not None:
-                            await uow.schedules.finish_run(
-                                run.stored_id, RunStatus.SKIPPED, reason=reason
-                            )
-                            off[run.key] = reason
-                            continue
-                    outgoing = await self.handlers[run.kind].build(uow, run, now)
+                    if steps.build_many is not None:
+                        built.update(await steps.build_many(uow, group, now))
+                    else:
+                        for run in group:
+                            built[run.key] = await steps.build(uow, run, now)
                 except Unavailable:
                     raise
                 except Exception:
-                    log.debug("%s is built on its own: building it with others failed", run.key)
-                    return run
-                built[run.key] = outgoing and dataclasses.replace(outgoing, key=run.key)
+                    log.debug("%s runs are built one by one: building them together failed", kind)
+                    return group
+            built = {
+                key: outgoing and dataclasses.replace(outgoing, key=key)
+                for key, outgoing in built.items()
+            }
             await uow.schedules.save_messages(
                 [(run.stored_id, out) for run in mine if (out := built.get(run.key)) is not None],
                 now,
@@ -509,7 +541,7 @@ class Scheduler:
                 self._unsent.remove(run)
             else:
                 self._prebuilt[run.key] = _Prebuilt(built[run.key])
-        return None
+        return []
 
     # --- 3b. the delivery journal: starts and ends of sends, written together ----------------
 
@@ -562,10 +594,19 @@ class Scheduler:
                     await uow.schedules.finish_runs(
                         [(end.run.stored_id, end.status, end.ref) for end in ends]
                     )
+                sent: dict[RunKind, list[tuple[Run, str | None, datetime]]] = {}
                 for end in ends:
-                    done = self.handlers[end.run.kind].done
-                    if end.status is RunStatus.DONE and done is not None:
-                        await done(uow, end.run, end.ref, end.at or self.clock.now())
+                    if end.status is RunStatus.DONE:
+                        sent.setdefault(end.run.kind, []).append(
+                            (end.run, end.ref, end.at or self.clock.now())
+                        )
+                for kind, group in sent.items():
+                    steps = self.handlers[kind]
+                    if steps.done_many is not None:
+                        await steps.done_many(uow, group)
+                    elif steps.done is not None:
+                        for run, ref, at in group:
+                            await steps.done(uow, run, ref, at)
                 held: set[int] = set()
                 if starts:
                     now = self.clock.now()
@@ -830,7 +871,20 @@ class Scheduler:
         await digests.delivered(uow, run.channel, run.built_at or at)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        opened = await standups.open_run(uow, run, now, self._member_zones)
+        return self._opening(run, await standups.open_run(uow, run, now, self._member_zones), now)
+
+    async def _standup_open_many(
+        self, uow: UnitOfWork, runs: Sequence[Run], now: datetime
+    ) -> dict[str, Outgoing | None]:
+        opened = await standups.open_runs(uow, runs, now, self._member_zones)
+        return {run.key: self._opening(run, opened[run.key], now) for run in runs}
+
+    async def _standup_open_done_many(
+        self, uow: UnitOfWork, sent: Sequence[tuple[Run, str | None, datetime]]
+    ) -> None:
+        await standups.delivered_many(uow, [(run, ref) for run, ref, _ in sent])
+
+    def _opening(self, run: Run, opened: standups.Opened | None, now: datetime) -> Outgoing | None:
         if opened is None:
             return None
         reply = standup_views.opening(

@@ -454,6 +454,9 @@ class _Schedules:
         self.s.standups[standup.stored_id] = standup
         return standup, True
 
+    async def open_standups(self, drafts: Sequence[Standup]) -> list[tuple[Standup, bool]]:
+        return [await self.open_standup(draft) for draft in drafts]
+
     async def get_standup(self, standup_id: int) -> Standup | None:
         return self.s.standups.get(standup_id)
 
@@ -479,6 +482,10 @@ class _Schedules:
             key = (standup.schedule_id, standup.local_date)
             if key == (schedule_id, local_date) and standup.message_ref is None:
                 self.s.standups[standup.stored_id] = dataclasses.replace(standup, message_ref=ref)
+
+    async def set_standup_messages(self, posted: Sequence[tuple[int, str, str]]) -> None:
+        for schedule_id, local_date, ref in posted:
+            await self.set_standup_message(schedule_id, local_date, ref)
 
     async def save_answer(self, answer: StandupAnswer) -> None:
         key = (answer.standup_id, answer.person)

@@ -189,17 +189,17 @@ class RunLedger(SessionRepository):
                     "updated_at": now,
                 }
             )
-        added: set[str] = set()
-        # One multi-row INSERT per chunk (SQLite allows 32,766 parameters per statement).
-        for start in range(0, len(rows), _RUN_CHUNK):
-            statement = (
-                insert_for(session, runs)
-                .values(rows[start : start + _RUN_CHUNK])
-                .on_conflict_do_nothing(index_elements=[runs.c.key])
-                .returning(runs.c.key)
-            )
-            added.update((await session.execute(statement)).scalars())
-        return added
+        if not rows:
+            return set()
+        # One statement executed for every row: SQLAlchemy sends it as multi-row INSERTs of
+        # up to 1,000 rows, compiled once (a statement built with the rows in it would be
+        # compiled anew for every call).
+        statement = (
+            insert_for(session, runs)
+            .on_conflict_do_nothing(index_elements=[runs.c.key])
+            .returning(runs.c.key)
+        )
+        return set((await session.execute(statement, rows)).scalars())
 
     @translate_errors
     async def claim_runs(
