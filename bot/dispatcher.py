@@ -279,10 +279,15 @@ class Core:
         try:
             async with self.uow_factory() as uow:
                 items = await uow.items.active_in_workspace(platform, workspace)
+                followed = [
+                    (found.channel, found.stakeholders[user])
+                    for found in await uow.channels.with_stakeholders(platform, workspace)
+                    if user in found.stakeholders
+                ]
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR)
         tz = self._timezone(user_timezone, None)
-        return views.home(items, user, tz, self.clock.now())
+        return views.home(items, user, tz, self.clock.now(), followed)
 
     async def autocomplete(
         self, channel: ChannelKey, typed: str, limit: int = 25

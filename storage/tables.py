@@ -130,6 +130,11 @@ class ChannelRow(Base):
     holidays: Mapped[str | None] = mapped_column(String(HOLIDAY_CALENDAR))
     #: further days off, local ISO dates; None: none
     days_off: Mapped[list[str] | None] = mapped_column(JSONType)
+    #: stakeholder updates: person -> the levels they get (``weekly``, ``decisions``,
+    #: ``escalations``); None: nobody
+    stakeholders: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
+    #: escalate a blocker this many working days overdue; None: the default (3)
+    escalate_after_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class RefCounterRow(Base):

@@ -20,6 +20,7 @@ from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
 from bot.services import days_off, export
 from bot.services import items as svc
+from bot.services import stakeholders as stakeholder_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.parsing import (
@@ -83,7 +84,8 @@ USAGE: Mapping[str, str] = {
         (
             "settings",
             "settings [timezone <zone> | leads @a @b | nudges on|off | workweek <days> | "
-            "holidays <country[-region]>|off | holidays add|remove <date> | holidays list]",
+            "holidays <country[-region]>|off | holidays add|remove <date> | holidays list | "
+            "escalations <working days>]",
         ),
     )
 }
@@ -788,6 +790,8 @@ def convert_settings(ctx: Context, sub: str, options: Options) -> calls.Settings
         return calls.Settings("nudges", _option_text(options, "state"))
     if sub == "workweek":
         return calls.Settings("workweek", _option_text(options, "days"))
+    if sub == "escalations":
+        return calls.Settings("escalations", _option_text(options, "days"))
     if sub == "holidays":
         action = _option_text(options, "action") or "list"
         argument = _option_text(options, "calendar") if action == "set" else ""
@@ -819,6 +823,10 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         f"Work week: {describe_days(s.work_days)}",
                         f"Holidays: {s.holidays or 'none (`/raid settings holidays DE-BY`)'}",
                         *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
+                        f"Stakeholders: {len(s.stakeholders) or 'none'} "
+                        "(`/raid stakeholders list`)",
+                        f"Escalations: blockers more than {s.escalate_after_days} working "
+                        "days overdue",
                     ),
                 ),
             ),
@@ -857,9 +865,11 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         return await _workweek(ctx, value)
     if key in ("holidays", "holiday"):
         return await _holidays(ctx, value)
+    if key in ("escalations", "escalate", "escalation"):
+        return await _escalations(ctx, value)
     raise UsageError(
-        f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek` and "
-        "`holidays`.",
+        f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek`, "
+        "`holidays` and `escalations`.",
         usage=usage,
     )
 
@@ -939,6 +949,24 @@ async def _holidays(ctx: Context, value: str) -> Reply:
     return _settings_changed(
         f"This channel keeps the public holidays of {settings.holidays}: standups, reminders, "
         "nudges and digests do not fire on them. `/raid settings holidays list` shows the next."
+    )
+
+
+ESCALATIONS_HELP = (
+    "Say after how many working days overdue a blocker is escalated to the channel's "
+    "`escalations` stakeholders, e.g. `/raid settings escalations 3`."
+)
+
+
+async def _escalations(ctx: Context, value: str) -> Reply:
+    words = value.split()
+    if len(words) != 1 or not words[0].isdigit():
+        raise UsageError(ESCALATIONS_HELP, usage=USAGE["settings"])
+    days = (await stakeholder_svc.set_escalation_days(ctx, int(words[0]))).escalate_after_days
+    return _settings_changed(
+        f"Blockers more than {days} working day{'s' if days != 1 else ''} overdue are "
+        "escalated to this channel's `escalations` stakeholders "
+        "(`/raid stakeholders list` shows them)."
     )
 
 

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.domain.model import Item, Kind, Status
+from bot.domain.model import ChannelKey, Item, Kind, Status
 from bot.messages import Reply, Section
 from bot.text.parsing import mention
+from bot.views import stakeholders as stakeholder_views
 from bot.views.items import card
 
 
-def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
-    """What waits on one person across channels, with each item's buttons."""
+def home(
+    items: list[Item],
+    user: str,
+    tz: str,
+    now: datetime,
+    followed: Sequence[tuple[ChannelKey, tuple[str, ...]]] = (),
+) -> Reply:
+    """What waits on one person across channels, with each item's buttons; and the
+    channels whose stakeholder updates they get (``followed``: channel, levels)."""
     soon = now + timedelta(days=7)
     groups: list[tuple[str, list[Item]]] = [
         ("Blockers you own", [i for i in items if i.kind is Kind.BLOCKER and i.owner == user]),
@@ -44,6 +53,13 @@ def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
         )
         for heading, group in groups
     )
+    if followed:
+        sections += (
+            Section(
+                f"Stakeholder updates you get ({len(followed)})",
+                stakeholder_views.home_lines(followed),
+            ),
+        )
     total = sum(len(group) for _, group in groups)
     text = (
         f"{total} item{'s' if total != 1 else ''} wait on {mention(user)}."

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     Change,
     ChannelKey,
     ChannelSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "schedule_values",
     "settings_from_row",
     "split_kind",
+    "stakeholder_values",
     "standup_from_row",
     "standup_values",
     "stored_kind",
@@ -144,7 +146,23 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         last_digest_at=row["last_digest_at"],
         holidays=row.get("holidays"),
         days_off=tuple(row.get("days_off") or ()),
+        stakeholders={
+            person: tuple(levels) for person, levels in (row.get("stakeholders") or {}).items()
+        },
+        escalate_after_days=row.get("escalate_after_days") or DEFAULT_ESCALATE_AFTER_DAYS,
     )
+
+
+def stakeholder_values(settings: ChannelSettings) -> dict[str, Any]:
+    """The stakeholder columns of a channel's row (the default escalation delay as NULL)."""
+    return {
+        "stakeholders": {p: list(levels) for p, levels in settings.stakeholders.items()} or None,
+        "escalate_after_days": (
+            None
+            if settings.escalate_after_days == DEFAULT_ESCALATE_AFTER_DAYS
+            else settings.escalate_after_days
+        ),
+    }
 
 
 def schedule_values(schedule: Schedule) -> dict[str, Any]:
