@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, null
 
 from bot.domain.model import (
     DEFAULT_ESCALATE_AFTER_DAYS,
@@ -154,9 +154,11 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
 
 
 def stakeholder_values(settings: ChannelSettings) -> dict[str, Any]:
-    """The stakeholder columns of a channel's row (the default escalation delay as NULL)."""
+    """The stakeholder columns of a channel's row: nobody as SQL NULL (not JSON null, which
+    ``with_stakeholders`` would have to read), the default escalation delay as NULL."""
+    people = {p: list(levels) for p, levels in settings.stakeholders.items()}
     return {
-        "stakeholders": {p: list(levels) for p, levels in settings.stakeholders.items()} or None,
+        "stakeholders": people or null(),
         "escalate_after_days": (
             None
             if settings.escalate_after_days == DEFAULT_ESCALATE_AFTER_DAYS
