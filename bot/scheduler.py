@@ -45,7 +45,15 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import dashboard, days_off, digests, nudges, stakeholder_updates, standups
+from bot.services import (
+    closeout,
+    dashboard,
+    days_off,
+    digests,
+    nudges,
+    stakeholder_updates,
+    standups,
+)
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -601,7 +609,8 @@ class Scheduler:
             return None
         settings = await uow.channels.get_settings(run.channel)
         day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
-        return days_off.reason(settings, date.fromisoformat(str(day)), self.timetable)
+        # a closed project's scheduled runs are skipped alike (services.closeout)
+        return closeout.skip_reason(settings, date.fromisoformat(str(day)), self.timetable)
 
     # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 
@@ -627,7 +636,9 @@ class Scheduler:
             # An added digest schedule (a weekly beside a daily) covers the time since its
             # own last digest; the channel's first one, since the channel's last digest.
             since = await digests.last_sent(uow, run.channel, schedule.stored_id)
-        digest, tz = await digests.due(uow, run.channel, now, self._tz, since=since)
+        digest, tz = await digests.due(
+            uow, run.channel, now, self._tz, since=since, timetable=self.timetable
+        )
         if not digest.worth_sending:
             return None
         reply = digest_views.digest(digest, tz, now)

@@ -35,6 +35,10 @@ _SETTINGS = select(
     channels.c.last_digest_at,
     channels.c.holidays,
     channels.c.days_off,
+    channels.c.link_patterns,
+    channels.c.closing_since,
+    channels.c.closed_at,
+    channels.c.closed_by,
     channels.c.stakeholders,
     channels.c.escalate_after_days,
 ).where(*KEY_MATCHES)
@@ -80,6 +84,10 @@ class SqlChannelRepository(SessionRepository):
                 last_digest_at=settings.last_digest_at,
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
+                link_patterns=dict(settings.link_patterns) or None,
+                closing_since=settings.closing_since,
+                closed_at=settings.closed_at,
+                closed_by=settings.closed_by,
                 **stakeholder_values(settings),
             )
         )

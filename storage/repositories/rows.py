@@ -79,6 +79,11 @@ def item_values(item: Item) -> dict[str, Any]:
         "nudge_count": item.nudge_count,
         "last_nudged_at": item.last_nudged_at,
         "snoozed_until": item.snoozed_until,
+        "milestone": item.milestone,
+        "depends_on": list(item.depends_on) or None,
+        "links": list(item.links) or None,
+        "revisit_at": item.revisit_at,
+        "deferred_reason": item.deferred_reason,
     }
 
 
@@ -116,6 +121,11 @@ def item_from_row(channel: ChannelKey, row: RowMapping) -> Item:
         last_nudged_at=row["last_nudged_at"],
         snoozed_until=row["snoozed_until"],
         date_moves=row["date_moves"],
+        milestone=row.get("milestone"),
+        depends_on=tuple(row.get("depends_on") or ()),
+        links=tuple(row.get("links") or ()),
+        revisit_at=row.get("revisit_at"),
+        deferred_reason=row.get("deferred_reason"),
     )
 
 
@@ -146,6 +156,10 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         last_digest_at=row["last_digest_at"],
         holidays=row.get("holidays"),
         days_off=tuple(row.get("days_off") or ()),
+        link_patterns=dict(row.get("link_patterns") or {}),
+        closing_since=row.get("closing_since"),
+        closed_at=row.get("closed_at"),
+        closed_by=row.get("closed_by"),
         stakeholders={
             person: tuple(levels) for person, levels in (row.get("stakeholders") or {}).items()
         },

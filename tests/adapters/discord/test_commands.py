@@ -95,9 +95,9 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     bot: DiscordAdapter, fake: FakeDiscord
 ) -> None:
     schema = _schema(fake)
-    # /project holds the /raid subcommands beyond Discord's 25 (stakeholders, ...)
     assert set(schema) == {
-        "blocker", "risk", "decision", "change", "raid", "standup", "digest", "project",
+        "blocker", "risk", "decision", "change", "milestone", "raid", "standup", "digest",
+        "project",
     }  # fmt: skip
     assert "stakeholders" in {o["name"] for o in schema["project"]["options"]}
     for command in schema.values():
@@ -106,9 +106,18 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         assert _size(command) <= 8000
         _check_limits(command)
     types = {o["name"]: o["type"] for o in schema["blocker"]["options"]}
-    assert types == {"title": 3, "owner": 6, "due": 3, "waiting_on": 3, "details": 3}
+    assert types == {
+        "title": 3, "owner": 6, "due": 3, "waiting_on": 3, "details": 3, "milestone": 3, "link": 3
+    }  # fmt: skip
+    assert find(schema["blocker"]["options"], "milestone")["autocomplete"] is True
+    milestone = {o["name"]: o["type"] for o in schema["milestone"]["options"]}
+    assert milestone == {"title": 3, "due": 3, "owner": 6, "link": 3, "details": 3}
+    # /raid link lives under /project on Discord (/raid holds Discord's 25 subcommands)
+    project = {o["name"]: o for o in schema["project"]["options"]}
+    assert "link" in project and "link" not in {o["name"] for o in schema["raid"]["options"]}
+    assert find(project["link"]["options"], "ref")["autocomplete"] is True
     # Nothing required: a command without its required fields opens a modal instead.
-    for name in ("blocker", "risk", "decision", "change"):
+    for name in ("blocker", "risk", "decision", "change", "milestone"):
         assert not any(o["required"] for o in schema[name]["options"])
     risk = schema["risk"]["options"]
     assert [c["value"] for c in find(risk, "likelihood")["choices"]] == ["1", "2", "3", "4", "5"]
@@ -150,6 +159,7 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         "nudges",
         "workweek",
         "holidays",
+        "links",
         "escalations",
     }
     standup = {o["name"] for o in schema["standup"]["options"]}

@@ -5,8 +5,8 @@ overdue blocker is escalated to them (``channels.escalate_after_days``; NULL: th
 Expand-only: two nullable columns. The previous release neither reads nor writes them and
 keeps working on this schema (it sends no stakeholder updates).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 12:30:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 #: Expand/contract (storage.migrate): two nullable columns; the release before keeps working.
