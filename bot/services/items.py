@@ -37,6 +37,7 @@ from bot.domain.schedules import ZoneTimetable
 from bot.domain.scores import score_text
 from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
+from bot.services import stakeholder_updates
 
 
 @dataclass
@@ -187,6 +188,8 @@ async def log_item(
     if item.kind is Kind.RISK and item.score is not None:
         changes += (Change("score", None, score_text(item.likelihood, item.impact)),)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    if action == "created":  # an imported register is history, not news
+        await stakeholder_updates.item_changed(ctx.uow, ctx.settings, None, item, ctx.user, ctx.now)
     return item
 
 
@@ -275,6 +278,9 @@ async def change(
         return item
     await ctx.uow.items.save_change(item, new)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    await stakeholder_updates.item_changed(
+        ctx.uow, ctx.settings, item, new, ctx.user, ctx.now, note
+    )
     return new
 
 
