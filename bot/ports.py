@@ -21,6 +21,7 @@ from bot.domain.model import (
     ItemFilter,
     ItemOrder,
     Kind,
+    Lesson,
     Run,
     RunKind,
     RunStatus,
@@ -176,6 +177,13 @@ class ChannelRepository(Protocol):
 
     async def channels(self) -> list[ChannelKey]:
         """Every channel that has items or settings."""
+        ...
+
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> list[ChannelSettings]:
+        """The settings of every channel with stakeholders (of one platform and workspace when
+        given), by channel."""
         ...
 
 
@@ -387,11 +395,24 @@ class CalendarTokenRepository(Protocol):
         ...
 
 
+class LessonRepository(Protocol):
+    """The lessons learned of a channel (``/raid lesson``)."""
+
+    async def add(self, lesson: Lesson) -> Lesson:
+        """Store a lesson; returns it with its ``id`` set."""
+        ...
+
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Lesson]:
+        """The channel's lessons, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     items: ItemRepository
     channels: ChannelRepository
     schedules: ScheduleRepository
     calendars: CalendarTokenRepository
+    lessons: LessonRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -46,10 +46,19 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import dashboard, days_off, digests, nudges, standups
+from bot.services import (
+    closeout,
+    dashboard,
+    days_off,
+    digests,
+    nudges,
+    stakeholder_updates,
+    standups,
+)
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
+from bot.views import stakeholders as stakeholder_views
 from bot.views import standups as standup_views
 
 log = logging.getLogger("raidline.scheduler")
@@ -72,6 +81,8 @@ DELIVERY_BATCH = 200
 BUILD_BATCH = 100
 #: The longest a "dm local" standup waits for the platform to tell its members' time zones.
 ZONE_LOOKUP_SECONDS = 5.0
+#: How often a worker looks for blockers overdue long enough to escalate to stakeholders.
+ESCALATION_SWEEP_EVERY = timedelta(minutes=5)
 
 
 class NoRoute(Exception):
@@ -227,7 +238,9 @@ class Scheduler:
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
             RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
+            RunKind.STAKEHOLDER: RunSteps(self._stakeholder),
         }
+        self._escalations_swept_at: datetime | None = None
 
     def _tz(self, name: str | None) -> str:
         if name:
@@ -243,6 +256,7 @@ class Scheduler:
         try:
             await self.claim_schedules(now, report)
             await self.sweep_nudges(now, report)
+            await self.sweep_escalations(now, report)
             await self.deliver(now, report)
             self.last_tick_at = now
             report.outbox_depth = await self._outbox_depth(report)
@@ -419,6 +433,21 @@ class Scheduler:
             ]
             report.runs_created += len(await uow.schedules.add_runs(new))
             await uow.commit()
+
+    async def sweep_escalations(self, now: datetime, report: TickReport) -> None:
+        """Queue stakeholder escalations of long-overdue blockers (every few minutes)."""
+        swept = self._escalations_swept_at
+        if swept is not None and swept <= now < swept + ESCALATION_SWEEP_EVERY:
+            return
+        async with self.uow_factory() as uow:
+            report.runs_created += await stakeholder_updates.sweep_overdue(
+                uow, now, self._tz, self._day_off_reason
+            )
+            await uow.commit()
+        self._escalations_swept_at = now
+
+    def _day_off_reason(self, settings: ChannelSettings, day: date) -> str | None:
+        return days_off.reason(settings, day, self.timetable)
 
     # --- 3. delivery -----------------------------------------------------------------------
 
@@ -685,6 +714,10 @@ class Scheduler:
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
             return
+        except stakeholder_updates.Held as held:
+            log.info("%s: %s", run.key, held)
+            await self._finish(run, RunStatus.PENDING, retry_at=held.until)
+            return
         except standups.SummaryNotPosted as waiting:
             log.info("%s: %s; trying again shortly", run.key, waiting)
             await self._finish(run, RunStatus.PENDING, retry_at=now + LEASE / 4)
@@ -832,7 +865,8 @@ class Scheduler:
 
     def _day_off_reason(self, settings: ChannelSettings, run: Run) -> str | None:
         day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
-        return days_off.reason(settings, date.fromisoformat(str(day)), self.timetable)
+        # a closed project's scheduled runs are skipped alike (services.closeout)
+        return closeout.skip_reason(settings, date.fromisoformat(str(day)), self.timetable)
 
     # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 
@@ -858,7 +892,9 @@ class Scheduler:
             # An added digest schedule (a weekly beside a daily) covers the time since its
             # own last digest; the channel's first one, since the channel's last digest.
             since = await digests.last_sent(uow, run.channel, schedule.stored_id)
-        digest, tz = await digests.due(uow, run.channel, now, self._tz, since=since)
+        digest, tz = await digests.due(
+            uow, run.channel, now, self._tz, since=since, timetable=self.timetable
+        )
         if not digest.worth_sending:
             return None
         reply = digest_views.digest(digest, tz, now)
@@ -869,6 +905,18 @@ class Scheduler:
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)
+        await stakeholder_updates.digest_posted(uow, run, at)
+
+    async def _stakeholder(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        notice = await stakeholder_updates.due(uow, run, now, self._tz, self._day_off_reason)
+        if notice is None:
+            return None
+        if notice.digest_run is None:
+            return stakeholder_views.notice(notice, run.channel, now)
+        digest = await uow.schedules.stored_message(notice.digest_run)
+        if digest is None:
+            return None
+        return stakeholder_views.weekly(digest.reply, run.channel, notice.person)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         return self._opening(run, await standups.open_run(uow, run, now, self._member_zones), now)

@@ -18,6 +18,7 @@ from bot.ports import (
     CalendarTokenRepository,
     ChannelRepository,
     ItemRepository,
+    LessonRepository,
     ScheduleRepository,
 )
 from storage.db import (
@@ -32,6 +33,7 @@ from storage.repositories import (
     SqlCalendarTokenRepository,
     SqlChannelRepository,
     SqlItemRepository,
+    SqlLessonRepository,
     SqlScheduleRepository,
 )
 
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     channels: ChannelRepository
     schedules: ScheduleRepository
     calendars: CalendarTokenRepository
+    lessons: LessonRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
         self.channels = SqlChannelRepository(self._session)
         self.schedules = SqlScheduleRepository(self._session)
         self.calendars = SqlCalendarTokenRepository(self._session)
+        self.lessons = SqlLessonRepository(self._session)
         self._entered = False
         self._gate = gate
         self._holding = False

@@ -42,6 +42,10 @@ class LogItem:
     decided_by: str | None = None
     decided_at: datetime | None = None
     verb: str = "Logged"
+    #: ``for M-1``: the milestone it is part of (checked when it is logged)
+    milestone: Ref | None = None
+    #: ``link JIRA-123``: tracker keys and URLs, checked
+    links: tuple[str, ...] = ()
 
     def item_fields(self) -> dict[str, Any]:
         """The item's fields as :func:`bot.services.items.log_item` takes them."""
@@ -59,6 +63,7 @@ class LogItem:
             "approvers": self.approvers,
             "decided_by": self.decided_by,
             "decided_at": self.decided_at,
+            "links": self.links,
         }
         if self.status is not None:
             fields["status"] = self.status
@@ -75,6 +80,16 @@ class ListItems:
     words: tuple[str, ...] = ()
     #: only what is on this person's plate: they own, decide or approve it (``list @dana``)
     person: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """``/raid link <ref> <target>``: ``relation`` is ``milestone`` (``M-1``), ``depends-on``
+    (a ref), ``tracker`` (a key or URL, checked) or ``remove`` (any of them)."""
+
+    ref: Ref
+    relation: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -270,10 +285,54 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Stakeholders:
+    """``/raid stakeholders add|remove|list``: ``people`` get (or no longer get) ``levels``."""
+
+    action: str = "list"
+    people: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Calendar:
     """``/raid calendar``: a personal calendar link; ``reset`` turns the earlier ones off."""
 
     reset: bool = False
+
+
+# --- close-out --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Put an item off until ``until`` (date text, checked by the handler) because ``reason``."""
+
+    ref: Ref
+    until: str
+    reason: str
+    from_form: bool = False
+
+
+@dataclass(frozen=True)
+class CloseOut:
+    """``/raid close-out``: the checklist (``step`` empty), ``lessons`` (ask the members) or
+    ``finish`` (post the final report and close the channel)."""
+
+    step: str = ""
+    #: ``lessons`` opens a standup now: the dispatcher wakes the scheduler
+    wakes_scheduler: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class LessonCall:
+    """``/raid lesson <text>`` logs a lesson learned; no text lists them."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ReopenProject:
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,11 @@ KIND_HINTS = {
 }
 
 #: The state each kind is reopened from (withdrawn items of these kinds reopen as well).
-REOPENABLE = {Kind.BLOCKER: Status.RESOLVED, Kind.RISK: Status.CLOSED}
+REOPENABLE = {
+    Kind.BLOCKER: Status.RESOLVED,
+    Kind.RISK: Status.CLOSED,
+    Kind.MILESTONE: Status.DONE,
+}
 
 
 def _who(people: tuple[str, ...]) -> str:
@@ -174,6 +178,8 @@ def state_refusal(item: Item, verb: str) -> str:
     changes can)``) in its state, as a person would say it: ``C-1 is already approved.``"""
     action, _, why = verb.partition(" (")
     ref, status = item.ref, item.status
+    if action == "resolved" and status is Status.DONE:
+        return f"{ref} is already done."
     if _REACHED.get(action) is status or (action == "reopened" and item.active):
         if status is Status.OCCURRED:
             return f"{ref} has already occurred."
@@ -185,6 +191,8 @@ def state_refusal(item: Item, verb: str) -> str:
         return f"{ref} {state}, and {why.rstrip(')')} be {action}."
     if status is Status.WITHDRAWN:
         return f"{ref} was withdrawn; `/raid reopen {ref}` brings it back first."
+    if status is Status.DEFERRED:
+        return f"{ref} is deferred; `/raid reopen {ref}` brings it back first."
     if status is REOPENABLE.get(item.kind):
         return f"{ref} {state}; `/raid reopen {ref}` first if it still needs to be {action}."
     return f"{ref} {state}; it can no longer be {action}."
@@ -213,7 +221,7 @@ def require_active(item: Item, then: str) -> None:
 
 
 def check_resolve(user: str, item: Item, settings: ChannelSettings) -> None:
-    require_kind(item, {Kind.BLOCKER}, "resolved", KIND_HINTS.get(item.kind, ""))
+    require_kind(item, {Kind.BLOCKER, Kind.MILESTONE}, "resolved", KIND_HINTS.get(item.kind, ""))
     require_status(item, {Status.OPEN}, "resolved")
     require_manager(user, item, settings, "resolve")
 
@@ -241,9 +249,12 @@ def check_occurred(user: str, item: Item, settings: ChannelSettings) -> None:
 
 
 def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
+    if item.status is Status.DEFERRED:
+        require_manager(user, item, settings, "reopen")
+        return
     if item.kind not in REOPENABLE:
         raise UsageError(
-            f"Only blockers and closed risks can be reopened; {item.ref} is a "
+            f"Only blockers, closed risks and milestones can be reopened; {item.ref} is a "
             f"{item.kind.label}. Log a new one instead."
         )
     require_status(item, {REOPENABLE[item.kind], Status.WITHDRAWN}, "reopened")
@@ -254,6 +265,14 @@ def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
     if not item.active:
         raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to withdraw.")
     require_manager(user, item, settings, "withdraw")
+
+
+def check_defer(user: str, item: Item, settings: ChannelSettings) -> None:
+    """Deferring: an item that still asks something of the team (or a deferred one, to a new
+    date), by its owner, its reporter or a lead."""
+    if not item.active and item.status is not Status.DEFERRED:
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to defer.")
+    require_manager(user, item, settings, "defer")
 
 
 def check_assign(user: str, item: Item, settings: ChannelSettings) -> None:

@@ -15,10 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column
 
+from bot.domain import plan
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     DEFAULT_QUESTIONS,
+    MAX_ESCALATE_AFTER_DAYS,
     REMINDERS,
     RESPONSES,
+    STAKEHOLDER_LEVELS,
     WEEKDAYS,
     WORKDAYS,
     Change,
@@ -27,6 +31,7 @@ from bot.domain.model import (
     Event,
     Item,
     Kind,
+    Lesson,
     Ref,
     Schedule,
     ScheduleKind,
@@ -35,6 +40,7 @@ from bot.domain.model import (
 from bot.domain.schedules import NTH
 from storage.backup.format import BACKUP_FORMAT, BACKUP_VERSION
 from storage.tables import channels, item_events, items
+from storage.tables import lessons as lessons_table
 
 __all__ = [
     "STANDUP_MODES",
@@ -49,14 +55,15 @@ __all__ = [
 
 #: The states each kind of item can be in (see ``bot.services.items``).
 STATUSES: Mapping[Kind, tuple[Status, ...]] = {
-    Kind.BLOCKER: (Status.OPEN, Status.RESOLVED, Status.WITHDRAWN),
-    Kind.RISK: (Status.OPEN, Status.CLOSED, Status.OCCURRED, Status.WITHDRAWN),
+    Kind.BLOCKER: (Status.OPEN, Status.RESOLVED, Status.WITHDRAWN, Status.DEFERRED),
+    Kind.RISK: (Status.OPEN, Status.CLOSED, Status.OCCURRED, Status.WITHDRAWN, Status.DEFERRED),
     Kind.DECISION: (
         Status.PENDING,
         Status.DECIDED,
         Status.SUPERSEDED,
         Status.REJECTED,
         Status.WITHDRAWN,
+        Status.DEFERRED,
     ),
     Kind.CHANGE: (
         Status.PROPOSED,
@@ -64,7 +71,9 @@ STATUSES: Mapping[Kind, tuple[Status, ...]] = {
         Status.IMPLEMENTED,
         Status.REJECTED,
         Status.WITHDRAWN,
+        Status.DEFERRED,
     ),
+    Kind.MILESTONE: (Status.OPEN, Status.DONE, Status.WITHDRAWN, Status.DEFERRED),
 }
 STANDUP_MODES = ("thread", "dm")
 
@@ -91,6 +100,8 @@ class ChannelBackup:
     settings: ChannelSettings
     schedules: tuple[Schedule, ...]
     items: tuple[tuple[Item, tuple[Event, ...]], ...]
+    #: the lessons learned (``/raid lesson``), oldest first
+    lessons: tuple[Lesson, ...] = ()
 
     @property
     def channel(self) -> ChannelKey:
@@ -320,7 +331,64 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         last_digest_at=obj.when("last_digest_at"),
         holidays=_holiday_calendar(obj, "holidays"),
         days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
+        link_patterns=_link_patterns(obj),
+        closing_since=obj.when("closing_since"),
+        closed_at=obj.when("closed_at"),
+        closed_by=obj.text("closed_by", column=channels.c.closed_by),
+        stakeholders=_stakeholders(obj, "stakeholders"),
+        escalate_after_days=obj.integer(
+            "escalate_after_days",
+            low=1,
+            high=MAX_ESCALATE_AFTER_DAYS,
+            default=DEFAULT_ESCALATE_AFTER_DAYS,
+        )
+        or DEFAULT_ESCALATE_AFTER_DAYS,
     )
+
+
+def _link_patterns(obj: _Object) -> dict[str, str]:
+    found = obj.text_map("link_patterns")
+    for prefix, pattern in found.items():
+        try:
+            plan.parse_pattern(prefix, pattern)
+        except plan.LinkError as e:
+            raise obj.fail("link_patterns", f"{_shown(prefix)}: {e}") from None
+    return found
+
+
+def _ref_problem(text: str) -> str | None:
+    return None if Ref.parse(text) is not None else f"{_shown(text)} is not a ref such as B-7"
+
+
+def _link_problem(text: str) -> str | None:
+    try:
+        plan.parse_tracker_link(text)
+    except plan.LinkError as e:
+        return str(e)
+    return None
+
+
+def _stakeholders(obj: _Object, key: str) -> dict[str, tuple[str, ...]]:
+    """person -> levels (each one of ``STAKEHOLDER_LEVELS``); people without a level left out."""
+    value = obj.raw(key, required=False)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise obj.fail(key, f"expected an object of lists, got {_type_name(value)}")
+    found: dict[str, tuple[str, ...]] = {}
+    for person in value:
+        if not isinstance(person, str) or not person.strip():
+            raise obj.fail(key, f"{_shown(person)} is not a person")
+        levels = _Object(value, obj.at(key)).texts(person, (), _stakeholder_level)
+        if levels:
+            found[person] = tuple(dict.fromkeys(levels))
+    return found
+
+
+def _stakeholder_level(text: str) -> str | None:
+    if text in STAKEHOLDER_LEVELS:
+        return None
+    return f"{_shown(text)} is not a stakeholder level ({', '.join(STAKEHOLDER_LEVELS)})"
 
 
 _HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")
@@ -484,9 +552,22 @@ def _item(channel: ChannelKey, obj: _Object) -> tuple[Item, tuple[Event, ...]]:
         nudge_count=obj.integer("nudge_count", low=0, high=_INT_MAX, default=0) or 0,
         last_nudged_at=obj.when("last_nudged_at"),
         snoozed_until=obj.when("snoozed_until"),
+        milestone=_milestone(obj),
+        depends_on=obj.texts("depends_on", (), _ref_problem),
+        links=obj.texts("links", (), _link_problem),
+        revisit_at=obj.when("revisit_at"),
+        deferred_reason=obj.text("deferred_reason"),
     )
     events = tuple(_event(e) for e in obj.objects("events", required=True))
     return item, events
+
+
+def _milestone(obj: _Object) -> str | None:
+    value = obj.text("milestone", column=items.c.milestone)
+    ref = Ref.parse(value) if value is not None else None
+    if value is not None and (ref is None or ref.kind is not Kind.MILESTONE):
+        raise obj.fail("milestone", f"{_shown(value)} is not a milestone's ref such as M-1")
+    return value
 
 
 def _channel(obj: _Object) -> ChannelBackup:
@@ -515,7 +596,18 @@ def _channel(obj: _Object) -> ChannelBackup:
         if item.ref in found_items:
             raise InvalidBackup(f"{entry.at('ref')}: {item.ref} appears twice in this channel")
         found_items[item.ref] = (item, events)
-    return ChannelBackup(settings, tuple(found_schedules.values()), tuple(found_items.values()))
+    lessons = tuple(
+        Lesson(
+            key,
+            entry.required_text("author", lessons_table.c.author),
+            entry.required_text("text"),
+            entry.required_when("created_at"),
+        )
+        for entry in obj.objects("lessons")
+    )
+    return ChannelBackup(
+        settings, tuple(found_schedules.values()), tuple(found_items.values()), lessons
+    )
 
 
 def validate(document: Any) -> Backup:

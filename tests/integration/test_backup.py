@@ -42,6 +42,9 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/raid settings timezone Europe/Berlin"),
     ("ana", "/raid settings holidays DE-BY"),
     ("ana", "/raid settings holidays add 2026-12-31"),
+    ("ana", "/raid stakeholders add @cfo weekly decisions"),
+    ("ana", "/raid stakeholders add @sponsor escalations"),
+    ("ana", "/raid settings escalations 5"),
     ("ana", "/blocker Waiting on firewall change from NetOps @dana due Friday"),
     ("ana", "/blocker Creds for staging @erin"),
     (
@@ -58,6 +61,12 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
         " because sales needs leads in CRM",
     ),
     ("ana", "/change Drop the legacy export impact scope small @sponsor"),
+    ("ana", "/raid settings links JIRA=https://acme.atlassian.net/browse/{}"),
+    ("ana", "/milestone Design approved due 15 Jan @raj link JIRA-9"),
+    ("ana", "/raid link B-2 M-1"),
+    ("ana", "/raid link B-2 depends-on B-1"),
+    ("ana", "/raid link B-2 https://github.com/acme/app/issues/12"),
+    ("ana", "/raid due M-1 22 Jan"),
     ("dana", "/raid resolve B-1 firewall rule merged"),
     ("ana", "/raid note B-2 asked NetOps again — “soon”"),
     ("ana", "/raid assign B-2 @raj"),
@@ -93,14 +102,26 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest add monthly last friday 17:00"),
     ("ana", "/digest"),
+    ("ana", "/blocker Waiting on the SSO contract"),
+    ("ana", "/raid defer B-5 until dec 20 because the contract moves to Q1"),
+    ("raj", "/raid lesson Book the test environment early"),
 ]
 SLACK_SCRIPT: list[tuple[str, str]] = [
     ("U_ANA", "/raid settings nudges off"),
     ("U_ANA", "/blocker Slack-side blocker <@U_DANA>"),
     ("U_ANA", "/standup add retro"),
+    ("U_ANA", "/raid close-out"),
 ]
 #: Replies compared between the original and the restored database, besides show/history.
-VIEWS = ("/raid list all", "/raid settings", "/standup", "/standup retro", "/digest status")
+VIEWS = (
+    "/raid list all",
+    "/raid settings",
+    "/standup",
+    "/standup retro",
+    "/digest status",
+    "/raid lesson",
+    "/raid close-out",
+)
 
 
 def request(channel: ChannelKey, user: str, line: str, **extra: Any) -> Request:
@@ -209,7 +230,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         reply = await core.handle(request(channel, "ana", line))
         assert reply.tone is Tone.SUCCESS, (line, reply.text)
         new.append(reply.item_ref)
-    assert new == ["B-5", "R-3", "D-3", "C-3", "B-3"]
+    assert new == ["B-6", "R-3", "D-3", "C-3", "B-3"]
 
 
 @pytest.fixture
@@ -522,7 +543,8 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "kind",
         _set(f"{ITEM}.kind", "bug"),
-        "channels[0].items[0].kind: 'bug' is not a kind (blocker, risk, decision, change)",
+        "channels[0].items[0].kind: 'bug' is not a kind "
+        "(blocker, risk, decision, change, milestone)",
     ),
     ("no kind", _drop(f"{ITEM}.kind"), "channels[0].items[0].kind: missing"),
     (
@@ -544,7 +566,7 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "status of another kind",
         _set(f"{ITEM}.status", "approved"),
         "channels[0].items[0].status: 'approved' is not a status of a blocker "
-        "(open, resolved, withdrawn)",
+        "(open, resolved, withdrawn, deferred)",
     ),
     ("no title", _drop(f"{ITEM}.title"), "channels[0].items[0].title: missing"),
     ("empty title", _set(f"{ITEM}.title", " "), "channels[0].items[0].title: must not be empty"),
@@ -599,6 +621,22 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "channels[0].items[2].ref: B-7 appears twice in this channel",
     ),
     ("no events", _drop(f"{ITEM}.events"), "channels[0].items[0].events: missing"),
+    (
+        "stakeholder level",
+        _set("channels.0.settings.stakeholders", {"cfo": ["monthly"]}),
+        "channels[0].settings.stakeholders.cfo[0]: 'monthly' is not a stakeholder level "
+        "(weekly, decisions, escalations)",
+    ),
+    (
+        "stakeholders",
+        _set("channels.0.settings.stakeholders", ["cfo"]),
+        "channels[0].settings.stakeholders: expected an object of lists, got a list",
+    ),
+    (
+        "escalation days",
+        _set("channels.0.settings.escalate_after_days", 0),
+        "channels[0].settings.escalate_after_days: expected a whole number from 1 to 60, got 0",
+    ),
     (
         "event time",
         _drop(f"{ITEM}.events.0.at"),
@@ -658,7 +696,9 @@ def test_channel_exports_keep_their_item_keys() -> None:
         "ref", "kind", "status", "title", "details", "reporter", "owner", "due", "waiting_on",
         "resolution", "likelihood", "impact", "score", "response", "mitigation", "outcome",
         "rationale", "impacts", "approvers", "decision_note", "decided_by", "decided_at",
-        "linked_ref", "source_url", "created_at", "updated_at", "events",
+        "linked_ref", "milestone", "depends_on", "links", "revisit_at", "deferred_reason",
+        "source_url", "created_at",
+        "updated_at", "events",
     ]  # fmt: skip
     complete = item_record(full_item(Kind.RISK), [], complete=True)
     assert list(complete) == [*record, "nudge_count", "last_nudged_at", "snoozed_until"]
@@ -680,7 +720,14 @@ def test_every_table_is_backed_up_or_left_out_on_purpose_and_the_docs_say_which(
     for table in sorted(left):
         assert f"``{table}``" in (backup_format.__doc__ or ""), table
         assert f"`{table}`" in not_in_backup, table
-    for column in ("``holidays``", "``days_off``", "``reason``", "``options``"):
+    for column in (
+        "``holidays``",
+        "``days_off``",
+        "``reason``",
+        "``options``",
+        "``stakeholders``",
+        "``escalate_after_days``",
+    ):
         assert column in (backup_format.__doc__ or ""), column
 
 
@@ -696,6 +743,13 @@ def test_every_setting_and_schedule_column_is_in_the_document() -> None:
         settings
     )
     assert (settings["holidays"], settings["days_off"]) == ("DE-BY", ["2026-12-24"])
+    stakeholders = backup.settings_record(
+        ChannelSettings(PROJ, stakeholders={"cfo": ("weekly",)}, escalate_after_days=5)
+    )
+    assert (stakeholders["stakeholders"], stakeholders["escalate_after_days"]) == (
+        {"cfo": ["weekly"]},
+        5,
+    )
     schedule = Schedule(PROJ, ScheduleKind.STANDUP, name="retro", every_weeks=2, late_minutes=90)
     record = backup.schedule_record(schedule)
     schedule_columns = {c.name for c in metadata.tables["schedules"].columns}
