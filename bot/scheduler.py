@@ -530,7 +530,7 @@ class Scheduler:
             by_kind: dict[RunKind, list[Run]] = {}
             for run in mine:
                 if run.channel in settings and days_off.checked_at_fire_time(run):
-                    reason = self._day_off_reason(settings[run.channel], run)
+                    reason = self._run_day_off(settings[run.channel], run)
                     if reason is not None:
                         await uow.schedules.finish_run(
                             run.stored_id, RunStatus.SKIPPED, reason=reason
@@ -861,9 +861,9 @@ class Scheduler:
         Asked when the run fires, so the work week and holidays as they are now count."""
         if not days_off.checked_at_fire_time(run):
             return None
-        return self._day_off_reason(await uow.channels.get_settings(run.channel), run)
+        return self._run_day_off(await uow.channels.get_settings(run.channel), run)
 
-    def _day_off_reason(self, settings: ChannelSettings, run: Run) -> str | None:
+    def _run_day_off(self, settings: ChannelSettings, run: Run) -> str | None:
         day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
         # a closed project's scheduled runs are skipped alike (services.closeout)
         return closeout.skip_reason(settings, date.fromisoformat(str(day)), self.timetable)
