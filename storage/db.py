@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ __all__ = [
     "is_timeout_error",
     "is_unavailable_error",
     "normalize_url",
+    "sqlite_options",
+    "sqlite_pragmas",
     "sync_url",
     "translate_errors",
 ]
@@ -154,7 +157,7 @@ def is_sqlite(engine: AsyncEngine | Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], None]:
+def sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], None]:
     """The ``connect`` listener setting every pragma raidline's SQLite connections need."""
     level = check_sqlite_synchronous(synchronous)
 
@@ -176,6 +179,16 @@ def _sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], No
             cursor.close()
 
     return set_pragmas
+
+
+#: The ``synchronous`` level each SQLite engine was made with (see sqlite_options).
+_SYNCHRONOUS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def sqlite_options(engine: Engine) -> str:
+    """The ``PRAGMA synchronous`` level ``engine``'s connections get (the default for an
+    engine not made by :func:`install_sqlite_transaction_control`)."""
+    return _SYNCHRONOUS.get(engine, DEFAULT_SQLITE_SYNCHRONOUS)
 
 
 def check_sqlite_synchronous(level: str) -> str:
@@ -228,7 +241,8 @@ def install_sqlite_transaction_control(
     of :data:`SQLITE_SYNCHRONOUS_LEVELS`.
     """
     if foreign_keys:
-        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+        event.listen(engine, "connect", sqlite_pragmas(synchronous))
+        _SYNCHRONOUS[engine] = check_sqlite_synchronous(synchronous)
     else:
         event.listen(engine, "connect", _set_migration_pragmas)
     event.listen(engine, "begin", _begin_immediate)

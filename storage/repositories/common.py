@@ -7,12 +7,14 @@ session (:data:`CHANNEL_IDS`), so a command's statements need no join to find th
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVarTuple, overload
 
-from sqlalchemy import RowMapping, Select, Table, bindparam, select
+from sqlalchemy import Executable, Result, RowMapping, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from bot.domain.model import ChannelKey
 from storage.tables import channels
@@ -24,6 +26,7 @@ __all__ = [
     "IN_CHUNK",
     "KEY_MATCHES",
     "SessionRepository",
+    "Statements",
     "channel_filter",
     "channel_id_of",
     "channel_key_from_row",
@@ -40,7 +43,33 @@ IN_CHUNK = 500
 CHANNEL_IDS = "raidline_channel_ids"
 
 
-def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+_Ts = TypeVarTuple("_Ts")
+#: A statement's parameters: one set, or a list of them (executemany).
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class Statements(Protocol):
+    """What a repository runs its statements on: the unit of work's one transaction
+    (:mod:`storage.sessions`; SQLAlchemy's ``AsyncSession`` would do as well)."""
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the unit of work remembers until it ends (:data:`CHANNEL_IDS`)."""
+
+    def get_bind(self) -> Engine | Connection: ...
+
+    @overload
+    async def execute(
+        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
+    ) -> Result[*_Ts]: ...
+
+    @overload
+    async def execute(
+        self, statement: Executable, parameters: Parameters = None
+    ) -> Result[*tuple[Any, ...]]: ...
+
+
+def insert_for(session: Statements, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that knows ``ON CONFLICT DO NOTHING`` for the session's backend."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -84,12 +113,12 @@ def channel_filter(key: ChannelKey) -> tuple[Any, ...]:
     )
 
 
-def known_channels(session: AsyncSession) -> dict[ChannelKey, int]:
+def known_channels(session: Statements) -> dict[ChannelKey, int]:
     known: dict[ChannelKey, int] = session.info.setdefault(CHANNEL_IDS, {})
     return known
 
 
-def keyed(session: AsyncSession, row: RowMapping) -> ChannelKey:
+def keyed(session: Statements, row: RowMapping) -> ChannelKey:
     """The channel key of a row read with its channel (:func:`with_channel`), its id
     remembered for the rest of the unit of work (see :func:`channel_id_of`)."""
     key = channel_key_from_row(row)
@@ -97,7 +126,7 @@ def keyed(session: AsyncSession, row: RowMapping) -> ChannelKey:
     return key
 
 
-async def channel_id_of(session: AsyncSession, key: ChannelKey, *, create: bool) -> int | None:
+async def channel_id_of(session: Statements, key: ChannelKey, *, create: bool) -> int | None:
     """The channel's row id; with ``create``, the row is made if missing, race-free.
 
     Remembered for the rest of the session (one unit of work): a channel's id never changes,
@@ -140,5 +169,5 @@ def with_channel(table: Table) -> Select[Any]:
 class SessionRepository:
     """A repository on the unit of work's session and transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Statements) -> None:
         self._session = session
