@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,13 +96,30 @@ class SqliteDatabase:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        #: where waiting for the write lock and committing happen, off the event loop
+        #: where waiting for the write lock and slow commits happen, off the event loop
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raidline-sqlite")
+        #: how long commits take lately (seconds, a moving average)
+        self.commit_seconds = 0.0
+
+    def committed(self, seconds: float) -> None:
+        self.commit_seconds += (seconds - self.commit_seconds) * COMMIT_WEIGHT
+
+    def commit(self, connection: Connection) -> None:
+        started = time.perf_counter()
+        connection.commit()
+        self.committed(time.perf_counter() - started)
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.thread.shutdown(wait=False)
 
+
+#: A commit syncs the write-ahead log to disk. While that takes less than this (seconds, on
+#: average lately), it is done on the event loop's thread: a hop to the database thread and
+#: back costs about as much. Past it, commits go to the database thread.
+INLINE_COMMIT_SECONDS = 0.0005
+#: How much the latest commit counts in the average.
+COMMIT_WEIGHT = 0.1
 
 _databases: weakref.WeakKeyDictionary[Engine, SqliteDatabase] = weakref.WeakKeyDictionary()
 
@@ -221,8 +239,13 @@ class SqliteWriter:
     async def commit(self) -> None:
         connection = self._connection
         if connection is not None and connection.in_transaction():
-            # The commit syncs the write-ahead log to disk: on the database thread.
-            committing = self._database.thread.submit(connection.commit)
+            database = self._database
+            if database.commit_seconds < INLINE_COMMIT_SECONDS:
+                # Quicker than handing it to the thread and back.
+                database.commit(connection)
+                return
+            # The disk is slow to sync: the event loop goes on meanwhile.
+            committing = database.thread.submit(database.commit, connection)
             try:
                 await asyncio.wrap_future(committing)
             except asyncio.CancelledError:
