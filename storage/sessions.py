@@ -35,6 +35,7 @@ from sqlalchemy import Executable, Result, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_options, sqlite_pragmas
@@ -210,7 +211,13 @@ class SqliteWriter:
     async def _begin(self) -> Connection:
         connection = self._connection
         if connection is None:
-            connection = self._connection = self._database.engine.connect()
+            engine = self._database.engine
+            if isinstance(engine.pool, QueuePool) and engine.pool.checkedin():
+                connection = engine.connect()  # a pooled one: nothing to wait for
+            else:
+                # Opening a connection sets the pragmas, which may wait for another process.
+                connection = await asyncio.wrap_future(self._database.thread.submit(engine.connect))
+            self._connection = connection
         raw = connection.connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)  # noqa: S101 - the pysqlite driver
         try:
