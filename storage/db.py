@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -329,11 +330,40 @@ def create_engine(
         normalized,
         pool_size=5,
         max_overflow=10,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "connect", _set_timeouts(timeouts or Timeouts()))
+    event.listen(engine.pool, "checkin", _returned)
+    event.listen(engine.pool, "checkout", _ping_when_idle)
     return engine
+
+
+#: Seconds a pooled PostgreSQL connection may sit unused before it is pinged at checkout.
+PING_WHEN_IDLE_SECONDS = 10.0
+_RETURNED = "raidline_returned_at"
+
+
+def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _ping_when_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Pooled connections that sat unused for a while are pinged before use, and replaced
+    when dead (a restarted server, a dropped network). ``pool_pre_ping`` would ping at every
+    checkout: one more round trip per unit of work. A connection found dead in use is
+    invalidated with the whole pool's older ones, and a unit of work that meets one at its
+    first statement starts again on a new one (:mod:`storage.sessions`)."""
+    returned = record.info.get(_RETURNED)
+    if returned is None or time.monotonic() - returned < PING_WHEN_IDLE_SECONDS:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception as error:
+        raise sa_exc.DisconnectionError("a pooled connection died while unused") from error
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 # SQLite result codes (the low byte of sqlite_errorcode) that mean the file cannot be used

@@ -34,6 +34,7 @@ from typing import Any, TypeVarTuple, overload
 from sqlalchemy import Executable, Result, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -73,6 +74,17 @@ class ConnectionStatements:
         connection = self._connection
         if connection is None:
             connection = self._connection = await self._engine.connect()
+        if connection.in_transaction():
+            return await connection.execute(statement, parameters)
+        try:
+            return await connection.execute(statement, parameters)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        # The first statement met a connection that died in the pool (nothing of this unit
+        # of work was sent on it): once more, on a new one.
+        await self.close()
+        connection = self._connection = await self._engine.connect()
         return await connection.execute(statement, parameters)
 
     def in_transaction(self) -> bool:
