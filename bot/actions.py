@@ -30,10 +30,11 @@ ITEM_VERBS = frozenset(
         "implemented",
         "note",
         "edit",
+        "defer",
     }
 )
 #: Of those, the verbs whose click opens a form first (who, which date, what, why).
-FORM_VERBS = frozenset({"assign", "due", "decide", "reject"})
+FORM_VERBS = frozenset({"assign", "due", "decide", "reject", "defer"})
 #: Every verb the core knows.
 VERBS = ITEM_VERBS | {"new", "list", "standup_answer", "track", "snooze"}
 
@@ -105,6 +106,11 @@ def reopen(ref: Ref | str) -> str:
 
 def implemented(ref: Ref | str) -> str:
     return item_action("implemented", ref)
+
+
+def defer(ref: Ref | str) -> str:
+    """Defer (close-out): opens the form that asks until when and why."""
+    return item_action("defer", ref)
 
 
 def edit(ref: Ref | str) -> str:
@@ -197,6 +203,7 @@ __all__ = [
     "assign",
     "close",
     "decide",
+    "defer",
     "due",
     "edit",
     "implemented",

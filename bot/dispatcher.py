@@ -254,7 +254,8 @@ class Core:
             await uow.commit()
         if ctx.finish is not None:
             reply = await ctx.finish()
-        if command in ("standup", "digest") and self.on_schedule_change is not None:
+        wakes = command in ("standup", "digest") or getattr(call, "wakes_scheduler", False)
+        if wakes and self.on_schedule_change is not None:
             self.on_schedule_change()
         return reply
 
@@ -279,10 +280,12 @@ class Core:
         try:
             async with self.uow_factory() as uow:
                 items = await uow.items.active_in_workspace(platform, workspace)
+                settings = await uow.channels.settings_of({i.channel for i in items})
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR)
         tz = self._timezone(user_timezone, None)
-        return views.home(items, user, tz, self.clock.now())
+        closing = frozenset(k for k, found in settings.items() if found.closing_since)
+        return views.home(items, user, tz, self.clock.now(), closing)
 
     async def autocomplete(
         self, channel: ChannelKey, typed: str, limit: int = 25

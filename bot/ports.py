@@ -21,6 +21,7 @@ from bot.domain.model import (
     ItemFilter,
     ItemOrder,
     Kind,
+    Lesson,
     Run,
     RunKind,
     RunStatus,
@@ -349,11 +350,24 @@ class CalendarTokenRepository(Protocol):
         ...
 
 
+class LessonRepository(Protocol):
+    """The lessons learned of a channel (``/raid lesson``)."""
+
+    async def add(self, lesson: Lesson) -> Lesson:
+        """Store a lesson; returns it with its ``id`` set."""
+        ...
+
+    async def of_channel(self, channel: ChannelKey) -> builtins.list[Lesson]:
+        """The channel's lessons, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     items: ItemRepository
     channels: ChannelRepository
     schedules: ScheduleRepository
     calendars: CalendarTokenRepository
+    lessons: LessonRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

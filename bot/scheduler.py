@@ -44,7 +44,7 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import dashboard, days_off, digests, nudges, standups
+from bot.services import closeout, dashboard, days_off, digests, nudges, standups
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
@@ -575,7 +575,8 @@ class Scheduler:
             return None
         settings = await uow.channels.get_settings(run.channel)
         day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
-        return days_off.reason(settings, date.fromisoformat(str(day)), self.timetable)
+        # a closed project's scheduled runs are skipped alike (services.closeout)
+        return closeout.skip_reason(settings, date.fromisoformat(str(day)), self.timetable)
 
     # --- the run kinds: each reads and changes what it needs in the run's unit of work ----
 

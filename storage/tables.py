@@ -40,6 +40,7 @@ __all__ = [
     "ChannelRow",
     "ItemEventRow",
     "ItemRow",
+    "LessonRow",
     "RefCounterRow",
     "RunRow",
     "ScheduleRow",
@@ -51,6 +52,7 @@ __all__ = [
     "channels",
     "item_events",
     "items",
+    "lessons",
     "metadata",
     "raidline_secrets",
     "ref_counters",
@@ -130,6 +132,10 @@ class ChannelRow(Base):
     holidays: Mapped[str | None] = mapped_column(String(HOLIDAY_CALENDAR))
     #: further days off, local ISO dates; None: none
     days_off: Mapped[list[str] | None] = mapped_column(JSONType)
+    #: ``/raid close-out`` started then; the project was closed then, by that person
+    closing_since: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(PERSON))
 
 
 class RefCounterRow(Base):
@@ -198,6 +204,9 @@ class ItemRow(Base):
     #: how often the due date was moved from one date to another (digest warning signs);
     #: kept by ``add_event`` so a digest never reads an item's whole history
     date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: a deferred item: when to look at it again, and why it was put off
+    revisit_at: Mapped[datetime | None]
+    deferred_reason: Mapped[str | None] = mapped_column(Text)
 
 
 #: Events that change no field but the note, the due date or the snooze: most of a history.
@@ -386,6 +395,19 @@ class CalendarTokenRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class LessonRow(Base):
+    """A lesson learned (``/raid lesson``), ``bot.domain.model.Lesson``."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (Index("ix_lessons_channel_id_id", "channel_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    author: Mapped[str] = mapped_column(String(PERSON))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     if not isinstance(table, Table):  # pragma: no cover - declarative always makes a Table
@@ -404,6 +426,7 @@ standup_answers = _table(StandupAnswerRow)
 raidline_secrets = _table(SecretRow)
 seen_requests = _table(SeenRequestRow)
 calendar_tokens = _table(CalendarTokenRow)
+lessons = _table(LessonRow)
 
 
 #: Tables other libraries own in the same database (slack_sdk's installation and OAuth state

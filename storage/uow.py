@@ -19,6 +19,7 @@ from bot.ports import (
     CalendarTokenRepository,
     ChannelRepository,
     ItemRepository,
+    LessonRepository,
     ScheduleRepository,
 )
 from storage.db import (
@@ -33,6 +34,7 @@ from storage.repositories import (
     SqlCalendarTokenRepository,
     SqlChannelRepository,
     SqlItemRepository,
+    SqlLessonRepository,
     SqlScheduleRepository,
 )
 from storage.sessions import ConnectionStatements, SqliteWriter, sqlite_writer_for
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     channels: ChannelRepository
     schedules: ScheduleRepository
     calendars: CalendarTokenRepository
+    lessons: LessonRepository
 
     def __init__(
         self, session: ConnectionStatements | SqliteWriter, gate: WriterGate | None = None
@@ -72,6 +75,7 @@ class SqlUnitOfWork:
         self.channels = SqlChannelRepository(self._session)
         self.schedules = SqlScheduleRepository(self._session)
         self.calendars = SqlCalendarTokenRepository(self._session)
+        self.lessons = SqlLessonRepository(self._session)
         self._entered = False
         self._gate = gate
         self._holding = False

@@ -21,6 +21,7 @@ from bot.domain.model import (
     ItemFilter,
     ItemOrder,
     Kind,
+    Lesson,
     Run,
     RunKind,
     RunStatus,
@@ -58,6 +59,7 @@ class _State:
     #: the message each run's first attempt built (by run id)
     messages: dict[int, Outgoing] = dataclasses.field(default_factory=dict)
     calendar_tokens: dict[int, CalendarToken] = dataclasses.field(default_factory=dict)
+    lessons: dict[int, Lesson] = dataclasses.field(default_factory=dict)
     next_id: int = 1
 
     def new_id(self) -> int:
@@ -504,6 +506,19 @@ class _Calendars:
         return len(held)
 
 
+class _Lessons:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    async def add(self, lesson: Lesson) -> Lesson:
+        stored = dataclasses.replace(lesson, id=self.s.new_id())
+        self.s.lessons[stored.id or 0] = stored
+        return stored
+
+    async def of_channel(self, channel: ChannelKey) -> list[Lesson]:
+        return [lesson for lesson in self.s.lessons.values() if lesson.channel == channel]
+
+
 class FakeUnitOfWork:
     """Works on a copy of the shared state; ``commit`` publishes it, anything else drops it.
 
@@ -527,6 +542,7 @@ class FakeUnitOfWork:
         self.channels = _Channels(self.state)
         self.schedules = _Schedules(self.state)
         self.calendars = _Calendars(self.state)
+        self.lessons = _Lessons(self.state)
         return self
 
     async def __aexit__(

@@ -276,6 +276,41 @@ class Calendar:
     reset: bool = False
 
 
+# --- close-out --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Put an item off until ``until`` (date text, checked by the handler) because ``reason``."""
+
+    ref: Ref
+    until: str
+    reason: str
+    from_form: bool = False
+
+
+@dataclass(frozen=True)
+class CloseOut:
+    """``/raid close-out``: the checklist (``step`` empty), ``lessons`` (ask the members) or
+    ``finish`` (post the final report and close the channel)."""
+
+    step: str = ""
+    #: ``lessons`` opens a standup now: the dispatcher wakes the scheduler
+    wakes_scheduler: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class LessonCall:
+    """``/raid lesson <text>`` logs a lesson learned; no text lists them."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ReopenProject:
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Help:
     topic: str = ""

@@ -62,6 +62,8 @@ def click_call(ctx: Context, action_id: str, values: Mapping[str, str]) -> objec
         return calls.Decide(ref, _text(values, "outcome"), rationale, from_form=True)
     if a.verb == "reject":
         return calls.Reject(ref, _text(values, "reason"), from_form=True)
+    if a.verb == "defer":
+        return calls.Defer(ref, _text(values, "until"), _text(values, "reason"), from_form=True)
     note = _text(values, "note") or None
     return _NOTED[a.verb](ref, note)
 

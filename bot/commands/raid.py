@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import actions
 from bot.commands import calls
-from bot.domain import kinds
+from bot.domain import kinds, rules
 from bot.domain.limits import MAX_TITLE_CHARS, check_length
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
 from bot.domain.schedules import describe_days, parse_days
@@ -517,6 +517,7 @@ _FORM_CHECKS: Mapping[str, Callable[[Context, Item], None]] = {
     "due": svc.check_due,
     "decide": svc.check_decide,
     "reject": svc.check_reject,
+    "defer": lambda ctx, item: rules.check_defer(ctx.user, item, ctx.settings),
 }
 
 
@@ -819,6 +820,7 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         f"Work week: {describe_days(s.work_days)}",
                         f"Holidays: {s.holidays or 'none (`/raid settings holidays DE-BY`)'}",
                         *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
+                        *_project_state(ctx),
                     ),
                 ),
             ),
@@ -862,6 +864,19 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         "`holidays`.",
         usage=usage,
     )
+
+
+def _project_state(ctx: Context) -> list[str]:
+    """The settings' line on the project's closure, when it is closing or closed."""
+    s = ctx.settings
+    if s.closed_at is not None:
+        by = f" by {mention(s.closed_by)}" if s.closed_by else ""
+        when = format_datetime(s.closed_at, ctx.timezone, ctx.now)
+        return [f"Project: closed {when}{by} (`/raid reopen-project` reopens it)"]
+    if s.closing_since is not None:
+        when = format_datetime(s.closing_since, ctx.timezone, ctx.now)
+        return [f"Project: closing since {when} (`/raid close-out`)"]
+    return []
 
 
 WORKWEEK_HELP = "Say the working days, e.g. `/raid settings workweek mon-fri` or `sun-thu`."

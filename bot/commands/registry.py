@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calendar, calls, imports, log, raid, standup
+from bot.commands import calendar, calls, closeout, imports, log, raid, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -157,6 +157,10 @@ _EDIT_FIELDS = (
     Choice("rationale", "Rationale or why (decision, change request)"),
 )
 _STATES = (Choice("decided", "Already decided"), Choice("needed", "A decision is needed"))
+_CLOSE_OUT_STEPS = (
+    Choice("lessons", "ask the members what went well and what to change"),
+    Choice("finish", "post the final report and close the channel"),
+)
 _DAYS = tuple(
     Choice(d[:3].lower(), d)
     for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -451,6 +455,10 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.OpenStandupAnswer: standup.open_answer,
     calls.SaveStandupAnswer: standup.save_answer,
     calls.Track: standup.track,
+    calls.Defer: closeout.defer,
+    calls.CloseOut: closeout.close_out,
+    calls.LessonCall: closeout.lesson,
+    calls.ReopenProject: closeout.reopen_project,
 }
 
 
@@ -744,6 +752,58 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         parse=calendar.parse_calendar,
         convert=calendar.convert_calendar,
         handler=calendar.calendar,
+    ),
+    Subcommand(
+        "close-out",
+        "Close the project: what blocks closing, lessons, the final report",
+        closeout.USAGE["close-out"],
+        closeout.EXAMPLES["close-out"],
+        closeout.SUMMARIES["close-out"],
+        (_choice("step", "what to do (default: show what blocks closing)", _CLOSE_OUT_STEPS),),
+        parse=closeout.parse_close_out,
+        convert=closeout.convert_close_out,
+        handler=closeout.close_out,
+        discord_command="project",
+    ),
+    Subcommand(
+        "defer",
+        "Put an item off until a date, for a reason",
+        closeout.USAGE["defer"],
+        closeout.EXAMPLES["defer"],
+        closeout.SUMMARIES["defer"],
+        (
+            _ref(),
+            _date("until", f"when to revisit it: {_DATE}", required=True),
+            _text("reason", "why it is deferred", required=True),
+        ),
+        parse=closeout.parse_defer,
+        convert=closeout.convert_defer,
+        handler=closeout.defer,
+        discord_command="project",
+    ),
+    Subcommand(
+        "lesson",
+        "Log a lesson learned (no text: list them)",
+        closeout.USAGE["lesson"],
+        closeout.EXAMPLES["lesson"],
+        closeout.SUMMARIES["lesson"],
+        (_long("text", "what was learned (leave out to list the lessons)"),),
+        parse=closeout.parse_lesson,
+        convert=closeout.convert_lesson,
+        handler=closeout.lesson,
+        discord_command="project",
+    ),
+    Subcommand(
+        "reopen-project",
+        "Reopen a closed project",
+        closeout.USAGE["reopen-project"],
+        closeout.EXAMPLES["reopen-project"],
+        closeout.SUMMARIES["reopen-project"],
+        (_text("reason", "why it is open again"),),
+        parse=closeout.parse_reopen_project,
+        convert=closeout.convert_reopen_project,
+        handler=closeout.reopen_project,
+        discord_command="project",
     ),
     Subcommand(
         "help",

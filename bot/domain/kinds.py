@@ -35,6 +35,8 @@ FIELD_LABELS: Mapping[str, str] = {
     "decided_by": "decided by",
     "decided_at": "decided at",
     "linked_ref": "linked",
+    "revisit_at": "revisit",
+    "deferred_reason": "deferred because",
 }
 
 LEVEL_CHOICES = tuple((str(n), f"{n} – {LEVEL_NAMES[n]}") for n in range(1, 6))

@@ -59,6 +59,9 @@ class Status(StrEnum):
     IMPLEMENTED = "implemented"  # change requests
     REJECTED = "rejected"  # decisions and change requests
     WITHDRAWN = "withdrawn"  # any item taken back by its people; kept in history
+    #: put off, with a reason and a date to revisit (``/raid defer B-3 until 1 Mar because …``);
+    #: it no longer asks anything of the team, nor blocks a close-out
+    DEFERRED = "deferred"
 
     @property
     def label(self) -> str:
@@ -147,6 +150,9 @@ class Item:
     nudge_count: int = 0  # nudges since the item last changed
     last_nudged_at: datetime | None = None
     snoozed_until: datetime | None = None  # no nudges before this
+    #: a deferred item: when to look at it again, and why it was put off
+    revisit_at: datetime | None = None
+    deferred_reason: str | None = None
     #: times the due date was moved from one date to another; kept by storage with the
     #: history (``Event.moves_date``), never set by the core
     date_moves: int = 0
@@ -295,6 +301,15 @@ class ChannelSettings:
     #: further days off (local ISO dates), besides the holidays and the days outside the
     #: work week (``work_days``)
     days_off: tuple[str, ...] = ()
+    #: ``/raid close-out`` was started then (the project is closing)
+    closing_since: datetime | None = None
+    #: the project was closed then, by that person: no new items, no scheduled runs
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
     def is_lead(self, person: str) -> bool:
         """In a channel with no leads set, everyone may do what a lead may do."""
@@ -492,6 +507,18 @@ class StandupAnswer:
     person: str
     answers: tuple[str, ...]
     answered_at: datetime
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson learned, logged with ``/raid lesson`` (answers to the close-out's lessons
+    standup are read from that standup)."""
+
+    channel: ChannelKey
+    author: str
+    text: str
+    created_at: datetime
+    id: int | None = None
 
 
 @dataclass(frozen=True)

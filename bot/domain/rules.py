@@ -185,6 +185,8 @@ def state_refusal(item: Item, verb: str) -> str:
         return f"{ref} {state}, and {why.rstrip(')')} be {action}."
     if status is Status.WITHDRAWN:
         return f"{ref} was withdrawn; `/raid reopen {ref}` brings it back first."
+    if status is Status.DEFERRED:
+        return f"{ref} is deferred; `/raid reopen {ref}` brings it back first."
     if status is REOPENABLE.get(item.kind):
         return f"{ref} {state}; `/raid reopen {ref}` first if it still needs to be {action}."
     return f"{ref} {state}; it can no longer be {action}."
@@ -241,6 +243,9 @@ def check_occurred(user: str, item: Item, settings: ChannelSettings) -> None:
 
 
 def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
+    if item.status is Status.DEFERRED:
+        require_manager(user, item, settings, "reopen")
+        return
     if item.kind not in REOPENABLE:
         raise UsageError(
             f"Only blockers and closed risks can be reopened; {item.ref} is a "
@@ -254,6 +259,14 @@ def check_withdraw(user: str, item: Item, settings: ChannelSettings) -> None:
     if not item.active:
         raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to withdraw.")
     require_manager(user, item, settings, "withdraw")
+
+
+def check_defer(user: str, item: Item, settings: ChannelSettings) -> None:
+    """Deferring: an item that still asks something of the team (or a deferred one, to a new
+    date), by its owner, its reporter or a lead."""
+    if not item.active and item.status is not Status.DEFERRED:
+        raise Conflict(f"{item.ref} is already {item.status.label}: there is nothing to defer.")
+    require_manager(user, item, settings, "defer")
 
 
 def check_assign(user: str, item: Item, settings: ChannelSettings) -> None:

@@ -67,6 +67,8 @@ def item_record(item: Item, events: list[Event], *, complete: bool = False) -> d
         "decided_by": item.decided_by,
         "decided_at": _iso(item.decided_at),
         "linked_ref": item.linked_ref,
+        "revisit_at": _iso(item.revisit_at),
+        "deferred_reason": item.deferred_reason,
         "source_url": item.source_url,
         "created_at": _iso(item.created_at),
         "updated_at": _iso(item.updated_at),

@@ -35,7 +35,7 @@ from bot.domain.model import (
 )
 from bot.domain.schedules import ZoneTimetable
 from bot.domain.scores import score_text
-from bot.errors import NotFound, UsageError
+from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
 
 
@@ -156,6 +156,7 @@ async def log_item(
 ) -> Item:
     """Create an item with the next ref of its kind and its first event: ``created``, or
     ``action`` with ``note`` (an import says ``imported`` and from where)."""
+    require_open_project(ctx.settings)
     title = validate_title(title)
     fields["details"] = validate_details(fields.get("details"))
     status = fields.pop("status", None) or KINDS[kind].initial_status
@@ -278,6 +279,17 @@ async def change(
 # --- who may do what (SPEC §3): the rules live in bot.domain.rules --------------------------
 
 
+def require_open_project(settings: ChannelSettings) -> None:
+    """A closed project's channel takes no new items (a lead may reopen it)."""
+    if settings.closed_at is None:
+        return
+    raise Conflict(
+        "This project is closed, so nothing new is logged here. A lead can reopen it with "
+        "`/raid reopen-project`; the register is still there (`/raid list all`, "
+        "`/raid export md`)."
+    )
+
+
 def require_lead(ctx: Context, what: str) -> None:
     rules.require_lead(ctx.user, ctx.settings, what)
 
@@ -350,10 +362,57 @@ async def risk_occurred(ctx: Context, item: Item, note: str | None) -> tuple[Ite
 
 
 async def reopen(ctx: Context, item: Item, reason: str | None = None) -> Item:
-    """Reopen a resolved blocker or a closed risk; ``reason`` is kept in the history."""
+    """Reopen a resolved blocker or a closed risk, or bring a deferred item back to the state
+    it was deferred from; ``reason`` is kept in the history."""
     rules.check_reopen(ctx.user, item, ctx.settings)
     reason = validate_details(reason)
+    if item.status is Status.DEFERRED:
+        return await change(
+            ctx,
+            item,
+            "reopened",
+            note=reason,
+            status=await _before_deferral(ctx, item),
+            revisit_at=None,
+            deferred_reason=None,
+        )
     return await change(ctx, item, "reopened", note=reason, status=Status.OPEN, resolution=None)
+
+
+_BY_LABEL = {s.label: s for s in Status}
+
+
+async def _before_deferral(ctx: Context, item: Item) -> Status:
+    """The state ``item`` had before it was (first) deferred, from its history."""
+    history = (await ctx.uow.items.events([item.stored_id])).get(item.stored_id, [])
+    for event in reversed(history):
+        for c in event.changes:
+            if c.field == "status" and c.new == Status.DEFERRED.label and c.old:
+                found = _BY_LABEL.get(c.old)
+                if found is not None and found is not Status.DEFERRED:
+                    return found
+    return KINDS[item.kind].initial_status
+
+
+async def defer(ctx: Context, item: Item, until: datetime, reason: str) -> Item:
+    """Put ``item`` off until ``until`` because ``reason``: it no longer asks anything of the
+    team (no nudges, not open in lists and digests) and no longer blocks a close-out."""
+    rules.check_defer(ctx.user, item, ctx.settings)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise UsageError(
+            f"Say why it is deferred: `/raid defer {item.ref} until 1 Mar because the vendor "
+            "moved the release`."
+        )
+    check_length(reason, MAX_DETAILS_CHARS, "reason")
+    return await change(
+        ctx,
+        item,
+        "deferred",
+        status=Status.DEFERRED,
+        revisit_at=until,
+        deferred_reason=reason,
+    )
 
 
 async def withdraw(ctx: Context, item: Item, note: str | None) -> Item:

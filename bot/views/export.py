@@ -274,6 +274,8 @@ def _details(item: Item, w: Writer) -> list[tuple[str, str]]:
         ("Decision note", w.text(item.decision_note)),
         ("Resolution", w.text(item.resolution)),
         ("Linked", item.linked_ref or ""),
+        ("Revisit", w.date(item.revisit_at)),
+        ("Deferred because", w.text(item.deferred_reason)),
         ("Reported", f"by {w.person(item.reporter)}, {w.date(item.created_at)}"),
     ]
     return [(label, value) for label, value in rows if value]
@@ -334,6 +336,8 @@ def _json_item(item: Item, events: list[Event], w: Writer) -> dict[str, Any]:
         "decision_note": text(item.decision_note),
         "resolution": text(item.resolution),
         "linked": item.linked_ref,
+        "revisit": w.iso(item.revisit_at),
+        "deferred_reason": text(item.deferred_reason),
         "details": text(item.details),
         "reported_by": w.person(item.reporter),
         "reported_at": w.iso(item.created_at),

@@ -5,14 +5,22 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from bot.domain.model import Item, Kind, Status
-from bot.messages import Reply, Section
+from bot.domain.model import ChannelKey, Item, Kind, Status
+from bot.messages import Card, Reply, Section
 from bot.text.parsing import mention
-from bot.views.items import card
+from bot.views.items import card, defer_action
 
 
-def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
-    """What waits on one person across channels, with each item's buttons."""
+def home(
+    items: list[Item],
+    user: str,
+    tz: str,
+    now: datetime,
+    closing: frozenset[ChannelKey] = frozenset(),
+) -> Reply:
+    """What waits on one person across channels, with each item's buttons. In a channel
+    whose project is closing (``closing``), each item also offers Defer and is counted under
+    "Blocking a close-out"."""
     soon = now + timedelta(days=7)
     groups: list[tuple[str, list[Item]]] = [
         ("Blockers you own", [i for i in items if i.kind is Kind.BLOCKER and i.owner == user]),
@@ -37,13 +45,28 @@ def home(items: list[Item], user: str, tz: str, now: datetime) -> Reply:
             ],
         ),
     ]
+
+    def shown(item: Item) -> Card:
+        c = dataclasses.replace(card(item, tz, now), channel=item.channel)
+        if item.channel in closing:
+            c = dataclasses.replace(c, actions=(*c.actions, defer_action(item)))
+        return c
+
     sections = tuple(
-        Section(
-            f"{heading} ({len(group)})",
-            cards=tuple(dataclasses.replace(card(i, tz, now), channel=i.channel) for i in group),
-        )
+        Section(f"{heading} ({len(group)})", cards=tuple(shown(i) for i in group))
         for heading, group in groups
     )
+    mine = {id(i) for _, group in groups for i in group}
+    blocking = [i for i in items if i.channel in closing and id(i) in mine]
+    if blocking:
+        lines = tuple(f"{i.ref} {i.title} (in <#{i.channel.channel}>)" for i in blocking)
+        sections = (
+            Section(
+                f"Blocking a close-out ({len(blocking)}): resolve, withdraw or defer each",
+                lines,
+            ),
+            *sections,
+        )
     total = sum(len(group) for _, group in groups)
     text = (
         f"{total} item{'s' if total != 1 else ''} wait on {mention(user)}."

@@ -122,6 +122,11 @@ def item_fields(
         fields.append(Field("Resolution", item.resolution))
     if item.linked_ref:
         fields.append(Field("Linked", item.linked_ref))
+    if item.status is Status.DEFERRED:
+        if item.revisit_at:
+            fields.append(Field("Revisit", when(item.revisit_at, tz, now)))
+        if item.deferred_reason:
+            fields.append(Field("Deferred because", item.deferred_reason))
     if item.details:
         fields.append(Field("Details", item.details))
     reported = format_datetime(item.created_at, tz, now)
@@ -156,6 +161,8 @@ def item_actions(item: Item) -> tuple[Action, ...]:
         actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.APPROVED:
         actions_ = [Action("Mark implemented", actions.implemented(ref), "primary")]
+    elif item.status is Status.DEFERRED:
+        actions_ = [Action("Reopen", actions.reopen(ref))]
     return tuple(actions_)
 
 
@@ -270,8 +277,27 @@ def reject_action(ref: str) -> Action:
     return Action("Reject", actions.reject(ref), "danger", form=reject_form(ref))
 
 
+def defer_form(ref: Ref | str) -> Form:
+    return Form(
+        actions.defer(ref),
+        f"Defer {ref}",
+        (
+            FormField("until", "Revisit on", InputKind.DATE, True, hint=kinds.DATE_HINT),
+            FormField("reason", "Why it is deferred", InputKind.LONG_TEXT, True, max_length=3000),
+        ),
+        "Defer",
+    )
+
+
+def defer_action(item: Item) -> Action:
+    """Defer (close-out): put the item off until a date, for a reason."""
+    return Action("Defer", actions.defer(item.ref), form=defer_form(item.ref))
+
+
 def item_form(verb: str, ref: Ref) -> Form | None:
     """The form an item button with ``verb`` opens (who, which date, what, why), if any."""
+    if verb == "defer":
+        return defer_form(ref)
     if verb == "assign":
         return assign_form(ref)
     if verb == "due":
@@ -398,6 +424,8 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
     parts.append(f"age {format_age(item.created_at, now)}")
     if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
+    if item.status is Status.DEFERRED and item.revisit_at:
+        parts.append(f"revisit {format_datetime(item.revisit_at, tz, now)}")
     line = " · ".join(parts)
     if item.overdue(now):
         line += " · OVERDUE"
@@ -409,7 +437,7 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
 HIDDEN_FIELDS = frozenset({"date_moves", "nudge_count", "last_nudged_at"})
 
 #: Fields whose stored values are dates (ISO 8601).
-DATE_FIELDS = frozenset({"due_at", "decided_at", "snoozed_until"})
+DATE_FIELDS = frozenset({"due_at", "decided_at", "snoozed_until", "revisit_at"})
 
 
 def _same(text: str) -> str:

@@ -25,7 +25,11 @@ table of ``storage.tables`` to one of the two):
   the every-other-week and monthly rules (``every_weeks``, ``week_anchor``, ``nth``,
   ``month_day``).
 - ``items`` and ``item_events``: ``items`` and each item's ``events``; ``ref_counters`` is
-  worked out again from the restored refs.
+  worked out again from the restored refs. A deferred item keeps its ``revisit_at`` and
+  ``deferred_reason``.
+- ``lessons``: a channel's ``lessons`` learned (``/raid lesson``): author, text and when. The
+  channel's close-out is in its ``settings``: ``closing_since``, ``closed_at`` and
+  ``closed_by`` (a closed project stays closed after a restore).
 - Not in it: scheduler state, which a restore starts afresh from the schedules: ``runs`` (the
   run ledger, with each run's built message and ``reason``, e.g. the day off a skipped run
   fell on), ``standups`` (opened standups, with the ``options`` copied at opening) and
@@ -44,7 +48,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.model import ChannelSettings, Schedule
+from bot.domain.model import ChannelSettings, Lesson, Schedule
 from bot.ports import UnitOfWork
 from bot.services.export import item_record
 from storage.uow import SqlUnitOfWork, make_read_only_uow_factory
@@ -56,6 +60,7 @@ __all__ = [
     "NOT_BACKED_UP_TABLES",
     "encode_backup",
     "export_all",
+    "lesson_record",
     "schedule_record",
     "settings_record",
     "snapshot_uow_factory",
@@ -69,6 +74,7 @@ BACKED_UP_TABLES: Mapping[str, str] = {
     "items": "channels[].items",
     "item_events": "channels[].items[].events",
     "ref_counters": "worked out from the restored refs",
+    "lessons": "channels[].lessons",
 }
 #: The tables a backup leaves out, and why.
 NOT_BACKED_UP_TABLES: Mapping[str, str] = {
@@ -101,7 +107,14 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "last_digest_at": _iso(settings.last_digest_at),
         "holidays": settings.holidays,
         "days_off": list(settings.days_off),
+        "closing_since": _iso(settings.closing_since),
+        "closed_at": _iso(settings.closed_at),
+        "closed_by": settings.closed_by,
     }
+
+
+def lesson_record(lesson: Lesson) -> dict[str, Any]:
+    return {"author": lesson.author, "text": lesson.text, "created_at": _iso(lesson.created_at)}
 
 
 def schedule_record(schedule: Schedule) -> dict[str, Any]:
@@ -156,6 +169,7 @@ async def export_all(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
                 "items": [
                     item_record(i, events.get(i.stored_id, []), complete=True) for i in items
                 ],
+                "lessons": [lesson_record(x) for x in await uow.lessons.of_channel(channel)],
             }
         )
     return {

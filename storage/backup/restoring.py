@@ -27,7 +27,7 @@ from storage.backup.validation import Backup, BackupError, ChannelBackup, valida
 from storage.db import is_unavailable_error
 from storage.repositories import item_values, schedule_values
 from storage.repositories.rows import stored_kind
-from storage.tables import channels, item_events, items, ref_counters, schedules
+from storage.tables import channels, item_events, items, lessons, ref_counters, schedules
 
 __all__ = ["RestoreReport", "TargetNotEmpty", "restore"]
 
@@ -145,6 +145,9 @@ async def _restore_channel(
                 last_digest_at=settings.last_digest_at,
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
+                closing_since=settings.closing_since,
+                closed_at=settings.closed_at,
+                closed_by=settings.closed_by,
             )
             .returning(channels.c.id)
         )
@@ -161,6 +164,19 @@ async def _restore_channel(
                     "updated_at": s.updated_at or now,
                 }
                 for s in backup.schedules
+            ],
+        )
+    if backup.lessons:
+        await connection.execute(
+            insert(lessons),
+            [
+                {
+                    "channel_id": channel_id,
+                    "author": lesson.author,
+                    "text": lesson.text,
+                    "created_at": lesson.created_at,
+                }
+                for lesson in backup.lessons
             ],
         )
     if not backup.items:

@@ -27,6 +27,7 @@ from bot.domain.model import (
     Event,
     Item,
     Kind,
+    Lesson,
     Ref,
     Schedule,
     ScheduleKind,
@@ -35,6 +36,7 @@ from bot.domain.model import (
 from bot.domain.schedules import NTH
 from storage.backup.format import BACKUP_FORMAT, BACKUP_VERSION
 from storage.tables import channels, item_events, items
+from storage.tables import lessons as lessons_table
 
 __all__ = [
     "STANDUP_MODES",
@@ -49,14 +51,15 @@ __all__ = [
 
 #: The states each kind of item can be in (see ``bot.services.items``).
 STATUSES: Mapping[Kind, tuple[Status, ...]] = {
-    Kind.BLOCKER: (Status.OPEN, Status.RESOLVED, Status.WITHDRAWN),
-    Kind.RISK: (Status.OPEN, Status.CLOSED, Status.OCCURRED, Status.WITHDRAWN),
+    Kind.BLOCKER: (Status.OPEN, Status.RESOLVED, Status.WITHDRAWN, Status.DEFERRED),
+    Kind.RISK: (Status.OPEN, Status.CLOSED, Status.OCCURRED, Status.WITHDRAWN, Status.DEFERRED),
     Kind.DECISION: (
         Status.PENDING,
         Status.DECIDED,
         Status.SUPERSEDED,
         Status.REJECTED,
         Status.WITHDRAWN,
+        Status.DEFERRED,
     ),
     Kind.CHANGE: (
         Status.PROPOSED,
@@ -64,6 +67,7 @@ STATUSES: Mapping[Kind, tuple[Status, ...]] = {
         Status.IMPLEMENTED,
         Status.REJECTED,
         Status.WITHDRAWN,
+        Status.DEFERRED,
     ),
 }
 STANDUP_MODES = ("thread", "dm")
@@ -91,6 +95,8 @@ class ChannelBackup:
     settings: ChannelSettings
     schedules: tuple[Schedule, ...]
     items: tuple[tuple[Item, tuple[Event, ...]], ...]
+    #: the lessons learned (``/raid lesson``), oldest first
+    lessons: tuple[Lesson, ...] = ()
 
     @property
     def channel(self) -> ChannelKey:
@@ -320,6 +326,9 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         last_digest_at=obj.when("last_digest_at"),
         holidays=_holiday_calendar(obj, "holidays"),
         days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
+        closing_since=obj.when("closing_since"),
+        closed_at=obj.when("closed_at"),
+        closed_by=obj.text("closed_by", column=channels.c.closed_by),
     )
 
 
@@ -484,6 +493,8 @@ def _item(channel: ChannelKey, obj: _Object) -> tuple[Item, tuple[Event, ...]]:
         nudge_count=obj.integer("nudge_count", low=0, high=_INT_MAX, default=0) or 0,
         last_nudged_at=obj.when("last_nudged_at"),
         snoozed_until=obj.when("snoozed_until"),
+        revisit_at=obj.when("revisit_at"),
+        deferred_reason=obj.text("deferred_reason"),
     )
     events = tuple(_event(e) for e in obj.objects("events", required=True))
     return item, events
@@ -515,7 +526,18 @@ def _channel(obj: _Object) -> ChannelBackup:
         if item.ref in found_items:
             raise InvalidBackup(f"{entry.at('ref')}: {item.ref} appears twice in this channel")
         found_items[item.ref] = (item, events)
-    return ChannelBackup(settings, tuple(found_schedules.values()), tuple(found_items.values()))
+    lessons = tuple(
+        Lesson(
+            key,
+            entry.required_text("author", lessons_table.c.author),
+            entry.required_text("text"),
+            entry.required_when("created_at"),
+        )
+        for entry in obj.objects("lessons")
+    )
+    return ChannelBackup(
+        settings, tuple(found_schedules.values()), tuple(found_items.values()), lessons
+    )
 
 
 def validate(document: Any) -> Backup:

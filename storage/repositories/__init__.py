@@ -8,7 +8,7 @@ an update.
 
 One module per aggregate: ``items`` (and its ``history``), ``channels`` (with their
 settings), ``schedules``, ``outbox`` (the run ledger), ``standups`` (with their answers) and
-``calendars`` (the calendar feed tokens);
+``calendars`` (the calendar feed tokens), ``lessons`` (lessons learned);
 ``common`` holds what they share.
 """
 
@@ -18,6 +18,7 @@ from storage.repositories.calendars import SqlCalendarTokenRepository
 from storage.repositories.channels import SqlChannelRepository
 from storage.repositories.common import CHANNEL_IDS, channel_key_from_row
 from storage.repositories.items import SqlItemRepository
+from storage.repositories.lessons import SqlLessonRepository
 from storage.repositories.rows import (
     event_from_row,
     item_from_row,
@@ -36,6 +37,7 @@ __all__ = [
     "SqlCalendarTokenRepository",
     "SqlChannelRepository",
     "SqlItemRepository",
+    "SqlLessonRepository",
     "SqlScheduleRepository",
     "channel_key_from_row",
     "event_from_row",

@@ -35,6 +35,9 @@ _SETTINGS = select(
     channels.c.last_digest_at,
     channels.c.holidays,
     channels.c.days_off,
+    channels.c.closing_since,
+    channels.c.closed_at,
+    channels.c.closed_by,
 ).where(*KEY_MATCHES)
 
 
@@ -78,6 +81,9 @@ class SqlChannelRepository(SessionRepository):
                 last_digest_at=settings.last_digest_at,
                 holidays=settings.holidays,
                 days_off=list(settings.days_off) or None,
+                closing_since=settings.closing_since,
+                closed_at=settings.closed_at,
+                closed_by=settings.closed_by,
             )
         )
 

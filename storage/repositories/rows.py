@@ -77,6 +77,8 @@ def item_values(item: Item) -> dict[str, Any]:
         "nudge_count": item.nudge_count,
         "last_nudged_at": item.last_nudged_at,
         "snoozed_until": item.snoozed_until,
+        "revisit_at": item.revisit_at,
+        "deferred_reason": item.deferred_reason,
     }
 
 
@@ -114,6 +116,8 @@ def item_from_row(channel: ChannelKey, row: RowMapping) -> Item:
         last_nudged_at=row["last_nudged_at"],
         snoozed_until=row["snoozed_until"],
         date_moves=row["date_moves"],
+        revisit_at=row.get("revisit_at"),
+        deferred_reason=row.get("deferred_reason"),
     )
 
 
@@ -144,6 +148,9 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         last_digest_at=row["last_digest_at"],
         holidays=row.get("holidays"),
         days_off=tuple(row.get("days_off") or ()),
+        closing_since=row.get("closing_since"),
+        closed_at=row.get("closed_at"),
+        closed_by=row.get("closed_by"),
     )
 
 

@@ -93,14 +93,26 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/digest weekly fri 16:00"),
     ("ana", "/digest add monthly last friday 17:00"),
     ("ana", "/digest"),
+    ("ana", "/blocker Waiting on the SSO contract"),
+    ("ana", "/raid defer B-5 until dec 20 because the contract moves to Q1"),
+    ("raj", "/raid lesson Book the test environment early"),
 ]
 SLACK_SCRIPT: list[tuple[str, str]] = [
     ("U_ANA", "/raid settings nudges off"),
     ("U_ANA", "/blocker Slack-side blocker <@U_DANA>"),
     ("U_ANA", "/standup add retro"),
+    ("U_ANA", "/raid close-out"),
 ]
 #: Replies compared between the original and the restored database, besides show/history.
-VIEWS = ("/raid list all", "/raid settings", "/standup", "/standup retro", "/digest status")
+VIEWS = (
+    "/raid list all",
+    "/raid settings",
+    "/standup",
+    "/standup retro",
+    "/digest status",
+    "/raid lesson",
+    "/raid close-out",
+)
 
 
 def request(channel: ChannelKey, user: str, line: str, **extra: Any) -> Request:
@@ -209,7 +221,7 @@ async def check_round_trip(source: AsyncEngine, target: AsyncEngine) -> None:
         reply = await core.handle(request(channel, "ana", line))
         assert reply.tone is Tone.SUCCESS, (line, reply.text)
         new.append(reply.item_ref)
-    assert new == ["B-5", "R-3", "D-3", "C-3", "B-3"]
+    assert new == ["B-6", "R-3", "D-3", "C-3", "B-3"]
 
 
 @pytest.fixture
@@ -544,7 +556,7 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "status of another kind",
         _set(f"{ITEM}.status", "approved"),
         "channels[0].items[0].status: 'approved' is not a status of a blocker "
-        "(open, resolved, withdrawn)",
+        "(open, resolved, withdrawn, deferred)",
     ),
     ("no title", _drop(f"{ITEM}.title"), "channels[0].items[0].title: missing"),
     ("empty title", _set(f"{ITEM}.title", " "), "channels[0].items[0].title: must not be empty"),
@@ -658,7 +670,8 @@ def test_channel_exports_keep_their_item_keys() -> None:
         "ref", "kind", "status", "title", "details", "reporter", "owner", "due", "waiting_on",
         "resolution", "likelihood", "impact", "score", "response", "mitigation", "outcome",
         "rationale", "impacts", "approvers", "decision_note", "decided_by", "decided_at",
-        "linked_ref", "source_url", "created_at", "updated_at", "events",
+        "linked_ref", "revisit_at", "deferred_reason", "source_url", "created_at",
+        "updated_at", "events",
     ]  # fmt: skip
     complete = item_record(full_item(Kind.RISK), [], complete=True)
     assert list(complete) == [*record, "nudge_count", "last_nudged_at", "snoozed_until"]

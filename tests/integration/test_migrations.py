@@ -44,8 +44,9 @@ RAIDLINE_TABLES = {
     "raidline_secrets",
     "seen_requests",
     "calendar_tokens",
+    "lessons",
 }
-HEAD = "0010"
+HEAD = "0011"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -167,6 +168,7 @@ OLDEST_COMPATIBLE = {
     "0008": "0003",
     "0009": "0003",
     "0010": "0003",
+    "0011": "0003",
 }
 
 

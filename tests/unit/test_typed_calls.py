@@ -44,6 +44,7 @@ BUILT = [
     ),
     (actions.list_page("", 3), actions.ParsedAction("list", filter="", page=3)),
     (actions.edit("R-2"), actions.ParsedAction("edit", ref=Ref(Kind.RISK, 2))),
+    (actions.defer(B3), actions.ParsedAction("defer", ref=B3)),
     (actions.standup_answer(7), actions.ParsedAction("standup_answer", standup_id=7)),
     (
         actions.track(7, "U1:odd", 2),

@@ -95,7 +95,9 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
     bot: DiscordAdapter, fake: FakeDiscord
 ) -> None:
     schema = _schema(fake)
-    assert set(schema) == {"blocker", "risk", "decision", "change", "raid", "standup", "digest"}
+    assert set(schema) == {
+        "blocker", "risk", "decision", "change", "raid", "standup", "digest", "project",
+    }  # fmt: skip
     for command in schema.values():
         assert command["contexts"] == [0], "guild channels only"
         assert command["integration_types"] == [0]
