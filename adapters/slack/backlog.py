@@ -20,9 +20,10 @@ from collections import deque
 
 __all__ = ["LIMIT", "PATIENCE", "Backlog", "Place"]
 
-#: Acknowledged requests in the core at a time, at most (PostgreSQL's pool holds 15
-#: connections; SQLite works on one unit of work at a time anyway).
-LIMIT = 16
+#: Acknowledged requests in the core at a time, at most. Enough to keep PostgreSQL's
+#: connections busy while others wait on the network (SQLite works on one unit of work at a
+#: time anyway); few enough that a reply comes at most a few units of work after its ack.
+LIMIT = 8
 #: Seconds an ack waits for a place before the request goes in over the limit.
 PATIENCE = 2.0
 
