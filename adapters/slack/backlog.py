@@ -5,8 +5,9 @@ acknowledges first and works after. Acknowledging costs a fraction of the work, 
 burst a server that acknowledges whatever arrives runs ahead of itself: the acks go out in
 milliseconds while the replies queue up behind each other, seconds late. So a request is
 acknowledged only once it can be worked on: at most :data:`LIMIT` acknowledged requests are
-in the core at a time, and the next one's ack waits for one of them to finish. The wait is
-bounded by :data:`PATIENCE`, well inside Slack's 3 seconds: past it, the request is
+in the core at a time, and the next one's ack waits for one of them to finish. The wait ends
+:data:`PATIENCE` seconds after the request arrived, well inside Slack's 3 seconds (Bolt's
+own steps before and after take time too on a busy server): past it, the request is
 acknowledged and worked on anyway, over the limit.
 
 The posting of the reply (a Web API call, mostly waiting on the network) is outside the
@@ -18,14 +19,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-__all__ = ["LIMIT", "PATIENCE", "Backlog", "Place"]
+__all__ = ["ARRIVED", "LIMIT", "PATIENCE", "Backlog", "Place"]
 
 #: Acknowledged requests in the core at a time, at most. Enough to keep PostgreSQL's
 #: connections busy while others wait on the network (SQLite works on one unit of work at a
 #: time anyway); few enough that a reply comes at most a few units of work after its ack.
 LIMIT = 8
-#: Seconds an ack waits for a place before the request goes in over the limit.
-PATIENCE = 2.0
+#: Seconds after its arrival a request waits for a place at most before it goes in over the
+#: limit.
+PATIENCE = 1.0
+#: Where the HTTP endpoint notes, in Bolt's request context, when a request arrived
+#: (the event loop's clock).
+ARRIVED = "raidline_arrived"
 
 
 class Place:
@@ -55,15 +60,19 @@ class Backlog:
     def working(self) -> int:
         return self._working
 
-    async def enter(self) -> Place:
-        """Wait for a place (at most ``patience`` seconds); leave it when the work is done."""
+    async def enter(self, arrived: float | None = None) -> Place:
+        """Wait for a place, until ``patience`` seconds after ``arrived`` (the event loop's
+        time the request arrived; now when not known); leave it when the work is done."""
         if self._working < self.limit and not self._waiting:
             self._working += 1
             return Place(self)
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        patience = max(0.0, min(self.patience, (arrived or now) + self.patience - now))
+        turn: asyncio.Future[None] = loop.create_future()
         self._waiting.append(turn)
         try:
-            await asyncio.wait_for(asyncio.shield(turn), self.patience)
+            await asyncio.wait_for(asyncio.shield(turn), patience)
         except TimeoutError:
             if not turn.done():
                 # Slack's time is running out: in over the limit, holding no place.

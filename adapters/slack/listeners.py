@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as kit
 from adapters.slack import inbound
 from adapters.slack.app import guard
-from adapters.slack.backlog import Backlog, Place
+from adapters.slack.backlog import ARRIVED, Backlog, Place
 from adapters.slack.inbound import COMMANDS, PLATFORM, SHORTCUTS, Origin, Submission, Where
 from adapters.slack.outbound import Outbound
 from adapters.slack.people import TimeZones
@@ -95,7 +95,7 @@ class Listeners:
     async def on_command(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        place = await self.backlog.enter()
+        place = await self.backlog.enter(context.get(ARRIVED))
         try:
             await ack()
             await self._command(body, context, place)
@@ -131,7 +131,7 @@ class Listeners:
     async def on_shortcut(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        place = await self.backlog.enter()
+        place = await self.backlog.enter(context.get(ARRIVED))
         try:
             await ack()
             await self._shortcut(body, context)
@@ -170,7 +170,7 @@ class Listeners:
     async def on_action(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        place = await self.backlog.enter()
+        place = await self.backlog.enter(context.get(ARRIVED))
         try:
             await ack()
             await self._action(body, context)

@@ -66,3 +66,13 @@ async def test_a_request_given_up_while_waiting_frees_its_turn() -> None:
     assert backlog.working == 0
     again = await asyncio.wait_for(backlog.enter(), 5)
     again.leave()
+
+
+async def test_the_wait_ends_in_time_for_slacks_three_seconds_counted_from_arrival() -> None:
+    backlog = Backlog(limit=1, patience=1)
+    held = await backlog.enter()
+    arrived_long_ago = asyncio.get_running_loop().time() - 5  # a busy server got to it late
+    over = await asyncio.wait_for(backlog.enter(arrived_long_ago), 5)
+    over.leave()
+    held.leave()
+    assert backlog.working == 0
