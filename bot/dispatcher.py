@@ -39,7 +39,7 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import calendar, export
+from bot.services import calendar, export, plan
 from bot.services.items import Context
 from bot.text.dates import check_timezone
 from bot.text.parsing import check_command_length, check_fields, closest
@@ -278,14 +278,21 @@ class Core:
     ) -> Reply:
         """What waits on ``user`` across one workspace's channels (Slack's App Home)."""
         try:
+            tz = self._timezone(user_timezone, None)
+            now = self.clock.now()
             async with self.uow_factory() as uow:
                 items = await uow.items.active_in_workspace(platform, workspace)
+                healths = await plan.workspace_healths(uow, items, self.timetable, now, tz)
                 settings = await uow.channels.settings_of({i.channel for i in items})
+                followed = [
+                    (found.channel, found.stakeholders[user])
+                    for found in await uow.channels.with_stakeholders(platform, workspace)
+                    if user in found.stakeholders
+                ]
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR)
-        tz = self._timezone(user_timezone, None)
         closing = frozenset(k for k, found in settings.items() if found.closing_since)
-        return views.home(items, user, tz, self.clock.now(), closing)
+        return views.home(items, user, tz, now, closing, healths, followed)
 
     async def autocomplete(
         self, channel: ChannelKey, typed: str, limit: int = 25
@@ -339,7 +346,9 @@ class Core:
         async with self.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
             tz = self._timezone(None, settings.timezone)
-            log = await export.channel_log(uow, channel)
+            log = await export.channel_log(
+                uow, channel, now=self.clock.now(), timetable=self.timetable, tz=tz
+            )
         names = await self.names(channel, log.people)
         return export_views.render(fmt, log, tz, self.clock.now(), names, note=note)
 

@@ -185,6 +185,13 @@ class ChannelRepository(Protocol):
         """Every channel that has items or settings."""
         ...
 
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> list[ChannelSettings]:
+        """The settings of every channel with stakeholders (of one platform and workspace when
+        given), by channel."""
+        ...
+
 
 class ScheduleRepository(Protocol):
     """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""

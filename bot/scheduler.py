@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from bot.context import current_run_id
 from bot.domain.model import (
     ChannelKey,
+    ChannelSettings,
     Run,
     RunKind,
     RunStatus,
@@ -44,10 +45,19 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import closeout, dashboard, days_off, digests, nudges, standups
+from bot.services import (
+    closeout,
+    dashboard,
+    days_off,
+    digests,
+    nudges,
+    stakeholder_updates,
+    standups,
+)
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
+from bot.views import stakeholders as stakeholder_views
 from bot.views import standups as standup_views
 
 log = logging.getLogger("raidline.scheduler")
@@ -68,6 +78,8 @@ CLAIM_BATCH = 100
 DELIVERY_BATCH = 50
 #: The longest a "dm local" standup waits for the platform to tell its members' time zones.
 ZONE_LOOKUP_SECONDS = 5.0
+#: How often a worker looks for blockers overdue long enough to escalate to stakeholders.
+ESCALATION_SWEEP_EVERY = timedelta(minutes=5)
 
 
 class NoRoute(Exception):
@@ -183,7 +195,9 @@ class Scheduler:
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
             RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
+            RunKind.STAKEHOLDER: RunSteps(self._stakeholder),
         }
+        self._escalations_swept_at: datetime | None = None
 
     def _tz(self, name: str | None) -> str:
         if name:
@@ -199,6 +213,7 @@ class Scheduler:
         try:
             await self.claim_schedules(now, report)
             await self.sweep_nudges(now, report)
+            await self.sweep_escalations(now, report)
             await self.deliver(now, report)
             self.last_tick_at = now
             report.outbox_depth = await self._outbox_depth(report)
@@ -365,6 +380,21 @@ class Scheduler:
             report.runs_created += len(await uow.schedules.add_runs(new))
             await uow.commit()
 
+    async def sweep_escalations(self, now: datetime, report: TickReport) -> None:
+        """Queue stakeholder escalations of long-overdue blockers (every few minutes)."""
+        swept = self._escalations_swept_at
+        if swept is not None and swept <= now < swept + ESCALATION_SWEEP_EVERY:
+            return
+        async with self.uow_factory() as uow:
+            report.runs_created += await stakeholder_updates.sweep_overdue(
+                uow, now, self._tz, self._day_off_reason
+            )
+            await uow.commit()
+        self._escalations_swept_at = now
+
+    def _day_off_reason(self, settings: ChannelSettings, day: date) -> str | None:
+        return days_off.reason(settings, day, self.timetable)
+
     # --- 3. delivery -----------------------------------------------------------------------
 
     async def deliver(self, now: datetime, report: TickReport) -> None:
@@ -429,6 +459,10 @@ class Scheduler:
             ref = await self._send_leased(run, outgoing) if outgoing else None
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        except stakeholder_updates.Held as held:
+            log.info("%s: %s", run.key, held)
+            await self._finish(run, RunStatus.PENDING, retry_at=held.until)
             return
         except standups.SummaryNotPosted as waiting:
             log.info("%s: %s; trying again shortly", run.key, waiting)
@@ -602,7 +636,9 @@ class Scheduler:
             # An added digest schedule (a weekly beside a daily) covers the time since its
             # own last digest; the channel's first one, since the channel's last digest.
             since = await digests.last_sent(uow, run.channel, schedule.stored_id)
-        digest, tz = await digests.due(uow, run.channel, now, self._tz, since=since)
+        digest, tz = await digests.due(
+            uow, run.channel, now, self._tz, since=since, timetable=self.timetable
+        )
         if not digest.worth_sending:
             return None
         reply = digest_views.digest(digest, tz, now)
@@ -613,6 +649,18 @@ class Scheduler:
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)
+        await stakeholder_updates.digest_posted(uow, run, at)
+
+    async def _stakeholder(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        notice = await stakeholder_updates.due(uow, run, now, self._tz, self._day_off_reason)
+        if notice is None:
+            return None
+        if notice.digest_run is None:
+            return stakeholder_views.notice(notice, run.channel, now)
+        digest = await uow.schedules.stored_message(notice.digest_run)
+        if digest is None:
+            return None
+        return stakeholder_views.weekly(digest.reply, run.channel, notice.person)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
         opened = await standups.open_run(uow, run, now, self._member_zones)

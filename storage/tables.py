@@ -132,10 +132,17 @@ class ChannelRow(Base):
     holidays: Mapped[str | None] = mapped_column(String(HOLIDAY_CALENDAR))
     #: further days off, local ISO dates; None: none
     days_off: Mapped[list[str] | None] = mapped_column(JSONType)
+    #: tracker key prefix -> address pattern with ``{}`` for the key; None: none
+    link_patterns: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     #: ``/raid close-out`` started then; the project was closed then, by that person
     closing_since: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(PERSON))
+    #: stakeholder updates: person -> the levels they get (``weekly``, ``decisions``,
+    #: ``escalations``); None: nobody
+    stakeholders: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
+    #: escalate a blocker this many working days overdue; None: the default (3)
+    escalate_after_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class RefCounterRow(Base):
@@ -150,7 +157,7 @@ class RefCounterRow(Base):
 
 
 class ItemRow(Base):
-    """A blocker, risk, decision or change request (``bot.domain.model.Item``)."""
+    """A blocker, risk, decision, change request or milestone (``bot.domain.model.Item``)."""
 
     __tablename__ = "items"
     __table_args__ = (
@@ -204,6 +211,12 @@ class ItemRow(Base):
     #: how often the due date was moved from one date to another (digest warning signs);
     #: kept by ``add_event`` so a digest never reads an item's whole history
     date_moves: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: the milestone the item is part of (``M-1``); None: none
+    milestone: Mapped[str | None] = mapped_column(String(32))
+    #: refs of the items it depends on; None: none
+    depends_on: Mapped[list[str] | None] = mapped_column(JSONType)
+    #: tracker keys and http(s) URLs; None: none
+    links: Mapped[list[str] | None] = mapped_column(JSONType)
     #: a deferred item: when to look at it again, and why it was put off
     revisit_at: Mapped[datetime | None]
     deferred_reason: Mapped[str | None] = mapped_column(Text)

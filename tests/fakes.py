@@ -266,6 +266,20 @@ class _Channels:
         keys = set(self.s.settings) | {i.channel for i in self.s.items.values()}
         return sorted(keys)
 
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> list[ChannelSettings]:
+        return sorted(
+            (
+                s
+                for s in self.s.settings.values()
+                if s.stakeholders
+                and platform in (None, s.channel.platform)
+                and workspace in (None, s.channel.workspace)
+            ),
+            key=lambda s: s.channel,
+        )
+
 
 class _Schedules:
     def __init__(self, state: _State) -> None:

@@ -36,6 +36,7 @@ from bot.errors import Unavailable
 from bot.ports import ChartDrawer
 from bot.services import dashboard as data
 from bot.services.export import FORMATS
+from bot.services.plan import read_plans
 from bot.text.dates import format_datetime
 from bot.views.digests import warning_lines
 from bot.views.items import history_line, item_fields
@@ -180,8 +181,8 @@ class Dashboard:
         now = self.core.clock.now()
         async with self.core.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
-            view = await data.overview(uow, channel, now)
-        tz = settings.timezone or self.core.default_timezone
+            tz = settings.timezone or self.core.default_timezone
+            view = await data.overview(uow, channel, now, timetable=self.core.timetable, tz=tz)
         return self._page(
             "overview.html",
             channel=channel,
@@ -231,16 +232,19 @@ class Dashboard:
         now = self.core.clock.now()
         async with self.core.uow_factory() as uow:
             settings = await uow.channels.get_settings(channel)
+            tz = settings.timezone or self.core.default_timezone
             found = await data.item_page(uow, channel, ref)
+            if found is not None:
+                places = await read_plans(uow, settings, self.core.timetable, now, tz, [found[0]])
         if found is None:
             return self._plain(404, f"There is no {ref} in this channel.")
         item, events = found
-        tz = settings.timezone or self.core.default_timezone
         return self._page(
             "item.html",
             channel=channel,
             item=item,
-            fields=item_fields(item, tz, now),
+            fields=item_fields(item, tz, now, plan=places.get(item.stored_id)),
+            links=places[item.stored_id].links if item.stored_id in places else (),
             history=[history_line(item.kind, e, tz, now, reporter=item.reporter) for e in events],
             kind_label=item.kind.label,
         )

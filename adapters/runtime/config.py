@@ -88,7 +88,16 @@ PG_TIMEOUT_MAX = 86_400.0
 _URL_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: The slash commands of SPEC §3 as Slack knows them; RAIDLINE_COMMAND_NAMES renames them.
-SLASH_COMMANDS = ("blocker", "risk", "decision", "change", "raid", "standup", "digest")
+SLASH_COMMANDS = (
+    "blocker",
+    "risk",
+    "decision",
+    "change",
+    "milestone",
+    "raid",
+    "standup",
+    "digest",
+)
 #: What Slack takes as a command name: a slash, then up to 31 lowercase letters, digits, - or _.
 _SLASH_NAME_RE = re.compile(r"^/[a-z0-9][a-z0-9_-]{0,30}$")
 _RENAME_EXAMPLE = "e.g. standup=/team-standup,decision=/decide"

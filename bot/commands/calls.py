@@ -42,6 +42,10 @@ class LogItem:
     decided_by: str | None = None
     decided_at: datetime | None = None
     verb: str = "Logged"
+    #: ``for M-1``: the milestone it is part of (checked when it is logged)
+    milestone: Ref | None = None
+    #: ``link JIRA-123``: tracker keys and URLs, checked
+    links: tuple[str, ...] = ()
 
     def item_fields(self) -> dict[str, Any]:
         """The item's fields as :func:`bot.services.items.log_item` takes them."""
@@ -59,6 +63,7 @@ class LogItem:
             "approvers": self.approvers,
             "decided_by": self.decided_by,
             "decided_at": self.decided_at,
+            "links": self.links,
         }
         if self.status is not None:
             fields["status"] = self.status
@@ -75,6 +80,16 @@ class ListItems:
     words: tuple[str, ...] = ()
     #: only what is on this person's plate: they own, decide or approve it (``list @dana``)
     person: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """``/raid link <ref> <target>``: ``relation`` is ``milestone`` (``M-1``), ``depends-on``
+    (a ref), ``tracker`` (a key or URL, checked) or ``remove`` (any of them)."""
+
+    ref: Ref
+    relation: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -267,6 +282,15 @@ class Settings:
 
     key: str = ""
     value: str = ""
+
+
+@dataclass(frozen=True)
+class Stakeholders:
+    """``/raid stakeholders add|remove|list``: ``people`` get (or no longer get) ``levels``."""
+
+    action: str = "list"
+    people: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ KIND_WORDS: Mapping[str, Kind] = {
     **{w: Kind.RISK for w in ("risk", "risks", "r")},
     **{w: Kind.DECISION for w in ("decision", "decisions", "d")},
     **{w: Kind.CHANGE for w in ("change", "changes", "c", "change request", "cr")},
+    **{w: Kind.MILESTONE for w in ("milestone", "milestones", "m")},
 }
 
 #: The statuses a row may give, per kind, and what the import does for each: "" logs the
@@ -76,6 +77,7 @@ STATUSES: Mapping[Kind, Mapping[str, str]] = {
     Kind.DECISION: {**{s: "" for s in ("", "open")}, "pending": "needed", "needed": "needed",
                     "needs a decision": "needed", "decided": "decided", "withdrawn": "withdraw"},
     Kind.CHANGE: {**{s: "" for s in _OPEN}, "proposed": "", "withdrawn": "withdraw"},
+    Kind.MILESTONE: {**{s: "" for s in _OPEN}, "done": "resolve", "withdrawn": "withdraw"},
 }  # fmt: skip
 
 #: Which CSV column a form field's complaint is about.
@@ -184,11 +186,13 @@ def _cells(row: Row) -> dict[str, str]:
 def kind_of(cells: Mapping[str, str]) -> Kind:
     word = " ".join(cells.get("kind", "").lower().split())
     if not word:
-        raise UsageError("kind: empty. Say blocker, risk, decision or change (or B, R, D, C).")
+        raise UsageError(
+            "kind: empty. Say blocker, risk, decision, change or milestone (or B, R, D, C, M)."
+        )
     if word not in KIND_WORDS:
         raise UsageError(
-            f"kind: `{cells['kind']}` is not a kind. Use blocker, risk, decision or change "
-            "(or B, R, D, C)."
+            f"kind: `{cells['kind']}` is not a kind. Use blocker, risk, decision, change or "
+            "milestone (or B, R, D, C, M)."
         )
     return KIND_WORDS[word]
 
@@ -234,6 +238,8 @@ def _form_values(kind: Kind, cells: Mapping[str, str], step: str) -> dict[str, s
             rationale=cells.get("rationale", ""),
             state=state,
         )
+    elif kind is Kind.MILESTONE:
+        values.update(owner=cells.get("owner", ""), due=cells.get("due", ""))
     else:
         values.update(
             impact=cells.get("impact", ""),

@@ -1,23 +1,31 @@
-"""/blocker, /risk, /decision and /change: logging items from text or from a form."""
+"""/blocker, /risk, /decision, /change and /milestone: logging items from text or from a form.
+
+Every kind takes ``for M-1`` (the milestone the item is part of) and ``link JIRA-123`` or
+``link https://…`` (a tracker link), read before the kind's own grammar.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from bot import actions as action_ids
 from bot.commands.calls import LogItem
+from bot.domain import plan
 from bot.domain.kinds import KINDS
 from bot.domain.limits import is_blank
-from bot.domain.model import Item, Kind, Status
+from bot.domain.model import Item, Kind, Ref, Status
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Choice, Form, FormField, InputKind, Reply, Tone, Visibility
 from bot.services import days_off
 from bot.services import items as svc
+from bot.services import plan as plan_svc
 from bot.services.items import Context
 from bot.text.dates import parse_date
+from bot.text.markup import typed_link
 from bot.text.parsing import (
     OptionSpec,
     Parsed,
@@ -68,6 +76,11 @@ _SPECS: dict[str, tuple[OptionSpec, ...]] = {
     ),
     "decision": (
         OptionSpec("rationale", ("because", "rationale"), ValueKind.TEXT),
+        _DETAILS,
+    ),
+    "milestone": (
+        OptionSpec("due", ("due",), ValueKind.DATE, strong=True),
+        OptionSpec("due", ("by", "on"), ValueKind.DATE),
         _DETAILS,
     ),
     "change": (
@@ -122,12 +135,18 @@ def _trailing_date(ctx: Context, parsed: Parsed, usage: str, option_words: str) 
     )
 
 
-def _log_reply(ctx: Context, items: list[Item], verb: str = "Logged") -> Reply:
+def _log_reply(
+    ctx: Context,
+    items: list[Item],
+    verb: str = "Logged",
+    places: Mapping[int, plan_svc.ItemPlan] | None = None,
+) -> Reply:
     item = items[0]
-    cards = tuple(card(i, ctx.timezone, ctx.now) for i in items)
+    places = places or {}
+    cards = tuple(card(i, ctx.timezone, ctx.now, plan=places.get(i.id or 0)) for i in items)
     text = f"{verb} {item.ref}: {item.title}"
     actions: tuple[Action, ...] = ()
-    if item.kind in (Kind.BLOCKER, Kind.RISK) and item.active:
+    if item.kind in (Kind.BLOCKER, Kind.RISK, Kind.MILESTONE) and item.active:
         missing = []
         follow: list[Action] = []
         if not item.owner:
@@ -273,6 +292,68 @@ def parse_change(ctx: Context, text: str) -> LogItem:
     )
 
 
+def parse_milestone(ctx: Context, text: str) -> LogItem:
+    usage = USAGE[Kind.MILESTONE]
+    parsed = parse_options(text, _SPECS["milestone"], is_date=_is_date(ctx), usage=usage)
+    _trailing_date(ctx, parsed, usage, "`due`, `details`")
+    fields: dict[str, Any] = {
+        "owner": _single_person(Kind.MILESTONE, parsed.people, "owner"),
+        "details": parsed.options.get("details"),
+    }
+    if "due" in parsed.options:
+        fields["due_at"] = _date(ctx, parsed.options["due"])
+    return LogItem(Kind.MILESTONE, _title(parsed, usage), verb="Planned", **fields)
+
+
+#: ``for M-1`` anywhere in a logging command: the milestone the item is part of.
+_FOR_MILESTONE = re.compile(r"(?:^|\s)for\s+(#?[Mm]-?\d{1,9})(?=\s|$)", re.IGNORECASE)
+#: ``link <key or URL>``: a tracker link (the value is checked).
+_LINK = re.compile(r"(?:^|\s)links?\s+(\S+)(?=\s|$)", re.IGNORECASE)
+
+
+def _link_value(value: str) -> str:
+    try:
+        return plan.parse_tracker_link(typed_link(value))
+    except plan.LinkError as e:
+        raise UsageError(str(e)) from None
+
+
+def plan_words(text: str) -> tuple[str, Ref | None, tuple[str, ...]]:
+    """``text`` without its ``for M-1`` and ``link …`` words, the milestone and the links.
+    ``link`` followed by something that is neither a tracker key nor an http(s) address is
+    left in the text (``Fix link checker``)."""
+    milestone: Ref | None = None
+    found = _FOR_MILESTONE.search(text)
+    if found:
+        milestone = Ref.parse(found.group(1))
+        text = text[: found.start()] + text[found.end() :]
+    links: list[str] = []
+
+    def take(m: re.Match[str]) -> str:
+        value = typed_link(m.group(1))
+        if "://" in value or plan.is_tracker_key(value.upper()):
+            links.append(_link_value(value))
+            return ""
+        return m.group(0)
+
+    text = _LINK.sub(take, text)
+    return " ".join(text.split()), milestone, tuple(dict.fromkeys(links))
+
+
+def _with_plan(parser: Callable[[Context, str], LogItem]) -> Callable[[Context, str], LogItem]:
+    def parse(ctx: Context, text: str) -> LogItem:
+        rest, milestone, links = plan_words(text)
+        call = parser(ctx, rest)
+        if milestone is not None and call.kind is Kind.MILESTONE:
+            raise UsageError(
+                f"A milestone is not part of another one; to make it wait for {milestone}: "
+                f"`/raid link M-… depends-on {milestone}` once it is planned."
+            )
+        return dataclasses.replace(call, milestone=milestone, links=links)
+
+    return parse
+
+
 def _title(parsed: Parsed, usage: str) -> str:
     if not parsed.title:
         raise UsageError(
@@ -323,6 +404,17 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
         errors["title"] = "A title is required."
     if v.get("details"):
         fields["details"] = v["details"]
+    milestone: Ref | None = None
+    if v.get("milestone"):
+        milestone = Ref.parse(v["milestone"].split()[0])
+        if milestone is None or milestone.kind is not Kind.MILESTONE:
+            errors["milestone"] = "Name a milestone, e.g. M-1."
+    links: tuple[str, ...] = ()
+    if v.get("links"):
+        found = _collect(
+            errors, "links", lambda text: [_link_value(w) for w in text.split()], v["links"]
+        )
+        links = tuple(dict.fromkeys(found or ()))
 
     def date_field(name: str) -> None:
         if v.get(name):
@@ -348,6 +440,9 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
             fields["response"] = _collect(errors, "response", parse_response, v["response"])
         if v.get("mitigation"):
             fields["mitigation"] = v["mitigation"]
+    elif kind is Kind.MILESTONE:
+        person_field("owner")
+        date_field("due")
     elif kind is Kind.DECISION:
         person_field("decider")
         state = v.get("state") or "needed"
@@ -377,7 +472,9 @@ def from_form(ctx: Context, kind: Kind, values: Mapping[str, str]) -> LogItem:
     if status is not None:
         fields["status"] = status
     verb = "Recorded decision" if status is Status.DECIDED else "Logged"
-    return LogItem(kind, title, verb=verb, **fields)
+    if kind is Kind.MILESTONE:
+        verb = "Planned"
+    return LogItem(kind, title, verb=verb, milestone=milestone, links=links, **fields)
 
 
 def from_options(
@@ -403,17 +500,22 @@ def from_options(
 
 async def log(ctx: Context, call: LogItem) -> Reply:
     """Create the item and say so, with what it still lacks."""
-    item = await svc.log_item(ctx, call.kind, call.title, **call.item_fields())
+    fields = call.item_fields()
+    if call.milestone is not None:
+        fields["milestone"] = await plan_svc.check_milestone(ctx, call.milestone)
+    item = await svc.log_item(ctx, call.kind, call.title, **fields)
+    places = await plan_svc.plans(ctx, [item], fresh=True)
     if call.status is Status.DECIDED and item.status is Status.PENDING:
         # someone else was named as having decided: it waits on their decision instead
-        reply = _log_reply(ctx, [item])
+        reply = _log_reply(ctx, [item], places=places)
         return dataclasses.replace(reply, text=f"{reply.text}\n{decision_for_someone_else(item)}")
-    return _log_reply(ctx, [item], verb=call.verb)
+    return _log_reply(ctx, [item], verb=call.verb, places=places)
 
 
 PARSERS = {
-    Kind.BLOCKER: parse_blocker,
-    Kind.RISK: parse_risk,
-    Kind.DECISION: parse_decision,
-    Kind.CHANGE: parse_change,
+    Kind.BLOCKER: _with_plan(parse_blocker),
+    Kind.RISK: _with_plan(parse_risk),
+    Kind.DECISION: _with_plan(parse_decision),
+    Kind.CHANGE: _with_plan(parse_change),
+    Kind.MILESTONE: _with_plan(parse_milestone),
 }

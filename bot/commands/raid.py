@@ -15,13 +15,17 @@ from bot.commands import calls
 from bot.domain import kinds, rules
 from bot.domain.limits import MAX_TITLE_CHARS, check_length
 from bot.domain.model import ACTIVE_STATUSES, Item, Kind, Ref, Status
+from bot.domain.plan import LinkError
 from bot.domain.schedules import describe_days, parse_days
 from bot.errors import FormInvalid, UsageError
 from bot.messages import Action, Reply, Section, Tone, Visibility
 from bot.services import days_off, export
 from bot.services import items as svc
+from bot.services import plan as plan_svc
+from bot.services import stakeholders as stakeholder_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
+from bot.text.markup import typed_link
 from bot.text.parsing import (
     canonical_mentions,
     did_you_mean,
@@ -39,6 +43,7 @@ from bot.views import export as export_views
 from bot.views.items import (
     card,
     changed_reply,
+    dependents_note,
     describe_change,
     edit_form,
     history_line,
@@ -57,11 +62,19 @@ PAGE_SIZE = 15
 USAGE: Mapping[str, str] = {
     name: f"/raid {usage}"
     for name, usage in (
-        ("list", "list [blockers|risks|decisions|changes] [overdue|mine|@person] [all]"),
+        (
+            "list",
+            "list [blockers|risks|decisions|changes|milestones] [overdue|mine|@person] [all]",
+        ),
         ("find", "find <words>"),
         ("show", "show <ref> [<ref> ...] (at most 5)"),
         ("snooze", "snooze <ref> [<duration> | until <date>]"),
         ("resolve", "resolve <ref> [note]"),
+        (
+            "link",
+            "link <ref> <M-1> | link <ref> depends-on <ref> | link <ref> <KEY-123 or URL> "
+            "| link <ref> remove <what>",
+        ),
         ("assign", "assign <ref> @person"),
         ("due", "due <ref> <date>"),
         ("note", "note <ref> <text>"),
@@ -83,7 +96,8 @@ USAGE: Mapping[str, str] = {
         (
             "settings",
             "settings [timezone <zone> | leads @a @b | nudges on|off | workweek <days> | "
-            "holidays <country[-region]>|off | holidays add|remove <date> | holidays list]",
+            "holidays <country[-region]>|off | holidays add|remove <date> | holidays list | "
+            "links <PREFIX>=<address with {}>|off | escalations <working days>]",
         ),
     )
 }
@@ -116,9 +130,17 @@ def _mentions(options: Options, *names: str) -> str:
 
 async def changed(ctx: Context, verb: str, *items: Item) -> Reply:
     """The channel's reply to a change of ``items``: their cards, with the first date of
-    those whose date has moved."""
+    those whose date has moved and their place in the plan. When an item others depend on
+    is finished (resolved, closed, decided, implemented, done, withdrawn), the owners of
+    those others are told in the same message."""
     firsts = await svc.baselines(ctx, items, just_changed=True)
-    return changed_reply(verb, ctx.timezone, ctx.now, *items, baselines=firsts)
+    places = await plan_svc.plans(ctx, items)
+    reply = changed_reply(verb, ctx.timezone, ctx.now, *items, baselines=firsts, plans=places)
+    for item in items:
+        place = places.get(item.stored_id)
+        if place is not None and not item.active:
+            reply = with_note(reply, dependents_note(item, place.waiting))
+    return reply
 
 
 # --- listing ---------------------------------------------------------------------------------
@@ -134,8 +156,10 @@ _KIND_WORDS = {
     "changes": Kind.CHANGE,
     "cr": Kind.CHANGE,
     "crs": Kind.CHANGE,
+    "milestone": Kind.MILESTONE,
+    "milestones": Kind.MILESTONE,
 }
-LIST_FILTERS = ("blockers", "risks", "decisions", "changes", "overdue", "mine", "all")
+LIST_FILTERS = ("blockers", "risks", "decisions", "changes", "milestones", "overdue", "mine", "all")
 #: every word a list filter may be, for "did you mean"
 _FILTER_WORDS = [*_KIND_WORDS, "overdue", "mine", "all"]
 
@@ -205,7 +229,7 @@ def convert_list(ctx: Context, options: Options) -> calls.ListItems:
 
 def _sorted(items: list[Item]) -> list[Item]:
     """Blockers first (oldest first), then risks by score, decisions, change requests."""
-    order = {Kind.BLOCKER: 0, Kind.RISK: 1, Kind.DECISION: 2, Kind.CHANGE: 3}
+    order = {Kind.BLOCKER: 0, Kind.RISK: 1, Kind.DECISION: 2, Kind.CHANGE: 3, Kind.MILESTONE: 4}
     return sorted(
         items, key=lambda i: (order[i.kind], -(i.score or 0) if i.kind is Kind.RISK else 0)
     )
@@ -245,10 +269,11 @@ async def list_items(ctx: Context, call: calls.ListItems) -> Reply:
     page = min(page, pages)
     shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     firsts = await svc.baselines(ctx, shown)
+    healths = await _healths(ctx, shown)
     sections: list[Section] = []
     for k in Kind:
         lines = tuple(
-            list_line(i, ctx.timezone, ctx.now, firsts.get(i.stored_id))
+            list_line(i, ctx.timezone, ctx.now, firsts.get(i.stored_id), healths.get(str(i.ref)))
             for i in shown
             if i.kind is k
         )
@@ -329,11 +354,27 @@ async def find(ctx: Context, call: calls.Find) -> Reply:
 MAX_SHOWN = 5
 
 
+async def _healths(ctx: Context, shown: list[Item]) -> dict[str, plan_svc.HealthReport]:
+    """The health of the milestones among ``shown`` (no read when there are none)."""
+    if not any(i.kind is Kind.MILESTONE for i in shown):
+        return {}
+    found = await plan_svc.channel_healths(
+        ctx.uow, ctx.settings, ctx.timetable, ctx.now, ctx.timezone
+    )
+    return {ref: report for ref, (_, report) in found.items()}
+
+
 async def show(ctx: Context, call: calls.Show) -> Reply:
     refs = list(dict.fromkeys((call.ref, *call.more)))
     shown = [await svc.load(ctx, ref, lock=False) for ref in refs]
     firsts = await svc.baselines(ctx, shown)
-    cards = tuple(card(i, ctx.timezone, ctx.now, baseline=firsts.get(i.stored_id)) for i in shown)
+    places = await plan_svc.plans(ctx, shown)
+    cards = tuple(
+        card(
+            i, ctx.timezone, ctx.now, baseline=firsts.get(i.stored_id), plan=places.get(i.stored_id)
+        )
+        for i in shown
+    )
     if len(shown) > 1:
         return Reply(text=", ".join(f"{i.ref}: {i.title}" for i in shown), cards=cards)
     item = shown[0]
@@ -387,7 +428,8 @@ def _required(value: str, name: str, message: str, from_form: bool) -> str:
 
 async def resolve(ctx: Context, call: calls.Resolve) -> Reply:
     item = await svc.resolve(ctx, await svc.load(ctx, call.ref), call.note)
-    return await changed(ctx, "Resolved" if item.kind is Kind.BLOCKER else "Implemented", item)
+    verb = {Kind.BLOCKER: "Resolved", Kind.MILESTONE: "Reached"}.get(item.kind, "Implemented")
+    return await changed(ctx, verb, item)
 
 
 async def implemented(ctx: Context, call: calls.Implement) -> Reply:
@@ -722,7 +764,9 @@ async def export_cmd(ctx: Context, call: calls.Export) -> Reply:
     """The register and its history as a file. People are named by the platform once the
     transaction is over (a look-up must not hold the database)."""
     fmt = export.check_format(call.format or "")
-    log = await export.channel_log(ctx.uow, ctx.channel)
+    log = await export.channel_log(
+        ctx.uow, ctx.channel, now=ctx.now, timetable=ctx.timetable, tz=ctx.timezone
+    )
 
     async def write() -> Reply:
         names = await ctx.people_names(log.people)
@@ -789,6 +833,11 @@ def convert_settings(ctx: Context, sub: str, options: Options) -> calls.Settings
         return calls.Settings("nudges", _option_text(options, "state"))
     if sub == "workweek":
         return calls.Settings("workweek", _option_text(options, "days"))
+    if sub == "escalations":
+        return calls.Settings("escalations", _option_text(options, "days"))
+    if sub == "links":
+        prefix, address = _option_text(options, "prefix"), _option_text(options, "address")
+        return calls.Settings("links", f"{prefix}={address}" if prefix else "")
     if sub == "holidays":
         action = _option_text(options, "action") or "list"
         argument = _option_text(options, "calendar") if action == "set" else ""
@@ -821,6 +870,11 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         f"Holidays: {s.holidays or 'none (`/raid settings holidays DE-BY`)'}",
                         *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
                         *_project_state(ctx),
+                        *([f"Tracker links: {k}: {v}" for k, v in sorted(s.link_patterns.items())]),
+                        f"Stakeholders: {len(s.stakeholders) or 'none'} "
+                        "(`/raid stakeholders list`)",
+                        f"Escalations: blockers more than {s.escalate_after_days} working "
+                        "days overdue",
                     ),
                 ),
             ),
@@ -859,11 +913,47 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         return await _workweek(ctx, value)
     if key in ("holidays", "holiday"):
         return await _holidays(ctx, value)
+    if key in ("links", "link", "tracker"):
+        return await _links(ctx, value)
+    if key in ("escalations", "escalate", "escalation"):
+        return await _escalations(ctx, value)
     raise UsageError(
-        f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek` and "
-        "`holidays`.",
+        f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek`, "
+        "`holidays`, `links` and `escalations`.",
         usage=usage,
     )
+
+
+LINKS_HELP = (
+    "`/raid settings links JIRA=https://acme.atlassian.net/browse/{}` (a key prefix, `=`, the "
+    "address with `{}` where the key goes), `links JIRA=off`, `links` to list them"
+)
+
+
+async def _links(ctx: Context, value: str) -> Reply:
+    """``/raid settings links``: list, set (``JIRA=https://…/{}``) or remove (``JIRA=off``)."""
+    if not value:
+        patterns = ctx.settings.link_patterns
+        lines = tuple(f"{k}: {v}" for k, v in sorted(patterns.items()))
+        return Reply(
+            text="Tracker links of this channel" + ("" if lines else ": none yet."),
+            sections=(Section("Tracker links", lines),) if lines else (),
+            usage=LINKS_HELP,
+        )
+    prefix, sep, pattern = value.partition("=")
+    pattern = typed_link(pattern)
+    if not sep or not prefix.strip() or not pattern.strip():
+        raise UsageError("Write the prefix, `=`, then the address.", usage=LINKS_HELP)
+    try:
+        if pattern.strip().lower() in ("off", "none", "remove"):
+            await plan_svc.set_pattern(ctx, prefix, None)
+            return _settings_changed(f"{prefix.strip().upper()} keys are no longer links here.")
+        new = await plan_svc.set_pattern(ctx, prefix, pattern.strip())
+    except LinkError as e:
+        raise UsageError(str(e), usage=LINKS_HELP) from None
+    key = prefix.strip().upper()
+    example = new.link_patterns[key].replace("{}", f"{key}-123")
+    return _settings_changed(f"{key}-123 now links to {example} in this channel.")
 
 
 def _project_state(ctx: Context) -> list[str]:
@@ -954,6 +1044,24 @@ async def _holidays(ctx: Context, value: str) -> Reply:
     return _settings_changed(
         f"This channel keeps the public holidays of {settings.holidays}: standups, reminders, "
         "nudges and digests do not fire on them. `/raid settings holidays list` shows the next."
+    )
+
+
+ESCALATIONS_HELP = (
+    "Say after how many working days overdue a blocker is escalated to the channel's "
+    "`escalations` stakeholders, e.g. `/raid settings escalations 3`."
+)
+
+
+async def _escalations(ctx: Context, value: str) -> Reply:
+    words = value.split()
+    if len(words) != 1 or not words[0].isdigit():
+        raise UsageError(ESCALATIONS_HELP, usage=USAGE["settings"])
+    days = (await stakeholder_svc.set_escalation_days(ctx, int(words[0]))).escalate_after_days
+    return _settings_changed(
+        f"Blockers more than {days} working day{'s' if days != 1 else ''} overdue are "
+        "escalated to this channel's `escalations` stakeholders "
+        "(`/raid stakeholders list` shows them)."
     )
 
 

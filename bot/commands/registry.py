@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calendar, calls, closeout, imports, log, raid, standup
+from bot.commands import calendar, calls, closeout, imports, links, log, raid, stakeholders, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -137,7 +137,14 @@ _HOLIDAY_ACTIONS = (
     Choice("remove", "remove a day off (day)"),
 )
 _LIST_FILTERS = tuple(
-    Choice(n, n) for n in ("blockers", "risks", "decisions", "changes", "overdue", "mine")
+    Choice(n, n)
+    for n in ("blockers", "risks", "decisions", "changes", "milestones", "overdue", "mine")
+)
+_LINK_RELATIONS = (
+    Choice("milestone", "part of a milestone (target: M-1)"),
+    Choice("depends-on", "depends on another item or milestone (target: its ref)"),
+    Choice("tracker", "a tracker key or address (target: JIRA-123 or https://…)"),
+    Choice("remove", "take a link off (target: what it links to)"),
 )
 _FORMATS = (
     Choice("md", "Markdown (.md)"),
@@ -176,6 +183,12 @@ _ROLES = (
     Choice("optional", "optional: asked, never listed as missing"),
     Choice("observer", "observer: gets the summary, never asked"),
     Choice("remove", "remove from the standup"),
+)
+_STAKEHOLDER_LEVELS = (
+    Choice("weekly", "the weekly digest"),
+    Choice("decisions", "decisions needed and taken"),
+    Choice("escalations", "a risk occurred, a blocker long overdue, a milestone at risk"),
+    Choice("all", "all three"),
 )
 _REMINDER_CHOICES = (
     Choice("off", "no reminders"),
@@ -231,6 +244,11 @@ def _flag(name: str, description: str) -> Option:
 
 
 _NOTE = _text("note", "a note for the record")
+#: every kind but a milestone: the milestone it is part of, and a tracker link
+_PLAN_OPTIONS = (
+    Option("milestone", "the milestone it is part of, e.g. M-1", OptionType.REF, autocomplete=True),
+    Option("link", "a tracker key or address: JIRA-123 or https://…", field="links"),
+)
 
 LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
     Kind.BLOCKER: (
@@ -239,6 +257,7 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
         _date("due", f"when it must be unblocked: {_DATE}"),
         _text("waiting_on", "who or what it waits on"),
         _long("details", "anything else worth knowing"),
+        *_PLAN_OPTIONS,
     ),
     Kind.RISK: (
         _title("what may go wrong"),
@@ -248,6 +267,7 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
         _date("review", f"next review: {_DATE}"),
         _choice("response", "how the team responds", _RESPONSES),
         _long("mitigation", "what is done about it"),
+        *_PLAN_OPTIONS,
     ),
     Kind.DECISION: (
         _title("the decision taken, or the question to decide"),
@@ -259,6 +279,7 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
         _user("decider", "who decides (or decided)"),
         _date("by", f"decide by: {_DATE}"),
         _long("rationale", "why, or the context"),
+        *_PLAN_OPTIONS,
     ),
     Kind.CHANGE: (
         _title("what changes"),
@@ -266,6 +287,14 @@ LOG_OPTIONS: Mapping[Kind, tuple[Option, ...]] = {
         _user("approver", "who approves it", field="approvers"),
         _user("approver_2", "a second approver", field="approvers"),
         _long("why", "why the change is needed"),
+        _long("details", "anything else worth knowing"),
+        *_PLAN_OPTIONS,
+    ),
+    Kind.MILESTONE: (
+        _title("the milestone, e.g. Design approved"),
+        _date("due", f"when it is due: {_DATE}"),
+        _user("owner", "who owns it"),
+        Option("link", "a tracker key or address: JIRA-123 or https://…", field="links"),
         _long("details", "anything else worth knowing"),
     ),
 }
@@ -303,9 +332,17 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     ),
     "resolve": (
         "resolve B-3 firewall rule merged",
-        "resolve a blocker",
+        "resolve a blocker, or mark a milestone done",
         raid.parse_resolve,
         raid.resolve,
+    ),
+    "link": (
+        "link B-4 depends-on B-2",
+        "an item joins a milestone (`link B-3 M-1`), depends on another item or milestone "
+        "(`depends-on`; a loop is refused), or links to the tracker (`link B-3 JIRA-123` or "
+        "an http(s) address); `link B-3 remove M-1` takes a link off",
+        links.parse_link,
+        links.link,
     ),
     "assign": (
         "assign B-3 @erin",
@@ -399,8 +436,9 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings: time zone, leads, nudges, work week "
-        "(`workweek sun-thu`), public holidays (`holidays DE-BY`) and extra days off "
-        "(`holidays add 2026-12-24`)",
+        "(`workweek sun-thu`), public holidays (`holidays DE-BY`), extra days off "
+        "(`holidays add 2026-12-24`) and when overdue blockers escalate to stakeholders "
+        "(`escalations 3`)",
         raid.parse_settings,
         raid.settings,
     ),
@@ -409,6 +447,7 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
 _RAID_CONVERTERS: Mapping[str, OptionsConverter] = {
     **raid.CONVERTERS,
     "list": raid.convert_list,
+    "link": links.convert_link,
     "export": lambda ctx, options: calls.Export(options.get("format") or "md"),
     "dashboard": lambda ctx, options: calls.Dashboard(),
 }
@@ -423,6 +462,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.Help: _help,
     calls.ListItems: raid.list_items,
     calls.Find: raid.find,
+    calls.Link: links.link,
     calls.Show: raid.show,
     calls.History: raid.history,
     calls.Resolve: raid.resolve,
@@ -449,6 +489,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
     calls.Calendar: calendar.calendar,
+    calls.Stakeholders: stakeholders.stakeholders,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -532,6 +573,20 @@ def _standup(
     )
 
 
+def _stakeholders(
+    name: str, description: str, options: tuple[Option, ...] = (), *, example: str
+) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        stakeholders.USAGE,
+        f"/raid stakeholders {example}",
+        options=options,
+        convert=lambda ctx, values: stakeholders.convert_stakeholders(ctx, name, values),
+        handler=stakeholders.stakeholders,
+    )
+
+
 def _digest(
     name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
 ) -> Subcommand:
@@ -602,6 +657,30 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 "holidays list",
                 example="holidays DE-BY",
             ),
+            _setting(
+                "links",
+                "Where tracker keys link to (JIRA-123): list, set or remove",
+                (
+                    _text("prefix", "the key prefix, e.g. JIRA (none: list them)"),
+                    _text("address", "the address with {} for the key, or off"),
+                ),
+                usage="links [<PREFIX>=<address with {}>|<PREFIX>=off]",
+                example="links JIRA=https://acme.atlassian.net/browse/{}",
+            ),
+            _setting(
+                "escalations",
+                "Escalate blockers this many working days overdue to stakeholders",
+                (
+                    Option(
+                        "days",
+                        "working days overdue (default 3)",
+                        OptionType.INTEGER,
+                        required=True,
+                    ),
+                ),
+                usage="escalations <working days>",
+                example="escalations 3",
+            ),
         ),
     ),
     _raid_sub(
@@ -635,7 +714,21 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
             _text("duration", "how long, e.g. 2d or 1 week, or until monday (default: 1 day)"),
         ),
     ),
-    _raid_sub("resolve", "Resolve a blocker", (_ref(), _text("note", "how it was resolved"))),
+    _raid_sub(
+        "resolve",
+        "Resolve a blocker, or mark a milestone done",
+        (_ref(), _text("note", "how it was resolved")),
+    ),
+    _raid_sub(
+        "link",
+        "Join a milestone, depend on an item, or link the tracker",
+        (
+            _ref(),
+            Option("target", "M-1, a ref, JIRA-123 or https://…", required=True, max_length=500),
+            _choice("relation", "how it relates (default: from the target)", _LINK_RELATIONS),
+        ),
+        discord_command="project",
+    ),
     _raid_sub(
         "assign",
         "Set the owner, decider or approvers",
@@ -741,6 +834,38 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         parse=imports.parse_import,
         convert=imports.convert_import,
         handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "stakeholders",
+        "Who gets updates by direct message: weekly, decisions, escalations",
+        stakeholders.USAGE,
+        stakeholders.EXAMPLE,
+        stakeholders.SUMMARY,
+        subcommands=(
+            _stakeholders(
+                "add",
+                "Someone gets updates by direct message",
+                (
+                    _user("person", "who gets them", required=True),
+                    _choice("level", "what they get", _STAKEHOLDER_LEVELS, required=True),
+                    _choice("level_2", "and what else", _STAKEHOLDER_LEVELS),
+                    _choice("level_3", "and what else", _STAKEHOLDER_LEVELS),
+                ),
+                example="add @cfo weekly",
+            ),
+            _stakeholders(
+                "remove",
+                "Someone no longer gets (some) updates",
+                (
+                    _user("person", "who", required=True),
+                    _choice("level", "which (default: all)", _STAKEHOLDER_LEVELS),
+                ),
+                example="remove @cfo decisions",
+            ),
+            _stakeholders("list", "Who gets which updates", example="list"),
+        ),
+        parse=stakeholders.parse_stakeholders,
+        discord_command="project",
     ),
     Subcommand(
         "calendar",
@@ -1085,6 +1210,13 @@ COMMANDS: dict[str, Command] = {
             "because sales needs leads in CRM",
             "request a change that needs an explicit yes or no",
         ),
+        _log_command(
+            Kind.MILESTONE,
+            "Plan a milestone: a date the work must reach",
+            "/milestone Design approved due 15 Jan @owner",
+            "plan a milestone; items join it with `for M-1` or `/raid link B-3 M-1`, and its "
+            "health (on track, at risk, missed, done) is worked out from them",
+        ),
         Command(
             "standup",
             "The channel's asynchronous standup",
@@ -1227,7 +1359,9 @@ def help_reply(topic: str = "") -> Reply:
     )
     return Reply(
         text=(
-            "raidline keeps this channel's blockers, risks, decisions and change requests. "
+            "raidline keeps this channel's blockers, risks, decisions, change requests and "
+            "milestones. Every logging command takes `for M-1` (the milestone it is part of) "
+            "and `link JIRA-123` or `link <https address>` (a tracker link). "
             "A logging command with no text opens a form. `/raid help <command>` (or "
             "`<command> help`) shows one command's usage."
         ),

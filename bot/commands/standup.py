@@ -770,7 +770,15 @@ async def digest(ctx: Context, call: DigestCall) -> Reply:
             )
     if not words or words == ["chart"]:
         settings = ctx.settings
-        found = await digests.build(ctx.uow, ctx.channel, settings.last_digest_at, ctx.now)
+        found = await digests.build(
+            ctx.uow,
+            ctx.channel,
+            settings.last_digest_at,
+            ctx.now,
+            settings=settings,
+            timetable=ctx.timetable,
+            tz=ctx.timezone,
+        )
         reply = digest_views.digest(found, ctx.timezone, ctx.now)
         if words == ["chart"]:
             reply = digest_views.with_chart(reply, await draw_chart(ctx), ctx.now)

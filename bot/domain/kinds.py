@@ -35,6 +35,9 @@ FIELD_LABELS: Mapping[str, str] = {
     "decided_by": "decided by",
     "decided_at": "decided at",
     "linked_ref": "linked",
+    "milestone": "milestone",
+    "depends_on": "depends on",
+    "links": "tracker links",
     "revisit_at": "revisit",
     "deferred_reason": "deferred because",
 }
@@ -221,6 +224,32 @@ KINDS: Mapping[Kind, KindSpec] = {
             "decided_at",
         ),
     ),
+    Kind.MILESTONE: KindSpec(
+        Kind.MILESTONE,
+        owner_label="Owner",
+        owner_role="owner",
+        no_owner="no owner",
+        date_label="Due",
+        no_date="no due date",
+        initial_status=Status.OPEN,
+        usage="/milestone <title> [due <date>] [@owner] [link <KEY-123 or URL>] [details <text>]",
+        form_title="Plan a milestone",
+        form_submit="Plan milestone",
+        form_fields=(
+            FormFieldSpec("title", "Milestone", "text", True, max_length=MAX_TITLE_CHARS),
+            FormFieldSpec("due", "Due", "date", hint=DATE_HINT),
+            FormFieldSpec("owner", "Owner", "user"),
+            FormFieldSpec(
+                "links",
+                "Tracker link (key or URL)",
+                "text",
+                hint="e.g. JIRA-123 or https://github.com/acme/app/issues/12",
+                max_length=500,
+            ),
+            _DETAILS,
+        ),
+        fields=("owner", "due_at", "resolution"),
+    ),
 }
 
 
@@ -262,6 +291,12 @@ EDIT_FIELDS: Mapping[Kind, Mapping[str, tuple[str, ...]]] = {
         "impacts": ("impact", "impacts"),
         "rationale": ("why", "rationale", "because"),
         "approvers": ("approvers", "approver", "owner"),
+        "details": _DETAILS_WORDS,
+    },
+    Kind.MILESTONE: {
+        "title": _TITLE_WORDS,
+        "owner": ("owner", "assignee"),
+        "due_at": ("due", "date", "due date"),
         "details": _DETAILS_WORDS,
     },
 }

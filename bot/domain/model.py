@@ -24,6 +24,7 @@ class Kind(StrEnum):
     RISK = "risk"
     DECISION = "decision"
     CHANGE = "change"
+    MILESTONE = "milestone"
 
     @property
     def prefix(self) -> str:
@@ -42,7 +43,13 @@ class Kind(StrEnum):
         return _BY_PREFIX[prefix.upper()]
 
 
-_PREFIX = {Kind.BLOCKER: "B", Kind.RISK: "R", Kind.DECISION: "D", Kind.CHANGE: "C"}
+_PREFIX = {
+    Kind.BLOCKER: "B",
+    Kind.RISK: "R",
+    Kind.DECISION: "D",
+    Kind.CHANGE: "C",
+    Kind.MILESTONE: "M",
+}
 _BY_PREFIX = {v: k for k, v in _PREFIX.items()}
 
 
@@ -59,6 +66,7 @@ class Status(StrEnum):
     IMPLEMENTED = "implemented"  # change requests
     REJECTED = "rejected"  # decisions and change requests
     WITHDRAWN = "withdrawn"  # any item taken back by its people; kept in history
+    DONE = "done"  # milestones reached
     #: put off, with a reason and a date to revisit (``/raid defer B-3 until 1 Mar because …``);
     #: it no longer asks anything of the team, nor blocks a close-out
     DEFERRED = "deferred"
@@ -89,7 +97,7 @@ class ChannelKey:
         return f"{self.platform}:{self.workspace}:{self.channel}"
 
 
-_REF_RE = re.compile(r"^#?([BRDCbrdc])-?(\d{1,9})$")
+_REF_RE = re.compile(r"^#?([BRDCMbrdcm])-?(\d{1,9})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -156,6 +164,13 @@ class Item:
     #: times the due date was moved from one date to another; kept by storage with the
     #: history (``Event.moves_date``), never set by the core
     date_moves: int = 0
+    #: the milestone this item is part of (``M-1``), as ``/blocker … for M-1`` or
+    #: ``/raid link B-3 M-1`` set it
+    milestone: str | None = None
+    #: refs of the items and milestones this one waits for (``/raid link B-4 depends-on B-2``)
+    depends_on: tuple[str, ...] = ()
+    #: the team's tracker: keys (``JIRA-123``) and http(s) URLs, as given
+    links: tuple[str, ...] = ()
     id: int | None = None
 
     @property
@@ -280,6 +295,14 @@ class Event:
         return any(c.field == "due_at" and c.old is not None for c in self.changes)
 
 
+#: What a stakeholder can ask for (``/raid stakeholders add @cfo weekly decisions``): the
+#: weekly digest; a direct message when a decision is needed and when one is taken; and
+#: escalations (a risk occurred, a blocker long overdue, a milestone at risk).
+STAKEHOLDER_LEVELS = ("weekly", "decisions", "escalations")
+#: ``ChannelSettings.escalate_after_days``: the default, and the most it may be (at least 1).
+DEFAULT_ESCALATE_AFTER_DAYS = 3
+MAX_ESCALATE_AFTER_DAYS = 60
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS = WEEKDAYS[:5]
 
@@ -301,6 +324,15 @@ class ChannelSettings:
     #: further days off (local ISO dates), besides the holidays and the days outside the
     #: work week (``work_days``)
     days_off: tuple[str, ...] = ()
+    #: stakeholder updates (``/raid stakeholders``): person -> the levels they get
+    #: (:data:`STAKEHOLDER_LEVELS`), each by direct message
+    stakeholders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a blocker more than this many working days overdue is escalated to the channel's
+    #: ``escalations`` stakeholders (``/raid settings escalations 3``)
+    escalate_after_days: int = DEFAULT_ESCALATE_AFTER_DAYS
+    #: tracker key prefixes and the address each key goes to, ``{}`` standing for the key
+    #: (``JIRA`` -> ``https://acme.atlassian.net/browse/{}``)
+    link_patterns: Mapping[str, str] = field(default_factory=dict)
     #: ``/raid close-out`` was started then (the project is closing)
     closing_since: datetime | None = None
     #: the project was closed then, by that person: no new items, no scheduled runs
@@ -423,6 +455,8 @@ class RunKind(StrEnum):
     STANDUP_UPDATE = "standup_update"
     DIGEST = "digest"
     NUDGE = "nudge"
+    #: a direct message to one stakeholder about one event (``/raid stakeholders``)
+    STAKEHOLDER = "stakeholder"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,11 @@ KIND_HINTS = {
 }
 
 #: The state each kind is reopened from (withdrawn items of these kinds reopen as well).
-REOPENABLE = {Kind.BLOCKER: Status.RESOLVED, Kind.RISK: Status.CLOSED}
+REOPENABLE = {
+    Kind.BLOCKER: Status.RESOLVED,
+    Kind.RISK: Status.CLOSED,
+    Kind.MILESTONE: Status.DONE,
+}
 
 
 def _who(people: tuple[str, ...]) -> str:
@@ -174,6 +178,8 @@ def state_refusal(item: Item, verb: str) -> str:
     changes can)``) in its state, as a person would say it: ``C-1 is already approved.``"""
     action, _, why = verb.partition(" (")
     ref, status = item.ref, item.status
+    if action == "resolved" and status is Status.DONE:
+        return f"{ref} is already done."
     if _REACHED.get(action) is status or (action == "reopened" and item.active):
         if status is Status.OCCURRED:
             return f"{ref} has already occurred."
@@ -215,7 +221,7 @@ def require_active(item: Item, then: str) -> None:
 
 
 def check_resolve(user: str, item: Item, settings: ChannelSettings) -> None:
-    require_kind(item, {Kind.BLOCKER}, "resolved", KIND_HINTS.get(item.kind, ""))
+    require_kind(item, {Kind.BLOCKER, Kind.MILESTONE}, "resolved", KIND_HINTS.get(item.kind, ""))
     require_status(item, {Status.OPEN}, "resolved")
     require_manager(user, item, settings, "resolve")
 
@@ -248,7 +254,7 @@ def check_reopen(user: str, item: Item, settings: ChannelSettings) -> None:
         return
     if item.kind not in REOPENABLE:
         raise UsageError(
-            f"Only blockers and closed risks can be reopened; {item.ref} is a "
+            f"Only blockers, closed risks and milestones can be reopened; {item.ref} is a "
             f"{item.kind.label}. Log a new one instead."
         )
     require_status(item, {REOPENABLE[item.kind], Status.WITHDRAWN}, "reopened")

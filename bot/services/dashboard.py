@@ -26,9 +26,13 @@ from bot.domain.model import (
     Ref,
     Status,
 )
+from bot.domain.plan import HealthReport
+from bot.domain.schedules import ZoneTimetable
 from bot.domain.trends import BlockerAges, HeatMap, Trends
-from bot.ports import ChartDrawer, UnitOfWork
+from bot.ports import ChartDrawer, Timetable, UnitOfWork
 from bot.services import digests
+from bot.services.items import read_baselines
+from bot.services.plan import channel_healths
 
 #: How many of the oldest open blockers the overview lists.
 OLDEST_BLOCKERS = 5
@@ -63,6 +67,34 @@ class Overview:
     #: pending decisions past their decide-by date
     decisions_late: int
     participation: list[Participation]
+    #: the milestone timeline: open and done milestones by date, with their health and slips
+    milestones: list[MilestoneRow] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MilestoneRow:
+    """One milestone on the timeline: its health and, once its date has moved, the first
+    date it had (``item.date_moves`` says how often it slipped)."""
+
+    item: Item
+    health: HealthReport
+    baseline: datetime | None = None
+
+
+async def milestone_timeline(
+    uow: UnitOfWork, channel: ChannelKey, now: datetime, timetable: Timetable, tz: str
+) -> list[MilestoneRow]:
+    settings = await uow.channels.get_settings(channel)
+    found = await channel_healths(uow, settings, timetable, now, tz)
+    if not found:
+        return []
+    milestones = [item for item, _ in found.values()]
+    firsts = await read_baselines(uow, milestones)
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows = [
+        MilestoneRow(item, report, firsts.get(item.stored_id)) for item, report in found.values()
+    ]
+    return sorted(rows, key=lambda r: (r.item.due_at or far, r.item.number))
 
 
 #: What the overview shows of each group of decisions and change requests (the rest is one
@@ -168,11 +200,20 @@ async def _groups(
     return groups
 
 
-async def overview(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> Overview:
+async def overview(
+    uow: UnitOfWork,
+    channel: ChannelKey,
+    now: datetime,
+    *,
+    timetable: Timetable | None = None,
+    tz: str = "UTC",
+) -> Overview:
     """Everything the overview page shows, from a handful of indexed queries: the cost
     follows what is shown and what changed in the trend's weeks, not the history kept."""
     items = uow.items
-    digest = await digests.build(uow, channel, now, now)  # the counts and warning signs
+    timetable = timetable or ZoneTimetable()
+    # the counts and warning signs
+    digest = await digests.build(uow, channel, now, now, timetable=timetable, tz=tz)
     series, events = await _trends(uow, channel, now)
     window = series.weeks[0]
     logged = await items.find(channel, ItemFilter(kinds=(Kind.BLOCKER,), created_after=window))
@@ -190,6 +231,7 @@ async def overview(uow: UnitOfWork, channel: ChannelKey, now: datetime) -> Overv
         changes=await _groups(uow, channel, Kind.CHANGE, CHANGE_STATES),
         decisions_late=late,
         participation=await participation(uow, channel, now),
+        milestones=await milestone_timeline(uow, channel, now, timetable, tz),
     )
 
 
@@ -275,12 +317,14 @@ async def item_page(
 __all__ = [
     "LIST_LIMIT",
     "ListFilter",
+    "MilestoneRow",
     "Overview",
     "Participation",
     "chart",
     "chart_png",
     "item_list",
     "item_page",
+    "milestone_timeline",
     "overview",
     "participation",
 ]

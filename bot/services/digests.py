@@ -23,8 +23,11 @@ from bot.domain.model import (
     RunStatus,
     Status,
 )
-from bot.ports import UnitOfWork
+from bot.domain.plan import Health, HealthReport
+from bot.domain.schedules import ZoneTimetable
+from bot.ports import Timetable, UnitOfWork
 from bot.services.items import read_baselines
+from bot.services.plan import channel_healths
 
 #: How far back a channel's first digest looks.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
@@ -43,13 +46,14 @@ OPEN_BLOCKERS = ItemFilter(kinds=(Kind.BLOCKER,), statuses=(Status.OPEN,))
 OPEN_RISKS = ItemFilter(kinds=(Kind.RISK,), statuses=(Status.OPEN,))
 PENDING_DECISIONS = ItemFilter(kinds=(Kind.DECISION,), statuses=(Status.PENDING,))
 PROPOSED_CHANGES = ItemFilter(kinds=(Kind.CHANGE,), statuses=(Status.PROPOSED,))
+OPEN_MILESTONES = ItemFilter(kinds=(Kind.MILESTONE,), statuses=(Status.OPEN,))
 UNOWNED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
 UNOWNED_RISKS = dataclasses.replace(OPEN_RISKS, unowned=True)
 UNDATED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, undated=True)
 UNDECIDED_DECISIONS = dataclasses.replace(PENDING_DECISIONS, unowned=True)
 UNDATED_DECISIONS = dataclasses.replace(PENDING_DECISIONS, undated=True)
 #: Active items whose date can pass (``Item.overdue``: change requests have no due date).
-DATED = dataclasses.replace(ACTIVE, kinds=(Kind.BLOCKER, Kind.RISK, Kind.DECISION))
+DATED = dataclasses.replace(ACTIVE, kinds=(Kind.BLOCKER, Kind.RISK, Kind.DECISION, Kind.MILESTONE))
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Totals:
     undecided_decisions: int = 0
     #: pending decisions without a decide-by date
     undated_decisions: int = 0
+    #: open milestones
+    milestones: int = 0
 
 
 def _filters(now: datetime) -> dict[str, ItemFilter]:
@@ -94,6 +100,7 @@ def _filters(now: datetime) -> dict[str, ItemFilter]:
         "undated_blockers": UNDATED_BLOCKERS,
         "undecided_decisions": UNDECIDED_DECISIONS,
         "undated_decisions": UNDATED_DECISIONS,
+        "milestones": OPEN_MILESTONES,
     }
 
 
@@ -134,6 +141,8 @@ class Digest:
     late_reviews: list[Item]
     #: None when the channel has no active items
     warnings: Warnings | None
+    #: open milestones at risk or missed, soonest first, each with its health
+    milestones: list[tuple[Item, HealthReport]] = dataclasses.field(default_factory=list)
 
     @property
     def needs_total(self) -> int:
@@ -173,11 +182,28 @@ async def _warnings(uow: UnitOfWork, channel: ChannelKey, totals: Totals) -> War
     )
 
 
+async def _milestones_at_risk(
+    uow: UnitOfWork, settings: ChannelSettings, timetable: Timetable, now: datetime, tz: str
+) -> list[tuple[Item, HealthReport]]:
+    found = await channel_healths(uow, settings, timetable, now, tz)
+    at_risk = [
+        (item, report)
+        for item, report in found.values()
+        if report.health in (Health.AT_RISK, Health.MISSED)
+    ]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    return sorted(at_risk, key=lambda pair: (pair[0].due_at or far, pair[0].number))
+
+
 async def build(
     uow: UnitOfWork,
     channel: ChannelKey,
     since: datetime | None,
     now: datetime,
+    *,
+    settings: ChannelSettings | None = None,
+    timetable: Timetable | None = None,
+    tz: str = "UTC",
 ) -> Digest:
     """What the digest of ``channel`` shows.
 
@@ -206,7 +232,18 @@ async def build(
             late = dataclasses.replace(OPEN_RISKS, due_before=now)
             late_reviews = await items.find(channel, late, limit=SHOWN)
     warnings = await _warnings(uow, channel, totals) if totals.active else None
-    return Digest(since, changed, totals, blockers, needs, top_risks, late_reviews, warnings)
+    milestones: list[tuple[Item, HealthReport]] = []
+    if totals.milestones:
+        milestones = await _milestones_at_risk(
+            uow,
+            settings or await uow.channels.get_settings(channel),
+            timetable or ZoneTimetable(),
+            now,
+            tz,
+        )
+    return Digest(
+        since, changed, totals, blockers, needs, top_risks, late_reviews, warnings, milestones
+    )
 
 
 async def due(
@@ -216,6 +253,7 @@ async def due(
     zone: Callable[[str | None], str],
     *,
     since: datetime | None = None,
+    timetable: Timetable | None = None,
 ) -> tuple[Digest, str]:
     """A scheduled digest: everything since ``since``, else since the channel's last one; with
     the time zone to show it in (``zone`` of the channel's setting). Moves nothing:
@@ -223,7 +261,15 @@ async def due(
     lost."""
     settings: ChannelSettings = await uow.channels.get_settings(channel)
     tz = zone(settings.timezone)
-    digest = await build(uow, channel, since or settings.last_digest_at, now)
+    digest = await build(
+        uow,
+        channel,
+        since or settings.last_digest_at,
+        now,
+        settings=settings,
+        timetable=timetable,
+        tz=tz,
+    )
     return digest, tz
 
 

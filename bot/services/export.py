@@ -9,14 +9,17 @@ JSON values, here and in the full backup (``raidline export --all``), whose docu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.domain.model import ChannelKey, Event, Item, Kind
+from bot.domain.plan import HealthReport
+from bot.domain.schedules import ZoneTimetable
 from bot.errors import UsageError
-from bot.ports import UnitOfWork
+from bot.ports import Timetable, UnitOfWork
+from bot.services.plan import channel_healths
 
 FORMATS = ("md", "csv", "json")
 
@@ -67,6 +70,9 @@ def item_record(item: Item, events: list[Event], *, complete: bool = False) -> d
         "decided_by": item.decided_by,
         "decided_at": _iso(item.decided_at),
         "linked_ref": item.linked_ref,
+        "milestone": item.milestone,
+        "depends_on": list(item.depends_on),
+        "links": list(item.links),
         "revisit_at": _iso(item.revisit_at),
         "deferred_reason": item.deferred_reason,
         "source_url": item.source_url,
@@ -93,7 +99,7 @@ def item_record(item: Item, events: list[Event], *, complete: bool = False) -> d
 #: A person as chat markup inside a stored text: ``<@U1>``, ``<@!123>``, ``<@U1|dana>``.
 PERSON_MARKUP_RE = re.compile(r"<@!?([A-Za-z0-9][A-Za-z0-9._\-]*)(?:\|[^<>]*)?>")
 
-#: The order of the register: blockers, risks, decisions, change requests.
+#: The order of the register: blockers, risks, decisions, change requests, milestones.
 KIND_ORDER = tuple(Kind)
 
 
@@ -110,6 +116,10 @@ class ChannelLog:
     channel: ChannelKey
     items: list[Item]
     events: dict[int, list[Event]]
+    #: tracker key prefix -> address pattern (the channel's ``/raid settings links``)
+    patterns: Mapping[str, str] = field(default_factory=dict)
+    #: milestone ref -> its health when the log was read
+    healths: Mapping[str, HealthReport] = field(default_factory=dict)
 
     def events_of(self, item: Item) -> list[Event]:
         return self.events.get(item.stored_id, []) if item.id is not None else []
@@ -142,7 +152,21 @@ class ChannelLog:
         return list(found)
 
 
-async def channel_log(uow: UnitOfWork, channel: ChannelKey) -> ChannelLog:
+async def channel_log(
+    uow: UnitOfWork,
+    channel: ChannelKey,
+    *,
+    now: datetime | None = None,
+    timetable: Timetable | None = None,
+    tz: str = "UTC",
+) -> ChannelLog:
+    """The channel's items and histories, its tracker patterns and, when ``now`` is given,
+    its milestones' health as of then."""
     items = sorted(await uow.items.list(channel), key=register_order)
     events = await uow.items.events([i.id for i in items if i.id is not None])
-    return ChannelLog(channel, items, events)
+    settings = await uow.channels.get_settings(channel)
+    healths: dict[str, HealthReport] = {}
+    if now is not None and any(i.kind is Kind.MILESTONE for i in items):
+        found = await channel_healths(uow, settings, timetable or ZoneTimetable(), now, tz)
+        healths = {ref: report for ref, (_, report) in found.items()}
+    return ChannelLog(channel, items, events, dict(settings.link_patterns), healths)

@@ -37,6 +37,7 @@ from bot.domain.schedules import ZoneTimetable
 from bot.domain.scores import score_text
 from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
+from bot.services import stakeholder_updates
 
 
 @dataclass
@@ -93,6 +94,8 @@ def _value(field: str, value: object) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, tuple):
+        if field in ("depends_on", "links"):
+            return ", ".join(value)
         return " ".join(mention(p) for p in value)
     if isinstance(value, Mapping):
         return "; ".join(f"{k} {v}" for k, v in value.items())
@@ -185,6 +188,8 @@ async def log_item(
         changes += (Change("score", None, score_text(item.likelihood, item.impact)),)
     event = Event(ctx.now, ctx.user, action, changes, note)
     item = await ctx.uow.items.create(item, event)
+    if action == "created":  # an imported register is history, not news
+        await stakeholder_updates.item_changed(ctx.uow, ctx.settings, None, item, ctx.user, ctx.now)
     return item
 
 
@@ -273,6 +278,9 @@ async def change(
         return item
     await ctx.uow.items.save_change(item, new)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    await stakeholder_updates.item_changed(
+        ctx.uow, ctx.settings, item, new, ctx.user, ctx.now, note
+    )
     return new
 
 
@@ -321,6 +329,10 @@ async def resolve(ctx: Context, item: Item, note: str | None) -> Item:
     if item.kind is Kind.CHANGE:
         return await implement(ctx, item, note)
     rules.check_resolve(ctx.user, item, ctx.settings)
+    if item.kind is Kind.MILESTONE:
+        return await change(
+            ctx, item, "done", resolution=validate_details(note), status=Status.DONE
+        )
     return await change(
         ctx, item, "resolved", resolution=validate_details(note), status=Status.RESOLVED
     )

@@ -59,9 +59,24 @@ def live_markup(inner: str) -> str | None:
     return None
 
 
+def typed_link(text: str) -> str:
+    """A link as someone typed it, without the platform's wrapping: Slack sends a typed
+    address as ``<https://x>`` or ``<https://x|x>``, which is ``https://x``. A wrapped link
+    whose label is not its own target (``<https://evil|Approve>``) stays as it is, and so
+    is refused by whoever checks it."""
+    value = text.strip()
+    m = ANGLE_RE.fullmatch(value)
+    if m is None:
+        return value
+    live = live_markup(m.group(1))
+    if live is None or not live.startswith("<http"):
+        return value
+    return live[1:-1]
+
+
 def normalise_live(text: str) -> str:
     """``text`` with every live form normalised (labels dropped) and the rest left as typed."""
     return ANGLE_RE.sub(lambda m: live_markup(m.group(1)) or m.group(0), text)
 
 
-__all__ = ["ANGLE_RE", "honest_label", "live_markup", "normalise_live"]
+__all__ = ["ANGLE_RE", "honest_label", "live_markup", "normalise_live", "typed_link"]

@@ -10,7 +10,7 @@ from bot.messages import File, Reply, Section, Visibility
 from bot.services.digests import SHOWN_REFS, Digest, Totals, Warnings
 from bot.text.dates import format_age, format_datetime
 from bot.text.parsing import mention
-from bot.views.items import was
+from bot.views.items import health_text, was
 
 _CHANGE_WORDS = {
     "created": "new",
@@ -25,6 +25,7 @@ _CHANGE_WORDS = {
     "implemented": "implemented",
     "withdrawn": "withdrawn",
     "superseded": "superseded",
+    "done": "done",
 }
 
 
@@ -48,7 +49,7 @@ def _changed_lines(pairs: list[tuple[Item, Event]]) -> tuple[str, ...]:
             refs.append(str(item.ref))
     lines = []
     order = ["new", "updated", "resolved", "reopened", "closed", "occurred", "decided",
-             "approved", "rejected", "implemented", "withdrawn", "superseded"]  # fmt: skip
+             "approved", "rejected", "implemented", "withdrawn", "superseded", "done"]  # fmt: skip
     for kind in Kind:
         words = by_kind.get(kind)
         if not words:
@@ -133,6 +134,20 @@ def _warning_lines(warnings: Warnings, totals: Totals, tz: str, now: datetime) -
     return tuple(lines)
 
 
+def milestone_lines(d: Digest, tz: str, now: datetime) -> tuple[str, ...]:
+    """``M-1 Design approved · due Fri 15 Jan · at risk: blocker B-3 is open``."""
+    lines = []
+    for item, report in d.milestones:
+        parts = [f"{item.ref} {item.title}"]
+        if item.due_at:
+            parts.append(f"due {format_datetime(item.due_at, tz, now)}")
+        if item.date_moves:
+            parts.append(f"moved {_plural(item.date_moves, 'time')}")
+        parts.append(health_text(report))
+        lines.append(" · ".join(parts))
+    return tuple(lines)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -176,6 +191,10 @@ def digest(d: Digest, tz: str, now: datetime) -> Reply:
             _risk_lines(d, tz, now) or ("No open risks.",),
         ),
     ]
+    if d.milestones:
+        sections.append(
+            Section(f"Milestones at risk ({len(d.milestones)})", milestone_lines(d, tz, now))
+        )
     warnings = _warning_lines(d.warnings, totals, tz, now) if d.warnings else ()
     if warnings:
         sections.append(Section("Warning signs", warnings))

@@ -12,13 +12,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import kinds
+from bot.domain import kinds, plan
 from bot.domain.model import IMPACT_AREAS, Event, Item, Kind
+from bot.domain.plan import HealthReport
 from bot.domain.scores import band
 from bot.messages import File
 from bot.services.export import PERSON_MARKUP_RE, ChannelLog
@@ -53,6 +54,24 @@ class Writer:
     names: Mapping[str, str]
     tz: str
     note: str | None = None
+    patterns: Mapping[str, str] = field(default_factory=dict)
+    healths: Mapping[str, HealthReport] = field(default_factory=dict)
+
+    def links(self, item: Item) -> str:
+        """Tracker links as plain text: the key and its address, or the address."""
+        parts = []
+        for link in item.links:
+            url = plan.tracker_url(link, self.patterns)
+            parts.append(link if url in (None, link) else f"{link} ({url})")
+        return ", ".join(parts)
+
+    def health(self, item: Item) -> str:
+        report = self.healths.get(str(item.ref))
+        if report is None:
+            return ""
+        if report.reasons:
+            return f"{report.health.value}: {'; '.join(report.reasons)}"
+        return report.health.value
 
     def person(self, person: str) -> str:
         return self.names.get(person) or person
@@ -170,6 +189,15 @@ TABLES: Mapping[Kind, tuple[Column, ...]] = {
         ("Status", lambda i, w: i.status.label),
         ("Impact", lambda i, w: w.text(_impacts(i))),
     ),
+    Kind.MILESTONE: (
+        ("Ref", lambda i, w: str(i.ref)),
+        ("Title", lambda i, w: w.text(i.title)),
+        ("Owner", _owner),
+        ("Status", lambda i, w: i.status.label),
+        ("Due", lambda i, w: w.date(i.due_at)),
+        ("Health", lambda i, w: w.health(i)),
+        ("Date moves", lambda i, w: str(i.date_moves)),
+    ),
 }
 
 #: The CSV's columns: one row per item, every kind in one table. The names are those
@@ -195,6 +223,10 @@ CSV_COLUMNS: tuple[Column, ...] = (
     ("Decision note", lambda i, w: w.text(i.decision_note)),
     ("Resolution", lambda i, w: w.text(i.resolution)),
     ("Linked", lambda i, w: i.linked_ref or ""),
+    ("Milestone", lambda i, w: i.milestone or ""),
+    ("Depends on", lambda i, w: ", ".join(i.depends_on)),
+    ("Tracker", lambda i, w: w.links(i)),
+    ("Health", lambda i, w: w.health(i)),
     ("Details", lambda i, w: w.text(i.details)),
     ("Reported by", lambda i, w: w.person(i.reporter)),
     ("Reported at", lambda i, w: w.date(i.created_at)),
@@ -217,7 +249,7 @@ def render(
     anyone not named by id; dates in ``tz``. ``note`` (why people are shown by id) is said
     once at the top of Markdown and as JSON's ``note``; a CSV has no place for it."""
     fmt = check_format(fmt)
-    w = Writer(names or {}, tz, note)
+    w = Writer(names or {}, tz, note, log.patterns, log.healths)
     stamp = now.strftime("%Y%m%d-%H%M")
     filename = f"raidline-{log.channel.channel}-{stamp}.{fmt}"
     title = f"RAID register of #{log.channel.channel}"
@@ -274,6 +306,9 @@ def _details(item: Item, w: Writer) -> list[tuple[str, str]]:
         ("Decision note", w.text(item.decision_note)),
         ("Resolution", w.text(item.resolution)),
         ("Linked", item.linked_ref or ""),
+        ("Milestone", item.milestone or ""),
+        ("Depends on", ", ".join(item.depends_on)),
+        ("Tracker", w.links(item)),
         ("Revisit", w.date(item.revisit_at)),
         ("Deferred because", w.text(item.deferred_reason)),
         ("Reported", f"by {w.person(item.reporter)}, {w.date(item.created_at)}"),
@@ -336,6 +371,12 @@ def _json_item(item: Item, events: list[Event], w: Writer) -> dict[str, Any]:
         "decision_note": text(item.decision_note),
         "resolution": text(item.resolution),
         "linked": item.linked_ref,
+        "milestone": item.milestone,
+        "depends_on": list(item.depends_on),
+        "tracker": [
+            {"link": link, "url": plan.tracker_url(link, w.patterns)} for link in item.links
+        ],
+        "health": w.health(item) or None,
         "revisit": w.iso(item.revisit_at),
         "deferred_reason": text(item.deferred_reason),
         "details": text(item.details),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import actions
 from bot.domain import kinds, rules
 from bot.domain.model import IMPACT_AREAS, Change, Event, Item, Kind, Ref, Status
+from bot.domain.plan import HealthReport
 from bot.domain.scores import band, score_text
 from bot.messages import (
     Action,
@@ -27,6 +28,7 @@ from bot.messages import (
     Tone,
     Visibility,
 )
+from bot.services.plan import ItemPlan, Linked, TrackerLink
 from bot.text.dates import (
     format_age,
     format_date,
@@ -70,8 +72,54 @@ def _owner_text(item: Item) -> str:
     return kinds.KINDS[item.kind].no_owner
 
 
+def health_text(report: HealthReport, *, why: bool = True) -> str:
+    """``at risk: blocker B-3 is open; due in 2 working days with 3 items open``."""
+    if why and report.reasons:
+        return f"{report.health.value}: {'; '.join(report.reasons)}"
+    return report.health.value
+
+
+def link_text(link: TrackerLink) -> str:
+    """A tracker link as chat shows it: the key and its address, or the address alone, the
+    address written as the platforms' own plain link (``<https://…>``), whose label is
+    itself (:mod:`bot.text.markup`); never a label anyone typed."""
+    if link.url is None:
+        return link.label
+    if link.url == link.label:
+        return f"<{link.url}>"
+    return f"{link.label} <{link.url}>"
+
+
+def plan_fields(item: Item, plan: ItemPlan | None) -> list[Field]:
+    """What a card shows of the item's place in the plan: a milestone's health and items,
+    the milestone an item is part of, its dependencies both ways, its tracker links."""
+    fields: list[Field] = []
+    if plan is not None and plan.health is not None:
+        fields.append(Field("Health", health_text(plan.health)))
+    if plan is not None and plan.members is not None and item.kind is Kind.MILESTONE:
+        fields.append(Field("Open items", ", ".join(plan.members) or "none"))
+    if item.milestone:
+        fields.append(Field("Milestone", item.milestone))
+    if item.depends_on:
+        fields.append(Field("Depends on", ", ".join(item.depends_on)))
+    if plan is not None and plan.needed_by:
+        fields.append(Field("Needed by", ", ".join(plan.needed_by)))
+    if item.links:
+        links = (
+            plan.links
+            if plan is not None
+            else tuple(TrackerLink(x, x if "://" in x else None) for x in item.links)
+        )
+        fields.append(Field("Tracker", ", ".join(link_text(link) for link in links)))
+    return fields
+
+
 def item_fields(
-    item: Item, tz: str, now: datetime, baseline: datetime | None = None
+    item: Item,
+    tz: str,
+    now: datetime,
+    baseline: datetime | None = None,
+    plan: ItemPlan | None = None,
 ) -> tuple[Field, ...]:
     row = kinds.KINDS[item.kind]
     fields: list[Field] = [Field(row.owner_label, _owner_text(item))]
@@ -127,6 +175,7 @@ def item_fields(
             fields.append(Field("Revisit", when(item.revisit_at, tz, now)))
         if item.deferred_reason:
             fields.append(Field("Deferred because", item.deferred_reason))
+    fields.extend(plan_fields(item, plan))
     if item.details:
         fields.append(Field("Details", item.details))
     reported = format_datetime(item.created_at, tz, now)
@@ -161,7 +210,12 @@ def item_actions(item: Item) -> tuple[Action, ...]:
         actions_.append(edit_action(item))
     elif item.kind is Kind.CHANGE and item.status is Status.APPROVED:
         actions_ = [Action("Mark implemented", actions.implemented(ref), "primary")]
-    elif item.status is Status.DEFERRED:
+    elif item.kind is Kind.MILESTONE and item.status is Status.OPEN:
+        actions_ = [Action("Mark done", actions.resolve(ref), "primary"), take_action(ref)]
+        actions_ += [assign_action(item), due_action(item), edit_action(item)]
+    elif item.status is Status.DEFERRED or (
+        item.kind is Kind.MILESTONE and item.status is Status.DONE
+    ):
         actions_ = [Action("Reopen", actions.reopen(ref))]
     return tuple(actions_)
 
@@ -177,6 +231,7 @@ _EDIT_FORM = {
     Kind.RISK: ("title", "likelihood", "impact", "response", "mitigation", "details"),
     Kind.DECISION: ("title", "rationale", "details"),
     Kind.CHANGE: ("title", "impact", "why", "details"),
+    Kind.MILESTONE: ("title", "details"),
 }
 
 
@@ -316,14 +371,19 @@ def card(
     *,
     with_actions: bool = True,
     baseline: datetime | None = None,
+    plan: ItemPlan | None = None,
 ) -> Card:
-    """``baseline``: the first date the item was given, shown once its date has moved."""
+    """``baseline``: the first date the item was given, shown once its date has moved;
+    ``plan``: its place in the plan (a milestone's health, dependencies, tracker links)."""
+    status = item.status.label
+    if plan is not None and plan.health is not None and item.active:
+        status = f"{status} · {plan.health.health.value}"
     return Card(
         ref=str(item.ref),
         kind=item.kind.label,
         title=item.title,
-        status=item.status.label,
-        fields=item_fields(item, tz, now, baseline),
+        status=status,
+        fields=item_fields(item, tz, now, baseline, plan),
         actions=item_actions(item) if with_actions else (),
         overdue=item.overdue(now),
         due_at=item.due_at,
@@ -386,18 +446,52 @@ def changed_reply(
     now: datetime,
     *items: Item,
     baselines: Mapping[int, datetime] | None = None,
+    plans: Mapping[int, ItemPlan] | None = None,
 ) -> Reply:
     """What the channel sees when items were created or changed: ``Resolved B-3: title``.
-    ``baselines``: item id -> its first date, for the items whose date has moved."""
+    ``baselines``: item id -> its first date, for the items whose date has moved;
+    ``plans``: item id -> its place in the plan."""
     item = items[0]
     firsts = baselines or {}
+    places = plans or {}
     return Reply(
         text=f"{verb} {item.ref}: {item.title}",
         visibility=Visibility.CHANNEL,
         tone=Tone.SUCCESS,
-        cards=tuple(card(i, tz, now, baseline=firsts.get(i.id or 0)) for i in items),
+        cards=tuple(
+            card(i, tz, now, baseline=firsts.get(i.id or 0), plan=places.get(i.id or 0))
+            for i in items
+        ),
         item_ref=str(item.ref),
     )
+
+
+def linked_text(done: Linked) -> str:
+    """What ``/raid link`` says it did."""
+    ref = done.item.ref
+    if done.removed:
+        what = {
+            "milestone": f"is no longer part of {done.target}",
+            "depends-on": f"no longer depends on {done.target}",
+        }.get(done.relation, f"no longer links to {done.target}")
+        return f"{ref} {what}."
+    if done.relation == "milestone":
+        return f"{ref} is part of milestone {done.target} now."
+    if done.relation == "depends-on":
+        return f"{ref} depends on {done.target} now; {done.target} shows {ref} as needing it."
+    return f"{ref} links to {done.target} now."
+
+
+def dependents_note(item: Item, waiting: Sequence[Item]) -> str | None:
+    """Tell the owners of the open items that depended on ``item``, now finished, that it
+    is: ``<@dana>: B-4 was waiting for B-2, which is resolved.``"""
+    if not waiting:
+        return None
+    lines = []
+    for other in waiting:
+        who = f"{mention(other.owner)}: " if other.owner else ""
+        lines.append(f"{who}{other.ref} was waiting for {item.ref}, which is {item.status.label}.")
+    return "\n".join(lines)
 
 
 def decision_for_someone_else(item: Item) -> str:
@@ -409,9 +503,15 @@ def decision_for_someone_else(item: Item) -> str:
     )
 
 
-def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = None) -> str:
+def list_line(
+    item: Item,
+    tz: str,
+    now: datetime,
+    baseline: datetime | None = None,
+    health: HealthReport | None = None,
+) -> str:
     """One line of a list: ref, title, owner, date (and the first one, once it moved), age,
-    and what needs attention."""
+    and what needs attention; a milestone's health."""
     parts = [f"*{item.ref}* {item.title}", _owner_text(item)]
     if item.kind is Kind.RISK and item.score:
         parts.append(f"score {item.score} ({band(item.score)})")
@@ -424,6 +524,8 @@ def list_line(item: Item, tz: str, now: datetime, baseline: datetime | None = No
     parts.append(f"age {format_age(item.created_at, now)}")
     if not item.active or item.kind in (Kind.DECISION, Kind.CHANGE):
         parts.append(item.status.label)
+    if health is not None and item.active:
+        parts.append(health.health.value)
     if item.status is Status.DEFERRED and item.revisit_at:
         parts.append(f"revisit {format_datetime(item.revisit_at, tz, now)}")
     line = " · ".join(parts)

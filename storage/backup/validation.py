@@ -15,10 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column
 
+from bot.domain import plan
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     DEFAULT_QUESTIONS,
+    MAX_ESCALATE_AFTER_DAYS,
     REMINDERS,
     RESPONSES,
+    STAKEHOLDER_LEVELS,
     WEEKDAYS,
     WORKDAYS,
     Change,
@@ -69,6 +73,7 @@ STATUSES: Mapping[Kind, tuple[Status, ...]] = {
         Status.WITHDRAWN,
         Status.DEFERRED,
     ),
+    Kind.MILESTONE: (Status.OPEN, Status.DONE, Status.WITHDRAWN, Status.DEFERRED),
 }
 STANDUP_MODES = ("thread", "dm")
 
@@ -326,10 +331,64 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         last_digest_at=obj.when("last_digest_at"),
         holidays=_holiday_calendar(obj, "holidays"),
         days_off=tuple(sorted(set(obj.texts("days_off", (), _iso_date)))),
+        link_patterns=_link_patterns(obj),
         closing_since=obj.when("closing_since"),
         closed_at=obj.when("closed_at"),
         closed_by=obj.text("closed_by", column=channels.c.closed_by),
+        stakeholders=_stakeholders(obj, "stakeholders"),
+        escalate_after_days=obj.integer(
+            "escalate_after_days",
+            low=1,
+            high=MAX_ESCALATE_AFTER_DAYS,
+            default=DEFAULT_ESCALATE_AFTER_DAYS,
+        )
+        or DEFAULT_ESCALATE_AFTER_DAYS,
     )
+
+
+def _link_patterns(obj: _Object) -> dict[str, str]:
+    found = obj.text_map("link_patterns")
+    for prefix, pattern in found.items():
+        try:
+            plan.parse_pattern(prefix, pattern)
+        except plan.LinkError as e:
+            raise obj.fail("link_patterns", f"{_shown(prefix)}: {e}") from None
+    return found
+
+
+def _ref_problem(text: str) -> str | None:
+    return None if Ref.parse(text) is not None else f"{_shown(text)} is not a ref such as B-7"
+
+
+def _link_problem(text: str) -> str | None:
+    try:
+        plan.parse_tracker_link(text)
+    except plan.LinkError as e:
+        return str(e)
+    return None
+
+
+def _stakeholders(obj: _Object, key: str) -> dict[str, tuple[str, ...]]:
+    """person -> levels (each one of ``STAKEHOLDER_LEVELS``); people without a level left out."""
+    value = obj.raw(key, required=False)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise obj.fail(key, f"expected an object of lists, got {_type_name(value)}")
+    found: dict[str, tuple[str, ...]] = {}
+    for person in value:
+        if not isinstance(person, str) or not person.strip():
+            raise obj.fail(key, f"{_shown(person)} is not a person")
+        levels = _Object(value, obj.at(key)).texts(person, (), _stakeholder_level)
+        if levels:
+            found[person] = tuple(dict.fromkeys(levels))
+    return found
+
+
+def _stakeholder_level(text: str) -> str | None:
+    if text in STAKEHOLDER_LEVELS:
+        return None
+    return f"{_shown(text)} is not a stakeholder level ({', '.join(STAKEHOLDER_LEVELS)})"
 
 
 _HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")
@@ -493,11 +552,22 @@ def _item(channel: ChannelKey, obj: _Object) -> tuple[Item, tuple[Event, ...]]:
         nudge_count=obj.integer("nudge_count", low=0, high=_INT_MAX, default=0) or 0,
         last_nudged_at=obj.when("last_nudged_at"),
         snoozed_until=obj.when("snoozed_until"),
+        milestone=_milestone(obj),
+        depends_on=obj.texts("depends_on", (), _ref_problem),
+        links=obj.texts("links", (), _link_problem),
         revisit_at=obj.when("revisit_at"),
         deferred_reason=obj.text("deferred_reason"),
     )
     events = tuple(_event(e) for e in obj.objects("events", required=True))
     return item, events
+
+
+def _milestone(obj: _Object) -> str | None:
+    value = obj.text("milestone", column=items.c.milestone)
+    ref = Ref.parse(value) if value is not None else None
+    if value is not None and (ref is None or ref.kind is not Kind.MILESTONE):
+        raise obj.fail("milestone", f"{_shown(value)} is not a milestone's ref such as M-1")
+    return value
 
 
 def _channel(obj: _Object) -> ChannelBackup:

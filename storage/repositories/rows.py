@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, null
 
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     Change,
     ChannelKey,
     ChannelSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "schedule_values",
     "settings_from_row",
     "split_kind",
+    "stakeholder_values",
     "standup_from_row",
     "standup_values",
     "stored_kind",
@@ -77,6 +79,9 @@ def item_values(item: Item) -> dict[str, Any]:
         "nudge_count": item.nudge_count,
         "last_nudged_at": item.last_nudged_at,
         "snoozed_until": item.snoozed_until,
+        "milestone": item.milestone,
+        "depends_on": list(item.depends_on) or None,
+        "links": list(item.links) or None,
         "revisit_at": item.revisit_at,
         "deferred_reason": item.deferred_reason,
     }
@@ -116,6 +121,9 @@ def item_from_row(channel: ChannelKey, row: RowMapping) -> Item:
         last_nudged_at=row["last_nudged_at"],
         snoozed_until=row["snoozed_until"],
         date_moves=row["date_moves"],
+        milestone=row.get("milestone"),
+        depends_on=tuple(row.get("depends_on") or ()),
+        links=tuple(row.get("links") or ()),
         revisit_at=row.get("revisit_at"),
         deferred_reason=row.get("deferred_reason"),
     )
@@ -148,10 +156,29 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         last_digest_at=row["last_digest_at"],
         holidays=row.get("holidays"),
         days_off=tuple(row.get("days_off") or ()),
+        link_patterns=dict(row.get("link_patterns") or {}),
         closing_since=row.get("closing_since"),
         closed_at=row.get("closed_at"),
         closed_by=row.get("closed_by"),
+        stakeholders={
+            person: tuple(levels) for person, levels in (row.get("stakeholders") or {}).items()
+        },
+        escalate_after_days=row.get("escalate_after_days") or DEFAULT_ESCALATE_AFTER_DAYS,
     )
+
+
+def stakeholder_values(settings: ChannelSettings) -> dict[str, Any]:
+    """The stakeholder columns of a channel's row: nobody as SQL NULL (not JSON null, which
+    ``with_stakeholders`` would have to read), the default escalation delay as NULL."""
+    people = {p: list(levels) for p, levels in settings.stakeholders.items()}
+    return {
+        "stakeholders": people or null(),
+        "escalate_after_days": (
+            None
+            if settings.escalate_after_days == DEFAULT_ESCALATE_AFTER_DAYS
+            else settings.escalate_after_days
+        ),
+    }
 
 
 def schedule_values(schedule: Schedule) -> dict[str, Any]:

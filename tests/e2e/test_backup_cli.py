@@ -171,7 +171,8 @@ BAD_KIND = {
     [
         pytest.param(
             json.dumps(BAD_KIND),
-            "channels[0].items[0].kind: 'bug' is not a kind (blocker, risk, decision, change)",
+            "channels[0].items[0].kind: 'bug' is not a kind "
+            "(blocker, risk, decision, change, milestone)",
             id="bad-kind",
         ),
         pytest.param(

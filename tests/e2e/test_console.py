@@ -583,7 +583,7 @@ def blocks(output: str) -> dict[str, str]:
         lines = block.splitlines()
         for number, line in enumerate(lines):
             ref = line.split("  ", 1)[0]
-            is_ref = len(ref) >= 3 and ref[0] in "BRDC" and ref[1] == "-" and ref[2:].isdigit()
+            is_ref = len(ref) >= 3 and ref[0] in "BRDCM" and ref[1] == "-" and ref[2:].isdigit()
             if is_ref and number + 1 < len(lines) and lines[number + 1].startswith("    "):
                 found[ref] = "\n".join(lines[number:])  # the latest showing wins
     return found
@@ -955,3 +955,34 @@ def test_migrate_console_restart_and_export_on_postgres(tmp_path: Path, postgres
     refs = sorted(item["ref"] for item in json.loads(exported.stdout)["items"])
     assert refs == ["B-1", "C-1", "D-1", "D-2", "R-1"]
     assert not db.exists()  # PostgreSQL only: no SQLite file was made on the side
+
+
+@pytest.mark.e2e
+def test_milestones_dependencies_and_tracker_links_in_the_console(tmp_path: Path) -> None:
+    session = "\n".join(
+        [
+            "/milestone Design approved due 15 Jan @ana",
+            "/blocker Style guide late @dana for M-1 link OPS-3",
+            "/blocker Build waits @erin",
+            "/raid link B-2 depends-on B-1",
+            "/raid link B-1 depends-on B-2",
+            "/raid settings links OPS=https://ops.example/browse/{}",
+            "/raid show M-1",
+            "/raid show B-1",
+            "",
+        ]
+    )
+    result = raidline(
+        "console", "--user", "ana", "--channel", "proj", db=tmp_path / "r.db", stdin=session
+    )
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout
+    assert "Planned M-1: Design approved" in shown
+    assert "B-2 depends on B-1 now" in shown
+    assert "can't depend on B-2" in shown  # the loop, refused
+    cards = blocks(shown)
+    assert "milestone · open · at risk" in cards["M-1"]
+    assert "Health: at risk: blocker B-1 is open" in " ".join(cards["M-1"].split())
+    joined = " ".join(cards["B-1"].split())
+    assert "Milestone: M-1" in joined and "Needed by: B-2" in joined
+    assert "OPS-3 https://ops.example/browse/OPS-3" in joined

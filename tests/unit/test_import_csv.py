@@ -103,9 +103,9 @@ async def test_one_wrong_row_and_nothing_is_imported(chat: Chat) -> None:
 
 #: (the row, what the dry run says about it)
 REFUSED = [
-    ("issue,Something,,,,,,", "row 2: kind: `issue` is not a kind. Use blocker, risk, decision "
-     "or change (or B, R, D, C)."),
-    (",Something,,,,,,", "row 2: kind: empty. Say blocker, risk, decision or change"),
+    ("issue,Something,,,,,,", "row 2: kind: `issue` is not a kind. Use blocker, risk, decision, "
+     "change or milestone (or B, R, D, C, M)."),
+    (",Something,,,,,,", "row 2: kind: empty. Say blocker, risk, decision, change or milestone"),
     ("blocker,,@dana,,,,,", "row 2: title: A title is required."),
     ("blocker,Creds,@dana,2020-01-01,,,,", "row 2: due: `2020-01-01` is in the past"),
     ("blocker,Creds,@dana,someday,,,,", "row 2: due: I couldn't read `someday` as a date."),

@@ -371,12 +371,12 @@ async def test_home_shows_what_waits_on_a_person_across_channels(chat: Chat) -> 
     await chat.say("/blocker Not in this workspace @dana")
     home = await chat.core.home("console", "local", "dana")
     assert home.text == "3 items wait on <@dana>."
-    blockers, decisions, changes, risks = home.sections
+    blockers, decisions, changes, risks, milestones = home.sections
     assert [c.ref for c in blockers.cards] == ["B-1", "B-1"]
     assert {c.channel.channel for c in blockers.cards if c.channel} == {"proj", "other"}
     assert [c.ref for c in changes.cards] == ["C-1"]
     assert [a.label for a in changes.cards[0].actions] == ["Approve", "Reject", "Edit"]
-    assert not decisions.cards and not risks.cards
+    assert not decisions.cards and not risks.cards and not milestones.cards
 
 
 async def test_autocomplete_suggests_open_refs_first(chat: Chat) -> None:

@@ -73,7 +73,8 @@ def test_rules_refuse_wrong_kinds_and_states_with_what_to_do_instead() -> None:
     with pytest.raises(UsageError) as wrong_kind:
         rules.check_resolve("rita", item(Kind.RISK, Status.OPEN), LEADS)
     assert wrong_kind.value.message == (
-        "Only blockers can be resolved; R-3 is a risk. Use `close` or `occurred` for a risk."
+        "Only blockers or milestones can be resolved; R-3 is a risk. Use `close` or `occurred` "
+        "for a risk."
     )
     with pytest.raises(Conflict, match=r"^B-3 is already resolved\.$"):
         rules.check_resolve("rita", item(Kind.BLOCKER, Status.RESOLVED), LEADS)

@@ -96,7 +96,7 @@ async def test_a_request_signed_with_another_secret_is_refused(
             ["/standup", "now"],
             {"SLACK_SIGNING_SECRET": "s3cret-value", "RAIDLINE_COMMAND_NAMES": "standup=/sync"},
             "/standup is not one of raidline's Slack commands; they are /blocker, /risk, "
-            "/decision, /change, /raid, /sync, /digest",
+            "/decision, /change, /milestone, /raid, /sync, /digest",
         ),
     ],
     ids=["no signing secret", "a typo", "a renamed command by its old name"],
@@ -137,7 +137,16 @@ RENAMES = [
 @pytest.mark.parametrize(("value", "expected"), RENAMES)
 def test_command_names_accepted(value: str, expected: dict[str, str]) -> None:
     names = load_settings({"RAIDLINE_COMMAND_NAMES": value}).slack_command_names
-    assert list(names) == ["blocker", "risk", "decision", "change", "raid", "standup", "digest"]
+    assert list(names) == [
+        "blocker",
+        "risk",
+        "decision",
+        "change",
+        "milestone",
+        "raid",
+        "standup",
+        "digest",
+    ]
     assert expected.items() <= names.items()
 
 
