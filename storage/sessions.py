@@ -1,6 +1,6 @@
 """What a unit of work runs its statements on: one connection, one transaction.
 
-The repositories need three things of it (:class:`storage.repositories.common.Statements`):
+The repositories need three things of it (:class:`Statements`):
 ``await execute(statement, parameters)``, ``get_bind()`` (for the dialect) and ``info`` (what
 the unit of work remembers, such as channel ids). Two kinds serve them:
 
@@ -41,22 +41,20 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_options, sqlite_pragmas
 
-__all__ = ["ConnectionStatements", "SqliteWriter", "sqlite_writer_for"]
+__all__ = ["ConnectionStatements", "Parameters", "SqliteWriter", "Statements", "sqlite_writer_for"]
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 _Ts = TypeVarTuple("_Ts")
 
 
-class ConnectionStatements:
-    """Statements on an asyncio connection of ``engine``, opened at the first one."""
+class Statements:
+    """What a repository runs its statements on: the unit of work's one transaction. ``info``
+    is what the unit of work remembers until it ends (such as channel ids)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._connection: AsyncConnection | None = None
-        self.info: dict[str, Any] = {}
+    info: dict[str, Any]
 
     def get_bind(self) -> Engine:
-        return self._engine.sync_engine
+        raise NotImplementedError
 
     @overload
     async def execute(
@@ -70,6 +68,28 @@ class ConnectionStatements:
 
     async def execute(
         self, statement: Executable, parameters: Parameters = None
+    ) -> Result[*tuple[Any, ...]]:
+        return await self._execute(statement, parameters)
+
+    async def _execute(
+        self, statement: Executable, parameters: Parameters
+    ) -> Result[*tuple[Any, ...]]:
+        raise NotImplementedError
+
+
+class ConnectionStatements(Statements):
+    """Statements on an asyncio connection of ``engine``, opened at the first one."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self.info: dict[str, Any] = {}
+
+    def get_bind(self) -> Engine:
+        return self._engine.sync_engine
+
+    async def _execute(
+        self, statement: Executable, parameters: Parameters
     ) -> Result[*tuple[Any, ...]]:
         connection = self._connection
         if connection is None:
@@ -170,7 +190,7 @@ def _discard(connection: Connection) -> None:
     connection.close()
 
 
-class SqliteWriter:
+class SqliteWriter(Statements):
     """A SQLite unit of work's statements, run on the event loop's thread (module docstring).
 
     Only for units of work that hold the writer gate: the connection is taken from the pool
@@ -185,18 +205,8 @@ class SqliteWriter:
     def get_bind(self) -> Engine:
         return self._database.engine
 
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
-    ) -> Result[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: Executable, parameters: Parameters = None
-    ) -> Result[*tuple[Any, ...]]: ...
-
-    async def execute(
-        self, statement: Executable, parameters: Parameters = None
+    async def _execute(
+        self, statement: Executable, parameters: Parameters
     ) -> Result[*tuple[Any, ...]]:
         connection = self._connection
         if connection is None or not connection.in_transaction():

@@ -92,15 +92,21 @@ class Listeners:
 
         await guard(work, tell, what="in a Slack request", user=where.user, channel=where.key)
 
-    async def on_command(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    async def _in_turn(
+        self, ack: AsyncAck, context: AsyncBoltContext, work: Callable[[Place], Awaitable[None]]
     ) -> None:
+        """Acknowledge once the backlog has a place, then ``work`` (which may leave it early)."""
         place = await self.backlog.enter(context.get(ARRIVED))
         try:
             await ack()
-            await self._command(body, context, place)
+            await work(place)
         finally:
             place.leave()
+
+    async def on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await self._in_turn(ack, context, lambda place: self._command(body, context, place))
 
     async def _command(self, body: dict[str, Any], context: AsyncBoltContext, place: Place) -> None:
         workspace = inbound.workspace_of(context)
@@ -131,12 +137,7 @@ class Listeners:
     async def on_shortcut(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        place = await self.backlog.enter(context.get(ARRIVED))
-        try:
-            await ack()
-            await self._shortcut(body, context)
-        finally:
-            place.leave()
+        await self._in_turn(ack, context, lambda _: self._shortcut(body, context))
 
     async def _shortcut(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         shortcut = inbound.shortcut_from(body, inbound.workspace_of(context))
@@ -170,12 +171,7 @@ class Listeners:
     async def on_action(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        place = await self.backlog.enter(context.get(ARRIVED))
-        try:
-            await ack()
-            await self._action(body, context)
-        finally:
-            place.leave()
+        await self._in_turn(ack, context, lambda _: self._action(body, context))
 
     async def _action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         workspace = inbound.workspace_of(context)

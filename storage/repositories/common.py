@@ -7,16 +7,14 @@ session (:data:`CHANNEL_IDS`), so a command's statements need no join to find th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVarTuple, overload
+from typing import Any
 
-from sqlalchemy import Executable, Result, RowMapping, Select, Table, bindparam, select
+from sqlalchemy import RowMapping, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from bot.domain.model import ChannelKey
+from storage.sessions import Statements
 from storage.tables import channels
 
 __all__ = [
@@ -41,32 +39,6 @@ __all__ = [
 IN_CHUNK = 500
 #: Where a session remembers channel ids (see :func:`channel_id_of`).
 CHANNEL_IDS = "raidline_channel_ids"
-
-
-_Ts = TypeVarTuple("_Ts")
-#: A statement's parameters: one set, or a list of them (executemany).
-Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-
-
-class Statements(Protocol):
-    """What a repository runs its statements on: the unit of work's one transaction
-    (:mod:`storage.sessions`; SQLAlchemy's ``AsyncSession`` would do as well)."""
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """What the unit of work remembers until it ends (:data:`CHANNEL_IDS`)."""
-
-    def get_bind(self) -> Engine | Connection: ...
-
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Parameters = None
-    ) -> Result[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: Executable, parameters: Parameters = None
-    ) -> Result[*tuple[Any, ...]]: ...
 
 
 def insert_for(session: Statements, table: Table) -> postgresql.Insert | sqlite.Insert:
