@@ -68,7 +68,7 @@ async def _measure(
             await core.handle(_req(f"/blocker Warm-up {n}"))
         each: list[float] = []
         floors: list[float] = []
-        per_run = max(1, creates // REPETITIONS)
+        per_run = max(1, creates // REPETITIONS)  # with the warm-up, 300 as before
         for run in range(REPETITIONS):
             if floor_in is not None:
                 floors.append(sync_floor_ms(floor_in))
@@ -103,7 +103,7 @@ async def _measure(
         await engine.dispose()
 
 
-def run(creates: int = 500, concurrency: int = 200) -> dict[str, dict[str, float]]:
+def run(creates: int = 280, concurrency: int = 200) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
