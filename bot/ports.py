@@ -48,6 +48,12 @@ class ItemRepository(Protocol):
         """Store a new item; returns it with its ``id`` set."""
         ...
 
+    async def create(self, item: Item, event: Event) -> Item:
+        """Store a new item under the next number of its kind in its channel, with ``event``
+        as the first of its history: ``allocate_number``, ``add`` and ``add_event`` in one
+        (``item.number`` is not read). Returns it with its ``number`` and ``id`` set."""
+        ...
+
     async def get(
         self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
     ) -> Item | None:

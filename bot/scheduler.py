@@ -435,12 +435,13 @@ class Scheduler:
             await uow.commit()
 
     async def sweep_escalations(self, now: datetime, report: TickReport) -> None:
-        """Queue stakeholder escalations of long-overdue blockers (every few minutes)."""
+        """Queue stakeholder escalations: long-overdue blockers, milestones at risk or missed
+        (every few minutes)."""
         swept = self._escalations_swept_at
         if swept is not None and swept <= now < swept + ESCALATION_SWEEP_EVERY:
             return
         async with self.uow_factory() as uow:
-            report.runs_created += await stakeholder_updates.sweep_overdue(
+            report.runs_created += await stakeholder_updates.sweep_escalations(
                 uow, now, self._tz, self._day_off_reason
             )
             await uow.commit()

@@ -82,6 +82,12 @@ class _Items:
         self.s.items[item.id] = item  # type: ignore[index]
         return item
 
+    async def create(self, item: Item, event: Event) -> Item:
+        number = await self.allocate_number(item.channel, item.kind)
+        item = await self.add(dataclasses.replace(item, number=number))
+        await self.add_event(item.stored_id, event)
+        return item
+
     async def get(
         self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
     ) -> Item | None:

@@ -7,13 +7,14 @@ each get some levels, by direct message:
   what the channel got, once it was posted;
 - ``decisions``: a decision is needed (logged pending, or pending again) and one is taken;
 - ``escalations``: a risk occurred, a blocker is more than ``escalate_after_days`` working
-  days overdue.
+  days overdue, a milestone turns at risk or misses its date (its derived health,
+  :func:`bot.domain.plan.milestone_health`).
 
 Every notification is one run of the run ledger (``RunKind.STAKEHOLDER``) with a unique key
 per event and person, so it is sent exactly once across replicas and restarts. Runs of item
 events are added in the transaction of the change itself (a change rolled back tells nobody);
-the overdue sweep and the weekly copy insert keys that any replica may insert again, which
-does nothing.
+the escalation sweep (overdue blockers, milestones at risk) and the weekly copy insert keys
+that any replica may insert again, which does nothing.
 
 On a stakeholder's day off (a day off of the channel: its work week, public holidays and
 extra days off; or a day they are away, ``/standup away``) the notification is held, not
@@ -29,7 +30,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain import plan
 from bot.domain.model import (
+    ACTIVE_STATUSES,
     ChannelSettings,
     Item,
     Kind,
@@ -48,6 +51,7 @@ LEVEL_OF = {
     "risk_occurred": "escalations",
     "blocker_overdue": "escalations",
     "milestone_at_risk": "escalations",
+    "milestone_missed": "escalations",
     "weekly_digest": "weekly",
 }
 #: How far ahead a held notification looks for its person's next working day.
@@ -189,46 +193,58 @@ async def digest_posted(uow: UnitOfWork, digest: Run, at: datetime) -> int:
     return len(await uow.schedules.add_runs(runs))
 
 
-def working_days_after(
-    settings: ChannelSettings, first: date, last: date, off: DayOffReason, enough: int
+#: A milestone's health -> the escalation it makes.
+_MILESTONE_EVENTS = {
+    plan.Health.AT_RISK: "milestone_at_risk",
+    plan.Health.MISSED: "milestone_missed",
+}
+
+
+async def sweep_escalations(
+    uow: UnitOfWork, now: datetime, zone_of: ZoneOf, off: DayOffReason
 ) -> int:
-    """The channel's working days after ``first`` up to ``last`` (counting stops past
-    ``enough``)."""
-    count = 0
-    day = first + timedelta(days=1)
-    while day <= last and count <= enough and (day - first).days <= LOOK_AHEAD_DAYS:
-        if off(settings, day) is None:
-            count += 1
-        day += timedelta(days=1)
-    return count
+    """Queue the escalations the channels' state makes now; how many were new:
 
+    - every open blocker more than its channel's ``escalate_after_days`` working days
+      overdue, once per blocker and due date;
+    - every milestone at risk, or missed, once per milestone, health and date (a milestone
+      whose date moves and that turns at risk again is escalated again).
 
-async def sweep_overdue(uow: UnitOfWork, now: datetime, zone_of: ZoneOf, off: DayOffReason) -> int:
-    """Queue an escalation for every open blocker more than its channel's
-    ``escalate_after_days`` working days overdue, once per blocker and due date; how many
-    were new."""
+    Closed projects are left alone."""
     runs: list[Run] = []
     for settings in await uow.channels.with_stakeholders():
-        if not people_at(settings, "escalations"):
+        if not people_at(settings, "escalations") or settings.closed_at is not None:
             continue
         tz = zone_of(settings.timezone)
         today = date.fromisoformat(local_date(now, tz))
-        blockers = await uow.items.list(
-            settings.channel, kinds=[Kind.BLOCKER], statuses=[Status.OPEN]
-        )
-        for item in blockers:
-            if item.due_at is None:
+        day_off = _day_off_of(settings, off)
+        active = await uow.items.list(settings.channel, statuses=ACTIVE_STATUSES)
+        for item in active:
+            if item.kind is not Kind.BLOCKER or item.status is not Status.OPEN or not item.due_at:
                 continue
             due = date.fromisoformat(local_date(item.due_at, tz))
-            late = working_days_after(settings, due, today, off, settings.escalate_after_days)
+            late = plan.working_days_until(due, today, day_off, cap=settings.escalate_after_days)
             if late <= settings.escalate_after_days:
                 continue
             facts = {**_facts(item, item.reporter), "days": late}
             subject = f"{item.stored_id}:{due.isoformat()}"
             runs += _runs(settings, "blocker_overdue", subject, facts, now)
+        by_ref = {str(i.ref): i for i in active if i.kind is Kind.MILESTONE}
+        for ref, report in plan.healths(active, now, tz, day_off).items():
+            event = _MILESTONE_EVENTS.get(report.health)
+            milestone = by_ref.get(ref)
+            if event is None or milestone is None:
+                continue
+            dated = local_date(milestone.due_at, tz) if milestone.due_at else "undated"
+            facts = {**_facts(milestone, milestone.reporter), "why": "; ".join(report.reasons)}
+            runs += _runs(settings, event, f"{milestone.stored_id}:{dated}", facts, now)
     if not runs:
         return 0
     return len(await uow.schedules.add_runs(runs))
+
+
+def _day_off_of(settings: ChannelSettings, off: DayOffReason) -> Callable[[date], str | None]:
+    return lambda day: off(settings, day)
 
 
 async def away_until(uow: UnitOfWork, settings: ChannelSettings, person: str) -> str | None:

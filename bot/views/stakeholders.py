@@ -17,7 +17,8 @@ from bot.text.parsing import mention
 LEVEL_WORDS = {
     "weekly": "the weekly digest",
     "decisions": "decisions needed and taken",
-    "escalations": "escalations (a risk occurred, a blocker long overdue, a milestone at risk)",
+    "escalations": "escalations (a risk occurred, a blocker long overdue, a milestone at risk "
+    "or missed)",
 }
 USAGE = (
     "/raid stakeholders add @who <level>… | remove @who [level…] | list "
@@ -77,8 +78,9 @@ def notice_text(notice: Notice, channel: ChannelKey, now: datetime) -> str:
         ]
         owner = f"owner {mention(f['owner'])}" if f.get("owner") else "nobody owns it"
         lines.append(f"Due {due}, {owner}." if due else f"{owner.capitalize()}.")
-    elif notice.event == "milestone_at_risk":
-        lines = [f"Escalation from {where}: milestone {item} is at risk."]
+    elif notice.event in ("milestone_at_risk", "milestone_missed"):
+        state = "is at risk" if notice.event == "milestone_at_risk" else "missed its date"
+        lines = [f"Escalation from {where}: milestone {item} {state}."]
         if f.get("why"):
             lines.append(f"Why: {f['why']}")
         if due:

@@ -1,7 +1,8 @@
 """Two ``raidline run`` processes on one PostgreSQL database: every stakeholder update is sent
 once. Per channel, a decision needed and a risk that occurred (queued with the change), a
-blocker long overdue (found by both replicas' sweeps) and the weekly digest's copy (queued when
-the digest was posted): each stakeholder gets exactly one direct message per event."""
+blocker long overdue and a milestone at risk (found by both replicas' sweeps) and the weekly
+digest's copy (queued when the digest was posted): each stakeholder gets exactly one direct
+message per event."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ CHANNELS = 12
 #: ``[#t-3, direct message to @cfo] Escalation from #t-3: blocker B-1 …``
 DM = re.compile(
     r"^\[#(t-\d+), direct message to @(\w+)\] "
-    r"(Decision needed|Escalation from #t-\d+: (?:risk|blocker)|Weekly digest of)"
+    r"(Decision needed|Escalation from #t-\d+: (?:risk|blocker|milestone)|Weekly digest of)"
 )
 #: What each stakeholder of a channel hears of.
 EXPECTED = {
@@ -49,6 +50,8 @@ EXPECTED = {
     ("cfo", "Weekly digest of"),
     ("sponsor", "Escalation from: risk"),
     ("sponsor", "Escalation from: blocker"),
+    ("cfo", "Escalation from: milestone"),
+    ("sponsor", "Escalation from: milestone"),
 }
 
 
@@ -94,7 +97,8 @@ async def seed(url: str, due: datetime) -> None:
         )
         for n in range(CHANNELS):
             for line in (
-                "/blocker Waiting on API keys @dana",
+                "/milestone Launch due in 3 weeks @ana",
+                "/blocker Waiting on API keys @dana for M-1",
                 "/decision needed Pick the SSO vendor @cio",
                 "/risk Vendor may slip @dana likelihood 3 impact 4",
                 "/raid occurred R-1 it slipped",

@@ -308,3 +308,16 @@ async def test_milestones_not_done_block_closing_and_the_report_sums_them_up(cha
     assert "## Milestones\n\n- M-1 Design approved (done), due 2026-12-10 17:00" in body
     assert "- M-2 Go live (deferred), due 2026-12-20 17:00" in body
     assert "- M-2 Go live: revisit 2027-02-01 17:00, because the client moved go-live" in body
+
+
+async def test_the_digest_lists_deferred_items_once_their_revisit_date_has_come(
+    chat: Chat,
+) -> None:
+    await chat.say("/blocker Waiting on VPN")
+    await chat.say("/raid defer B-1 until Nov 27 because NetOps freeze")
+    before = render_text(await chat.say("/digest"))
+    assert "Deferred, due for revisit" not in before
+    chat.clock.advance(days=3)
+    text = " ".join(render_text(await chat.say("/digest")).split())
+    assert "Deferred, due for revisit (1)" in text
+    assert "B-1 Waiting on VPN · revisit Fri 27 Nov 17:00 CET" in text

@@ -230,6 +230,38 @@ async def test_the_escalation_delay_is_per_channel(
     ]
 
 
+async def test_a_milestone_that_turns_at_risk_is_escalated_once(
+    chat: Chat, scheduler: Scheduler, outbox: Recorder
+) -> None:
+    await chat.say("/raid stakeholders add @sponsor escalations")
+    await chat.say("/milestone Design approved due 15 Jan @owner")
+    await scheduler.tick()
+    assert dms(outbox.take()) == []  # on track: nothing to say
+    await chat.say("/blocker Waiting on the style guide @dana for M-1")
+    at(chat, 2026, 11, 25, 10, 10)  # the next sweep
+    await scheduler.tick()
+    (escalation,) = [m for m in outbox.take() if (m.key or "").startswith("stakeholder:")]
+    assert escalation.to_user == "sponsor"
+    lines = render_text(escalation.reply).splitlines()
+    assert lines[0] == ("Escalation from #proj: milestone M-1 “Design approved” is at risk.")
+    assert "Why: blocker B-1 is open" in lines
+    at(chat, 2026, 11, 25, 10, 20)  # still at risk: not again
+    await scheduler.tick()
+    assert dms(outbox.take()) == []
+
+
+async def test_a_missed_milestone_is_escalated(
+    chat: Chat, scheduler: Scheduler, outbox: Recorder
+) -> None:
+    await chat.say("/raid stakeholders add @sponsor escalations")
+    await chat.say("/milestone Beta shipped due Nov 26")
+    at(chat, 2026, 11, 27, 10, 0)
+    await scheduler.tick()
+    assert [line for _, line in dms(outbox.take())] == [
+        "Escalation from <#proj>: milestone M-1 “Beta shipped” missed its date."
+    ]
+
+
 # --- the weekly digest ---------------------------------------------------------------------
 
 
