@@ -284,10 +284,15 @@ class Core:
                 items = await uow.items.active_in_workspace(platform, workspace)
                 healths = await plan.workspace_healths(uow, items, self.timetable, now, tz)
                 settings = await uow.channels.settings_of({i.channel for i in items})
+                followed = [
+                    (found.channel, found.stakeholders[user])
+                    for found in await uow.channels.with_stakeholders(platform, workspace)
+                    if user in found.stakeholders
+                ]
         except Unavailable as e:
             return Reply(text=e.message, tone=Tone.ERROR)
         closing = frozenset(k for k, found in settings.items() if found.closing_since)
-        return views.home(items, user, tz, now, closing, healths)
+        return views.home(items, user, tz, now, closing, healths, followed)
 
     async def autocomplete(
         self, channel: ChannelKey, typed: str, limit: int = 25

@@ -48,6 +48,12 @@ class ItemRepository(Protocol):
         """Store a new item; returns it with its ``id`` set."""
         ...
 
+    async def create(self, item: Item, event: Event) -> Item:
+        """Store a new item under the next number of its kind in its channel, with ``event``
+        as the first of its history: ``allocate_number``, ``add`` and ``add_event`` in one
+        (``item.number`` is not read). Returns it with its ``number`` and ``id`` set."""
+        ...
+
     async def get(
         self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
     ) -> Item | None:
@@ -179,6 +185,13 @@ class ChannelRepository(Protocol):
         """Every channel that has items or settings."""
         ...
 
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> list[ChannelSettings]:
+        """The settings of every channel with stakeholders (of one platform and workspace when
+        given), by channel."""
+        ...
+
 
 class ScheduleRepository(Protocol):
     """Schedules, the run ledger/outbox and standups. Claims are safe across replicas."""
@@ -190,6 +203,12 @@ class ScheduleRepository(Protocol):
         ...
 
     async def get_by_id(self, schedule_id: int) -> Schedule | None: ...
+
+    async def preload(self, schedule_ids: Iterable[int]) -> None:
+        """Read these schedules in one go: ``get_by_id`` answers them without asking the
+        database again for the rest of the unit of work (one that saves, reschedules or
+        removes a schedule reads it anew)."""
+        ...
 
     async def of_channel(self, channel: ChannelKey) -> builtins.list[Schedule]:
         """Every schedule of the channel (default and named), default ones first."""
@@ -229,6 +248,14 @@ class ScheduleRepository(Protocol):
         """Move a claimed schedule on: its next run, and the skip dates still ahead."""
         ...
 
+    async def reschedule_many(
+        self,
+        changes: Sequence[tuple[int, datetime | None, Sequence[str]]],
+        now: datetime,
+    ) -> None:
+        """:meth:`reschedule` for many schedules at once: (schedule id, next run, skip dates)."""
+        ...
+
     async def claim_runs(
         self, now: datetime, lease_until: datetime, limit: int = 50
     ) -> builtins.list[Run]:
@@ -265,6 +292,27 @@ class ScheduleRepository(Protocol):
         written, when the run is no longer that attempt's: another worker took it over."""
         ...
 
+    async def renew_leases(
+        self,
+        held: Sequence[tuple[int, int]],
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> builtins.set[int]:
+        """:meth:`renew_lease` for many runs at once, given as (run id, attempt); the ids of
+        the runs still held (the others are left alone)."""
+        ...
+
+    async def save_messages(
+        self, messages: Sequence[tuple[int, Outgoing]], built_at: datetime
+    ) -> None:
+        """:meth:`save_message` for many runs at once: (run id, message)."""
+        ...
+
+    async def finish_runs(self, results: Sequence[tuple[int, RunStatus, str | None]]) -> None:
+        """:meth:`finish_run` for many runs at once: (run id, status, result ref or None)."""
+        ...
+
     async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
         """Keep the message a run's first attempt built, and when: every retry sends it."""
         ...
@@ -296,6 +344,11 @@ class ScheduleRepository(Protocol):
         Returns the stored standup and whether this call created it."""
         ...
 
+    async def open_standups(self, drafts: Sequence[Standup]) -> builtins.list[tuple[Standup, bool]]:
+        """:meth:`open_standup` for many standups at once, answered in their order (of two
+        drafts for one schedule and local date, the first creates it)."""
+        ...
+
     async def get_standup(self, standup_id: int) -> Standup | None: ...
 
     async def latest_standup(
@@ -313,6 +366,10 @@ class ScheduleRepository(Protocol):
     async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
         """Remember where the standup of ``schedule_id`` on ``local_date`` was posted (its
         reminders go to that thread); a standup that has a message keeps it."""
+        ...
+
+    async def set_standup_messages(self, posted: Sequence[tuple[int, str, str]]) -> None:
+        """:meth:`set_standup_message` for many: (schedule id, local date, message ref)."""
         ...
 
     async def save_answer(self, answer: StandupAnswer) -> None:

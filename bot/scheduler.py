@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +26,14 @@ from datetime import date, datetime, timedelta
 from bot.context import current_run_id
 from bot.domain.model import (
     ChannelKey,
+    ChannelSettings,
     Run,
     RunKind,
     RunStatus,
     Schedule,
     ScheduleKind,
 )
-from bot.domain.schedules import ZoneTimetable, local_date, rule_of, within_hours
+from bot.domain.schedules import Recurrence, ZoneTimetable, local_date, rule_of, within_hours
 from bot.errors import Unavailable, UsageError
 from bot.messages import Outgoing
 from bot.ports import (
@@ -44,10 +46,19 @@ from bot.ports import (
     UnitOfWorkFactory,
     ZoneDirectory,
 )
-from bot.services import closeout, dashboard, days_off, digests, nudges, standups
+from bot.services import (
+    closeout,
+    dashboard,
+    days_off,
+    digests,
+    nudges,
+    stakeholder_updates,
+    standups,
+)
 from bot.text.dates import check_timezone
 from bot.views import digests as digest_views
 from bot.views import nudges as nudge_views
+from bot.views import stakeholders as stakeholder_views
 from bot.views import standups as standup_views
 
 log = logging.getLogger("raidline.scheduler")
@@ -64,10 +75,14 @@ MAX_CATCH_UP = 14
 NUDGED_RECENTLY = timedelta(hours=12)
 #: Schedules claimed, and runs claimed for delivery, per transaction. A tick that fills a
 #: batch reports ``busy`` and the tick loop runs the next one at once.
-CLAIM_BATCH = 100
-DELIVERY_BATCH = 50
+CLAIM_BATCH = 500
+DELIVERY_BATCH = 200
+#: Standup openings built ahead per transaction (see ``Scheduler._build_ahead``).
+BUILD_BATCH = 100
 #: The longest a "dm local" standup waits for the platform to tell its members' time zones.
 ZONE_LOOKUP_SECONDS = 5.0
+#: How often a worker looks for blockers overdue long enough to escalate to stakeholders.
+ESCALATION_SWEEP_EVERY = timedelta(minutes=5)
 
 
 class NoRoute(Exception):
@@ -122,8 +137,33 @@ RunHandler = Callable[[UnitOfWork, Run, datetime], Awaitable[Outgoing | None]]
 #: What sending a run changes, in the transaction that marks it done: (unit of work, the run
 #: with its ``built_at``, the platform's message ref, when it was sent).
 RunDone = Callable[[UnitOfWork, Run, str | None, datetime], Awaitable[None]]
+#: Builds the messages of many runs of one kind in one unit of work, by run key.
+RunsHandler = Callable[
+    [UnitOfWork, Sequence[Run], datetime], Awaitable[Mapping[str, Outgoing | None]]
+]
+#: What sending many runs of one kind changed: (run, message ref, when it was sent) each.
+RunsDone = Callable[[UnitOfWork, Sequence[tuple[Run, str | None, datetime]]], Awaitable[None]]
 #: On a retry of a run whose message is kept: is it still worth sending now?
 RunCheck = Callable[[UnitOfWork, Run, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class _Prebuilt:
+    """A run's message built ahead with others (None: nothing to send), kept with the run."""
+
+    outgoing: Outgoing | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A line for the delivery journal (``Scheduler._write_journal``): a send about to start
+    (``started`` answers whether the run is still this worker's), or how a run ended."""
+
+    run: Run
+    started: asyncio.Future[bool] | None = None
+    status: RunStatus = RunStatus.DONE
+    ref: str | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +176,10 @@ class RunSteps:
     done: RunDone | None = None
     #: a retry sends the kept message only if this still says yes (None: always)
     still_due: RunCheck | None = None
+    #: builds many runs' messages at once (``Scheduler._build_ahead``; None: one by one)
+    build_many: RunsHandler | None = None
+    #: ``done`` for many runs at once (None: ``done`` for each)
+    done_many: RunsDone | None = None
 
 
 class Scheduler:
@@ -175,15 +219,28 @@ class Scheduler:
         #: the runs being delivered right now, by key
         self.in_delivery: dict[str, Run] = {}
         self._unsent: list[Run] = []
+        #: messages built ahead for the runs of the batch being delivered, by key
+        self._prebuilt: dict[str, _Prebuilt] = {}
+        #: sends about to start and runs ended, not written yet (``_write_journal``)
+        self._journal: list[_Entry] = []
+        #: set while the journal is being written; done when that write has ended
+        self._journal_writing: asyncio.Future[None] | None = None
         #: what each kind of run sends
         self.handlers: dict[RunKind, RunSteps] = {
             RunKind.NUDGE: RunSteps(self._nudge, self._nudge_done, self._nudge_still_due),
             RunKind.DIGEST: RunSteps(self._digest, self._digest_done),
-            RunKind.STANDUP_OPEN: RunSteps(self._standup_open, self._standup_open_done),
+            RunKind.STANDUP_OPEN: RunSteps(
+                self._standup_open,
+                self._standup_open_done,
+                build_many=self._standup_open_many,
+                done_many=self._standup_open_done_many,
+            ),
             RunKind.STANDUP_REMIND: RunSteps(self._standup_remind),
             RunKind.STANDUP_CLOSE: RunSteps(self._standup_close),
             RunKind.STANDUP_UPDATE: RunSteps(self._standup_update),
+            RunKind.STAKEHOLDER: RunSteps(self._stakeholder),
         }
+        self._escalations_swept_at: datetime | None = None
 
     def _tz(self, name: str | None) -> str:
         if name:
@@ -199,6 +256,7 @@ class Scheduler:
         try:
             await self.claim_schedules(now, report)
             await self.sweep_nudges(now, report)
+            await self.sweep_escalations(now, report)
             await self.deliver(now, report)
             self.last_tick_at = now
             report.outbox_depth = await self._outbox_depth(report)
@@ -253,27 +311,50 @@ class Scheduler:
     # --- 1. schedules -> runs ------------------------------------------------------------
 
     async def claim_schedules(self, now: datetime, report: TickReport) -> None:
+        """Claim a batch of due schedules: their runs go in with one multi-row INSERT, their
+        next runs with one statement executed for all of them."""
         async with self.uow_factory() as uow:
             claimed = await uow.schedules.claim_due(now, CLAIM_BATCH)
             report.busy |= len(claimed) >= CLAIM_BATCH
+            new: list[Run] = []
+            moves: list[tuple[int, datetime | None, list[str]]] = []
+            # Many schedules share a rule ("weekdays at 09:30 in Europe/Berlin"): each next
+            # run is worked out once per claim.
+            next_run = functools.lru_cache(maxsize=1024)(self.timetable.next_run)
             for schedule in claimed:
                 report.claimed += 1
-                report.runs_created += await self._occurrences(uow, schedule, now)
+                runs, upcoming = self._occurrences(schedule, now, next_run)
+                new += runs
+                today = local_date(now, schedule.timezone)
+                skip = [d for d in schedule.skip_dates if d >= today]
+                moves.append((schedule.stored_id, upcoming, skip))
+            added = await uow.schedules.add_runs(new)
+            for run in new:
+                if run.key in added and run.status is RunStatus.MISSED:
+                    log.warning(
+                        "standup %s of %s was missed (raidline was down)",
+                        run.payload["local_date"],
+                        run.channel,
+                    )
+            await uow.schedules.reschedule_many(moves, now)
+            report.runs_created += len(added)
             await uow.commit()
 
-    async def _occurrences(self, uow: UnitOfWork, s: Schedule, now: datetime) -> int:
-        """Runs for every occurrence up to ``now`` (missed ones recorded), next run advanced."""
+    def _occurrences(
+        self, s: Schedule, now: datetime, next_run: Callable[[Recurrence, datetime], datetime]
+    ) -> tuple[list[Run], datetime]:
+        """Runs for every occurrence up to ``now`` (missed ones recorded), and the next run."""
         assert s.next_run_at is not None and s.at is not None  # noqa: S101 - claim_due's contract
         rule = rule_of(s)
         # A "dm local" standup is claimed ``lead`` ahead of its time (standups.lead).
         lead = standups.lead(s)
         occurrences = [s.next_run_at + lead]
         while len(occurrences) < 400:
-            following = self.timetable.next_run(rule, occurrences[-1])
+            following = next_run(rule, occurrences[-1])
             if following - lead > now:
                 break
             occurrences.append(following)
-        upcoming = self.timetable.next_run(rule, max(now + lead, occurrences[-1])) - lead
+        upcoming = next_run(rule, max(now + lead, occurrences[-1])) - lead
         if s.kind is ScheduleKind.DIGEST:
             # One catch-up digest covers the whole gap since the last one.
             day = local_date(occurrences[-1], s.timezone)
@@ -311,19 +392,7 @@ class Scheduler:
                 )
                 if lead and status is RunStatus.PENDING:
                     new.append(standups.prepare_run(s, occurrence, day, now))
-        added = await uow.schedules.add_runs(new)
-        for run in new:
-            if run.key in added and run.status is RunStatus.MISSED:
-                log.warning(
-                    "standup %s of %s was missed (raidline was down)",
-                    run.payload["local_date"],
-                    s.channel,
-                )
-        today = local_date(now, s.timezone)
-        await uow.schedules.reschedule(
-            s.stored_id, upcoming, [d for d in s.skip_dates if d >= today], now
-        )
-        return len(added)
+        return new, upcoming
 
     # --- 2. nudges -------------------------------------------------------------------------
 
@@ -365,6 +434,22 @@ class Scheduler:
             report.runs_created += len(await uow.schedules.add_runs(new))
             await uow.commit()
 
+    async def sweep_escalations(self, now: datetime, report: TickReport) -> None:
+        """Queue stakeholder escalations: long-overdue blockers, milestones at risk or missed
+        (every few minutes)."""
+        swept = self._escalations_swept_at
+        if swept is not None and swept <= now < swept + ESCALATION_SWEEP_EVERY:
+            return
+        async with self.uow_factory() as uow:
+            report.runs_created += await stakeholder_updates.sweep_escalations(
+                uow, now, self._tz, self._day_off_reason
+            )
+            await uow.commit()
+        self._escalations_swept_at = now
+
+    def _day_off_reason(self, settings: ChannelSettings, day: date) -> str | None:
+        return days_off.reason(settings, day, self.timetable)
+
     # --- 3. delivery -----------------------------------------------------------------------
 
     async def deliver(self, now: datetime, report: TickReport) -> None:
@@ -377,14 +462,206 @@ class Scheduler:
             await uow.commit()
         report.busy |= len(runs) >= DELIVERY_BATCH
         self._unsent = list(runs)
-        channels = list(dict.fromkeys(run.channel for run in runs))
-        workers = [
-            self._deliver_channels(channels, report)
-            for _ in range(min(self.delivery_concurrency, len(channels)))
-        ]
-        await asyncio.gather(*workers)
+        try:
+            await self._build_ahead(runs, now, report)
+            channels = list(dict.fromkeys(run.channel for run in self._unsent))
+            workers = [
+                self._deliver_channels(channels, report)
+                for _ in range(min(self.delivery_concurrency, len(channels)))
+            ]
+            await asyncio.gather(*workers)
+        finally:
+            await self._write_journal()
         if self._unsent:  # stopping: what no worker started goes back
             report.released += len(await self.release_unsent())
+        self._prebuilt.clear()
+
+    # --- 3a. building many runs in one transaction -------------------------------------------
+
+    def _builds_ahead(self, run: Run) -> bool:
+        """Whether a run's message is built with others, ahead of sending: a standup's opening
+        (a fan-out: thousands may fall due in one minute) on its first attempt, sent from this
+        process. Not a "dm local" one: opening it asks the platform for members' time zones."""
+        return (
+            run.kind is RunKind.STANDUP_OPEN
+            and run.built_at is None
+            and run.send_started_at is None
+            and "at" not in run.payload
+            and (self.platforms is None or run.channel.platform in self.platforms)
+        )
+
+    async def _build_ahead(self, runs: Sequence[Run], now: datetime, report: TickReport) -> None:
+        """Build the messages of the runs that allow it (:meth:`_builds_ahead`), up to
+        ``BUILD_BATCH`` in one transaction, with the same statements and the same lease checks
+        as building one (:meth:`_build`). A run whose build fails there is built on its own
+        when its turn comes, and so is every run when the database is not reachable."""
+        batch = [run for run in runs if self._builds_ahead(run)]
+        for start in range(0, len(batch), BUILD_BATCH):
+            chunk = batch[start : start + BUILD_BATCH]
+            for _ in range(3):
+                try:
+                    failing = await self._build_chunk(chunk, now, report)
+                except Unavailable:
+                    report.database_errors += 1
+                    log.warning("database unavailable while building %s runs", len(chunk))
+                    return
+                if not failing:
+                    break
+                chunk = [run for run in chunk if run not in failing]
+
+    async def _build_chunk(
+        self, chunk: Sequence[Run], now: datetime, report: TickReport
+    ) -> list[Run]:
+        """Build ``chunk`` in one transaction; the runs whose build raised (nothing is then
+        written), or none."""
+        built: dict[str, Outgoing | None] = {}
+        off: dict[str, str] = {}
+        async with self.uow_factory() as uow:
+            # The leases first: this transaction holds the runs it renews until it commits.
+            held = await uow.schedules.renew_leases(
+                [(run.stored_id, run.attempts) for run in chunk], now + self.lease
+            )
+            mine = [run for run in chunk if run.stored_id in held]
+            settings = await uow.channels.settings_of(
+                run.channel for run in mine if days_off.checked_at_fire_time(run)
+            )
+            await uow.schedules.preload(
+                int(run.payload["schedule_id"]) for run in mine if "schedule_id" in run.payload
+            )
+            by_kind: dict[RunKind, list[Run]] = {}
+            for run in mine:
+                if run.channel in settings and days_off.checked_at_fire_time(run):
+                    reason = self._run_day_off(settings[run.channel], run)
+                    if reason is not None:
+                        await uow.schedules.finish_run(
+                            run.stored_id, RunStatus.SKIPPED, reason=reason
+                        )
+                        off[run.key] = reason
+                        continue
+                by_kind.setdefault(run.kind, []).append(run)
+            for kind, group in by_kind.items():
+                steps = self.handlers[kind]
+                try:
+                    if steps.build_many is not None:
+                        built.update(await steps.build_many(uow, group, now))
+                    else:
+                        for run in group:
+                            built[run.key] = await steps.build(uow, run, now)
+                except Unavailable:
+                    raise
+                except Exception:
+                    log.debug("%s runs are built one by one: building them together failed", kind)
+                    return group
+            built = {
+                key: outgoing and dataclasses.replace(outgoing, key=key)
+                for key, outgoing in built.items()
+            }
+            await uow.schedules.save_messages(
+                [(run.stored_id, out) for run in mine if (out := built.get(run.key)) is not None],
+                now,
+            )
+            await uow.commit()
+        for run in chunk:
+            if run.stored_id not in held:
+                log.warning("%s: lease lost to another worker; left to that one", run.key)
+                self._unsent.remove(run)
+            elif run.key in off:
+                report.skipped += 1
+                log.info("%s skipped: %s", run.key, off[run.key])
+                self._unsent.remove(run)
+            else:
+                self._prebuilt[run.key] = _Prebuilt(built[run.key])
+        return []
+
+    # --- 3b. the delivery journal: starts and ends of sends, written together ----------------
+
+    async def _start_send(self, run: Run) -> bool:
+        """Record that the run's send starts now, renewing its lease, as :meth:`_build` does
+        for a run built on its own; False: the run is another worker's now. Written with the
+        other workers' starts and ends waiting at the same moment, in one transaction."""
+        started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._journal.append(_Entry(run, started))
+        await self._write_journal(until=started)
+        return await started
+
+    def _end_later(self, run: Run, status: RunStatus, ref: str | None = None) -> None:
+        """Record how a run ended with the next start of a send (so before the next message
+        of its channel goes out), or at the end of the batch."""
+        self._journal.append(_Entry(run, status=status, ref=ref, at=self.clock.now()))
+
+    async def _write_journal(self, until: asyncio.Future[bool] | None = None) -> None:
+        """Write the journal: every start and end waiting goes into one transaction, and
+        what waits while it is written goes into the next (group commit: the delivery workers
+        share the transactions instead of taking turns). Returns once ``until`` is settled,
+        or (None) once nothing is waiting."""
+        while until is None or not until.done():
+            if self._journal_writing is not None:
+                await self._journal_writing
+                continue
+            if not self._journal:
+                return
+            writing = self._journal_writing = asyncio.get_running_loop().create_future()
+            entries: list[_Entry] = []
+            try:
+                await asyncio.sleep(0)  # the workers woken by the last write add theirs
+                entries, self._journal = self._journal, []
+                await self._write_entries(entries)
+            finally:
+                self._journal_writing = None
+                writing.set_result(None)
+                for entry in entries:  # the write was interrupted: the runs' leases run out
+                    if entry.started is not None and not entry.started.done():
+                        entry.started.set_exception(Unavailable("the delivery was interrupted"))
+
+    async def _write_entries(self, entries: Sequence[_Entry]) -> None:
+        """One transaction: the ends, with what sending each run changed (as :meth:`_finish`
+        does for one), then the starts, whose leases are renewed if still held."""
+        ends = [entry for entry in entries if entry.started is None]
+        starts = [entry for entry in entries if entry.started is not None]
+        try:
+            async with self.uow_factory() as uow:
+                if ends:
+                    await uow.schedules.finish_runs(
+                        [(end.run.stored_id, end.status, end.ref) for end in ends]
+                    )
+                sent: dict[RunKind, list[tuple[Run, str | None, datetime]]] = {}
+                for end in ends:
+                    if end.status is RunStatus.DONE:
+                        sent.setdefault(end.run.kind, []).append(
+                            (end.run, end.ref, end.at or self.clock.now())
+                        )
+                for kind, group in sent.items():
+                    steps = self.handlers[kind]
+                    if steps.done_many is not None:
+                        await steps.done_many(uow, group)
+                    elif steps.done is not None:
+                        for run, ref, at in group:
+                            await steps.done(uow, run, ref, at)
+                held: set[int] = set()
+                if starts:
+                    now = self.clock.now()
+                    held = await uow.schedules.renew_leases(
+                        [(start.run.stored_id, start.run.attempts) for start in starts],
+                        now + self.lease,
+                        send_started_at=now,
+                    )
+                await uow.commit()
+        except Exception as error:
+            if ends:
+                log.warning(
+                    "could not record the end of %s runs; their leases will expire",
+                    len(ends),
+                    extra={"runs": [end.run.key for end in ends]},
+                )
+            for start in starts:
+                if start.started is not None:
+                    start.started.set_exception(error)
+            if not starts and not isinstance(error, Unavailable):
+                raise
+            return
+        for start in starts:
+            if start.started is not None:
+                start.started.set_result(start.run.stored_id in held)
 
     async def _deliver_channels(self, channels: list[ChannelKey], report: TickReport) -> None:
         """One delivery worker: takes the next channel and sends its runs, oldest first."""
@@ -420,8 +697,16 @@ class Scheduler:
                 run.send_started_at.isoformat(),
                 run.attempts,
             )
+        ahead = self._prebuilt.pop(run.key, None)
         try:
-            outgoing = await self._build(run, now)
+            if ahead is not None:
+                outgoing = ahead.outgoing
+                if outgoing is not None and not await self._start_send(run):
+                    raise LeaseLost(run.key)
+            else:
+                # What the runs sent before this one changed, recorded before it is built.
+                await self._write_journal()
+                outgoing = await self._build(run, now)
             if outgoing is not None:
                 outgoing = dataclasses.replace(
                     outgoing, key=run.key, resend=run.send_started_at is not None
@@ -429,6 +714,10 @@ class Scheduler:
             ref = await self._send_leased(run, outgoing) if outgoing else None
         except NoRoute:
             await self._finish(run, RunStatus.PENDING, retry_at=run.due_at)
+            return
+        except stakeholder_updates.Held as held:
+            log.info("%s: %s", run.key, held)
+            await self._finish(run, RunStatus.PENDING, retry_at=held.until)
             return
         except standups.SummaryNotPosted as waiting:
             log.info("%s: %s; trying again shortly", run.key, waiting)
@@ -457,13 +746,13 @@ class Scheduler:
             return
         if outgoing is None:
             report.skipped += 1
-            await self._finish(run, RunStatus.SKIPPED)
+            self._end_later(run, RunStatus.SKIPPED)
         else:
             report.delivered += 1
             report.sent.append(run.key)
             report.deliveries.append((run.kind.value, (now - run.due_at).total_seconds()))
             built = dataclasses.replace(run, built_at=run.built_at or now)
-            await self._finish(built, RunStatus.DONE, ref, sent_at=self.clock.now())
+            self._end_later(built, RunStatus.DONE, ref)
 
     async def _send_leased(self, run: Run, outgoing: Outgoing) -> str | None:
         """Send, renewing the run's lease every quarter lease while the send runs; give the
@@ -573,7 +862,9 @@ class Scheduler:
         Asked when the run fires, so the work week and holidays as they are now count."""
         if not days_off.checked_at_fire_time(run):
             return None
-        settings = await uow.channels.get_settings(run.channel)
+        return self._run_day_off(await uow.channels.get_settings(run.channel), run)
+
+    def _run_day_off(self, settings: ChannelSettings, run: Run) -> str | None:
         day = run.payload.get("local_date") or local_date(run.due_at, self._tz(settings.timezone))
         # a closed project's scheduled runs are skipped alike (services.closeout)
         return closeout.skip_reason(settings, date.fromisoformat(str(day)), self.timetable)
@@ -615,9 +906,34 @@ class Scheduler:
 
     async def _digest_done(self, uow: UnitOfWork, run: Run, ref: str | None, at: datetime) -> None:
         await digests.delivered(uow, run.channel, run.built_at or at)
+        await stakeholder_updates.digest_posted(uow, run, at)
+
+    async def _stakeholder(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
+        notice = await stakeholder_updates.due(uow, run, now, self._tz, self._day_off_reason)
+        if notice is None:
+            return None
+        if notice.digest_run is None:
+            return stakeholder_views.notice(notice, run.channel, now)
+        digest = await uow.schedules.stored_message(notice.digest_run)
+        if digest is None:
+            return None
+        return stakeholder_views.weekly(digest.reply, run.channel, notice.person)
 
     async def _standup_open(self, uow: UnitOfWork, run: Run, now: datetime) -> Outgoing | None:
-        opened = await standups.open_run(uow, run, now, self._member_zones)
+        return self._opening(run, await standups.open_run(uow, run, now, self._member_zones), now)
+
+    async def _standup_open_many(
+        self, uow: UnitOfWork, runs: Sequence[Run], now: datetime
+    ) -> dict[str, Outgoing | None]:
+        opened = await standups.open_runs(uow, runs, now, self._member_zones)
+        return {run.key: self._opening(run, opened[run.key], now) for run in runs}
+
+    async def _standup_open_done_many(
+        self, uow: UnitOfWork, sent: Sequence[tuple[Run, str | None, datetime]]
+    ) -> None:
+        await standups.delivered_many(uow, [(run, ref) for run, ref, _ in sent])
+
+    def _opening(self, run: Run, opened: standups.Opened | None, now: datetime) -> Outgoing | None:
         if opened is None:
             return None
         reply = standup_views.opening(

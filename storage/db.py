@@ -10,6 +10,8 @@ import contextlib
 import functools
 import os
 import sqlite3
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,8 @@ __all__ = [
     "is_timeout_error",
     "is_unavailable_error",
     "normalize_url",
+    "sqlite_options",
+    "sqlite_pragmas",
     "sync_url",
     "translate_errors",
 ]
@@ -154,7 +158,7 @@ def is_sqlite(engine: AsyncEngine | Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], None]:
+def sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], None]:
     """The ``connect`` listener setting every pragma raidline's SQLite connections need."""
     level = check_sqlite_synchronous(synchronous)
 
@@ -176,6 +180,16 @@ def _sqlite_pragmas(synchronous: str) -> Callable[[Any, ConnectionPoolEntry], No
             cursor.close()
 
     return set_pragmas
+
+
+#: The ``synchronous`` level each SQLite engine was made with (see sqlite_options).
+_SYNCHRONOUS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def sqlite_options(engine: Engine) -> str:
+    """The ``PRAGMA synchronous`` level ``engine``'s connections get (the default for an
+    engine not made by :func:`install_sqlite_transaction_control`)."""
+    return _SYNCHRONOUS.get(engine, DEFAULT_SQLITE_SYNCHRONOUS)
 
 
 def check_sqlite_synchronous(level: str) -> str:
@@ -228,7 +242,8 @@ def install_sqlite_transaction_control(
     of :data:`SQLITE_SYNCHRONOUS_LEVELS`.
     """
     if foreign_keys:
-        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+        event.listen(engine, "connect", sqlite_pragmas(synchronous))
+        _SYNCHRONOUS[engine] = check_sqlite_synchronous(synchronous)
     else:
         event.listen(engine, "connect", _set_migration_pragmas)
     event.listen(engine, "begin", _begin_immediate)
@@ -315,11 +330,40 @@ def create_engine(
         normalized,
         pool_size=5,
         max_overflow=10,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "connect", _set_timeouts(timeouts or Timeouts()))
+    event.listen(engine.pool, "checkin", _returned)
+    event.listen(engine.pool, "checkout", _ping_when_idle)
     return engine
+
+
+#: Seconds a pooled PostgreSQL connection may sit unused before it is pinged at checkout.
+PING_WHEN_IDLE_SECONDS = 10.0
+_RETURNED = "raidline_returned_at"
+
+
+def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _ping_when_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Pooled connections that sat unused for a while are pinged before use, and replaced
+    when dead (a restarted server, a dropped network). ``pool_pre_ping`` would ping at every
+    checkout: one more round trip per unit of work. A connection found dead in use is
+    invalidated with the whole pool's older ones, and a unit of work that meets one at its
+    first statement starts again on a new one (:mod:`storage.sessions`)."""
+    returned = record.info.get(_RETURNED)
+    if returned is None or time.monotonic() - returned < PING_WHEN_IDLE_SECONDS:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception as error:
+        raise sa_exc.DisconnectionError("a pooled connection died while unused") from error
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 # SQLite result codes (the low byte of sqlite_errorcode) that mean the file cannot be used

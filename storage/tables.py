@@ -138,6 +138,11 @@ class ChannelRow(Base):
     closing_since: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(PERSON))
+    #: stakeholder updates: person -> the levels they get (``weekly``, ``decisions``,
+    #: ``escalations``); None: nobody
+    stakeholders: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
+    #: escalate a blocker this many working days overdue; None: the default (3)
+    escalate_after_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class RefCounterRow(Base):

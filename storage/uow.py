@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.errors import Unavailable
 from bot.ports import (
@@ -36,11 +37,18 @@ from storage.repositories import (
     SqlLessonRepository,
     SqlScheduleRepository,
 )
+from storage.sessions import ConnectionStatements, SqliteWriter, sqlite_writer_for
 
 if TYPE_CHECKING:
     from bot.ports import UnitOfWorkFactory
 
-__all__ = ["SqlUnitOfWork", "check_database", "make_read_only_uow_factory", "make_uow_factory"]
+__all__ = [
+    "SqlUnitOfWork",
+    "check_database",
+    "make_read_only_uow_factory",
+    "make_uow_factory",
+    "statement_engine",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +56,9 @@ logger = logging.getLogger(__name__)
 class SqlUnitOfWork:
     """``bot.ports.UnitOfWork``: ``async with factory() as uow: …; await uow.commit()``.
 
-    The session connects lazily, so entering costs nothing until the first statement.
+    The connection is taken lazily, so entering costs nothing until the first statement.
     Leaving without ``commit()`` rolls back. Database outages surface as
-    :class:`bot.errors.Unavailable`.
+    :class:`bot.errors.Unavailable`. What the statements run on: :mod:`storage.sessions`.
     """
 
     items: ItemRepository
@@ -60,9 +68,9 @@ class SqlUnitOfWork:
     lessons: LessonRepository
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], gate: WriterGate | None = None
+        self, session: ConnectionStatements | SqliteWriter, gate: WriterGate | None = None
     ) -> None:
-        self._session = sessions()
+        self._session = session
         self.items = SqlItemRepository(self._session)
         self.channels = SqlChannelRepository(self._session)
         self.schedules = SqlScheduleRepository(self._session)
@@ -163,15 +171,28 @@ class WriterGate:
 
 def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A ``bot.ports.UnitOfWorkFactory`` on ``engine`` (see :func:`storage.db.create_engine`)."""
-    # Items are immutable dataclasses built from rows, so nothing needs refreshing after a
-    # commit, and autoflush has nothing to flush: statements are executed directly.
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-    gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000) if is_sqlite(engine.sync_engine) else None
+    if not is_sqlite(engine.sync_engine):
 
-    def factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions, gate)
+        def factory() -> SqlUnitOfWork:
+            return SqlUnitOfWork(ConnectionStatements(engine))
 
-    return factory
+        return factory
+    # SQLite: statements on the event loop's thread, one unit of work at a time (the gate).
+    database = sqlite_writer_for(engine)
+    gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+    def sqlite_factory() -> SqlUnitOfWork:
+        return SqlUnitOfWork(SqliteWriter(database), gate)
+
+    return sqlite_factory
+
+
+def statement_engine(engine: AsyncEngine) -> Engine:
+    """The synchronous engine whose events see the statements of ``make_uow_factory(engine)``'s
+    units of work (on SQLite not ``engine``'s own: see :mod:`storage.sessions`)."""
+    if is_sqlite(engine.sync_engine):
+        return sqlite_writer_for(engine).engine
+    return engine.sync_engine
 
 
 def make_read_only_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
@@ -187,10 +208,9 @@ def make_read_only_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWor
         engine = engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     def factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions)
+        return SqlUnitOfWork(ConnectionStatements(engine))
 
     return factory
 

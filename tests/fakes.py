@@ -82,6 +82,12 @@ class _Items:
         self.s.items[item.id] = item  # type: ignore[index]
         return item
 
+    async def create(self, item: Item, event: Event) -> Item:
+        number = await self.allocate_number(item.channel, item.kind)
+        item = await self.add(dataclasses.replace(item, number=number))
+        await self.add_event(item.stored_id, event)
+        return item
+
     async def get(
         self, channel: ChannelKey, kind: Kind, number: int, *, lock: bool = False
     ) -> Item | None:
@@ -260,6 +266,20 @@ class _Channels:
         keys = set(self.s.settings) | {i.channel for i in self.s.items.values()}
         return sorted(keys)
 
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> list[ChannelSettings]:
+        return sorted(
+            (
+                s
+                for s in self.s.settings.values()
+                if s.stakeholders
+                and platform in (None, s.channel.platform)
+                and workspace in (None, s.channel.workspace)
+            ),
+            key=lambda s: s.channel,
+        )
+
 
 class _Schedules:
     def __init__(self, state: _State) -> None:
@@ -275,6 +295,9 @@ class _Schedules:
 
     async def get_by_id(self, schedule_id: int) -> Schedule | None:
         return self.s.schedules.get(schedule_id)
+
+    async def preload(self, schedule_ids: Iterable[int]) -> None:
+        pass  # get_by_id reads memory anyway
 
     async def of_channel(self, channel: ChannelKey) -> list[Schedule]:
         mine = [s for s in self.s.schedules.values() if s.channel == channel]
@@ -323,6 +346,14 @@ class _Schedules:
                 self.s.schedules[key] = dataclasses.replace(
                     schedule, next_run_at=next_run_at, skip_dates=tuple(skip_dates), updated_at=now
                 )
+
+    async def reschedule_many(
+        self,
+        changes: Sequence[tuple[int, datetime | None, Sequence[str]]],
+        now: datetime,
+    ) -> None:
+        for schedule_id, next_run_at, skip_dates in changes:
+            await self.reschedule(schedule_id, next_run_at, skip_dates, now)
 
     async def claim_runs(self, now: datetime, lease_until: datetime, limit: int = 50) -> list[Run]:
         claimed = []
@@ -379,6 +410,29 @@ class _Schedules:
         )
         return True
 
+    async def renew_leases(
+        self,
+        held: Sequence[tuple[int, int]],
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> set[int]:
+        return {
+            run_id
+            for run_id, attempt in held
+            if await self.renew_lease(run_id, attempt, lease_until, send_started_at=send_started_at)
+        }
+
+    async def save_messages(
+        self, messages: Sequence[tuple[int, Outgoing]], built_at: datetime
+    ) -> None:
+        for run_id, message in messages:
+            await self.save_message(run_id, message, built_at)
+
+    async def finish_runs(self, results: Sequence[tuple[int, RunStatus, str | None]]) -> None:
+        for run_id, status, ref in results:
+            await self.finish_run(run_id, status, ref or self.s.runs[run_id].result_ref)
+
     async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:
         self.s.messages[run_id] = message
         self.s.runs[run_id] = dataclasses.replace(self.s.runs[run_id], built_at=built_at)
@@ -422,6 +476,9 @@ class _Schedules:
         self.s.standups[standup.stored_id] = standup
         return standup, True
 
+    async def open_standups(self, drafts: Sequence[Standup]) -> list[tuple[Standup, bool]]:
+        return [await self.open_standup(draft) for draft in drafts]
+
     async def get_standup(self, standup_id: int) -> Standup | None:
         return self.s.standups.get(standup_id)
 
@@ -447,6 +504,10 @@ class _Schedules:
             key = (standup.schedule_id, standup.local_date)
             if key == (schedule_id, local_date) and standup.message_ref is None:
                 self.s.standups[standup.stored_id] = dataclasses.replace(standup, message_ref=ref)
+
+    async def set_standup_messages(self, posted: Sequence[tuple[int, str, str]]) -> None:
+        for schedule_id, local_date, ref in posted:
+            await self.set_standup_message(schedule_id, local_date, ref)
 
     async def save_answer(self, answer: StandupAnswer) -> None:
         key = (answer.standup_id, answer.person)

@@ -67,6 +67,7 @@ from adapters.platform import EXIT_UNAVAILABLE, AdapterDeps, StartupError
 from adapters.runtime.config import ConfigError
 from adapters.runtime.tokens import key_error
 from adapters.slack import blocks as kit
+from adapters.slack.backlog import ARRIVED
 from adapters.slack.cache import Bounded
 from adapters.slack.inbound import PLATFORM, workspace_of
 from adapters.slack.installs import Installs
@@ -492,6 +493,7 @@ class SlackApp:
         # Bolt parses the body before it checks the signature, and reads the timestamp with
         # int(): a body that is not Slack's form or JSON, or a timestamp that is not whole
         # seconds, would be a 500. Slack sends neither, so they get the bad signature's 401.
+        arrived = asyncio.get_running_loop().time()
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         try:
             if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
@@ -514,6 +516,8 @@ class SlackApp:
                 request.remote or "unknown",
             )
             return web.json_response({"error": "invalid request"}, status=401)
+        # When it arrived: its ack waits for a place in the backlog only so long after that.
+        bolt_request.context[ARRIVED] = arrived
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 

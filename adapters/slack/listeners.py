@@ -1,8 +1,10 @@
 """Bolt listeners: each turns a payload into a core request and its reply into Slack calls.
 
 - **Acknowledgement.** Commands, clicks and shortcuts are acknowledged first; the core runs
-  after the ack. A modal submission must be answered with its field errors, so the core runs
-  before that ack, with a budget: if it takes longer the modal says so and the answer follows.
+  after the ack. The ack waits for a place in the :class:`~adapters.slack.backlog.Backlog`,
+  so that under a burst the replies keep up with the acks. A modal submission must be
+  answered with its field errors, so the core runs before that ack, with a budget: if it
+  takes longer the modal says so and the answer follows.
 - **Errors.** Every listener's work goes through :func:`adapters.slack.app.guard`.
 """
 
@@ -23,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as kit
 from adapters.slack import inbound
 from adapters.slack.app import guard
+from adapters.slack.backlog import ARRIVED, Backlog, Place
 from adapters.slack.inbound import COMMANDS, PLATFORM, SHORTCUTS, Origin, Submission, Where
 from adapters.slack.outbound import Outbound
 from adapters.slack.people import TimeZones
@@ -56,6 +59,8 @@ class Listeners:
         }
         self.out = outbound
         self.timezones = timezones
+        #: acknowledged requests in the core (commands, clicks, shortcuts)
+        self.backlog = Backlog()
         #: view id -> the blocks of the message its modal was opened from
         self._originals: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
@@ -87,10 +92,23 @@ class Listeners:
 
         await guard(work, tell, what="in a Slack request", user=where.user, channel=where.key)
 
+    async def _in_turn(
+        self, ack: AsyncAck, context: AsyncBoltContext, work: Callable[[Place], Awaitable[None]]
+    ) -> None:
+        """Acknowledge once the backlog has a place, then ``work`` (which may leave it early)."""
+        place = await self.backlog.enter(context.get(ARRIVED))
+        try:
+            await ack()
+            await work(place)
+        finally:
+            place.leave()
+
     async def on_command(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        await ack()
+        await self._in_turn(ack, context, lambda place: self._command(body, context, place))
+
+    async def _command(self, body: dict[str, Any], context: AsyncBoltContext, place: Place) -> None:
         workspace = inbound.workspace_of(context)
         if workspace is None:
             log.warning("slash command without a team id ignored")
@@ -99,12 +117,15 @@ class Listeners:
         client = context.client
 
         async def work() -> None:
-            who = await self.timezones.person(client, workspace, where.user)
-            reply = await self.core.handle(
-                inbound.command_request(
-                    body, where, who.timezone, admin=who.is_admin, names=self.commands
+            try:
+                who = await self.timezones.person(client, workspace, where.user)
+                reply = await self.core.handle(
+                    inbound.command_request(
+                        body, where, who.timezone, admin=who.is_admin, names=self.commands
+                    )
                 )
-            )
+            finally:
+                place.leave()  # posting the reply holds up nobody's work
             if reply.form is not None and reply.tone is not Tone.ERROR:
                 origin = Origin("cmd", where.channel, response_url=where.response_url)
                 await self.out.open_form(client, body.get("trigger_id"), reply.form, origin)
@@ -116,7 +137,9 @@ class Listeners:
     async def on_shortcut(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        await ack()
+        await self._in_turn(ack, context, lambda _: self._shortcut(body, context))
+
+    async def _shortcut(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         shortcut = inbound.shortcut_from(body, inbound.workspace_of(context))
         if shortcut is None:
             log.warning("message shortcut without team, channel or user ignored")
@@ -148,7 +171,9 @@ class Listeners:
     async def on_action(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        await ack()
+        await self._in_turn(ack, context, lambda _: self._action(body, context))
+
+    async def _action(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         workspace = inbound.workspace_of(context)
         click = inbound.click_from(body, workspace)
         if click is None:

@@ -285,6 +285,15 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Stakeholders:
+    """``/raid stakeholders add|remove|list``: ``people`` get (or no longer get) ``levels``."""
+
+    action: str = "list"
+    people: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Calendar:
     """``/raid calendar``: a personal calendar link; ``reset`` turns the earlier ones off."""
 

@@ -22,6 +22,7 @@ from bot.messages import Action, Reply, Section, Tone, Visibility
 from bot.services import days_off, export
 from bot.services import items as svc
 from bot.services import plan as plan_svc
+from bot.services import stakeholders as stakeholder_svc
 from bot.services.items import Context
 from bot.text.dates import check_timezone, format_datetime, parse_date, parse_duration
 from bot.text.markup import typed_link
@@ -96,7 +97,7 @@ USAGE: Mapping[str, str] = {
             "settings",
             "settings [timezone <zone> | leads @a @b | nudges on|off | workweek <days> | "
             "holidays <country[-region]>|off | holidays add|remove <date> | holidays list | "
-            "links <PREFIX>=<address with {}>|off]",
+            "links <PREFIX>=<address with {}>|off | escalations <working days>]",
         ),
     )
 }
@@ -835,6 +836,8 @@ def convert_settings(ctx: Context, sub: str, options: Options) -> calls.Settings
         return calls.Settings("nudges", _option_text(options, "state"))
     if sub == "workweek":
         return calls.Settings("workweek", _option_text(options, "days"))
+    if sub == "escalations":
+        return calls.Settings("escalations", _option_text(options, "days"))
     if sub == "links":
         prefix, address = _option_text(options, "prefix"), _option_text(options, "address")
         return calls.Settings("links", f"{prefix}={address}" if prefix else "")
@@ -871,6 +874,10 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
                         *(["Days off: " + ", ".join(s.days_off)] if s.days_off else []),
                         *_project_state(ctx),
                         *([f"Tracker links: {k}: {v}" for k, v in sorted(s.link_patterns.items())]),
+                        f"Stakeholders: {len(s.stakeholders) or 'none'} "
+                        "(`/raid stakeholders list`)",
+                        f"Escalations: blockers more than {s.escalate_after_days} working "
+                        "days overdue",
                     ),
                 ),
             ),
@@ -911,9 +918,11 @@ async def settings(ctx: Context, call: calls.Settings) -> Reply:
         return await _holidays(ctx, value)
     if key in ("links", "link", "tracker"):
         return await _links(ctx, value)
+    if key in ("escalations", "escalate", "escalation"):
+        return await _escalations(ctx, value)
     raise UsageError(
         f"`{key}` is not a setting. Settings are `timezone`, `leads`, `nudges`, `workweek`, "
-        "`holidays` and `links`.",
+        "`holidays`, `links` and `escalations`.",
         usage=usage,
     )
 
@@ -1038,6 +1047,24 @@ async def _holidays(ctx: Context, value: str) -> Reply:
     return _settings_changed(
         f"This channel keeps the public holidays of {settings.holidays}: standups, reminders, "
         "nudges and digests do not fire on them. `/raid settings holidays list` shows the next."
+    )
+
+
+ESCALATIONS_HELP = (
+    "Say after how many working days overdue a blocker is escalated to the channel's "
+    "`escalations` stakeholders, e.g. `/raid settings escalations 3`."
+)
+
+
+async def _escalations(ctx: Context, value: str) -> Reply:
+    words = value.split()
+    if len(words) != 1 or not words[0].isdigit():
+        raise UsageError(ESCALATIONS_HELP, usage=USAGE["settings"])
+    days = (await stakeholder_svc.set_escalation_days(ctx, int(words[0]))).escalate_after_days
+    return _settings_changed(
+        f"Blockers more than {days} working day{'s' if days != 1 else ''} overdue are "
+        "escalated to this channel's `escalations` stakeholders "
+        "(`/raid stakeholders list` shows them)."
     )
 
 

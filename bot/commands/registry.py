@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.commands import calendar, calls, closeout, imports, links, log, raid, standup
+from bot.commands import calendar, calls, closeout, imports, links, log, raid, stakeholders, standup
 from bot.domain.model import RESPONSES, Kind
 from bot.errors import UsageError
 from bot.messages import Choice, Form, Reply, Section
@@ -183,6 +183,12 @@ _ROLES = (
     Choice("optional", "optional: asked, never listed as missing"),
     Choice("observer", "observer: gets the summary, never asked"),
     Choice("remove", "remove from the standup"),
+)
+_STAKEHOLDER_LEVELS = (
+    Choice("weekly", "the weekly digest"),
+    Choice("decisions", "decisions needed and taken"),
+    Choice("escalations", "a risk occurred, a blocker long overdue, a milestone at risk"),
+    Choice("all", "all three"),
 )
 _REMINDER_CHOICES = (
     Choice("off", "no reminders"),
@@ -430,8 +436,9 @@ _RAID_TEXT: Mapping[str, tuple[str, str, TextParser, CallHandler]] = {
     "settings": (
         "settings timezone Europe/Berlin",
         "show or change this channel's settings: time zone, leads, nudges, work week "
-        "(`workweek sun-thu`), public holidays (`holidays DE-BY`) and extra days off "
-        "(`holidays add 2026-12-24`)",
+        "(`workweek sun-thu`), public holidays (`holidays DE-BY`), extra days off "
+        "(`holidays add 2026-12-24`) and when overdue blockers escalate to stakeholders "
+        "(`escalations 3`)",
         raid.parse_settings,
         raid.settings,
     ),
@@ -482,6 +489,7 @@ HANDLERS: Mapping[type, CallHandler] = {
     calls.ImportCsv: imports.import_cmd,
     calls.Settings: raid.settings,
     calls.Calendar: calendar.calendar,
+    calls.Stakeholders: stakeholders.stakeholders,
     calls.LogItem: log.log,
     calls.StandupCall: standup.standup,
     calls.DigestCall: standup.digest,
@@ -565,6 +573,20 @@ def _standup(
     )
 
 
+def _stakeholders(
+    name: str, description: str, options: tuple[Option, ...] = (), *, example: str
+) -> Subcommand:
+    return Subcommand(
+        name,
+        description,
+        stakeholders.USAGE,
+        f"/raid stakeholders {example}",
+        options=options,
+        convert=lambda ctx, values: stakeholders.convert_stakeholders(ctx, name, values),
+        handler=stakeholders.stakeholders,
+    )
+
+
 def _digest(
     name: str, description: str, options: tuple[Option, ...] = (), *, usage: str, example: str
 ) -> Subcommand:
@@ -644,6 +666,20 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
                 ),
                 usage="links [<PREFIX>=<address with {}>|<PREFIX>=off]",
                 example="links JIRA=https://acme.atlassian.net/browse/{}",
+            ),
+            _setting(
+                "escalations",
+                "Escalate blockers this many working days overdue to stakeholders",
+                (
+                    Option(
+                        "days",
+                        "working days overdue (default 3)",
+                        OptionType.INTEGER,
+                        required=True,
+                    ),
+                ),
+                usage="escalations <working days>",
+                example="escalations 3",
             ),
         ),
     ),
@@ -798,6 +834,38 @@ RAID_SUBCOMMANDS: tuple[Subcommand, ...] = (
         parse=imports.parse_import,
         convert=imports.convert_import,
         handler=imports.import_cmd,
+    ),
+    Subcommand(
+        "stakeholders",
+        "Who gets updates by direct message: weekly, decisions, escalations",
+        stakeholders.USAGE,
+        stakeholders.EXAMPLE,
+        stakeholders.SUMMARY,
+        subcommands=(
+            _stakeholders(
+                "add",
+                "Someone gets updates by direct message",
+                (
+                    _user("person", "who gets them", required=True),
+                    _choice("level", "what they get", _STAKEHOLDER_LEVELS, required=True),
+                    _choice("level_2", "and what else", _STAKEHOLDER_LEVELS),
+                    _choice("level_3", "and what else", _STAKEHOLDER_LEVELS),
+                ),
+                example="add @cfo weekly",
+            ),
+            _stakeholders(
+                "remove",
+                "Someone no longer gets (some) updates",
+                (
+                    _user("person", "who", required=True),
+                    _choice("level", "which (default: all)", _STAKEHOLDER_LEVELS),
+                ),
+                example="remove @cfo decisions",
+            ),
+            _stakeholders("list", "Who gets which updates", example="list"),
+        ),
+        parse=stakeholders.parse_stakeholders,
+        discord_command="project",
     ),
     Subcommand(
         "calendar",

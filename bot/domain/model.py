@@ -295,6 +295,14 @@ class Event:
         return any(c.field == "due_at" and c.old is not None for c in self.changes)
 
 
+#: What a stakeholder can ask for (``/raid stakeholders add @cfo weekly decisions``): the
+#: weekly digest; a direct message when a decision is needed and when one is taken; and
+#: escalations (a risk occurred, a blocker long overdue, a milestone at risk).
+STAKEHOLDER_LEVELS = ("weekly", "decisions", "escalations")
+#: ``ChannelSettings.escalate_after_days``: the default, and the most it may be (at least 1).
+DEFAULT_ESCALATE_AFTER_DAYS = 3
+MAX_ESCALATE_AFTER_DAYS = 60
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS = WEEKDAYS[:5]
 
@@ -316,6 +324,12 @@ class ChannelSettings:
     #: further days off (local ISO dates), besides the holidays and the days outside the
     #: work week (``work_days``)
     days_off: tuple[str, ...] = ()
+    #: stakeholder updates (``/raid stakeholders``): person -> the levels they get
+    #: (:data:`STAKEHOLDER_LEVELS`), each by direct message
+    stakeholders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a blocker more than this many working days overdue is escalated to the channel's
+    #: ``escalations`` stakeholders (``/raid settings escalations 3``)
+    escalate_after_days: int = DEFAULT_ESCALATE_AFTER_DAYS
     #: tracker key prefixes and the address each key goes to, ``{}`` standing for the key
     #: (``JIRA`` -> ``https://acme.atlassian.net/browse/{}``)
     link_patterns: Mapping[str, str] = field(default_factory=dict)
@@ -441,6 +455,8 @@ class RunKind(StrEnum):
     STANDUP_UPDATE = "standup_update"
     DIGEST = "digest"
     NUDGE = "nudge"
+    #: a direct message to one stakeholder about one event (``/raid stakeholders``)
+    STAKEHOLDER = "stakeholder"
 
 
 @dataclass(frozen=True)

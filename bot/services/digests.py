@@ -47,6 +47,9 @@ OPEN_RISKS = ItemFilter(kinds=(Kind.RISK,), statuses=(Status.OPEN,))
 PENDING_DECISIONS = ItemFilter(kinds=(Kind.DECISION,), statuses=(Status.PENDING,))
 PROPOSED_CHANGES = ItemFilter(kinds=(Kind.CHANGE,), statuses=(Status.PROPOSED,))
 OPEN_MILESTONES = ItemFilter(kinds=(Kind.MILESTONE,), statuses=(Status.OPEN,))
+DEFERRED = ItemFilter(statuses=(Status.DEFERRED,))
+#: Deferred items read to find those due for revisit (a channel defers a few)
+DEFERRED_READ = 200
 UNOWNED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, unowned=True)
 UNOWNED_RISKS = dataclasses.replace(OPEN_RISKS, unowned=True)
 UNDATED_BLOCKERS = dataclasses.replace(OPEN_BLOCKERS, undated=True)
@@ -82,6 +85,8 @@ class Totals:
     undated_decisions: int = 0
     #: open milestones
     milestones: int = 0
+    #: deferred items (close-out)
+    deferred: int = 0
 
 
 def _filters(now: datetime) -> dict[str, ItemFilter]:
@@ -101,6 +106,7 @@ def _filters(now: datetime) -> dict[str, ItemFilter]:
         "undecided_decisions": UNDECIDED_DECISIONS,
         "undated_decisions": UNDATED_DECISIONS,
         "milestones": OPEN_MILESTONES,
+        "deferred": DEFERRED,
     }
 
 
@@ -143,6 +149,8 @@ class Digest:
     warnings: Warnings | None
     #: open milestones at risk or missed, soonest first, each with its health
     milestones: list[tuple[Item, HealthReport]] = dataclasses.field(default_factory=list)
+    #: deferred items whose revisit date has come, soonest first
+    revisit: list[Item] = dataclasses.field(default_factory=list)
 
     @property
     def needs_total(self) -> int:
@@ -150,8 +158,8 @@ class Digest:
 
     @property
     def worth_sending(self) -> bool:
-        """Something changed, or something is open."""
-        return bool(self.changed or self.totals.active)
+        """Something changed, or something is open (or deferred and due for revisit)."""
+        return bool(self.changed or self.totals.active or self.revisit)
 
 
 async def _warnings(uow: UnitOfWork, channel: ChannelKey, totals: Totals) -> Warnings:
@@ -241,8 +249,24 @@ async def build(
             now,
             tz,
         )
+    revisit: list[Item] = []
+    if totals.deferred:
+        deferred = await items.find(channel, DEFERRED, limit=DEFERRED_READ)
+        revisit = sorted(
+            (i for i in deferred if i.revisit_at is not None and i.revisit_at <= now),
+            key=lambda i: (i.revisit_at, i.number),
+        )[:SHOWN]
     return Digest(
-        since, changed, totals, blockers, needs, top_risks, late_reviews, warnings, milestones
+        since,
+        changed,
+        totals,
+        blockers,
+        needs,
+        top_risks,
+        late_reviews,
+        warnings,
+        milestones,
+        revisit,
     )
 
 

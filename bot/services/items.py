@@ -37,6 +37,7 @@ from bot.domain.schedules import ZoneTimetable
 from bot.domain.scores import score_text
 from bot.errors import Conflict, NotFound, UsageError
 from bot.ports import ChartDrawer, DashboardLinks, Links, Timetable, UnitOfWork
+from bot.services import stakeholder_updates
 
 
 @dataclass
@@ -164,11 +165,10 @@ async def log_item(
     status = fields.pop("status", None) or KINDS[kind].initial_status
     if kind is Kind.DECISION and status is Status.DECIDED:
         status = _recorded_decision(ctx, fields)
-    number = await ctx.uow.items.allocate_number(ctx.settings.channel, kind)
     item = Item(
         channel=ctx.settings.channel,
         kind=kind,
-        number=number,
+        number=0,  # the next of its kind: storage allocates it as it stores the item
         status=status,
         title=title,
         reporter=ctx.user,
@@ -177,16 +177,19 @@ async def log_item(
         source_url=ctx.source_url,
         **fields,
     )
-    item = await ctx.uow.items.add(item)
     # A "created" event lists every field that was set, from nothing to its value.
     changes = tuple(
-        Change(f.name, None, _value(f.name, getattr(item, f.name)))
+        Change(f.name, None, value)
         for f in dataclasses.fields(Item)
-        if f.name not in _BOOKKEEPING and _value(f.name, getattr(item, f.name)) is not None
+        if f.name not in _BOOKKEEPING
+        and (value := _value(f.name, getattr(item, f.name))) is not None
     )
     if item.kind is Kind.RISK and item.score is not None:
         changes += (Change("score", None, score_text(item.likelihood, item.impact)),)
-    await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    event = Event(ctx.now, ctx.user, action, changes, note)
+    item = await ctx.uow.items.create(item, event)
+    if action == "created":  # an imported register is history, not news
+        await stakeholder_updates.item_changed(ctx.uow, ctx.settings, None, item, ctx.user, ctx.now)
     return item
 
 
@@ -275,6 +278,9 @@ async def change(
         return item
     await ctx.uow.items.save_change(item, new)
     await ctx.uow.items.add_event(item.stored_id, Event(ctx.now, ctx.user, action, changes, note))
+    await stakeholder_updates.item_changed(
+        ctx.uow, ctx.settings, item, new, ctx.user, ctx.now, note
+    )
     return new
 
 

@@ -314,35 +314,8 @@ async def open_run(
         tz = str(run.payload.get("timezone") or schedule.timezone)
         return Opened(standup, tz, to_user=str(run.payload["person"]), name=schedule.name)
     day = str(run.payload["local_date"])
-    window = timedelta(minutes=schedule.window_minutes)
-    # A "dm local" standup's runs carry its time in the channel's zone ("at"): it is opened
-    # ahead of that time (prepare) and counts as opened at it.
-    due = datetime.fromisoformat(run.payload["at"]) if "at" in run.payload else run.due_at
-    local = "at" in run.payload and lead(schedule) > timedelta(0)
-    late = now - due
-    closes_at = max(due + window, now + window / 4)
-    standup, created = await uow.schedules.open_standup(
-        Standup(
-            schedule_id=schedule.stored_id,
-            channel=run.channel,
-            local_date=day,
-            opened_at=max(now, due) if local else now,
-            closes_at=closes_at,
-            questions=schedule.questions,
-            members=schedule.members,
-            away=away_on(schedule, day),
-            mode=schedule.mode,
-            late_by_minutes=int(late.total_seconds() // 60) if late >= timedelta(minutes=2) else 0,
-            optional=tuple(p for p in schedule.optional if p in schedule.members),
-            observers=schedule.observers,
-            mentions=schedule.mentions,
-            late_until=(
-                closes_at + timedelta(minutes=schedule.late_minutes)
-                if schedule.late_minutes
-                else None
-            ),
-        )
-    )
+    due, local = _timing(schedule, run)
+    standup, created = await uow.schedules.open_standup(_draft(schedule, run, now))
     if not created and run.created_at is not None and standup.opened_at < run.created_at:
         return None  # another run (the schedule, or `/standup now`) opened today's already
     if created:
@@ -366,6 +339,74 @@ async def open_run(
     if run.payload.get("prepare"):
         return None  # the standup is ready; the channel hears of it at its own time
     return Opened(standup, schedule.timezone, name=schedule.name)
+
+
+def _timing(schedule: Schedule, run: Run) -> tuple[datetime, bool]:
+    """When a standup opening counts as opened, and whether it is a "dm local" one: such a
+    standup's runs carry its time in the channel's zone ("at"); it is opened ahead of that
+    time (prepare) and counts as opened at it."""
+    due = datetime.fromisoformat(run.payload["at"]) if "at" in run.payload else run.due_at
+    return due, "at" in run.payload and lead(schedule) > timedelta(0)
+
+
+def _draft(schedule: Schedule, run: Run, now: datetime) -> Standup:
+    """The standup a ``standup_open`` run opens, as it is stored."""
+    day = str(run.payload["local_date"])
+    window = timedelta(minutes=schedule.window_minutes)
+    due, local = _timing(schedule, run)
+    late = now - due
+    closes_at = max(due + window, now + window / 4)
+    return Standup(
+        schedule_id=schedule.stored_id,
+        channel=run.channel,
+        local_date=day,
+        opened_at=max(now, due) if local else now,
+        closes_at=closes_at,
+        questions=schedule.questions,
+        members=schedule.members,
+        away=away_on(schedule, day),
+        mode=schedule.mode,
+        late_by_minutes=int(late.total_seconds() // 60) if late >= timedelta(minutes=2) else 0,
+        optional=tuple(p for p in schedule.optional if p in schedule.members),
+        observers=schedule.observers,
+        mentions=schedule.mentions,
+        late_until=(
+            closes_at + timedelta(minutes=schedule.late_minutes) if schedule.late_minutes else None
+        ),
+    )
+
+
+async def open_runs(
+    uow: UnitOfWork, runs: Sequence[Run], now: datetime, zones: ZoneLookup | None = None
+) -> dict[str, Opened | None]:
+    """:func:`open_run` for many ``standup_open`` runs (a fan-out), by run key: the standups
+    opened in one statement, their reminders, closings and DMs queued in another. A member's
+    DM and a "dm local" standup are opened one by one."""
+    results: dict[str, Opened | None] = {}
+    drafts: list[tuple[Run, Schedule]] = []
+    for run in runs:
+        schedule = await uow.schedules.get_by_id(int(run.payload["schedule_id"]))
+        if schedule is None or schedule.channel != run.channel:
+            results[run.key] = None  # the standup was removed
+        elif "person" in run.payload or _timing(schedule, run)[1]:
+            results[run.key] = await open_run(uow, run, now, zones)
+        else:
+            drafts.append((run, schedule))
+    opened = await uow.schedules.open_standups([_draft(s, run, now) for run, s in drafts])
+    follow_ups: list[Run] = []
+    for (run, schedule), (standup, created) in zip(drafts, opened, strict=True):
+        if not created and run.created_at is not None and standup.opened_at < run.created_at:
+            results[run.key] = None  # opened today already (see open_run)
+            continue
+        if created:
+            follow_ups += _follow_ups(standup, schedule, run, now)
+        results[run.key] = (
+            None
+            if run.payload.get("prepare")
+            else Opened(standup, schedule.timezone, name=schedule.name)
+        )
+    await uow.schedules.add_runs(follow_ups)
+    return results
 
 
 def _follow_ups(standup: Standup, schedule: Schedule, run: Run, now: datetime) -> list[Run]:
@@ -427,6 +468,17 @@ async def delivered(uow: UnitOfWork, run: Run, ref: str) -> None:
         await uow.schedules.set_standup_message(
             int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref
         )
+
+
+async def delivered_many(uow: UnitOfWork, sent: Sequence[tuple[Run, str | None]]) -> None:
+    """:func:`delivered` for many runs at once (run, the platform's message ref or None)."""
+    await uow.schedules.set_standup_messages(
+        [
+            (int(run.payload["schedule_id"]), str(run.payload["local_date"]), ref)
+            for run, ref in sent
+            if ref is not None and _posts_a_standup(run)
+        ]
+    )
 
 
 @dataclass(frozen=True)

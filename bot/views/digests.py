@@ -195,6 +195,18 @@ def digest(d: Digest, tz: str, now: datetime) -> Reply:
         sections.append(
             Section(f"Milestones at risk ({len(d.milestones)})", milestone_lines(d, tz, now))
         )
+    if d.revisit:
+        sections.append(
+            Section(
+                f"Deferred, due for revisit ({len(d.revisit)})",
+                tuple(
+                    f"*{i.ref}* {i.title} · revisit {format_datetime(i.revisit_at, tz, now)}"
+                    f" · `/raid reopen {i.ref}` or defer it again"
+                    for i in d.revisit
+                    if i.revisit_at is not None
+                ),
+            )
+        )
     warnings = _warning_lines(d.warnings, totals, tz, now) if d.warnings else ()
     if warnings:
         sections.append(Section("Warning signs", warnings))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.domain.model import ChannelKey, Item, Kind, Status
@@ -11,6 +11,7 @@ from bot.domain.plan import HealthReport
 from bot.messages import Card, Reply, Section
 from bot.services.plan import ItemPlan
 from bot.text.parsing import mention
+from bot.views import stakeholders as stakeholder_views
 from bot.views.items import card, defer_action
 
 
@@ -21,11 +22,13 @@ def home(
     now: datetime,
     closing: frozenset[ChannelKey] = frozenset(),
     healths: Mapping[tuple[ChannelKey, str], HealthReport] | None = None,
+    followed: Sequence[tuple[ChannelKey, tuple[str, ...]]] = (),
 ) -> Reply:
     """What waits on one person across channels, with each item's buttons. In a channel
     whose project is closing (``closing``), each item also offers Defer and is counted under
     "Blocking a close-out". The milestones they own show their health (``healths``: by
-    channel and ref)."""
+    channel and ref). Last, the channels whose stakeholder updates they get (``followed``:
+    channel, levels)."""
     healths = healths or {}
     soon = now + timedelta(days=7)
     groups: list[tuple[str, list[Item]]] = [
@@ -80,6 +83,13 @@ def home(
                 lines,
             ),
             *sections,
+        )
+    if followed:
+        sections += (
+            Section(
+                f"Stakeholder updates you get ({len(followed)})",
+                stakeholder_views.home_lines(followed),
+            ),
         )
     total = sum(len(group) for _, group in groups)
     text = (

@@ -16,9 +16,12 @@ table of ``storage.tables`` to one of the two):
 
 - ``channels``: a channel's ``settings`` (:func:`settings_record`): time zone, leads, nudges,
   work week and hours, when the last digest was posted, and the days off: ``holidays`` (the
-  public holiday calendar, e.g. ``DE-BY``) and ``days_off`` (further local dates off), and
-  ``link_patterns`` (tracker key prefix -> address with ``{}`` for the key). Its
-  ``created_at`` is not kept: a restore sets it to the restore time.
+  public holiday calendar, e.g. ``DE-BY``) and ``days_off`` (further local dates off),
+  ``link_patterns`` (tracker key prefix -> address with ``{}`` for the key), and the
+  stakeholder updates: ``stakeholders`` (person -> the levels they get: ``weekly``,
+  ``decisions``, ``escalations``) and ``escalate_after_days`` (a blocker this many working
+  days overdue is escalated). Its ``created_at`` is not kept: a restore sets it to the
+  restore time.
 - ``schedules``: a channel's ``schedules`` (:func:`schedule_record`), every named standup and
   every digest schedule. A named standup's name (kept in ``kind`` as ``standup:retro``) is
   ``name``; the JSON ``options`` column is spelled out key by key: late answers, reminders,
@@ -35,7 +38,9 @@ table of ``storage.tables`` to one of the two):
   ``closed_by`` (a closed project stays closed after a restore).
 - Not in it: scheduler state, which a restore starts afresh from the schedules: ``runs`` (the
   run ledger, with each run's built message and ``reason``, e.g. the day off a skipped run
-  fell on), ``standups`` (opened standups, with the ``options`` copied at opening) and
+  fell on; a stakeholder's direct message held until their next working day is a run too,
+  and is not sent after a restore), ``standups`` (opened standups, with the ``options``
+  copied at opening) and
   ``standup_answers``; credentials: the calendar feed tokens (``calendar_tokens``: after a
   restore people ask ``/raid calendar`` for new links), the generated key
   (``raidline_secrets``) and the Slack installations (``slack_*``); and the replay records
@@ -72,7 +77,8 @@ __all__ = [
 
 #: Where each table of ``storage.tables`` is in the document.
 BACKED_UP_TABLES: Mapping[str, str] = {
-    "channels": "channels[].settings (with holidays, days_off and link_patterns)",
+    "channels": "channels[].settings (with holidays, days_off, link_patterns, stakeholders "
+    "and escalate_after_days)",
     "schedules": "channels[].schedules (the options column spelled out)",
     "items": "channels[].items (with milestone, depends_on and links)",
     "item_events": "channels[].items[].events",
@@ -114,6 +120,8 @@ def settings_record(settings: ChannelSettings) -> dict[str, Any]:
         "closing_since": _iso(settings.closing_since),
         "closed_at": _iso(settings.closed_at),
         "closed_by": settings.closed_by,
+        "stakeholders": {p: list(levels) for p, levels in sorted(settings.stakeholders.items())},
+        "escalate_after_days": settings.escalate_after_days,
     }
 
 

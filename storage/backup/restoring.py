@@ -26,7 +26,7 @@ from bot.ports import Timetable
 from storage.backup.validation import Backup, BackupError, ChannelBackup, validate
 from storage.db import is_unavailable_error
 from storage.repositories import item_values, schedule_values
-from storage.repositories.rows import stored_kind
+from storage.repositories.rows import stakeholder_values, stored_kind
 from storage.tables import channels, item_events, items, lessons, ref_counters, schedules
 
 __all__ = ["RestoreReport", "TargetNotEmpty", "restore"]
@@ -149,6 +149,7 @@ async def _restore_channel(
                 closing_since=settings.closing_since,
                 closed_at=settings.closed_at,
                 closed_by=settings.closed_by,
+                **stakeholder_values(settings),
             )
             .returning(channels.c.id)
         )

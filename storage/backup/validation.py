@@ -17,9 +17,12 @@ from sqlalchemy import Column
 
 from bot.domain import plan
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     DEFAULT_QUESTIONS,
+    MAX_ESCALATE_AFTER_DAYS,
     REMINDERS,
     RESPONSES,
+    STAKEHOLDER_LEVELS,
     WEEKDAYS,
     WORKDAYS,
     Change,
@@ -332,6 +335,14 @@ def _settings(channel: ChannelKey, obj: _Object) -> ChannelSettings:
         closing_since=obj.when("closing_since"),
         closed_at=obj.when("closed_at"),
         closed_by=obj.text("closed_by", column=channels.c.closed_by),
+        stakeholders=_stakeholders(obj, "stakeholders"),
+        escalate_after_days=obj.integer(
+            "escalate_after_days",
+            low=1,
+            high=MAX_ESCALATE_AFTER_DAYS,
+            default=DEFAULT_ESCALATE_AFTER_DAYS,
+        )
+        or DEFAULT_ESCALATE_AFTER_DAYS,
     )
 
 
@@ -355,6 +366,29 @@ def _link_problem(text: str) -> str | None:
     except plan.LinkError as e:
         return str(e)
     return None
+
+
+def _stakeholders(obj: _Object, key: str) -> dict[str, tuple[str, ...]]:
+    """person -> levels (each one of ``STAKEHOLDER_LEVELS``); people without a level left out."""
+    value = obj.raw(key, required=False)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise obj.fail(key, f"expected an object of lists, got {_type_name(value)}")
+    found: dict[str, tuple[str, ...]] = {}
+    for person in value:
+        if not isinstance(person, str) or not person.strip():
+            raise obj.fail(key, f"{_shown(person)} is not a person")
+        levels = _Object(value, obj.at(key)).texts(person, (), _stakeholder_level)
+        if levels:
+            found[person] = tuple(dict.fromkeys(levels))
+    return found
+
+
+def _stakeholder_level(text: str) -> str | None:
+    if text in STAKEHOLDER_LEVELS:
+        return None
+    return f"{_shown(text)} is not a stakeholder level ({', '.join(STAKEHOLDER_LEVELS)})"
 
 
 _HOLIDAY_CALENDAR_RE = re.compile(r"^[A-Z]{2,3}(-[A-Za-z0-9]{1,28})?$")

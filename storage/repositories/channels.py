@@ -19,7 +19,7 @@ from storage.repositories.common import (
     key_parameters,
     known_channels,
 )
-from storage.repositories.rows import settings_from_row
+from storage.repositories.rows import settings_from_row, stakeholder_values
 from storage.tables import channels
 
 __all__ = ["SqlChannelRepository"]
@@ -39,6 +39,8 @@ _SETTINGS = select(
     channels.c.closing_since,
     channels.c.closed_at,
     channels.c.closed_by,
+    channels.c.stakeholders,
+    channels.c.escalate_after_days,
 ).where(*KEY_MATCHES)
 
 
@@ -86,8 +88,24 @@ class SqlChannelRepository(SessionRepository):
                 closing_since=settings.closing_since,
                 closed_at=settings.closed_at,
                 closed_by=settings.closed_by,
+                **stakeholder_values(settings),
             )
         )
+
+    @translate_errors
+    async def with_stakeholders(
+        self, platform: str | None = None, workspace: str | None = None
+    ) -> builtins.list[ChannelSettings]:
+        query = select(channels, *CHANNEL_KEY_COLUMNS).where(channels.c.stakeholders.is_not(None))
+        if platform is not None:
+            query = query.where(channels.c.platform == platform)
+        if workspace is not None:
+            query = query.where(channels.c.workspace == workspace)
+        found = [
+            settings_from_row(channel_key_from_row(row), row)
+            for row in (await self._session.execute(query)).mappings()
+        ]
+        return sorted((s for s in found if s.stakeholders), key=lambda s: s.channel)
 
     @translate_errors
     async def channels(self) -> list[ChannelKey]:

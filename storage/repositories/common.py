@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import RowMapping, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.model import ChannelKey
+from storage.sessions import Statements
 from storage.tables import channels
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "IN_CHUNK",
     "KEY_MATCHES",
     "SessionRepository",
+    "Statements",
     "channel_filter",
     "channel_id_of",
     "channel_key_from_row",
@@ -40,7 +41,7 @@ IN_CHUNK = 500
 CHANNEL_IDS = "raidline_channel_ids"
 
 
-def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+def insert_for(session: Statements, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that knows ``ON CONFLICT DO NOTHING`` for the session's backend."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -84,12 +85,12 @@ def channel_filter(key: ChannelKey) -> tuple[Any, ...]:
     )
 
 
-def known_channels(session: AsyncSession) -> dict[ChannelKey, int]:
+def known_channels(session: Statements) -> dict[ChannelKey, int]:
     known: dict[ChannelKey, int] = session.info.setdefault(CHANNEL_IDS, {})
     return known
 
 
-def keyed(session: AsyncSession, row: RowMapping) -> ChannelKey:
+def keyed(session: Statements, row: RowMapping) -> ChannelKey:
     """The channel key of a row read with its channel (:func:`with_channel`), its id
     remembered for the rest of the unit of work (see :func:`channel_id_of`)."""
     key = channel_key_from_row(row)
@@ -97,7 +98,7 @@ def keyed(session: AsyncSession, row: RowMapping) -> ChannelKey:
     return key
 
 
-async def channel_id_of(session: AsyncSession, key: ChannelKey, *, create: bool) -> int | None:
+async def channel_id_of(session: Statements, key: ChannelKey, *, create: bool) -> int | None:
     """The channel's row id; with ``create``, the row is made if missing, race-free.
 
     Remembered for the rest of the session (one unit of work): a channel's id never changes,
@@ -140,5 +141,5 @@ def with_channel(table: Table) -> Select[Any]:
 class SessionRepository:
     """A repository on the unit of work's session and transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Statements) -> None:
         self._session = session

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, or_, select, text, update
 
@@ -18,7 +19,7 @@ from storage.repositories.common import IN_CHUNK, SessionRepository, channel_id_
 from storage.repositories.rows import event_from_row, item_from_row
 from storage.tables import QUIET_CONDITION, item_events, items
 
-__all__ = ["ItemHistory"]
+__all__ = ["ItemHistory", "event_values"]
 
 # The event's channel is its item's, looked up in the same statement.
 _ADD_EVENT = item_events.insert().values(
@@ -26,11 +27,27 @@ _ADD_EVENT = item_events.insert().values(
     .where(items.c.id == bindparam("event_item_id"))
     .scalar_subquery()
 )
+# The same, for a caller who knows the channel.
+_ADD_EVENT_IN = item_events.insert()
 _BUMP_DATE_MOVES = (
     update(items)
     .where(items.c.id == bindparam("moved_item_id"))
     .values(date_moves=items.c.date_moves + 1)
 )
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    """An event's stored columns, but for its item and channel."""
+    return {
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "changes": [
+            {"field": change.field, "old": change.old, "new": change.new}
+            for change in event.changes
+        ],
+        "note": event.note,
+    }
 
 
 class ItemHistory(SessionRepository):
@@ -97,23 +114,23 @@ class ItemHistory(SessionRepository):
 
     @translate_errors
     async def add_event(self, item_id: int, event: Event) -> None:
+        values = {"event_item_id": item_id, "item_id": item_id, **event_values(event)}
+        await self._session.execute(_ADD_EVENT, values)
+        if event.moves_date:
+            await self._count_date_move(item_id)
+
+    async def _add_event(
+        self, item_id: int, channel_id: int, values: dict[str, Any], event: Event
+    ) -> None:
+        """``add_event`` for an item whose channel id is known (no look-up in the insert)."""
         await self._session.execute(
-            _ADD_EVENT,
-            {
-                "event_item_id": item_id,
-                "item_id": item_id,
-                "at": event.at,
-                "actor": event.actor,
-                "action": event.action,
-                "changes": [
-                    {"field": change.field, "old": change.old, "new": change.new}
-                    for change in event.changes
-                ],
-                "note": event.note,
-            },
+            _ADD_EVENT_IN, {"item_id": item_id, "channel_id": channel_id, **values}
         )
         if event.moves_date:
-            await self._session.execute(_BUMP_DATE_MOVES, {"moved_item_id": item_id})
+            await self._count_date_move(item_id)
+
+    async def _count_date_move(self, item_id: int) -> None:
+        await self._session.execute(_BUMP_DATE_MOVES, {"moved_item_id": item_id})
 
     @translate_errors
     async def events(self, item_ids: Sequence[int]) -> dict[int, builtins.list[Event]]:

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from sqlalchemy import RowMapping, Select, and_, bindparam, case, func, or_, select, true, update
@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.domain.model import (
     ACTIVE_STATUSES,
     ChannelKey,
+    Event,
     Item,
     ItemFilter,
     ItemOrder,
@@ -36,7 +37,7 @@ from storage.repositories.common import (
     channel_id_of,
     keyed,
 )
-from storage.repositories.history import ItemHistory
+from storage.repositories.history import ItemHistory, event_values
 from storage.repositories.rows import item_from_row, item_values
 from storage.tables import channels, item_events, items, ref_counters
 
@@ -70,6 +71,49 @@ def _bump_counter(dialect: str) -> Any:
         index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
         set_={"last_number": ref_counters.c.last_number + 1},
     ).returning(ref_counters.c.last_number)
+
+
+@functools.cache
+def _create_at_once(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the counter's upsert, the item and its first event in one statement
+    (data-modifying CTEs), for items with these ``item_values`` columns; returns id, number.
+
+    One round trip instead of three; the counter's row lock is taken first, as before.
+    """
+    channel_id = bindparam("counter_channel_id", type_=ref_counters.c.channel_id.type)
+    counter = (
+        _bump_counter("postgresql")
+        .values(channel_id=channel_id, kind=bindparam("counter_kind"), last_number=1)
+        .cte("counter")
+    )
+    values = {
+        name: bindparam(f"item_{name}", type_=items.c[name].type)
+        for name in columns
+        if name != "number"
+    }
+    new_item = (
+        items.insert()
+        .values(
+            channel_id=channel_id,
+            number=select(counter.c.last_number).scalar_subquery(),
+            **values,
+        )
+        .returning(items.c.id, items.c.number)
+        .cte("new_item")
+    )
+    first_event = (
+        item_events.insert()
+        .values(
+            item_id=select(new_item.c.id).scalar_subquery(),
+            channel_id=channel_id,
+            **{
+                name: bindparam(f"event_{name}", type_=item_events.c[name].type)
+                for name in ("at", "actor", "action", "changes", "note")
+            },
+        )
+        .cte("first_event")
+    )
+    return select(new_item.c.id, new_item.c.number).add_cte(first_event)
 
 
 def _active_status_values() -> builtins.list[str]:
@@ -151,6 +195,36 @@ class SqlItemRepository(ItemHistory):
         values = {"channel_id": channel_id, **item_values(item)}
         item_id: int = (await self._session.execute(_ADD_ITEM, values)).scalar_one()
         return replace(item, id=item_id)
+
+    @translate_errors
+    async def create(self, item: Item, event: Event) -> Item:
+        if item.id is not None:
+            raise ValueError(f"{item.ref} already has id {item.id}; use update()")
+        session = self._session
+        channel_id = cast(int, await channel_id_of(session, item.channel, create=True))
+        values = item_values(item)
+        recorded = event_values(event)
+        if session.get_bind().dialect.name != "postgresql":
+            # SQLite has no INSERT in WITH: three statements, all in this process anyway.
+            parameters = {"counter_channel_id": channel_id, "counter_kind": item.kind.value}
+            bumped = (await session.execute(_bump_counter("sqlite"), parameters)).scalar_one()
+            values.update(channel_id=channel_id, number=bumped)
+            item_id: int = (await session.execute(_ADD_ITEM, values)).scalar_one()
+            stored = replace(item, number=bumped, id=item_id)
+            await self._add_event(stored.stored_id, channel_id, recorded, event)
+            return stored
+        parameters = {
+            "counter_channel_id": channel_id,
+            "counter_kind": item.kind.value,
+            **{f"item_{name}": value for name, value in values.items()},
+            **{f"event_{name}": value for name, value in recorded.items()},
+        }
+        statement = _create_at_once(tuple(values))
+        row = (await session.execute(statement, parameters)).one()
+        stored = replace(item, number=row.number, id=row.id)
+        if event.moves_date:
+            await self._count_date_move(stored.stored_id)
+        return stored
 
     @translate_errors
     async def get(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, tuple_, update
 
 from bot.domain.model import ChannelKey, Run, RunKind, RunStatus
 from bot.messages import (
@@ -54,6 +54,27 @@ __all__ = ["RunLedger", "decode_message", "encode_message"]
 
 #: Runs per multi-row INSERT: 11 columns each stays far below SQLite's parameter limit.
 _RUN_CHUNK = 500
+
+# Statements executed once for many runs (executemany: one round trip for all of them).
+_SAVE_MESSAGE = (
+    update(runs)
+    .where(runs.c.id == bindparam("run_id"))
+    .values(
+        message=bindparam("stored", type_=runs.c.message.type),
+        built_at=bindparam("built", type_=runs.c.built_at.type),
+        updated_at=bindparam("at", type_=runs.c.updated_at.type),
+    )
+)
+_FINISH = (
+    update(runs)
+    .where(runs.c.id == bindparam("run_id"))
+    .values(
+        status=bindparam("new_status", type_=runs.c.status.type),
+        lease_until=None,
+        result_ref=func.coalesce(bindparam("ref", type_=runs.c.result_ref.type), runs.c.result_ref),
+        updated_at=bindparam("at", type_=runs.c.updated_at.type),
+    )
+)
 
 
 # --- the stored message ----------------------------------------------------------------------
@@ -168,17 +189,17 @@ class RunLedger(SessionRepository):
                     "updated_at": now,
                 }
             )
-        added: set[str] = set()
-        # One multi-row INSERT per chunk (SQLite allows 32,766 parameters per statement).
-        for start in range(0, len(rows), _RUN_CHUNK):
-            statement = (
-                insert_for(session, runs)
-                .values(rows[start : start + _RUN_CHUNK])
-                .on_conflict_do_nothing(index_elements=[runs.c.key])
-                .returning(runs.c.key)
-            )
-            added.update((await session.execute(statement)).scalars())
-        return added
+        if not rows:
+            return set()
+        # One statement executed for every row: SQLAlchemy sends it as multi-row INSERTs of
+        # up to 1,000 rows, compiled once (a statement built with the rows in it would be
+        # compiled anew for every call).
+        statement = (
+            insert_for(session, runs)
+            .on_conflict_do_nothing(index_elements=[runs.c.key])
+            .returning(runs.c.key)
+        )
+        return set((await session.execute(statement, rows)).scalars())
 
     @translate_errors
     async def claim_runs(
@@ -270,6 +291,63 @@ class RunLedger(SessionRepository):
             .returning(runs.c.id)
         )
         return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    @translate_errors
+    async def renew_leases(
+        self,
+        held: Sequence[tuple[int, int]],
+        lease_until: datetime,
+        *,
+        send_started_at: datetime | None = None,
+    ) -> builtins.set[int]:
+        renewed: set[int] = set()
+        values: dict[str, Any] = {"lease_until": lease_until, "updated_at": datetime.now(UTC)}
+        if send_started_at is not None:
+            values["send_started_at"] = send_started_at
+        wanted = builtins.list(held)
+        for start in range(0, len(wanted), _RUN_CHUNK):
+            statement = (
+                update(runs)
+                .where(
+                    tuple_(runs.c.id, runs.c.attempts).in_(wanted[start : start + _RUN_CHUNK]),
+                    runs.c.status == RunStatus.SENDING.value,
+                )
+                .values(**values)
+                .returning(runs.c.id)
+            )
+            renewed.update((await self._session.execute(statement)).scalars())
+        return renewed
+
+    @translate_errors
+    async def save_messages(
+        self, messages: Sequence[tuple[int, Outgoing]], built_at: datetime
+    ) -> None:
+        if messages:
+            at = datetime.now(UTC)
+            await self._session.execute(
+                _SAVE_MESSAGE,
+                [
+                    {
+                        "run_id": run_id,
+                        "stored": encode_message(message),
+                        "built": built_at,
+                        "at": at,
+                    }
+                    for run_id, message in messages
+                ],
+            )
+
+    @translate_errors
+    async def finish_runs(self, results: Sequence[tuple[int, RunStatus, str | None]]) -> None:
+        if results:
+            at = datetime.now(UTC)
+            await self._session.execute(
+                _FINISH,
+                [
+                    {"run_id": run_id, "new_status": status.value, "ref": ref, "at": at}
+                    for run_id, status, ref in results
+                ],
+            )
 
     @translate_errors
     async def save_message(self, run_id: int, message: Outgoing, built_at: datetime) -> None:

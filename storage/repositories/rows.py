@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, null
 
 from bot.domain.model import (
+    DEFAULT_ESCALATE_AFTER_DAYS,
     Change,
     ChannelKey,
     ChannelSettings,
@@ -39,6 +40,7 @@ __all__ = [
     "schedule_values",
     "settings_from_row",
     "split_kind",
+    "stakeholder_values",
     "standup_from_row",
     "standup_values",
     "stored_kind",
@@ -158,7 +160,25 @@ def settings_from_row(channel: ChannelKey, row: RowMapping) -> ChannelSettings:
         closing_since=row.get("closing_since"),
         closed_at=row.get("closed_at"),
         closed_by=row.get("closed_by"),
+        stakeholders={
+            person: tuple(levels) for person, levels in (row.get("stakeholders") or {}).items()
+        },
+        escalate_after_days=row.get("escalate_after_days") or DEFAULT_ESCALATE_AFTER_DAYS,
     )
+
+
+def stakeholder_values(settings: ChannelSettings) -> dict[str, Any]:
+    """The stakeholder columns of a channel's row: nobody as SQL NULL (not JSON null, which
+    ``with_stakeholders`` would have to read), the default escalation delay as NULL."""
+    people = {p: list(levels) for p, levels in settings.stakeholders.items()}
+    return {
+        "stakeholders": people or null(),
+        "escalate_after_days": (
+            None
+            if settings.escalate_after_days == DEFAULT_ESCALATE_AFTER_DAYS
+            else settings.escalate_after_days
+        ),
+    }
 
 
 def schedule_values(schedule: Schedule) -> dict[str, Any]:

@@ -6,15 +6,16 @@ ledger (:mod:`storage.repositories.outbox`) and the standups
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from bot.domain.model import ChannelKey, Schedule, ScheduleKind
 from storage.db import translate_errors
 from storage.repositories.common import (
+    IN_CHUNK,
     channel_filter,
     channel_id_of,
     insert_for,
@@ -28,6 +29,19 @@ from storage.repositories.standups import StandupBook
 from storage.tables import channels, schedules, standups
 
 __all__ = ["SqlScheduleRepository"]
+
+#: Where a unit of work keeps the schedules :meth:`SqlScheduleRepository.preload` read.
+_PRELOADED = "raidline_preloaded_schedules"
+
+_RESCHEDULE = (
+    update(schedules)
+    .where(schedules.c.id == bindparam("schedule_id"))
+    .values(
+        next_run_at=bindparam("next_run", type_=schedules.c.next_run_at.type),
+        skip_dates=bindparam("skip", type_=schedules.c.skip_dates.type),
+        updated_at=bindparam("now", type_=schedules.c.updated_at.type),
+    )
+)
 
 
 class SqlScheduleRepository(RunLedger, StandupBook):
@@ -58,8 +72,25 @@ class SqlScheduleRepository(RunLedger, StandupBook):
         known_channels(self._session)[channel] = row["channel_id"]
         return schedule_from_row(channel, row)
 
+    def _preloaded(self) -> dict[int, Schedule]:
+        found: dict[int, Schedule] = self._session.info.setdefault(_PRELOADED, {})
+        return found
+
+    @translate_errors
+    async def preload(self, schedule_ids: Iterable[int]) -> None:
+        wanted = sorted(set(schedule_ids) - set(self._preloaded()))
+        for start in range(0, len(wanted), IN_CHUNK):
+            query = with_channel(schedules).where(
+                schedules.c.id.in_(wanted[start : start + IN_CHUNK])
+            )
+            for row in (await self._session.execute(query)).mappings():
+                self._preloaded()[row["id"]] = schedule_from_row(keyed(self._session, row), row)
+
     @translate_errors
     async def get_by_id(self, schedule_id: int) -> Schedule | None:
+        preloaded = self._preloaded().get(schedule_id)
+        if preloaded is not None:
+            return preloaded
         query = with_channel(schedules).where(schedules.c.id == schedule_id)
         row = (await self._session.execute(query)).mappings().one_or_none()
         return None if row is None else schedule_from_row(keyed(self._session, row), row)
@@ -77,6 +108,7 @@ class SqlScheduleRepository(RunLedger, StandupBook):
 
     @translate_errors
     async def remove(self, schedule_id: int) -> None:
+        self._preloaded().pop(schedule_id, None)
         # Its standups go with it (their answers cascade); runs still queued for it find no
         # schedule or standup when they are delivered and are skipped.
         await self._session.execute(delete(standups).where(standups.c.schedule_id == schedule_id))
@@ -98,6 +130,7 @@ class SqlScheduleRepository(RunLedger, StandupBook):
             set_={name: inserted.excluded[name] for name in values},
         ).returning(schedules.c.id)
         schedule_id: int = (await session.execute(statement)).scalar_one()
+        self._preloaded().pop(schedule_id, None)
         return replace(schedule, id=schedule_id, updated_at=updated_at)
 
     @translate_errors
@@ -108,10 +141,30 @@ class SqlScheduleRepository(RunLedger, StandupBook):
         skip_dates: Sequence[str],
         now: datetime,
     ) -> None:
+        await self.reschedule_many([(schedule_id, next_run_at, skip_dates)], now)
+
+    @translate_errors
+    async def reschedule_many(
+        self,
+        changes: Sequence[tuple[int, datetime | None, Sequence[str]]],
+        now: datetime,
+    ) -> None:
+        if not changes:
+            return
+        for schedule_id, _, _ in changes:
+            self._preloaded().pop(schedule_id, None)
+        # One statement, executed for every schedule (executemany: one round trip).
         await self._session.execute(
-            update(schedules)
-            .where(schedules.c.id == schedule_id)
-            .values(next_run_at=next_run_at, skip_dates=builtins.list(skip_dates), updated_at=now)
+            _RESCHEDULE,
+            [
+                {
+                    "schedule_id": schedule_id,
+                    "next_run": next_run_at,
+                    "skip": builtins.list(skip_dates),
+                    "now": now,
+                }
+                for schedule_id, next_run_at, skip_dates in changes
+            ],
         )
 
     @translate_errors

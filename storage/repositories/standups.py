@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, tuple_, update
 
 from bot.domain.model import ChannelKey, Standup, StandupAnswer
 from storage.db import translate_errors
 from storage.repositories.common import (
+    IN_CHUNK,
     SessionRepository,
     channel_filter,
     channel_id_of,
@@ -21,6 +23,16 @@ from storage.repositories.rows import standup_from_row, standup_values
 from storage.tables import standup_answers, standups
 
 __all__ = ["StandupBook"]
+
+_SET_MESSAGE = (
+    update(standups)
+    .where(
+        standups.c.schedule_id == bindparam("of_schedule", type_=standups.c.schedule_id.type),
+        standups.c.local_date == bindparam("on_date", type_=standups.c.local_date.type),
+        standups.c.message_ref.is_(None),
+    )
+    .values(message_ref=bindparam("posted_as", type_=standups.c.message_ref.type))
+)
 
 
 class StandupBook(SessionRepository):
@@ -52,6 +64,54 @@ class StandupBook(SessionRepository):
         )
         row = (await session.execute(query)).mappings().one()
         return standup_from_row(row), False
+
+    @translate_errors
+    async def open_standups(self, drafts: Sequence[Standup]) -> builtins.list[tuple[Standup, bool]]:
+        if not drafts:
+            return []
+        session = self._session
+        rows = [
+            {
+                "schedule_id": standup.schedule_id,
+                "channel_id": await channel_id_of(session, standup.channel, create=True),
+                "local_date": standup.local_date,
+                **standup_values(standup),
+            }
+            for standup in drafts
+        ]
+        # One statement for all (as add_runs); a standup that exists is left as it is.
+        statement = (
+            insert_for(session, standups)
+            .on_conflict_do_nothing(index_elements=[standups.c.schedule_id, standups.c.local_date])
+            .returning(standups.c.id, standups.c.schedule_id, standups.c.local_date)
+        )
+        inserted = {
+            (row.schedule_id, row.local_date): row.id
+            for row in await session.execute(statement, rows)
+        }
+        opened: dict[tuple[int, str], tuple[Standup, bool]] = {}
+        results: builtins.list[tuple[Standup, bool] | None] = []
+        for standup in drafts:
+            key = (standup.schedule_id, standup.local_date)
+            if key in inserted and key not in opened:
+                opened[key] = (replace(standup, id=inserted[key]), True)
+                results.append(opened[key])
+            else:
+                results.append(None)
+        missing = sorted({(s.schedule_id, s.local_date) for s in drafts} - set(inserted))
+        for start in range(0, len(missing), IN_CHUNK):
+            query = with_channel(standups).where(
+                tuple_(standups.c.schedule_id, standups.c.local_date).in_(
+                    missing[start : start + IN_CHUNK]
+                )
+            )
+            for row in (await session.execute(query)).mappings():
+                found = standup_from_row(row)
+                opened[(found.schedule_id, found.local_date)] = (found, False)
+        return [
+            found or (opened[(s.schedule_id, s.local_date)][0], False)
+            for s, found in zip(drafts, results, strict=True)
+        ]
 
     @translate_errors
     async def get_standup(self, standup_id: int) -> Standup | None:
@@ -107,15 +167,18 @@ class StandupBook(SessionRepository):
 
     @translate_errors
     async def set_standup_message(self, schedule_id: int, local_date: str, ref: str) -> None:
-        await self._session.execute(
-            update(standups)
-            .where(
-                standups.c.schedule_id == schedule_id,
-                standups.c.local_date == local_date,
-                standups.c.message_ref.is_(None),
+        await self.set_standup_messages([(schedule_id, local_date, ref)])
+
+    @translate_errors
+    async def set_standup_messages(self, posted: Sequence[tuple[int, str, str]]) -> None:
+        if posted:
+            await self._session.execute(
+                _SET_MESSAGE,
+                [
+                    {"of_schedule": schedule_id, "on_date": local_date, "posted_as": ref}
+                    for schedule_id, local_date, ref in posted
+                ],
             )
-            .values(message_ref=ref)
-        )
 
     @translate_errors
     async def save_answer(self, answer: StandupAnswer) -> None:

@@ -42,6 +42,9 @@ PROJ_SCRIPT: list[tuple[str, str]] = [
     ("ana", "/raid settings timezone Europe/Berlin"),
     ("ana", "/raid settings holidays DE-BY"),
     ("ana", "/raid settings holidays add 2026-12-31"),
+    ("ana", "/raid stakeholders add @cfo weekly decisions"),
+    ("ana", "/raid stakeholders add @sponsor escalations"),
+    ("ana", "/raid settings escalations 5"),
     ("ana", "/blocker Waiting on firewall change from NetOps @dana due Friday"),
     ("ana", "/blocker Creds for staging @erin"),
     (
@@ -619,6 +622,22 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     ("no events", _drop(f"{ITEM}.events"), "channels[0].items[0].events: missing"),
     (
+        "stakeholder level",
+        _set("channels.0.settings.stakeholders", {"cfo": ["monthly"]}),
+        "channels[0].settings.stakeholders.cfo[0]: 'monthly' is not a stakeholder level "
+        "(weekly, decisions, escalations)",
+    ),
+    (
+        "stakeholders",
+        _set("channels.0.settings.stakeholders", ["cfo"]),
+        "channels[0].settings.stakeholders: expected an object of lists, got a list",
+    ),
+    (
+        "escalation days",
+        _set("channels.0.settings.escalate_after_days", 0),
+        "channels[0].settings.escalate_after_days: expected a whole number from 1 to 60, got 0",
+    ),
+    (
         "event time",
         _drop(f"{ITEM}.events.0.at"),
         "channels[0].items[0].events[0].at: missing",
@@ -701,7 +720,14 @@ def test_every_table_is_backed_up_or_left_out_on_purpose_and_the_docs_say_which(
     for table in sorted(left):
         assert f"``{table}``" in (backup_format.__doc__ or ""), table
         assert f"`{table}`" in not_in_backup, table
-    for column in ("``holidays``", "``days_off``", "``reason``", "``options``"):
+    for column in (
+        "``holidays``",
+        "``days_off``",
+        "``reason``",
+        "``options``",
+        "``stakeholders``",
+        "``escalate_after_days``",
+    ):
         assert column in (backup_format.__doc__ or ""), column
 
 
@@ -717,6 +743,13 @@ def test_every_setting_and_schedule_column_is_in_the_document() -> None:
         settings
     )
     assert (settings["holidays"], settings["days_off"]) == ("DE-BY", ["2026-12-24"])
+    stakeholders = backup.settings_record(
+        ChannelSettings(PROJ, stakeholders={"cfo": ("weekly",)}, escalate_after_days=5)
+    )
+    assert (stakeholders["stakeholders"], stakeholders["escalate_after_days"]) == (
+        {"cfo": ["weekly"]},
+        5,
+    )
     schedule = Schedule(PROJ, ScheduleKind.STANDUP, name="retro", every_weeks=2, late_minutes=90)
     record = backup.schedule_record(schedule)
     schedule_columns = {c.name for c in metadata.tables["schedules"].columns}

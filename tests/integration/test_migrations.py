@@ -46,7 +46,7 @@ RAIDLINE_TABLES = {
     "calendar_tokens",
     "lessons",
 }
-HEAD = "0012"
+HEAD = "0013"
 #: Kept by storage.migrate next to alembic_version: which releases work on the schema.
 BOOKKEEPING = {"alembic_version", "schema_compatibility"}
 
@@ -170,6 +170,7 @@ OLDEST_COMPATIBLE = {
     "0010": "0003",
     "0011": "0003",
     "0012": "0003",
+    "0013": "0003",
 }
 
 

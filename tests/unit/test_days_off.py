@@ -230,7 +230,7 @@ async def test_settings_show_the_work_week_and_holidays(chat: Chat) -> None:
         ("/raid settings workweek", "Say the working days, e.g. `/raid settings workweek mon-fri`"),
         ("/raid settings workweek mon-funday", "`funday` is not a day."),
         ("/raid settings weekend sat", "`weekend` is not a setting. Settings are `timezone`, "
-         "`leads`, `nudges`, `workweek`, `holidays` and `links`."),
+         "`leads`, `nudges`, `workweek`, `holidays`, `links` and `escalations`."),
     ],
 )  # fmt: skip
 async def test_days_off_refusals_teach_the_form(chat: Chat, line: str, refusal: str) -> None:

@@ -99,6 +99,7 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         "blocker", "risk", "decision", "change", "milestone", "raid", "standup", "digest",
         "project",
     }  # fmt: skip
+    assert "stakeholders" in {o["name"] for o in schema["project"]["options"]}
     for command in schema.values():
         assert command["contexts"] == [0], "guild channels only"
         assert command["integration_types"] == [0]
@@ -159,6 +160,7 @@ async def test_the_synced_schema_has_the_seven_commands_with_typed_options(
         "workweek",
         "holidays",
         "links",
+        "escalations",
     }
     standup = {o["name"] for o in schema["standup"]["options"]}
     assert standup == {
@@ -771,3 +773,37 @@ async def test_raid_import_says_so_when_the_attachment_cannot_be_downloaded(
     said = json.dumps(await discord_api.message(dry))
     assert "I couldn't download register.csv from Discord, so nothing was read." in said
     assert "Please attach it again" in said
+
+
+async def test_stakeholders_live_under_project_on_discord_and_run_as_raid(
+    bot: DiscordAdapter, core: RecordingCore, discord_api: Driver
+) -> None:
+    """/raid is full on Discord: ``/project stakeholders add|remove|list`` runs as typed
+    ``/raid stakeholders …``; the reply says it and the store keeps it."""
+    store = core.uow_factory
+    assert isinstance(store, FakeStore)
+    added = await discord_api.answer(
+        slash(
+            place(),
+            "project stakeholders add",
+            [user_opt("person", DANA), opt("level", "weekly"), opt("level_2", "escalations")],
+        )
+    )
+    assert added["data"]["content"].startswith(f"<@{DANA}> gets weekly, escalations")
+    assert not is_ephemeral(added), added
+    request = core.requests[-1]
+    assert (request.command, request.subcommand) == ("raid", "stakeholders add")
+    (settings,) = store.state.settings.values()
+    assert settings.stakeholders == {str(DANA): ("weekly", "escalations")}
+    listed = await discord_api.answer(slash(place(), "project stakeholders list"))
+    assert f"<@{DANA}>: weekly, escalations" in json.dumps(listed["data"], ensure_ascii=False)
+    removed = await discord_api.answer(
+        slash(
+            place(),
+            "project stakeholders remove",
+            [user_opt("person", DANA), opt("level", "weekly")],
+        )
+    )
+    assert removed["data"]["content"] == f"<@{DANA}> no longer gets weekly."
+    (settings,) = store.state.settings.values()
+    assert settings.stakeholders == {str(DANA): ("escalations",)}

@@ -187,6 +187,11 @@ def _schedule(slack: Harness) -> Any:
          lambda h: _schedule(h).mentions is False),
         ("/standup", "mode dm local", "Each member is asked at the standup time their own time",
          lambda h: (_schedule(h).mode, _schedule(h).local_times) == ("dm", True)),
+        ("/raid", "stakeholders add <@U_CFO> weekly decisions",
+         "<@U_CFO> gets weekly, decisions from this channel by direct message",
+         lambda h: _settings(h).stakeholders == {"U_CFO": ("weekly", "decisions")}),
+        ("/raid", "settings escalations 5", "Blockers more than 5 working days overdue",
+         lambda h: _settings(h).escalate_after_days == 5),
     ],
 )  # fmt: skip
 async def test_issue_16_settings_through_slack_are_answered_and_stored(

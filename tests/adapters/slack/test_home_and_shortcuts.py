@@ -45,6 +45,18 @@ async def test_app_home_shows_what_waits_on_me_across_channels(slack: Harness) -
     assert json.loads(resolve["value"]) == {"a": "resolve:B-1", "w": "T1", "c": "C1"}
 
 
+async def test_app_home_lists_the_stakeholder_updates_i_get(slack: Harness) -> None:
+    await slack.command("/raid", "stakeholders add <@U2> weekly decisions", channel="C1")
+    await slack.command("/raid", "stakeholders add <@U2> escalations", channel="C2")
+    await slack.command("/raid", "stakeholders add <@U3> weekly", channel="C3")
+    await slack.wait("chat.postMessage", 3)
+    text = blocks_text((await home_of(slack, "U2"))["blocks"])
+    assert "Stakeholder updates you get (2)" in text
+    assert "<#C1>: weekly, decisions" in text
+    assert "<#C2>: escalations" in text
+    assert "<#C3>" not in text
+
+
 async def test_app_home_button_acts_in_the_items_channel(slack: Harness) -> None:
     await slack.command("/blocker", "Firewall change <@U2>", channel="C7")
     await slack.wait("chat.postMessage")

@@ -77,7 +77,14 @@ async def two_workspaces(make_slack: MakeSlack, fake: FakeSlack, engine: AsyncEn
     for key in (ONE, NINE):
         for line in ("/standup schedule weekdays 09:30", "/digest daily 16:00"):
             command, _, text = line.partition(" ")
-            await slack.command(command, text, team=key.workspace, channel=key.channel)
+            posted = len(fake.calls_to("chat.postMessage"))
+            where = {"team": key.workspace, "channel": key.channel}
+            _, _, answer = await slack.command(command, text, **where)
+            # Each command's answer is out before the test scripts Slack's next one.
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(fake.calls_to("chat.postMessage")) == posted and not fake.calls_to(answer):
+                assert asyncio.get_running_loop().time() < deadline, f"{line} got no answer"
+                await asyncio.sleep(0.01)
     deadline = asyncio.get_running_loop().time() + 5
     while await running(slack, ONE) != (True,) * 3 or await running(slack, NINE) != (True,) * 3:
         assert asyncio.get_running_loop().time() < deadline, "the schedules were not saved"
