@@ -41,7 +41,7 @@ from typing import Any
 
 import discord
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapters.discord import render as dr
@@ -68,6 +68,7 @@ from bot.messages import (
 )
 from bot.services import standups
 from bot.services.nudges import Reason
+from bot.text.parsing import _is_broadcast
 from bot.views import nudges
 from bot.views import standups as standup_views
 from bot.views.items import decide_action, reject_action
@@ -663,6 +664,12 @@ def _fit(limit: int) -> st.SearchStrategy[str]:
     )
 
 
+def _waits_on_everyone(text: str) -> bool:
+    """Whether a blocker's form refuses ``text`` as what it waits on: a broadcast first word."""
+    words = clean_text(text, multiline=False).split()
+    return bool(words) and _is_broadcast(words[0])
+
+
 @fuzz(40)
 @given(
     title=_fit(300) | _TITLE_OK,
@@ -670,16 +677,21 @@ def _fit(limit: int) -> st.SearchStrategy[str]:
     other=_fit(300),
     note=_fit(3000),
 )
+@example(title="Creds", details="x", other="<!channel>", note="x")
+@example(title="Creds", details="x", other="@everyone please", note="x")
 async def test_saved_hostile_text_stays_inside_its_block_in_every_view(
     title: str, details: str, other: str, note: str
 ) -> None:
     core, _ = await seeded_core()
+    blocker = {"title": title, "details": details, "waiting_on": other, "owner": "ana"}
+    if _waits_on_everyone(other):
+        # ``@here`` & co. where the person would be is refused, with the field named
+        refused = await click(core, "new:blocker", blocker)
+        assert refused.tone is Tone.ERROR, refused.text
+        assert "means everyone in the channel" in refused.field_errors["waiting_on"]
+        blocker["waiting_on"] = "NetOps " + other  # later in the text it is only words
     saved = [
-        await click(
-            core,
-            "new:blocker",
-            {"title": title, "details": details, "waiting_on": other, "owner": "ana"},
-        ),
+        await click(core, "new:blocker", blocker),
         await click(
             core,
             "new:risk",
