@@ -7,7 +7,9 @@ from __future__ import annotations
 from bot.dispatcher import Core
 from bot.domain.model import ChannelKey, Kind, Status
 from bot.messages import Request, Tone
+from tests.fakes import FixedClock
 from tests.integration.conftest import UowFactory
+from tests.unit.conftest import BASE
 
 CHANNEL = ChannelKey("console", "local", "proj")
 
@@ -34,7 +36,7 @@ async def stored(uow_factory: UowFactory) -> dict[str, tuple[Status, int]]:
 
 
 async def test_dry_run_and_all_or_nothing_on_storage(uow_factory: UowFactory) -> None:
-    core = Core(uow_factory, default_timezone="Europe/Berlin")
+    core = Core(uow_factory, default_timezone="Europe/Berlin", clock=FixedClock(BASE))
     logged = await core.handle(Request(CHANNEL, "ana", command="blocker", text="Already here"))
     assert logged.tone is Tone.SUCCESS
 
