@@ -26,7 +26,6 @@ from adapters.platform import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, StartupErr
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.config import ConfigError, Settings, load_settings
 from adapters.runtime.database import database_display, migrate_database, open_engine
-from adapters.runtime.directories import no_names_note, platform_names
 from adapters.runtime.lifecycle import DEFAULT_CHANNEL, default_user, run, run_console
 from adapters.runtime.timetable import CronTimetable
 from adapters.runtime.tokens import rotate_tokens
@@ -219,6 +218,10 @@ def find_channel(channels: Sequence[ChannelKey], ident: str) -> ChannelKey:
 async def export_channel(settings: Settings, ident: str, fmt: str, output: Path | None) -> int:
     """A channel's register: people by the names the platform gives when this process has
     its token, else by id, which the export (and standard error) says once."""
+    # here, not at the top: the platforms' people lookups load slack-sdk and discord.py,
+    # which `raidline run` on the console never needs (memory and start-up time)
+    from adapters.runtime.directories import no_names_note, platform_names
+
     engine = await open_engine(settings, migrate_sqlite=False)
     try:
         uow_factory = make_read_only_uow_factory(engine)

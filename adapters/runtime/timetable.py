@@ -19,13 +19,16 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.domain.schedules import Recurrence, clock, first_of_repeated
 from bot.errors import UsageError
+
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = ["CronTimetable"]
 
@@ -83,6 +86,8 @@ class CronTimetable:
         return str(name) if name else None
 
     def _year(self, region: str, year: int) -> holidays.HolidayBase:
+        import holidays  # here: only a channel with a holiday calendar needs its data
+
         key = (region, year)
         with self._lock:
             found = self._years.get(key)
@@ -95,6 +100,8 @@ class CronTimetable:
             return found
 
     def check_region(self, text: str) -> str:
+        import holidays  # here: only a channel with a holiday calendar needs its data
+
         code = text.strip().upper().replace("_", "-")
         country, _, subdivision = code.partition("-")
         supported = holidays.list_supported_countries()

@@ -4,9 +4,34 @@
 requests), ``listeners``, ``outbound`` (replies -> Web API calls), ``blocks`` (Block Kit).
 """
 
-from adapters.slack.adapter import SlackAdapter
-from adapters.slack.app import BOT_SCOPES, SlackStartError
-from adapters.slack.inbound import COMMANDS, SHORTCUTS
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.slack.adapter import SlackAdapter
+    from adapters.slack.app import BOT_SCOPES, SlackStartError
+    from adapters.slack.inbound import COMMANDS, SHORTCUTS
+
+
+def __getattr__(name: str) -> Any:
+    """The face's names, imported when first asked for: ``adapters.slack.signing`` (the
+    command line's ``sign-request``) must not load slack-bolt into a console that never
+    talks to Slack (memory and start-up time)."""
+    if name == "SlackAdapter":
+        from adapters.slack.adapter import SlackAdapter
+
+        return SlackAdapter
+    if name in ("BOT_SCOPES", "SlackStartError"):
+        from adapters.slack import app
+
+        return getattr(app, name)
+    if name in ("COMMANDS", "SHORTCUTS"):
+        from adapters.slack import inbound
+
+        return getattr(inbound, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BOT_SCOPES",

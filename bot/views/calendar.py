@@ -11,10 +11,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event, vDuration
 
 from bot.domain import kinds
 from bot.domain.model import WEEKDAYS, ChannelKey, Item, Kind, Schedule, ScheduleKind
@@ -24,6 +22,9 @@ from bot.ports import Timetable
 from bot.services.calendar import Feed
 from bot.text.dates import format_datetime
 from bot.views.items import level
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 MIME_TYPE = "text/calendar"
 PRODID = "-//raidline//calendar feed//EN"
@@ -55,6 +56,8 @@ def _uid(channel: ChannelKey, what: str) -> str:
 
 def render(feed: Feed, now: datetime, timetable: Timetable) -> bytes:
     """The feed as an ``.ics`` document."""
+    from icalendar import Calendar, vDuration  # here: only a feed needs it (memory at start-up)
+
     label = channel_label(feed.channel, feed.channel_name)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -81,6 +84,8 @@ def render(feed: Feed, now: datetime, timetable: Timetable) -> bytes:
 
 def _item_event(item: Item, due: datetime, label: str, tz: str, now: datetime) -> Event:
     """An all-day event on the item's date ``due`` (in the channel's time zone)."""
+    from icalendar import Event  # here: only a feed needs it (memory at start-up)
+
     day = due.astimezone(ZoneInfo(tz)).date()
     event = Event()
     event.add("uid", _uid(item.channel, str(item.ref)))
@@ -138,6 +143,8 @@ def _schedule_event(
 ) -> Event:
     """A recurring event on the schedule's days at local time ``at``: weekly, every other
     week, or monthly, as the schedule's rule says."""
+    from icalendar import Event  # here: only a feed needs it (memory at start-up)
+
     zone = ZoneInfo(schedule.timezone)
     # The rule's first run after it was last set: stable from one fetch to the next, so
     # past occurrences stay where they were. At the rule's wall time, also on a day that

@@ -150,3 +150,18 @@ def test_loading_the_settings_loads_neither_the_runtime_nor_a_platform() -> None
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_command_line_loads_no_platform_library_until_one_is_configured() -> None:
+    """``raidline run`` on the console never talks to Slack or Discord and may never serve a
+    calendar feed or read a holiday calendar: those libraries wait until they are needed
+    (they were about 20 MB of the console's resident memory)."""
+    code = (
+        "import sys, adapters.runtime.cli, adapters.console\n"
+        "heavy = ('slack_bolt', 'discord', 'icalendar', 'holidays')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
