@@ -241,6 +241,8 @@ class ItemFilter:
     impact: int | None = None
     #: True: only items with both a likelihood and an impact; False: only those missing one
     scored: bool | None = None
+    #: only items that are part of one of these milestones (refs, ``M-1``)
+    milestones: tuple[str, ...] | None = None
 
     def matches(self, item: Item) -> bool:
         return (
@@ -258,6 +260,7 @@ class ItemFilter:
             and (not self.unowned or item.owner is None)
             and (not self.undated or item.due_at is None)
             and item.date_moves >= self.min_date_moves
+            and (self.milestones is None or item.milestone in self.milestones)
         )
 
 

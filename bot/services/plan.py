@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.domain import plan, rules
-from bot.domain.model import ACTIVE_STATUSES, ChannelKey, ChannelSettings, Item, Kind, Ref, Status
+from bot.domain.model import (
+    ACTIVE_STATUSES,
+    ChannelKey,
+    ChannelSettings,
+    Item,
+    ItemFilter,
+    Kind,
+    Ref,
+    Status,
+)
 from bot.domain.plan import Health, HealthReport
 from bot.errors import Conflict, UsageError
 from bot.ports import Timetable, UnitOfWork
@@ -69,16 +78,39 @@ async def channel_healths(
     stakeholder escalations ("a milestone turns at risk") and close-out ("milestones not
     done") ask this too."""
     channel = settings.channel
-    if active is None:
-        active = await uow.items.list(channel, statuses=ACTIVE_STATUSES)
     milestones = await uow.items.list(
         channel, kinds=[Kind.MILESTONE], statuses=[Status.OPEN, Status.DONE]
     )
+    if not milestones:
+        return {}
+    if active is None:
+        active = await _linked_items(uow, channel, milestones)
     day_off = day_off_of(settings, timetable)
     return {
         str(m.ref): (m, plan.milestone_health(m, plan.linked_to(m, active), now, tz, day_off))
         for m in milestones
     }
+
+
+async def _linked_items(
+    uow: UnitOfWork, channel: ChannelKey, milestones: Sequence[Item]
+) -> list[Item]:
+    """The active items linked to any of ``milestones``: those that are part of one (one
+    query) and those one depends on (read by ref; a milestone depends on a few). What a
+    health needs, without reading the channel's whole backlog."""
+    refs = tuple(str(m.ref) for m in milestones)
+    found = await uow.items.find(
+        channel, ItemFilter(statuses=tuple(ACTIVE_STATUSES), milestones=refs)
+    )
+    have = {str(i.ref) for i in found} | set(refs)
+    for text in dict.fromkeys(ref for m in milestones for ref in m.depends_on):
+        ref = Ref.parse(text)
+        if ref is None or text in have:
+            continue
+        item = await uow.items.get(channel, ref.kind, ref.number)
+        if item is not None and item.status in ACTIVE_STATUSES:
+            found.append(item)
+    return found
 
 
 async def workspace_healths(

@@ -147,6 +147,8 @@ def _filter_clauses(where: ItemFilter) -> builtins.list[Any]:
         clauses.append(and_(items.c.likelihood.is_not(None), items.c.impact.is_not(None)))
     elif where.scored is False:
         clauses.append(or_(items.c.likelihood.is_(None), items.c.impact.is_(None)))
+    if where.milestones is not None:
+        clauses.append(items.c.milestone.in_(list(where.milestones)))
     return clauses
 
 
