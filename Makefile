@@ -16,11 +16,12 @@ run: $(STAMP)
 	$(BIN)/raidline run
 
 # Two workers (pytest-xdist): the suite is mostly waiting on subprocesses, sockets and the
-# databases; TEST_WORKERS=0 runs it in one process.
+# databases; TEST_WORKERS=0 runs it in one process. An idle worker takes tests queued for the
+# other (worksteal), so neither finishes alone at the end.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist worksteal) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests benchmarks

@@ -81,6 +81,7 @@ class Console:
 
 
 @pytest.mark.e2e
+@pytest.mark.long
 def test_a_standup_scheduled_for_the_next_minute(tmp_path: Path) -> None:
     console = Console(tmp_path / "raidline.db")
     try:
