@@ -85,6 +85,10 @@ async def test_find_count_and_owner_counts(uow_factory: UowFactory) -> None:
         wheres += [replace(ACTIVE, due_before=NOW), ItemFilter(kinds=(Kind.CHANGE,))]
         assert await items.counts(CHANNEL, wheres) == [4, 1, 1, 0]
         assert await items.counts(ChannelKey("slack", "T0001", "C_NONE"), wheres) == [0] * 4
+        # the same filter twice, and again in another query (its SQL is built once and kept)
+        again = [open_blockers, ItemFilter(kinds=(Kind.BLOCKER,), statuses=(Status.OPEN,))]
+        assert await items.counts(CHANNEL, [*again, wheres[1]]) == [4, 4, 1]
+        assert await items.counts(OTHER, again) == [1, 1]
         assert await items.owner_counts(CHANNEL, open_blockers) == [("U_A", 2), ("U_B", 1)]
         assert await items.owner_counts(CHANNEL, open_blockers, at_least=2) == [("U_A", 2)]
         risks = ItemFilter(kinds=(Kind.RISK,))
