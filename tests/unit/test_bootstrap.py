@@ -8,6 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from adapters.platform import AdapterDeps
 from adapters.runtime.bootstrap import (
     ADAPTERS,
@@ -138,28 +140,24 @@ def test_each_row_builds_its_adapter_from_the_deps() -> None:
     assert all(a.connected is False for a in parts.adapters)
 
 
-def test_loading_the_settings_loads_neither_the_runtime_nor_a_platform() -> None:
-    """The adapters import ``adapters.runtime.config``: it must stay cheap."""
+@pytest.mark.parametrize(
+    ("imported", "heavy"),
+    [
+        # The adapters import ``adapters.runtime.config``: it must stay cheap.
+        (
+            "adapters.runtime.config",
+            "slack_bolt slack_sdk discord aiohttp sqlalchemy "
+            "adapters.runtime.bootstrap adapters.runtime.lifecycle",
+        ),
+        # ``raidline run`` on the console never talks to Slack or Discord and may never serve
+        # a calendar feed or read a holiday calendar: those libraries wait until they are
+        # needed (they were about 20 MB of the console's resident memory).
+        ("adapters.runtime.cli, adapters.console", "slack_bolt discord icalendar holidays"),
+    ],
+)
+def test_importing_loads_no_library_it_does_not_need_yet(imported: str, heavy: str) -> None:
     code = (
-        "import sys, adapters.runtime.config\n"
-        "heavy = ('slack_bolt', 'slack_sdk', 'discord', 'aiohttp', 'sqlalchemy',\n"
-        "         'adapters.runtime.bootstrap', 'adapters.runtime.lifecycle')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
-
-
-def test_the_command_line_loads_no_platform_library_until_one_is_configured() -> None:
-    """``raidline run`` on the console never talks to Slack or Discord and may never serve a
-    calendar feed or read a holiday calendar: those libraries wait until they are needed
-    (they were about 20 MB of the console's resident memory)."""
-    code = (
-        "import sys, adapters.runtime.cli, adapters.console\n"
-        "heavy = ('slack_bolt', 'discord', 'icalendar', 'holidays')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        f"import sys, {imported}\nprint(sorted(m for m in {heavy.split()!r} if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
