@@ -29,19 +29,30 @@ import sqlite3
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVarTuple, overload
+from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import Executable, Result, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_options, sqlite_pragmas
 
-__all__ = ["ConnectionStatements", "Parameters", "SqliteWriter", "Statements", "sqlite_writer_for"]
+__all__ = [
+    "ConnectionStatements",
+    "Parameters",
+    "SqliteWriter",
+    "Statements",
+    "hot",
+    "sqlite_writer_for",
+]
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 _Ts = TypeVarTuple("_Ts")
@@ -124,6 +135,98 @@ class ConnectionStatements(Statements):
             await connection.close()
 
 
+#: The execution option that marks a statement as :func:`hot`.
+HOT = "raidline_hot"
+_E = TypeVar("_E", bound=Executable)
+
+
+def hot(statement: _E) -> _E:
+    """Mark a statement built once (a module constant, or cached) as run on every command.
+
+    A :class:`SqliteWriter` runs such a statement straight on the ``sqlite3`` cursor: its SQL,
+    parameter order and type conversions are taken from SQLAlchemy's compiler once
+    (:class:`_Prepared`), instead of going through SQLAlchemy's execution context at every
+    call (about 13 microseconds a statement here, against 6 for the driver's own work).
+    Anything the fast way cannot do exactly as SQLAlchemy would (Python-side column defaults,
+    expanding ``IN`` parameters, many rows of parameters, statement event listeners) goes the
+    usual way.
+    """
+    return statement.execution_options(**{HOT: True})
+
+
+class _Prepared:
+    """One hot statement compiled for SQLite with one set of parameter names."""
+
+    __slots__ = ("_binds", "_compiled", "_defaults", "_keys", "_positions", "_results", "sql")
+
+    def __init__(self, compiled: SQLCompiler, defaults: dict[str, Any]) -> None:
+        self._compiled = compiled
+        #: the columns' constant defaults for those not given, as SQLAlchemy would fill them in
+        self._defaults = defaults
+        self.sql = compiled.string
+        self._positions = tuple(compiled.positiontup or ())
+        dialect = compiled.dialect
+        processors = {
+            name: bind.type._cached_bind_processor(dialect)
+            for bind, name in compiled.bind_names.items()
+        }
+        self._binds = tuple((name, processors.get(name)) for name in self._positions)
+        columns = compiled._result_columns
+        self._keys = tuple(column[0] for column in columns)
+        self._results = tuple(
+            column[3]._cached_result_processor(dialect, None) for column in columns
+        )
+
+    @staticmethod
+    def of(compiled: SQLCompiler) -> _Prepared | None:
+        """The prepared form, or None where only SQLAlchemy's own execution is exact."""
+        if not compiled.positional or compiled.update_prefetch:
+            return None
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        if any(bind.expanding for bind in compiled.binds.values()):
+            return None
+        defaults: dict[str, Any] = {}
+        for column in compiled.insert_prefetch:
+            default = column.default
+            if not isinstance(default, ScalarElementColumnDefault):
+                return None  # a Python function: SQLAlchemy calls it with its context
+            defaults[column.key] = default.arg
+        return _Prepared(compiled, defaults)
+
+    def run(self, raw: sqlite3.Connection, parameters: Mapping[str, Any]) -> Result[Any]:
+        if self._defaults:
+            parameters = {**self._defaults, **parameters}
+        try:
+            given = self._compiled.construct_params(parameters, _check=True)
+            values = [
+                given[name] if process is None else process(given[name])
+                for name, process in self._binds
+            ]
+        except Exception as error:
+            # As SQLAlchemy reports a value its types refuse (a naive datetime, say).
+            kind = type(error)
+            raise StatementError(
+                f"({kind.__module__}.{kind.__qualname__}) {error}", self.sql, parameters, error
+            ) from error
+        try:
+            cursor = raw.execute(self.sql, values)
+            rows = cursor.fetchall() if self._keys else []
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                self.sql, values, error, sqlite3.Error, dialect=self._compiled.dialect
+            ) from error
+        if rows and any(self._results):
+            results = self._results
+            rows = [
+                tuple(v if p is None else p(v) for v, p in zip(row, results, strict=True))
+                for row in rows
+            ]
+        found: Result[Any] = IteratorResult(SimpleResultMetaData(self._keys), iter(rows))
+        found.rowcount = cursor.rowcount  # type: ignore[attr-defined]
+        return found
+
+
 class SqliteDatabase:
     """The writer side of one SQLite file: a synchronous engine and the database thread."""
 
@@ -131,6 +234,25 @@ class SqliteDatabase:
         self.engine = engine
         #: where opening connections and waiting for the write lock happen, off the event loop
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raidline-sqlite")
+        #: hot statements as prepared, by the statement and its parameters' names
+        self.prepared: dict[tuple[int, frozenset[str]], tuple[Executable, _Prepared | None]] = {}
+
+    def prepare(self, statement: Executable, names: frozenset[str]) -> _Prepared | None:
+        """``statement`` prepared for parameters called ``names``, if it is hot."""
+        key = (id(statement), names)
+        found = self.prepared.get(key)
+        if found is not None and found[0] is statement:
+            return found[1]
+        if not isinstance(statement, ClauseElement) or not statement.get_execution_options().get(
+            HOT
+        ):
+            return None
+        compiled = statement.compile(dialect=self.engine.dialect, column_keys=sorted(names))
+        assert isinstance(compiled, SQLCompiler)  # noqa: S101 - a Core statement
+        prepared = _Prepared.of(compiled)
+        # The statement is kept with it, so that its id cannot name another statement.
+        self.prepared[key] = (statement, prepared)
+        return prepared
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -211,6 +333,12 @@ class SqliteWriter(Statements):
         connection = self._connection
         if connection is None or not connection.in_transaction():
             connection = await self._begin()
+        if parameters is None or isinstance(parameters, Mapping):
+            names = frozenset(parameters or ())
+            prepared = self._database.prepare(statement, names)
+            if prepared is not None and not self._database.engine.dispatch.before_cursor_execute:
+                raw = connection.connection.driver_connection
+                return prepared.run(cast(sqlite3.Connection, raw), parameters or {})
         return connection.execute(statement, parameters)
 
     async def _begin(self) -> Connection:

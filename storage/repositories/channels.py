@@ -20,28 +20,31 @@ from storage.repositories.common import (
     known_channels,
 )
 from storage.repositories.rows import settings_from_row, stakeholder_values
+from storage.sessions import hot
 from storage.tables import channels
 
 __all__ = ["SqlChannelRepository"]
 
-_SETTINGS = select(
-    channels.c.id,
-    channels.c.timezone,
-    channels.c.leads,
-    channels.c.nudges_enabled,
-    channels.c.work_days,
-    channels.c.work_start,
-    channels.c.work_end,
-    channels.c.last_digest_at,
-    channels.c.holidays,
-    channels.c.days_off,
-    channels.c.link_patterns,
-    channels.c.closing_since,
-    channels.c.closed_at,
-    channels.c.closed_by,
-    channels.c.stakeholders,
-    channels.c.escalate_after_days,
-).where(*KEY_MATCHES)
+_SETTINGS = hot(
+    select(
+        channels.c.id,
+        channels.c.timezone,
+        channels.c.leads,
+        channels.c.nudges_enabled,
+        channels.c.work_days,
+        channels.c.work_start,
+        channels.c.work_end,
+        channels.c.last_digest_at,
+        channels.c.holidays,
+        channels.c.days_off,
+        channels.c.link_patterns,
+        channels.c.closing_since,
+        channels.c.closed_at,
+        channels.c.closed_by,
+        channels.c.stakeholders,
+        channels.c.escalate_after_days,
+    ).where(*KEY_MATCHES)
+)
 
 
 class SqlChannelRepository(SessionRepository):

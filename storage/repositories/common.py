@@ -14,7 +14,7 @@ from sqlalchemy import RowMapping, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain.model import ChannelKey
-from storage.sessions import Statements
+from storage.sessions import Statements, hot
 from storage.tables import channels
 
 __all__ = [
@@ -54,7 +54,7 @@ KEY_MATCHES = (
     channels.c.workspace == bindparam("key_workspace"),
     channels.c.external_id == bindparam("key_channel"),
 )
-CHANNEL_ID = select(channels.c.id).where(*KEY_MATCHES)
+CHANNEL_ID = hot(select(channels.c.id).where(*KEY_MATCHES))
 
 
 def key_parameters(key: ChannelKey) -> dict[str, str]:

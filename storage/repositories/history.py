@@ -17,6 +17,7 @@ from bot.domain.model import ChannelKey, Event, Item
 from storage.db import translate_errors
 from storage.repositories.common import IN_CHUNK, SessionRepository, channel_id_of
 from storage.repositories.rows import event_from_row, item_from_row
+from storage.sessions import hot
 from storage.tables import QUIET_CONDITION, item_events, items
 
 __all__ = ["ItemHistory", "event_values"]
@@ -28,7 +29,7 @@ _ADD_EVENT = item_events.insert().values(
     .scalar_subquery()
 )
 # The same, for a caller who knows the channel.
-_ADD_EVENT_IN = item_events.insert()
+_ADD_EVENT_IN = hot(item_events.insert())
 _BUMP_DATE_MOVES = (
     update(items)
     .where(items.c.id == bindparam("moved_item_id"))

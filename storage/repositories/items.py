@@ -39,13 +39,14 @@ from storage.repositories.common import (
 )
 from storage.repositories.history import ItemHistory, event_values
 from storage.repositories.rows import item_from_row, item_values
+from storage.sessions import hot
 from storage.tables import channels, item_events, items, ref_counters
 
 __all__ = ["SqlItemRepository"]
 
 # The statements every logged item runs, built once: building an INSERT of 30 columns costs
 # more than executing it. Values go in as parameters.
-_ADD_ITEM = items.insert().returning(items.c.id)
+_ADD_ITEM = hot(items.insert().returning(items.c.id))
 #: PostgreSQL gave up a lock wait: deadlock_detected, serialization_failure.
 _LOST_RACE = frozenset({"40P01", "40001"})
 # The nudge bookkeeping writes its two columns only: a whole-row write from the copy the
@@ -67,10 +68,12 @@ def _bump_counter(dialect: str) -> Any:
     inserted = insert(ref_counters).values(
         channel_id=bindparam("counter_channel_id"), kind=bindparam("counter_kind"), last_number=1
     )
-    return inserted.on_conflict_do_update(
-        index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
-        set_={"last_number": ref_counters.c.last_number + 1},
-    ).returning(ref_counters.c.last_number)
+    return hot(
+        inserted.on_conflict_do_update(
+            index_elements=[ref_counters.c.channel_id, ref_counters.c.kind],
+            set_={"last_number": ref_counters.c.last_number + 1},
+        ).returning(ref_counters.c.last_number)
+    )
 
 
 @functools.cache
