@@ -300,17 +300,30 @@ def _set_timeouts(timeouts: Timeouts) -> Callable[[Any, ConnectionPoolEntry], No
     return set_timeouts
 
 
+#: PostgreSQL connections a process keeps open. Under a burst of Slack commands a process
+#: holds one for each request's replay check (16 at once in the benchmark) and one for each
+#: of the (at most 8) commands in the core, besides the scheduler's. With 5, the connections
+#: beyond them were opened and closed again for every request (a new server process,
+#: authentication and the timeouts' SET each time): about a tenth of the server's CPU, and
+#: a quarter of its rate (benchmarks/README.md).
+DEFAULT_PG_POOL_SIZE = 25
+#: Connections opened beyond the pool when it is all in use, closed again when returned.
+PG_POOL_OVERFLOW = 10
+
+
 def create_engine(
     url: str,
     *,
     sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS,
     timeouts: Timeouts | None = None,
+    pg_pool_size: int = DEFAULT_PG_POOL_SIZE,
 ) -> AsyncEngine:
     """An asyncio engine for a user's database URL (see :func:`normalize_url`).
 
     ``sqlite_synchronous`` is SQLite's ``PRAGMA synchronous`` level on every connection (one of
     :data:`SQLITE_SYNCHRONOUS_LEVELS`; ``ValueError`` otherwise); PostgreSQL ignores it. On
-    PostgreSQL every connection gets ``timeouts`` (by default :class:`Timeouts`' own).
+    PostgreSQL every connection gets ``timeouts`` (by default :class:`Timeouts`' own), and
+    the pool keeps ``pg_pool_size`` connections open (see :data:`DEFAULT_PG_POOL_SIZE`).
     """
     normalized = _normalized(url)
     if normalized.drivername == "sqlite+aiosqlite":
@@ -328,8 +341,8 @@ def create_engine(
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
     engine = create_async_engine(
         normalized,
-        pool_size=5,
-        max_overflow=10,
+        pool_size=pg_pool_size,
+        max_overflow=PG_POOL_OVERFLOW,
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "connect", _set_timeouts(timeouts or Timeouts()))

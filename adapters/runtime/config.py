@@ -67,6 +67,10 @@ _SECRET_FIELDS = frozenset(
 #: Kubernetes mount secrets there), if that folder exists.
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 DEFAULT_OPS_HOST = "127.0.0.1"
+#: PostgreSQL connections each process keeps open (``storage.db.DEFAULT_PG_POOL_SIZE``), and
+#: the most one may ask for
+DEFAULT_PG_POOL_SIZE = 25
+MAX_PG_POOL_SIZE = 200
 
 #: The shortest RAIDLINE_SECRET_KEY accepted: 32 characters of ``secrets.token_urlsafe(32)``'s
 #: 43 carry 192 bits.
@@ -278,6 +282,8 @@ class Settings(BaseSettings):
     raidline_ops_token: SecretStr | None = None
     #: SQLite's PRAGMA synchronous: FULL (every commit on disk), NORMAL or EXTRA
     raidline_sqlite_synchronous: SqliteSynchronous = "FULL"
+    #: PostgreSQL connections each process keeps open
+    raidline_pg_pool_size: int = DEFAULT_PG_POOL_SIZE
     #: a folder of files named after the settings (e.g. slack_bot_token); default /run/secrets
     raidline_secrets_dir: str | None = None
     #: Slack slash commands under other names: ``standup=/team-standup,decision=/decide``
@@ -498,6 +504,20 @@ class Settings(BaseSettings):
         text = str(value).strip()
         if not text.isdigit() or not 1 <= int(text) <= 64:
             raise _Invalid(f"{value!r} is not a whole number from 1 to 64 (e.g. 8)")
+        return int(text)
+
+    @field_validator("raidline_pg_pool_size", mode="before")
+    @classmethod
+    def _pg_pool_size(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return DEFAULT_PG_POOL_SIZE
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_PG_POOL_SIZE:
+            raise _Invalid(
+                f"{value!r} is not a whole number from 1 to {MAX_PG_POOL_SIZE} "
+                f"(e.g. {DEFAULT_PG_POOL_SIZE})"
+            )
         return int(text)
 
     @field_validator(*PG_TIMEOUT_DEFAULTS, mode="before")

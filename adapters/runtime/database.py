@@ -111,6 +111,7 @@ async def open_engine(settings: Settings, *, migrate_sqlite: bool = True) -> Asy
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         timeouts=database_timeouts(settings),
+        pg_pool_size=settings.raidline_pg_pool_size,
     )
     try:
         sqlite = db.is_sqlite(engine)

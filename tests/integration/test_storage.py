@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.model import Change, ChannelKey, ChannelSettings, Event, Item, Kind, Status
 from bot.errors import Unavailable
-from storage.db import create_engine, is_sqlite, normalize_url, sync_url
+from storage.db import DEFAULT_PG_POOL_SIZE, create_engine, is_sqlite, normalize_url, sync_url
 from storage.migrate import upgrade
 from storage.tables import items
 from storage.types import UTCDateTime
@@ -695,6 +695,43 @@ async def test_postgres_outage_is_unavailable_and_the_pool_recovers(postgres_url
     finally:
         await engine.dispose()
         admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("pool_size", [DEFAULT_PG_POOL_SIZE, 16])
+async def test_postgres_keeps_its_connections_through_bursts(
+    postgres_url: str, pool_size: int
+) -> None:
+    """24 units of work at once (16 Slack requests' replay checks and 8 commands): after the
+    first burst every connection comes from the pool; none is opened (and closed) again."""
+    upgrade(postgres_url)
+    engine = (
+        create_engine(postgres_url)
+        if pool_size == DEFAULT_PG_POOL_SIZE
+        else create_engine(postgres_url, pg_pool_size=pool_size)
+    )
+    opened: list[object] = []
+    sa.event.listen(engine.sync_engine, "connect", lambda connection, _: opened.append(connection))
+    uow_factory = make_uow_factory(engine)
+    at_once = 24
+    both_in = asyncio.Barrier(at_once)
+
+    async def one() -> None:
+        async with uow_factory() as uow:
+            await uow.items.list(CHANNEL)
+            await both_in.wait()  # every unit of work holds its connection at the same time
+
+    try:
+        await asyncio.gather(*(one() for _ in range(at_once)))
+        first = len(opened)
+        for _ in range(3):
+            await asyncio.gather(*(one() for _ in range(at_once)))
+        assert first == at_once
+        reopened = len(opened) - first
+        # beyond the pool, each burst opens its connections anew and closes them after
+        assert reopened == max(0, at_once - pool_size) * 3
+    finally:
+        await engine.dispose()
 
 
 def test_items_hold_every_model_field() -> None:

@@ -54,6 +54,9 @@ def test_dot_env_in_the_current_directory(tmp_path: Path, monkeypatch: pytest.Mo
         ({"RAIDLINE_HTTP_PORT": " 8080 "}, ("http_port", 8080)),
         ({}, ("raidline_delivery_concurrency", 8)),
         ({"RAIDLINE_DELIVERY_CONCURRENCY": " 16 "}, ("raidline_delivery_concurrency", 16)),
+        ({}, ("raidline_pg_pool_size", 25)),
+        ({"RAIDLINE_PG_POOL_SIZE": " 40 "}, ("raidline_pg_pool_size", 40)),
+        ({"RAIDLINE_PG_POOL_SIZE": ""}, ("raidline_pg_pool_size", 25)),
         ({"RAIDLINE_LOG_LEVEL": "debug"}, ("log_level", "DEBUG")),
         ({"RAIDLINE_LOG_LEVEL": "warn"}, ("log_level", "WARNING")),
         ({"RAIDLINE_LOG_FORMAT": "JSON"}, ("log_format", "json")),
@@ -92,6 +95,9 @@ def test_accepted_values(env: dict[str, str], expected: tuple[str, object]) -> N
             "RAIDLINE_DELIVERY_CONCURRENCY",
             "'many' is not a whole number",
         ),
+        ({"RAIDLINE_PG_POOL_SIZE": "0"}, "RAIDLINE_PG_POOL_SIZE", "'0' is not a whole number"),
+        ({"RAIDLINE_PG_POOL_SIZE": "201"}, "RAIDLINE_PG_POOL_SIZE", "from 1 to 200 (e.g. 25)"),
+        ({"RAIDLINE_PG_POOL_SIZE": "lots"}, "RAIDLINE_PG_POOL_SIZE", "'lots' is not a whole"),
         ({"RAIDLINE_HTTP_PORT": "65536"}, "RAIDLINE_HTTP_PORT", "1-65535"),
         ({"RAIDLINE_HTTP_PORT": "http"}, "RAIDLINE_HTTP_PORT", "'http' is not a port number"),
         ({"RAIDLINE_HTTP_HOST": "my host"}, "RAIDLINE_HTTP_HOST", "is not a host name"),
@@ -465,3 +471,9 @@ def test_log_lines_go_where_the_console_says_while_it_runs() -> None:
     assert "while the console runs" in during.getvalue()
     assert "while the console runs" not in before.getvalue()
     assert "after it" in before.getvalue() and "after it" not in during.getvalue()
+
+
+def test_the_pool_size_by_default_is_the_storage_layers_own() -> None:
+    from storage.db import DEFAULT_PG_POOL_SIZE
+
+    assert load_settings({}).raidline_pg_pool_size == DEFAULT_PG_POOL_SIZE
