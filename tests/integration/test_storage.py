@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.model import Change, ChannelKey, ChannelSettings, Event, Item, Kind, Status
 from bot.errors import Unavailable
+from storage import seen_requests
 from storage.db import DEFAULT_PG_POOL_SIZE, create_engine, is_sqlite, normalize_url, sync_url
 from storage.migrate import upgrade
 from storage.tables import items
@@ -730,6 +731,29 @@ async def test_postgres_keeps_its_connections_through_bursts(
         reopened = len(opened) - first
         # beyond the pool, each burst opens its connections anew and closes them after
         assert reopened == max(0, at_once - pool_size) * 3
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_replay_check_leaves_its_connection_transactional(
+    postgres_url: str,
+) -> None:
+    """The replay check runs its one insert in autocommit; the connection it gives back to
+    the pool (the only one here) is transactional again: a unit of work left without commit
+    keeps nothing."""
+    upgrade(postgres_url)
+    engine = create_engine(postgres_url, pg_pool_size=1)
+    try:
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        assert await seen_requests.remember(engine, "req-1", expires) is True
+        assert await seen_requests.remember(engine, "req-1", expires) is False
+        uow_factory = make_uow_factory(engine)
+        async with uow_factory() as uow:
+            await uow.items.add(make_item(Kind.RISK))
+            # left without commit
+        async with uow_factory() as uow:
+            assert await uow.items.list(CHANNEL) == []
     finally:
         await engine.dispose()
 
