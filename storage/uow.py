@@ -125,7 +125,8 @@ class SqlUnitOfWork:
 
 
 class WriterGate:
-    """One SQLite unit of work at a time in this process, first come first served.
+    """One SQLite unit of work at a time in this process, first come first served (on
+    PostgreSQL, :data:`PG_UNITS_AT_ONCE`).
 
     SQLite has one writer, and every unit of work starts with ``BEGIN IMMEDIATE``, so they
     run one after another anyway. Left to SQLite, the waiters poll the file lock with growing
@@ -134,22 +135,27 @@ class WriterGate:
     hands the file over at once and in order. Other processes (``raidline migrate``, a
     backup) still meet SQLite's busy timeout. A unit of work opened inside another in the same
     task does not wait for the gate (it would wait for itself); it meets SQLite's lock instead.
+
+    PostgreSQL takes ``permits`` units of work at once: more only queue inside the server,
+    on the rows they share (see :data:`PG_UNITS_AT_ONCE`).
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, permits: int = 1) -> None:
         self.timeout = timeout
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.permits = permits
+        self._locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Lock | asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
         self._holder: contextvars.ContextVar[bool] = contextvars.ContextVar(
             "raidline_writer_gate", default=False
         )
 
-    def _lock(self) -> asyncio.Lock:
+    def _lock(self) -> asyncio.Lock | asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
+            made = asyncio.Lock() if self.permits == 1 else asyncio.Semaphore(self.permits)
+            lock = self._locks[loop] = made
         return lock
 
     async def acquire(self) -> bool:
@@ -169,12 +175,21 @@ class WriterGate:
         self._lock().release()
 
 
+#: PostgreSQL units of work one process runs at once; the others wait in the process, in
+#: the order they came. Let through, they wait inside the server instead: 200 commands at once
+#: in one channel all queue on its ref counter's row lock, and the more transactions queue
+#: there, the slower it goes (through the core: 606 a second with 12 connections, 400 with
+#: 35; benchmarks/README.md). Ten is more than the Slack adapter lets into the core (8).
+PG_UNITS_AT_ONCE = 10
+
+
 def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A ``bot.ports.UnitOfWorkFactory`` on ``engine`` (see :func:`storage.db.create_engine`)."""
     if not is_sqlite(engine.sync_engine):
+        pg_gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000, permits=PG_UNITS_AT_ONCE)
 
         def factory() -> SqlUnitOfWork:
-            return SqlUnitOfWork(ConnectionStatements(engine))
+            return SqlUnitOfWork(ConnectionStatements(engine), pg_gate)
 
         return factory
     # SQLite: statements on the event loop's thread, one unit of work at a time (the gate).

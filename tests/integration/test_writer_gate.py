@@ -10,7 +10,7 @@ import pytest
 from bot.errors import Unavailable
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.uow import make_uow_factory
+from storage.uow import PG_UNITS_AT_ONCE, make_uow_factory
 from tests.integration.conftest import CHANNEL, make_item
 
 
@@ -74,3 +74,32 @@ async def test_waiting_longer_than_the_busy_timeout_is_unavailable(sqlite_factor
     await holder
     async with sqlite_factory() as uow:  # the gate was not left taken
         assert await uow.items.list(CHANNEL) == []
+
+
+@pytest.mark.postgres
+async def test_postgres_runs_ten_units_of_work_at_once_and_queues_the_rest(
+    postgres_url: str,
+) -> None:
+    """More would only queue inside the server, on the rows they share."""
+    upgrade(postgres_url)
+    engine = create_engine(postgres_url)
+    factory = make_uow_factory(engine)
+    inside = most = 0
+
+    async def unit(n: int) -> None:
+        nonlocal inside, most
+        async with factory() as uow:
+            inside += 1
+            most = max(most, inside)
+            await uow.items.add(make_item(number=n + 1))
+            await asyncio.sleep(0.01)
+            inside -= 1
+            await uow.commit()
+
+    try:
+        await asyncio.gather(*(unit(n) for n in range(40)))
+        assert most == PG_UNITS_AT_ONCE
+        async with factory() as uow:
+            assert len(await uow.items.list(CHANNEL)) == 40
+    finally:
+        await engine.dispose()
