@@ -117,6 +117,17 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+def _whole_number(value: Any, *, default: int, high: int) -> int:
+    """A whole number from 1 to ``high``; ``default`` when unset or blank."""
+    value = _blank_to_none(value)
+    if value is None:
+        return default
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise _Invalid(f"{value!r} is not a whole number from 1 to {high} (e.g. {default})")
+    return int(text)
+
+
 def _check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
@@ -498,27 +509,12 @@ class Settings(BaseSettings):
     @field_validator("raidline_delivery_concurrency", mode="before")
     @classmethod
     def _delivery_concurrency(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return 8
-        text = str(value).strip()
-        if not text.isdigit() or not 1 <= int(text) <= 64:
-            raise _Invalid(f"{value!r} is not a whole number from 1 to 64 (e.g. 8)")
-        return int(text)
+        return _whole_number(value, default=8, high=64)
 
     @field_validator("raidline_pg_pool_size", mode="before")
     @classmethod
     def _pg_pool_size(cls, value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return DEFAULT_PG_POOL_SIZE
-        text = str(value).strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_PG_POOL_SIZE:
-            raise _Invalid(
-                f"{value!r} is not a whole number from 1 to {MAX_PG_POOL_SIZE} "
-                f"(e.g. {DEFAULT_PG_POOL_SIZE})"
-            )
-        return int(text)
+        return _whole_number(value, default=DEFAULT_PG_POOL_SIZE, high=MAX_PG_POOL_SIZE)
 
     @field_validator(*PG_TIMEOUT_DEFAULTS, mode="before")
     @classmethod
