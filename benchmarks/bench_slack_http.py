@@ -127,6 +127,7 @@ async def _serve(api_url: str, sqlite_url: str, pg_url: str | None) -> None:
 
     from adapters.platform import AdapterDeps
     from adapters.runtime.config import load_settings
+    from adapters.runtime.heap import freeze_startup_objects
     from adapters.slack import SlackAdapter
     from bot.dispatcher import Core
     from storage.db import create_engine
@@ -184,6 +185,7 @@ async def _serve(api_url: str, sqlite_url: str, pg_url: str | None) -> None:
     ports = {"bare": await serve(bare_app), "sqlite": await raidline(sqlite_url)}
     if pg_url:
         ports["postgres"] = await raidline(pg_url)
+    freeze_startup_objects()  # as `raidline run` does once it is up
     print(json.dumps(ports), flush=True)
     # Serve until the benchmark closes our stdin.
     await asyncio.to_thread(sys.stdin.read)

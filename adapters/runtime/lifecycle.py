@@ -44,6 +44,7 @@ from adapters.runtime.bootstrap import (
 )
 from adapters.runtime.config import Settings
 from adapters.runtime.database import database_display, one_process
+from adapters.runtime.heap import freeze_startup_objects, thaw_startup_objects
 from adapters.runtime.ticker import TickRunner
 from adapters.web import WebServer, build_app
 from bot.views.plain import wrap
@@ -273,6 +274,7 @@ async def _run_platforms(
         running.ticks.start()
         parts.readiness.scheduler = running.ticks
         running.baseline = set(asyncio.all_tasks())
+        running.frozen = freeze_startup_objects()
         log.info("raidline is running: %s", ", ".join(adapters))
         await stop.wait()
         return EXIT_OK
@@ -301,6 +303,8 @@ class Running:
     ticks: TickRunner | None = None
     #: the tasks running once start-up finished: everything later is per-request work
     baseline: set[asyncio.Task[object]] = field(default_factory=set)
+    #: how many objects made while starting were frozen out of the collector's sight
+    frozen: int = 0
 
 
 def _on_signals(stop: asyncio.Event) -> None:
@@ -369,6 +373,8 @@ async def shut_down(running: Running, *, deadline: float | None = None) -> None:
     except TimeoutError:
         await _abandon(running, ticking)
     await _close(running, ticking, max(0.5, deadline - (time.monotonic() - began)))
+    if running.frozen:
+        thaw_startup_objects()
     log.info("stopped in %.1fs", time.monotonic() - began)
 
 

@@ -8,6 +8,7 @@ reach the shutdown paths that need exact timing (a delivery that never ends).
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import logging
@@ -662,3 +663,18 @@ async def test_third_party_debug_logs_never_show_a_secret(json_logs: Callable[[]
         assert secret not in "".join(json.loads(line)["message"] for line in lines)
     assert text.count(REDACTED) >= 6 * 4
     assert f"installed xoxb-{REDACTED} and {REDACTED}" in text
+
+
+async def test_what_was_made_at_start_is_out_of_the_collectors_sight_until_stopped(
+    standin: type[StandIn], tmp_path: Path
+) -> None:
+    """The objects a running raidline keeps from its start (modules, metadata, machinery) are
+    frozen, so full collections stop walking them (adapters.runtime.heap); given back when
+    it stops."""
+    stop = asyncio.Event()
+    task, _, _ = await start_in_process(tmp_path, stop)
+    await until(lambda: gc.get_freeze_count() > 0 or task.done(), 10)
+    assert gc.get_freeze_count() > 10_000
+    stop.set()
+    assert await asyncio.wait_for(task, 10) == EXIT_OK
+    assert gc.get_freeze_count() == 0
