@@ -16,8 +16,9 @@ from storage.tables import seen_requests
 __all__ = ["remember", "sweep"]
 
 
-def _remember_statement(sqlite: bool) -> Any:
-    insert = sqlite_insert if sqlite else pg_insert
+def _remember(insert: Any) -> Any:
+    """The insert that records a key once, built once per backend (SQLAlchemy then finds its
+    compiled form without walking the statement at every request)."""
     return (
         insert(seen_requests)
         .values(key=bindparam("seen_key"), expires_at=bindparam("seen_expires_at"))
@@ -26,24 +27,24 @@ def _remember_statement(sqlite: bool) -> Any:
     )
 
 
-#: by backend: built once, so SQLAlchemy finds its compiled form without walking it each time
-_REMEMBER = {sqlite: _remember_statement(sqlite) for sqlite in (True, False)}
+_REMEMBER_SQLITE = _remember(sqlite_insert)
+_REMEMBER_POSTGRES = _remember(pg_insert)
 
 
 @translate_errors
 async def remember(engine: AsyncEngine, key: str, expires_at: datetime) -> bool:
     """Record ``key``; False when it is recorded already (by this process or another)."""
-    sqlite = is_sqlite(engine)
     parameters = {"seen_key": key, "seen_expires_at": expires_at}
-    if sqlite:
+    if is_sqlite(engine):
+        # raidline's SQLite engine begins every transaction itself (BEGIN IMMEDIATE).
         async with engine.begin() as conn:
-            inserted = (await conn.execute(_REMEMBER[True], parameters)).first()
-        return inserted is not None
-    # One statement, atomic on its own: in autocommit, one round trip instead of three
-    # (BEGIN, the insert, COMMIT).
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        inserted = (await conn.execute(_REMEMBER[False], parameters)).first()
+            inserted = (await conn.execute(_REMEMBER_SQLITE, parameters)).first()
+    else:
+        # One statement, atomic on its own: in autocommit, one round trip instead of three
+        # (BEGIN, the insert, COMMIT). The pool makes the connection transactional again.
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            inserted = (await conn.execute(_REMEMBER_POSTGRES, parameters)).first()
     return inserted is not None
 
 

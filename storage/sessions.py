@@ -157,20 +157,20 @@ def hot(statement: _E) -> _E:
 class _Prepared:
     """One hot statement compiled for SQLite with one set of parameter names."""
 
-    __slots__ = ("_binds", "_compiled", "_defaults", "_keys", "_positions", "_results", "sql")
+    __slots__ = ("_binds", "_compiled", "_defaults", "_keys", "_results", "sql")
 
     def __init__(self, compiled: SQLCompiler, defaults: dict[str, Any]) -> None:
         self._compiled = compiled
         #: the columns' constant defaults for those not given, as SQLAlchemy would fill them in
         self._defaults = defaults
         self.sql = compiled.string
-        self._positions = tuple(compiled.positiontup or ())
         dialect = compiled.dialect
         processors = {
             name: bind.type._cached_bind_processor(dialect)
             for bind, name in compiled.bind_names.items()
         }
-        self._binds = tuple((name, processors.get(name)) for name in self._positions)
+        #: in the order of the SQL's ``?``: each parameter's name and its type's conversion
+        self._binds = tuple((name, processors.get(name)) for name in compiled.positiontup or ())
         columns = compiled._result_columns
         self._keys = tuple(column[0] for column in columns)
         self._results = tuple(

@@ -175,6 +175,8 @@ class WriterGate:
         self._lock().release()
 
 
+#: Seconds a unit of work waits for the gate before the user is told the database is busy.
+GATE_WAIT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
 #: PostgreSQL units of work one process runs at once; the others wait in the process, in
 #: the order they came. Let through, they wait inside the server instead: 200 commands at once
 #: in one channel all queue on its ref counter's row lock, and the more transactions queue
@@ -186,7 +188,7 @@ PG_UNITS_AT_ONCE = 10
 def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A ``bot.ports.UnitOfWorkFactory`` on ``engine`` (see :func:`storage.db.create_engine`)."""
     if not is_sqlite(engine.sync_engine):
-        pg_gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000, permits=PG_UNITS_AT_ONCE)
+        pg_gate = WriterGate(GATE_WAIT_SECONDS, permits=PG_UNITS_AT_ONCE)
 
         def factory() -> SqlUnitOfWork:
             return SqlUnitOfWork(ConnectionStatements(engine), pg_gate)
@@ -194,7 +196,7 @@ def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
         return factory
     # SQLite: statements on the event loop's thread, one unit of work at a time (the gate).
     database = sqlite_writer_for(engine)
-    gate = WriterGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    gate = WriterGate(GATE_WAIT_SECONDS)
 
     def sqlite_factory() -> SqlUnitOfWork:
         return SqlUnitOfWork(SqliteWriter(database), gate)

@@ -699,18 +699,17 @@ async def test_postgres_outage_is_unavailable_and_the_pool_recovers(postgres_url
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("pool_size", [DEFAULT_PG_POOL_SIZE, 16])
+@pytest.mark.parametrize("asked", [None, 16], ids=["default", "16"])
 async def test_postgres_keeps_its_connections_through_bursts(
-    postgres_url: str, pool_size: int
+    postgres_url: str, asked: int | None
 ) -> None:
     """24 connections in use at once (16 Slack requests' replay checks and 8 commands): after
     the first burst every connection comes from the pool; none is opened (and closed) again."""
     upgrade(postgres_url)
-    engine = (
-        create_engine(postgres_url)
-        if pool_size == DEFAULT_PG_POOL_SIZE
-        else create_engine(postgres_url, pg_pool_size=pool_size)
-    )
+    if asked is None:
+        engine, pool_size = create_engine(postgres_url), DEFAULT_PG_POOL_SIZE
+    else:
+        engine, pool_size = create_engine(postgres_url, pg_pool_size=asked), asked
     opened: list[object] = []
     sa.event.listen(engine.sync_engine, "connect", lambda connection, _: opened.append(connection))
     at_once = 24
